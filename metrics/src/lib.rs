@@ -1,0 +1,1 @@
+//! Evaluation metrics (placeholder until the metrics issue lands).

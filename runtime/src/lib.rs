@@ -1,0 +1,1 @@
+//! The runtime (placeholder until the libtorch set-up lands).
