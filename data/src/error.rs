@@ -1,0 +1,89 @@
+//! One error type for the data pipeline.
+//!
+//! Messages are lowercase, name the file (and line where there is one) and put
+//! user input in backticks, so the CLI can print them as they are.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong between a source file and a batch.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// An I/O error while reading `path`.
+    #[error("cannot read `{path}`: {source}")]
+    Io {
+        /// The file being read.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A row that does not parse; `line` is 1-based (a row index for parquet).
+    #[error("`{path}` line {line}: {message}")]
+    Malformed {
+        /// The file being read.
+        path: PathBuf,
+        /// 1-based line (or row) number.
+        line: u64,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A file whose format exc does not know or cannot read.
+    #[error("`{path}`: {message}")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A task's source could not be found in any of the places looked.
+    #[error("no data for task `{task}`: looked in {}", looked_list(.looked))]
+    Missing {
+        /// The task (or source name) asked for.
+        task: String,
+        /// Every place that was tried, in order.
+        looked: Vec<PathBuf>,
+        /// A command that would fetch the data.
+        help: String,
+    },
+    /// A tokenizer that cannot be loaded or used.
+    #[error("tokenizer `{path}`: {message}")]
+    Tokenizer {
+        /// The tokenizer file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// A configuration value out of range (spans, lengths, rates).
+    #[error("{0}")]
+    Config(String),
+    /// A cursor that does not fit the pipeline it is restored into.
+    #[error("cannot resume: {0}")]
+    Cursor(String),
+}
+
+fn looked_list(looked: &[PathBuf]) -> String {
+    looked
+        .iter()
+        .map(|p| format!("`{}`", p.display()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl DataError {
+    /// The help line of an error, if it has one (for the CLI to print apart).
+    pub fn help(&self) -> Option<&str> {
+        match self {
+            DataError::Missing { help, .. } => Some(help),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        DataError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// Result with [`DataError`].
+pub type Result<T> = std::result::Result<T, DataError>;

@@ -1,0 +1,121 @@
+//! Parity of our tokenizers with transformers and sentencepiece on real text.
+//!
+//! Goldens come from `golden/gen_tokenizer.py`; this test needs no Python. It
+//! needs the shared T5 vocabulary (`../shared/data/t5_tokenizer`) and is
+//! skipped, loudly, when that folder is absent.
+
+use std::path::PathBuf;
+
+use exc_data::T5Tokenizer;
+
+fn shared_tokenizer(name: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/t5_tokenizer")
+        .join(name);
+    if p.is_file() {
+        Some(p)
+    } else {
+        eprintln!("SKIP: {} not found", p.display());
+        None
+    }
+}
+
+struct Case {
+    text: String,
+    /// What transformers' T5TokenizerFast gives: tokenizer.json's ids.
+    fast: Vec<i32>,
+    /// What Python sentencepiece gives (plus `</s>`).
+    spm: Vec<i32>,
+}
+
+fn cases() -> Vec<Case> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("golden/tokenizer.jsonl");
+    let text = std::fs::read_to_string(path).unwrap();
+    text.lines()
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            let ids = |k: &str| -> Option<Vec<i32>> {
+                v.get(k).map(|a| {
+                    a.as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.as_i64().unwrap() as i32)
+                        .collect()
+                })
+            };
+            let hf = ids("hf").unwrap();
+            Case {
+                text: v["text"].as_str().unwrap().to_string(),
+                fast: ids("json").unwrap_or_else(|| hf.clone()),
+                spm: ids("spm").unwrap_or(hf),
+            }
+        })
+        .collect()
+}
+
+fn check(tok: &T5Tokenizer) {
+    let cases = cases();
+    assert!(cases.len() > 1000, "golden file too small");
+    let mut spm_same = 0;
+    for c in &cases {
+        let ids = tok.encode_with_eos(&c.text).unwrap();
+        assert_eq!(ids, c.fast, "text {:?}", c.text);
+        if ids == c.spm {
+            spm_same += 1;
+        }
+    }
+    // sentencepiece knows no sentinels or special tokens in text: the only
+    // cases where it may differ are those that contain `<...>` markers.
+    for c in cases.iter().filter(|c| !c.text.contains('<')) {
+        assert_eq!(
+            tok.encode_with_eos(&c.text).unwrap(),
+            c.spm,
+            "spm {:?}",
+            c.text
+        );
+    }
+    assert!(spm_same + 4 >= cases.len());
+}
+
+#[test]
+fn spiece_model_converter_matches_transformers_and_sentencepiece() {
+    let Some(path) = shared_tokenizer("spiece.model") else {
+        return;
+    };
+    let tok = T5Tokenizer::from_file(path).unwrap();
+    assert_eq!(tok.vocab_size(), 32100);
+    assert_eq!(tok.sentinel(0), Some(32099));
+    assert_eq!(tok.sentinel(99), Some(32000));
+    assert_eq!((tok.pad_id(), tok.eos_id(), tok.unk_id()), (0, 1, 2));
+    check(&tok);
+}
+
+#[test]
+fn tokenizer_json_matches_transformers_and_sentencepiece() {
+    let Some(path) = shared_tokenizer("tokenizer.json") else {
+        return;
+    };
+    let tok = T5Tokenizer::from_file(path).unwrap();
+    assert_eq!(tok.vocab_size(), 32100);
+    check(&tok);
+}
+
+#[test]
+fn decode_round_trips_plain_text() {
+    let Some(path) = shared_tokenizer("spiece.model") else {
+        return;
+    };
+    let tok = T5Tokenizer::from_file(path).unwrap();
+    let ids = tok.encode_with_eos("The cat sat on the mat.").unwrap();
+    assert_eq!(tok.decode(&ids, true).unwrap(), "The cat sat on the mat.");
+    assert_eq!(
+        tok.pieces("Hello world").unwrap(),
+        vec!["\u{2581}Hello", "\u{2581}world"]
+    );
+}
+
+#[test]
+fn garbage_model_is_an_error_naming_the_file() {
+    let err = T5Tokenizer::from_spm_bytes(b"\x0a\x05abc", "bad.model").unwrap_err();
+    assert!(err.to_string().contains("bad.model"), "{err}");
+}
