@@ -19,6 +19,7 @@
 
 pub mod command;
 pub mod error;
+pub mod source;
 
 pub mod tokenizer;
 

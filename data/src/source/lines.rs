@@ -1,0 +1,182 @@
+//! Line-oriented readers: JSONL and text, plain or gzip (every member: C4
+//! shards and `cat a.gz b.gz` files have several), and whole JSON documents.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use flate2::read::MultiGzDecoder;
+use serde_json::Value;
+
+use crate::error::{DataError, Result};
+
+/// Opens a file, decompressing it when it starts with the gzip magic bytes
+/// (a name ending in `.gz` is not required, nor trusted).
+pub(super) fn open_maybe_gz(path: &Path) -> Result<Box<dyn BufRead + Send>> {
+    let mut file = File::open(path).map_err(|e| DataError::io(path, e))?;
+    let mut magic = [0u8; 2];
+    let n = read_up_to(&mut file, &mut magic).map_err(|e| DataError::io(path, e))?;
+    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+    if n == 2 && magic == [0x1f, 0x8b] {
+        Ok(Box::new(BufReader::with_capacity(
+            1 << 16,
+            MultiGzDecoder::new(BufReader::with_capacity(1 << 16, file)),
+        )))
+    } else {
+        Ok(Box::new(BufReader::with_capacity(1 << 16, file)))
+    }
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Numbered lines of a (possibly gzipped) file, without line endings.
+struct Lines {
+    reader: Box<dyn BufRead + Send>,
+    path: PathBuf,
+    line: u64,
+    buf: Vec<u8>,
+}
+
+impl Lines {
+    fn open(path: &Path) -> Result<Self> {
+        Ok(Lines {
+            reader: open_maybe_gz(path)?,
+            path: path.to_path_buf(),
+            line: 0,
+            buf: Vec::new(),
+        })
+    }
+
+    /// The next line as text, or None at the end of the file.
+    fn next_line(&mut self) -> Option<Result<(u64, String)>> {
+        self.buf.clear();
+        match self.reader.read_until(b'\n', &mut self.buf) {
+            Ok(0) => None,
+            Ok(_) => {
+                self.line += 1;
+                while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
+                    self.buf.pop();
+                }
+                let bytes = if self.line == 1 {
+                    self.buf.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&self.buf)
+                } else {
+                    &self.buf
+                };
+                Some(match std::str::from_utf8(bytes) {
+                    Ok(s) => Ok((self.line, s.to_string())),
+                    Err(e) => Err(DataError::Malformed {
+                        path: self.path.clone(),
+                        line: self.line,
+                        message: format!("not UTF-8: {e}"),
+                    }),
+                })
+            }
+            Err(e) => Some(Err(DataError::Malformed {
+                path: self.path.clone(),
+                line: self.line + 1,
+                message: format!("read error: {e}"),
+            })),
+        }
+    }
+}
+
+/// JSONL rows; blank lines are skipped, anything but an object is an error.
+pub(super) fn jsonl(path: &Path) -> Result<impl Iterator<Item = Result<Value>> + Send> {
+    let mut lines = Lines::open(path)?;
+    Ok(std::iter::from_fn(move || loop {
+        let (line, text) = match lines.next_line()? {
+            Ok(l) => l,
+            Err(e) => return Some(Err(e)),
+        };
+        if text.trim().is_empty() {
+            continue;
+        }
+        let malformed = |message: String| DataError::Malformed {
+            path: lines.path.clone(),
+            line,
+            message,
+        };
+        return Some(match serde_json::from_str::<Value>(&text) {
+            Ok(v @ Value::Object(_)) => Ok(v),
+            Ok(_) => Err(malformed("expected a JSON object".into())),
+            Err(e) => Err(malformed(format!("invalid JSON: {e}"))),
+        });
+    }))
+}
+
+/// Text rows: each line becomes `{field: line}`.
+pub(super) fn text(path: &Path, field: &str) -> Result<impl Iterator<Item = Result<Value>> + Send> {
+    let mut lines = Lines::open(path)?;
+    let field = field.to_string();
+    Ok(std::iter::from_fn(move || {
+        Some(lines.next_line()?.map(|(_, text)| {
+            let mut row = serde_json::Map::new();
+            row.insert(field.clone(), Value::String(text));
+            Value::Object(row)
+        }))
+    }))
+}
+
+/// Rows of a whole JSON document: a top-level array, or the `data` array of
+/// an object. If the document is neither, it is read as JSONL.
+pub(super) fn json_document(path: &Path) -> Result<Box<dyn Iterator<Item = Result<Value>> + Send>> {
+    let mut text = String::new();
+    open_maybe_gz(path)?
+        .read_to_string(&mut text)
+        .map_err(|e| DataError::io(path, e))?;
+    let doc: Value = match serde_json::from_str(&text) {
+        Ok(doc) => doc,
+        // Several objects, one per line: JSON lines saved as `.json`.
+        Err(_) if first_line_is_object(&text) => return Ok(Box::new(jsonl(path)?)),
+        Err(e) => {
+            return Err(DataError::Malformed {
+                path: path.to_path_buf(),
+                line: e.line() as u64,
+                message: format!("invalid JSON: {e}"),
+            })
+        }
+    };
+    let rows = match doc {
+        Value::Array(rows) => rows,
+        Value::Object(mut obj) => match obj.remove("data") {
+            Some(Value::Array(rows)) => rows,
+            _ => vec![Value::Object(obj)],
+        },
+        _ => {
+            return Err(DataError::Format {
+                path: path.to_path_buf(),
+                message: "expected an array of objects or an object with a `data` array".into(),
+            })
+        }
+    };
+    let path = path.to_path_buf();
+    Ok(Box::new(rows.into_iter().enumerate().map(
+        move |(i, row)| {
+            if row.is_object() {
+                Ok(row)
+            } else {
+                Err(DataError::Malformed {
+                    path: path.clone(),
+                    line: i as u64 + 1,
+                    message: "row is not a JSON object".into(),
+                })
+            }
+        },
+    )))
+}
+
+fn first_line_is_object(text: &str) -> bool {
+    text.lines()
+        .find(|l| !l.trim().is_empty())
+        .and_then(|l| serde_json::from_str::<Value>(l).ok())
+        .is_some_and(|v| v.is_object())
+}
