@@ -19,6 +19,8 @@
 
 pub mod command;
 pub mod error;
+pub mod objective;
+pub mod rng;
 pub mod source;
 
 pub mod tokenizer;
