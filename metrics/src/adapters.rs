@@ -453,13 +453,14 @@ fn multirc(preds: &[String], targets: &[Value], o: &Options) -> R {
         e.1.push(p);
     }
     let f1 = classify::f1_with_invalid(&all_t, &all_p);
+    // T5 averages the per-group 0/100 scores, so scale before the mean.
     let em: f64 = groups
         .values()
-        .map(|(t, p)| classify::all_match(t, p))
+        .map(|(t, p)| 100.0 * classify::all_match(t, p))
         .sum::<f64>()
         / groups.len() as f64;
     Ok(Report::default()
-        .score("exact_match", 100.0 * em)
+        .score("exact_match", em)
         .score("f1", 100.0 * f1)
         .invalid(&unknown))
 }

@@ -119,7 +119,8 @@ pub fn qa_metrics(targets: &[Vec<String>], preds: &[&str], how: Normalization) -
         f1 += f;
     }
     let n = targets.len().min(preds.len()) as f64;
-    (100.0 * em / n, 100.0 * f1 / n)
+    // T5 takes the mean first, then scales: keep that order for bitwise EM.
+    ((em / n) * 100.0, (f1 / n) * 100.0)
 }
 
 #[cfg(test)]

@@ -287,7 +287,7 @@ pub fn corpus_rouge(
         }
     }
     let n = targets.len().min(predictions.len()) as f64;
-    sums.into_iter().map(|s| 100.0 * s / n).collect()
+    sums.into_iter().map(|s| (s / n) * 100.0).collect()
 }
 
 /// The types this scorer computes, in order.
