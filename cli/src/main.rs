@@ -1,1 +1,56 @@
-fn main() {}
+//! The `exc` command line: parses arguments and calls into the compiler and
+//! runtime crates. Exit codes: 0 ok, 1 invalid input, 2 usage or I/O error.
+
+mod check_cmd;
+mod diagnostics;
+mod plan_cmd;
+mod render_cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "exc", version, about = "Declare text-to-text tasks once, check them, and train T5.1.1 on mixtures of them")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate .task and .exmix files and directories
+    Check(check_cmd::Args),
+    /// Resolve a mixture into its plan: tasks, sizes, rates, C4 share, epochs
+    Plan(plan_cmd::Args),
+    /// Render a task's examples as model inputs and targets
+    Render(render_cmd::Args),
+}
+
+/// The outcome of a command, mapped to the exit code.
+pub enum Outcome {
+    Ok,
+    Invalid,
+    Usage,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    diagnostics::install_hook();
+    let outcome = match cli.command {
+        Command::Check(a) => check_cmd::run(&a),
+        Command::Plan(a) => plan_cmd::run(&a),
+        Command::Render(a) => render_cmd::run(&a),
+    };
+    match outcome {
+        Outcome::Ok => ExitCode::SUCCESS,
+        Outcome::Invalid => ExitCode::from(1),
+        Outcome::Usage => ExitCode::from(2),
+    }
+}

@@ -1,1 +1,185 @@
-//! compiler
+//! The exc compiler: `.task` and `.exmix` text -> checked IR -> plan JSON.
+//!
+//! ```no_run
+//! let c = exc_compiler::compile(&["examples/quickstart/quickstart.exmix".into()]);
+//! for d in &c.diagnostics {
+//!     eprintln!("{:?}", d.to_report(&c.loaded.sources));
+//! }
+//! if let Some(plan) = c.plans.first() {
+//!     println!("{}", plan.to_json());
+//! }
+//! ```
+//!
+//! Stages, one module each: [`syntax`] (pest -> [`ast`]), [`check_task`] and
+//! [`types`] (tasks -> [`ir`]), [`lower`] (mixture -> [`plan`]), with
+//! [`render`] evaluating templates over rows for `exc render` and the runtime.
+
+pub mod ast;
+pub mod check_task;
+pub mod diagnostic;
+pub mod ir;
+pub mod load;
+pub mod lower;
+pub mod metric_specs;
+pub mod plan;
+pub mod rates;
+pub mod render;
+pub mod settings;
+pub mod source;
+pub mod syntax;
+pub mod types;
+pub mod value;
+
+use ast::{Item, MixEntry, MixtureDecl};
+use diagnostic::Diagnostic;
+use indexmap::IndexMap;
+use ir::Task;
+use load::Loaded;
+use plan::Plan;
+use source::{FileId, Spanned};
+use std::path::{Path, PathBuf};
+
+/// Everything one compiler run produced.
+pub struct Compilation {
+    pub loaded: Loaded,
+    /// Tasks that checked cleanly, by name (abstract ones included).
+    pub tasks: IndexMap<String, Task>,
+    /// Number of task declarations read, including ones with errors.
+    pub task_count: usize,
+    pub mixture_count: usize,
+    /// One plan per mixture that checked cleanly.
+    pub plans: Vec<Plan>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Compilation {
+    pub fn errors(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.diagnostics.len() - self.errors()
+    }
+
+    /// Whether a problem was reading files rather than their content.
+    pub fn has_io_error(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.code.starts_with("exc::io::"))
+    }
+}
+
+/// Check files and directories; lower every mixture found into a plan.
+pub fn compile(paths: &[PathBuf]) -> Compilation {
+    let root = paths.first().map_or_else(|| PathBuf::from("."), |p| load::find_root(p));
+    let mut diags = Vec::new();
+    let mut loaded = Loaded::new(root);
+    for p in paths {
+        loaded.load_path(p, None, &mut diags);
+    }
+    // Mixtures name where their tasks come from; default to the project's tasks/.
+    let mut uses: Vec<(PathBuf, Option<source::Span>)> = Vec::new();
+    for (id, file) in &loaded.files {
+        let Some(file) = file else { continue };
+        let dir = loaded.sources.get(*id).and_then(|f| f.path.parent()).map(Path::to_path_buf).unwrap_or_default();
+        for item in &file.items {
+            if let Item::Mixture(m) = item {
+                let mut any = false;
+                for e in &m.entries {
+                    if let MixEntry::Use(list) = &e.node {
+                        any = true;
+                        uses.extend(list.iter().map(|s| (dir.join(&s.node), Some(s.span))));
+                    }
+                }
+                if !any && m.extends.is_none() {
+                    uses.push((loaded.root.join("tasks"), None));
+                }
+            }
+        }
+    }
+    for (path, span) in uses {
+        if span.is_none() && !path.exists() {
+            continue;
+        }
+        loaded.load_path(&path, span, &mut diags);
+    }
+
+    let mut decls = Vec::new();
+    let mut mixtures: Vec<(FileId, &MixtureDecl)> = Vec::new();
+    for (id, file) in &loaded.files {
+        let Some(file) = file else { continue };
+        for item in &file.items {
+            match item {
+                Item::Task(t) => decls.push(check_task::Declared { decl: t, file: loaded.relative(*id) }),
+                Item::Mixture(m) => mixtures.push((*id, m)),
+                Item::Include(_) => {}
+            }
+        }
+    }
+    let task_count = decls.len();
+    let tasks = check_task::check_tasks(&decls, &mut diags);
+    let mut plans = Vec::new();
+    for (id, m) in &mixtures {
+        let Some(entries) = mixture_entries(m, &mixtures, &mut diags, &mut Vec::new()) else {
+            continue;
+        };
+        let input = lower::MixtureInput { decl: m, file: loaded.relative(*id), entries };
+        if let Some(plan) = lower::lower(&input, &tasks, &mut diags) {
+            plans.push(plan);
+        }
+    }
+    let mixture_count = mixtures.len();
+    drop(decls);
+    Compilation { loaded, tasks, task_count, mixture_count, plans, diagnostics: dedupe(diags) }
+}
+
+fn dedupe(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut out: Vec<Diagnostic> = Vec::with_capacity(diags.len());
+    for d in diags {
+        if !out.contains(&d) {
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// A mixture's entries after `extends`: the parent's, with the child's
+/// replacing entries of the same kind (each sweep by its variable).
+fn mixture_entries(
+    m: &MixtureDecl,
+    all: &[(FileId, &MixtureDecl)],
+    diags: &mut Vec<Diagnostic>,
+    chain: &mut Vec<String>,
+) -> Option<Vec<Spanned<MixEntry>>> {
+    chain.push(m.name.node.clone());
+    let mut entries = match &m.extends {
+        None => Vec::new(),
+        Some(parent) => {
+            if chain.contains(&parent.node) {
+                diags.push(
+                    Diagnostic::error("exc::check::extends_cycle", format!("mixture `{}` extends itself", m.name.node), parent.span)
+                        .label("cycle")
+                        .help("break the chain of `extends`"),
+                );
+                return None;
+            }
+            let Some((_, p)) = all.iter().find(|(_, x)| x.name.node == parent.node) else {
+                diags.push(
+                    Diagnostic::error("exc::check::unknown_mixture", format!("`{}` extends unknown mixture `{}`", m.name.node, parent.node), parent.span)
+                        .label("not defined")
+                        .maybe_help(diagnostic::suggestion(&parent.node, all.iter().map(|(_, x)| x.name.node.as_str()))),
+                );
+                return None;
+            };
+            mixture_entries(p, all, diags, chain)?
+        }
+    };
+    let key = |e: &MixEntry| match e {
+        MixEntry::Sweep { var, .. } => format!("sweep {}", var.node),
+        MixEntry::Stage(_) => "stage".to_string(),
+        other => format!("{:?}", std::mem::discriminant(other)),
+    };
+    let own_keys: Vec<String> = m.entries.iter().map(|e| key(&e.node)).collect();
+    entries.retain(|e| !own_keys.contains(&key(&e.node)));
+    entries.extend(m.entries.iter().cloned());
+    chain.pop();
+    Some(entries)
+}

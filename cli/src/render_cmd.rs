@@ -1,0 +1,102 @@
+//! `exc render TASK [--sample] [-n N] [--format text|jsonl]`
+
+use crate::diagnostics;
+use exc_compiler::ir::Task;
+use exc_compiler::render::{render_row, Example};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Format {
+    Text,
+    Jsonl,
+}
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Task name (or glob, e.g. `glue_*`), looked up in --tasks
+    task: String,
+    /// Where the tasks are: files or directories
+    #[arg(long, default_value = "tasks")]
+    tasks: Vec<PathBuf>,
+    /// Render the task's own `sample` rows (the default)
+    #[arg(long)]
+    sample: bool,
+    /// At most this many examples per task
+    #[arg(short, default_value_t = 10)]
+    n: usize,
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+    /// Split the rows belong to (decides how `each … only SPLIT` explodes)
+    #[arg(long, default_value = "train")]
+    split: String,
+}
+
+pub fn run(args: &Args) -> crate::Outcome {
+    let c = exc_compiler::compile(&args.tasks);
+    diagnostics::print(&c);
+    if c.errors() > 0 {
+        eprintln!("failed: {}", diagnostics::plural(c.errors(), "error", "errors"));
+        return diagnostics::outcome(&c);
+    }
+    let chosen: Vec<&Task> = c
+        .tasks
+        .values()
+        .filter(|t| !t.is_abstract && exc_compiler::lower::glob(&args.task, &t.name))
+        .collect();
+    if chosen.is_empty() {
+        eprintln!("error: no task matches `{}` in {}", args.task, show_paths(&args.tasks));
+        if let Some(s) = exc_compiler::diagnostic::suggestion(&args.task, c.tasks.keys().map(String::as_str)) {
+            eprintln!("  help: {s}");
+        }
+        return crate::Outcome::Usage;
+    }
+    for task in chosen {
+        let mut shown = 0;
+        if matches!(args.format, Format::Text) {
+            println!("== {} ({} sample{})", task.name, task.samples.len(), if task.samples.len() == 1 { "" } else { "s" });
+        }
+        for row in &task.samples {
+            let examples = match render_row(task, row, &args.split) {
+                Ok(e) => e,
+                Err(e) => {
+                    eprintln!("error: {}: {e}", task.name);
+                    return crate::Outcome::Invalid;
+                }
+            };
+            for ex in examples {
+                if shown >= args.n {
+                    break;
+                }
+                print_example(task, &ex, args.format);
+                shown += 1;
+            }
+        }
+    }
+    crate::Outcome::Ok
+}
+
+fn print_example(task: &Task, ex: &Example, format: Format) {
+    match format {
+        Format::Jsonl => {
+            let line = serde_json::json!({
+                "task": task.name,
+                "input": ex.input,
+                "target": ex.target,
+                "references": ex.references,
+            });
+            println!("{line}");
+        }
+        Format::Text => {
+            println!("input:  {}", ex.input);
+            println!("target: {}", ex.target);
+            if ex.references.len() > 1 || ex.references.first() != Some(&ex.target) {
+                println!("references: {}", ex.references.join(" | "));
+            }
+            println!();
+        }
+    }
+}
+
+fn show_paths(paths: &[PathBuf]) -> String {
+    paths.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(", ")
+}

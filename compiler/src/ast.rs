@@ -1,0 +1,307 @@
+//! The spanned syntax tree, as written. Nothing here is resolved or checked;
+//! see `check_task` and `check_mixture` for that.
+
+use crate::source::{Span, Spanned};
+
+pub type Name = Spanned<String>;
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct File {
+    pub items: Vec<Item>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    Include(Spanned<String>),
+    Task(TaskDecl),
+    Mixture(MixtureDecl),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskDecl {
+    pub name: Name,
+    pub is_abstract: bool,
+    pub extends: Option<Name>,
+    pub entries: Vec<Spanned<TaskEntry>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TaskEntry {
+    Collection(Name),
+    Family(Name),
+    Description(String),
+    Source(SourceDecl),
+    Fields(Vec<FieldDecl>),
+    Filter(FilterDecl),
+    Each(EachDecl),
+    Input(Template),
+    Target(TargetDecl),
+    References(Expr),
+    Postprocess(Vec<Call>),
+    Metrics(Vec<Call>),
+    Decode(Call),
+    Lengths(Vec<(Name, Spanned<f64>)>),
+    Examples(Spanned<Number>),
+    Sample(Spanned<Value>),
+}
+
+impl TaskEntry {
+    /// The keyword that introduces the entry, for messages and overriding.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            TaskEntry::Collection(_) => "collection",
+            TaskEntry::Family(_) => "family",
+            TaskEntry::Description(_) => "description",
+            TaskEntry::Source(_) => "source",
+            TaskEntry::Fields(_) => "fields",
+            TaskEntry::Filter(_) => "filter",
+            TaskEntry::Each(_) => "each",
+            TaskEntry::Input(_) => "input",
+            TaskEntry::Target(_) => "target",
+            TaskEntry::References(_) => "references",
+            TaskEntry::Postprocess(_) => "postprocess",
+            TaskEntry::Metrics(_) => "metrics",
+            TaskEntry::Decode(_) => "decode",
+            TaskEntry::Lengths(_) => "lengths",
+            TaskEntry::Examples(_) => "examples",
+            TaskEntry::Sample(_) => "sample",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceDecl {
+    Hf {
+        dataset: Spanned<String>,
+        config: Option<Spanned<String>>,
+        revision: Option<Spanned<String>>,
+        splits: Vec<(Name, Spanned<String>)>,
+    },
+    Files {
+        format: Name,
+        columns: Option<Vec<Name>>,
+        header: Option<bool>,
+        quoting: Option<bool>,
+        splits: Vec<(Name, Spanned<String>)>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldDecl {
+    pub name: Name,
+    pub ty: Spanned<TypeExpr>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TypeExpr {
+    Prim(String),
+    Class(Vec<Spanned<String>>),
+    List(Box<Spanned<TypeExpr>>),
+    Record(Vec<FieldDecl>),
+    Optional(Box<Spanned<TypeExpr>>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilterDecl {
+    pub expr: Expr,
+    pub cmp: Option<(CmpOp, Spanned<Value>)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum CmpOp {
+    #[serde(rename = "==")]
+    Eq,
+    #[serde(rename = "!=")]
+    Ne,
+    #[serde(rename = "<")]
+    Lt,
+    #[serde(rename = "<=")]
+    Le,
+    #[serde(rename = ">")]
+    Gt,
+    #[serde(rename = ">=")]
+    Ge,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EachDecl {
+    pub var: Name,
+    pub path: Spanned<Path>,
+    pub only_split: Option<Name>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TargetDecl {
+    Template(Template),
+    Expr(Expr),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    /// The text between the quotes, as written.
+    pub text: String,
+    pub parts: Vec<TemplatePart>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum TemplatePart {
+    Text(String),
+    Hole(Expr),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    pub path: Spanned<Path>,
+    pub calls: Vec<Call>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Segment {
+    Field(String),
+    Index(usize),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Path(pub Vec<Segment>);
+
+impl std::fmt::Display for Path {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, seg) in self.0.iter().enumerate() {
+            match seg {
+                Segment::Field(name) if i == 0 => write!(f, "{name}")?,
+                Segment::Field(name) => write!(f, ".{name}")?,
+                Segment::Index(n) => write!(f, "[{n}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub name: Name,
+    pub args: Vec<Arg>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arg {
+    pub name: Option<Name>,
+    pub value: Spanned<Value>,
+}
+
+/// A number as written: integers keep their exact value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Number {
+    pub value: f64,
+    pub is_int: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Str(String),
+    Num(Number),
+    Bool(bool),
+    Null,
+    /// A bare word such as `macro` or `adafactor`.
+    Word(String),
+    /// A sweep variable, `$ratio`.
+    Var(String),
+    List(Vec<Spanned<Value>>),
+    Record(Vec<(Name, Spanned<Value>)>),
+}
+
+// ---------------------------------------------------------------- mixtures
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MixtureDecl {
+    pub name: Name,
+    pub extends: Option<Name>,
+    pub entries: Vec<Spanned<MixEntry>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum MixEntry {
+    Use(Vec<Spanned<String>>),
+    Description(String),
+    Select(Vec<Spanned<Selector>>),
+    Exclude(Vec<Spanned<Selector>>),
+    Subset {
+        count: Spanned<Value>,
+        seed: Spanned<Value>,
+    },
+    Rates(RatesDecl),
+    C4(Vec<Spanned<C4Entry>>),
+    Model(ModelDecl),
+    Train(Vec<Setting>),
+    Stage(StageDecl),
+    Sweep {
+        var: Name,
+        values: Vec<Spanned<Value>>,
+    },
+    /// Stage-only entries (`from`, `splits`, `per_task`, free settings).
+    From(Spanned<String>),
+    Splits(Vec<Name>),
+    PerTask,
+    Setting(Setting),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Selector {
+    Collection(Value),
+    Family(Value),
+    Var(String),
+    Glob(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RatesDecl {
+    Weights(Vec<(Name, Spanned<Number>)>),
+    Policy(Call),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum C4Entry {
+    Source(SourceDecl),
+    Setting(Setting),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelDecl {
+    Named(Name),
+    Hf(Spanned<String>),
+    Custom {
+        base: Option<Name>,
+        settings: Vec<Setting>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageDecl {
+    pub kind: Name,
+    pub name: Option<Name>,
+    pub entries: Vec<Spanned<MixEntry>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setting {
+    pub key: Name,
+    pub value: SettingValue,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SettingValue {
+    Call(Call),
+    Value(Spanned<Value>),
+}
+
+impl SettingValue {
+    pub fn span(&self) -> Span {
+        match self {
+            SettingValue::Call(c) => c.span,
+            SettingValue::Value(v) => v.span,
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! The checked, span-free form of tasks. These types are also the task part
+//! of the plan, so they are serde types and field order is part of the format.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+pub use crate::ast::CmpOp;
+
+/// The type of a dataset field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Type {
+    Text,
+    Int,
+    Float,
+    Bool,
+    /// Class label stored as an index into `names` (HF `ClassLabel`).
+    Class { names: Vec<String> },
+    List { of: Box<Type> },
+    Record { fields: IndexMap<String, Type> },
+    Optional { of: Box<Type> },
+}
+
+impl Type {
+    /// How the type reads in messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Type::Text => "text".into(),
+            Type::Int => "int".into(),
+            Type::Float => "float".into(),
+            Type::Bool => "bool".into(),
+            Type::Class { names } => format!("class[{}]", names.join(", ")),
+            Type::List { of } => format!("list<{}>", of.describe()),
+            Type::Record { .. } => "record".into(),
+            Type::Optional { of } => format!("{}?", of.describe()),
+        }
+    }
+
+    pub fn strip_optional(&self) -> &Type {
+        match self {
+            Type::Optional { of } => of.strip_optional(),
+            t => t,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Source {
+    /// A Hugging Face hub dataset; `splits` maps our split name to the hub's.
+    Hf {
+        dataset: String,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        config: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        revision: Option<String>,
+        splits: IndexMap<String, String>,
+    },
+    /// Local files; `splits` maps a split to a path pattern relative to the project root.
+    Files {
+        format: FileFormat,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        columns: Option<Vec<String>>,
+        header: bool,
+        quoting: bool,
+        splits: IndexMap<String, String>,
+    },
+}
+
+impl Source {
+    pub fn splits(&self) -> &IndexMap<String, String> {
+        match self {
+            Source::Hf { splits, .. } | Source::Files { splits, .. } => splits,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileFormat {
+    Jsonl,
+    Tsv,
+    Csv,
+    Parquet,
+    Text,
+}
+
+impl FileFormat {
+    pub const NAMES: &'static [&'static str] = &["jsonl", "tsv", "csv", "parquet", "text"];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "jsonl" | "json" => FileFormat::Jsonl,
+            "tsv" => FileFormat::Tsv,
+            "csv" => FileFormat::Csv,
+            "parquet" => FileFormat::Parquet,
+            "text" | "txt" => FileFormat::Text,
+            _ => return None,
+        })
+    }
+}
+
+/// A path into a row: field names and list indices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Step {
+    Field(String),
+    Index(usize),
+}
+
+/// `path | fn(args) | fn`, with its source text kept for messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Expr {
+    pub text: String,
+    pub path: Vec<Step>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub calls: Vec<Func>,
+}
+
+/// A checked string function with its arguments resolved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "fn")]
+pub enum Func {
+    Lower,
+    Upper,
+    Strip,
+    Join { sep: String },
+    Replace { from: String, to: String },
+    /// Regular-expression substitution (Rust `regex` syntax; `$1` in `to`).
+    Sub { pattern: String, to: String },
+    First,
+    Last,
+    Len,
+    Str,
+    Default { value: String },
+    /// Class label -> its position (the raw id).
+    Id,
+    /// Class label (or int) -> the n-th of these strings.
+    Names { names: Vec<String> },
+    /// Round a number to the nearest multiple of `step` (STS-B: 0.2).
+    Round { step: f64 },
+    /// Number -> text with a fixed number of decimals.
+    Fixed { digits: usize },
+    /// Keep the first `n` whitespace-separated words.
+    Words { n: usize },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "part", content = "value")]
+pub enum Part {
+    Text(String),
+    Hole(Expr),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Template {
+    pub text: String,
+    pub parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum Target {
+    Template(Template),
+    Expr(Expr),
+}
+
+/// What the scored target is, after postprocessing: decides which metrics fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    Class,
+    Number,
+    Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Filter {
+    pub expr: Expr,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub cmp: Option<(CmpOp, serde_json::Value)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Each {
+    pub var: String,
+    pub path: Vec<Step>,
+    /// Only this split explodes; the others bind the first element.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub only_split: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metric {
+    pub name: String,
+    #[serde(skip_serializing_if = "IndexMap::is_empty", default)]
+    pub options: IndexMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "method")]
+pub enum Decode {
+    Greedy,
+    Beam { size: usize, alpha: f64 },
+    RankClassification,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub collection: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub family: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub description: Option<String>,
+    /// File the task was declared in, relative to the project root.
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub source: Option<Source>,
+    pub fields: IndexMap<String, Type>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub filters: Vec<Filter>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub each: Option<Each>,
+    pub input: Template,
+    pub target: Target,
+    pub target_kind: TargetKind,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub references: Option<Expr>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub postprocess: Vec<Metric>,
+    pub metrics: Vec<Metric>,
+    pub decode: Decode,
+    #[serde(skip_serializing_if = "IndexMap::is_empty", default)]
+    pub lengths: IndexMap<String, u64>,
+    /// Training-set size used for examples-proportional mixing.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub examples: Option<u64>,
+    /// Class names of the target, for rank classification and label postprocessing.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub choices: Option<Vec<String>>,
+    #[serde(skip)]
+    pub samples: Vec<serde_json::Value>,
+    #[serde(skip)]
+    pub is_abstract: bool,
+}

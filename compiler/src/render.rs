@@ -1,0 +1,462 @@
+//! Rows -> examples: evaluates a task's filters, `each`, input template and
+//! target over one data row. `exc render` and the runtime's data pipeline both
+//! call [`render_row`], so there is one template engine.
+
+use crate::ir::{CmpOp, Expr, Func, Part, Step, Target, Task, Template, Type};
+use serde_json::Value as Json;
+use std::fmt;
+
+/// One rendered text-to-text example.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Example {
+    pub input: String,
+    pub target: String,
+    /// Every acceptable answer (the target alone unless the task declares `references`).
+    pub references: Vec<String>,
+}
+
+/// Why a row could not be rendered; the caller adds file and line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderError {
+    pub message: String,
+}
+
+impl fmt::Display for RenderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for RenderError {}
+
+fn err<T>(message: impl Into<String>) -> Result<T, RenderError> {
+    Err(RenderError {
+        message: message.into(),
+    })
+}
+
+/// A value with its declared type, so class ids render as names.
+#[derive(Debug, Clone)]
+enum V {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+    Class { id: i64, names: Vec<String> },
+    List(Vec<V>),
+    Record,
+}
+
+fn from_json(j: &Json, ty: &Type, at: &str) -> Result<V, RenderError> {
+    Ok(match (ty, j) {
+        (_, Json::Null) => V::Null,
+        (Type::Optional { of }, _) => from_json(j, of, at)?,
+        (Type::Text, Json::String(s)) => V::Text(s.clone()),
+        (Type::Text, Json::Number(n)) => V::Text(n.to_string()),
+        (Type::Int, Json::Number(n)) => match n.as_i64() {
+            Some(i) => V::Int(i),
+            None => return err(format!("`{at}` should be an int, found {n}")),
+        },
+        (Type::Float, Json::Number(n)) => V::Float(n.as_f64().unwrap_or(f64::NAN)),
+        // TSV/CSV sources give strings; accept numbers written as text.
+        (Type::Int, Json::String(s)) => match s.trim().parse() {
+            Ok(i) => V::Int(i),
+            Err(_) => return err(format!("`{at}` should be an int, found \"{s}\"")),
+        },
+        (Type::Float, Json::String(s)) => match s.trim().parse() {
+            Ok(x) => V::Float(x),
+            Err(_) => return err(format!("`{at}` should be a float, found \"{s}\"")),
+        },
+        (Type::Bool, Json::Bool(b)) => V::Bool(*b),
+        (Type::Bool, Json::Number(n)) if n.as_i64() == Some(0) || n.as_i64() == Some(1) => {
+            V::Bool(n.as_i64() == Some(1))
+        }
+        (Type::Class { names }, Json::Number(n)) => match n.as_i64() {
+            Some(id) if id == -1 || (id >= 0 && (id as usize) < names.len()) => V::Class {
+                id,
+                names: names.clone(),
+            },
+            _ => {
+                return err(format!(
+                    "`{at}` is {n}, not a class id of {} (0..{}, or -1 for unlabelled)",
+                    ty.describe(),
+                    names.len()
+                ))
+            }
+        },
+        (Type::Class { names }, Json::String(s)) => match names.iter().position(|n| n == s) {
+            Some(id) => V::Class {
+                id: id as i64,
+                names: names.clone(),
+            },
+            None => match s.trim().parse::<i64>() {
+                Ok(id) if id >= -1 && id < names.len() as i64 => V::Class {
+                    id,
+                    names: names.clone(),
+                },
+                _ => return err(format!("`{at}` is \"{s}\", which is not one of {}", ty.describe())),
+            },
+        },
+        (Type::List { of }, Json::Array(items)) => V::List(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, x)| from_json(x, of, &format!("{at}[{i}]")))
+                .collect::<Result<_, _>>()?,
+        ),
+        (Type::Record { .. }, Json::Object(_)) => V::Record,
+        (ty, j) => {
+            return err(format!(
+                "`{at}` should be {}, found {}",
+                ty.describe(),
+                json_kind(j)
+            ))
+        }
+    })
+}
+
+fn json_kind(j: &Json) -> &'static str {
+    match j {
+        Json::Null => "null",
+        Json::Bool(_) => "a bool",
+        Json::Number(_) => "a number",
+        Json::String(_) => "a string",
+        Json::Array(_) => "a list",
+        Json::Object(_) => "a record",
+    }
+}
+
+/// Scope of one evaluation: the row and an optional `each` binding.
+struct Env<'a> {
+    task: &'a Task,
+    row: &'a Json,
+    var: Option<(&'a str, &'a Json, &'a Type)>,
+}
+
+impl Env<'_> {
+    /// Walk a path through JSON and types together. Field access on a list of
+    /// records maps over the list (HF `Sequence` of dicts).
+    fn path(&self, path: &[Step], text: &str) -> Result<V, RenderError> {
+        let Some(Step::Field(root)) = path.first() else {
+            return err("empty path");
+        };
+        let (json, ty) = match self.var {
+            Some((name, j, t)) if name == root => (j.clone(), t.clone()),
+            _ => {
+                let Some(ty) = self.task.fields.get(root) else {
+                    return err(format!("`{root}` is not a field"));
+                };
+                (self.row.get(root).cloned().unwrap_or(Json::Null), ty.clone())
+            }
+        };
+        if json.is_null() && !matches!(ty, Type::Optional { .. }) && !self.has_field(root) {
+            return err(format!("the row has no field `{root}`"));
+        }
+        let (json, ty) = walk(json, ty, path.get(1..).unwrap_or(&[]), text)?;
+        from_json(&json, &ty, text)
+    }
+
+    fn has_field(&self, root: &str) -> bool {
+        self.var.is_some_and(|(n, _, _)| n == root) || self.row.get(root).is_some()
+    }
+
+    fn eval(&self, e: &Expr) -> Result<V, RenderError> {
+        let mut v = self.path(&e.path, &e.text)?;
+        for f in &e.calls {
+            v = apply(f, v, &e.text)?;
+        }
+        Ok(v)
+    }
+
+    fn template(&self, t: &Template) -> Result<String, RenderError> {
+        let mut out = String::new();
+        for part in &t.parts {
+            match part {
+                Part::Text(s) => out.push_str(s),
+                Part::Hole(e) => out.push_str(&to_text(&self.eval(e)?, &e.text)?),
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn walk(mut json: Json, mut ty: Type, rest: &[Step], text: &str) -> Result<(Json, Type), RenderError> {
+    for (i, step) in rest.iter().enumerate() {
+        if let Type::Optional { of } = ty {
+            if json.is_null() {
+                return Ok((Json::Null, Type::Optional { of }));
+            }
+            ty = *of;
+        }
+        match (ty, step) {
+            (Type::Record { fields }, Step::Field(f)) => {
+                ty = fields.get(f).cloned().unwrap_or(Type::Text);
+                json = json.get(f).cloned().unwrap_or(Json::Null);
+            }
+            (Type::List { of }, Step::Index(n)) => {
+                let len = json.as_array().map_or(0, Vec::len);
+                let Some(item) = json.get(*n).cloned() else {
+                    return err(format!("`{text}`: index {n} is out of range (the list has {len})"));
+                };
+                json = item;
+                ty = *of;
+            }
+            (Type::List { of }, Step::Field(_)) => {
+                let items = json.as_array().cloned().unwrap_or_default();
+                let mut out_ty = Type::Text;
+                let mut mapped = Vec::with_capacity(items.len());
+                for item in items {
+                    let (j, t) = walk(item, (*of).clone(), rest.get(i..).unwrap_or(&[]), text)?;
+                    out_ty = t;
+                    mapped.push(j);
+                }
+                if mapped.is_empty() {
+                    // Type of an empty mapped list: walk the element type alone.
+                    out_ty = walk(Json::Null, (*of).clone(), rest.get(i..).unwrap_or(&[]), text)
+                        .map(|(_, t)| t)
+                        .unwrap_or(Type::Text);
+                }
+                return Ok((Json::Array(mapped), Type::List { of: Box::new(out_ty) }));
+            }
+            (t, _) => return err(format!("`{text}` cannot step into {}", t.describe())),
+        }
+    }
+    Ok((json, ty))
+}
+
+fn apply(f: &Func, v: V, text: &str) -> Result<V, RenderError> {
+    if let V::Null = v {
+        return Ok(match f {
+            Func::Default { value } => V::Text(value.clone()),
+            _ => V::Null,
+        });
+    }
+    Ok(match f {
+        Func::Lower => V::Text(to_text(&v, text)?.to_lowercase()),
+        Func::Upper => V::Text(to_text(&v, text)?.to_uppercase()),
+        Func::Strip => V::Text(to_text(&v, text)?.trim().to_string()),
+        Func::Replace { from, to } => V::Text(to_text(&v, text)?.replace(from.as_str(), to)),
+        Func::Sub { pattern, to } => match regex::Regex::new(pattern) {
+            Ok(re) => V::Text(re.replace_all(&to_text(&v, text)?, to.as_str()).into_owned()),
+            Err(e) => return err(format!("`{text}`: bad pattern: {e}")),
+        },
+        Func::Words { n } => V::Text(
+            to_text(&v, text)?
+                .split_whitespace()
+                .take(*n)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        Func::Join { sep } => match v {
+            V::List(items) => V::Text(
+                items
+                    .iter()
+                    .map(|x| to_text(x, text))
+                    .collect::<Result<Vec<_>, _>>()?
+                    .join(sep),
+            ),
+            _ => return err(format!("`{text}`: join needs a list")),
+        },
+        Func::First | Func::Last => match v {
+            V::List(items) => {
+                let item = if matches!(f, Func::First) { items.first() } else { items.last() };
+                match item {
+                    Some(x) => x.clone(),
+                    None => return err(format!("`{text}`: the list is empty")),
+                }
+            }
+            _ => return err(format!("`{text}`: needs a list")),
+        },
+        Func::Len => match v {
+            V::List(items) => V::Int(items.len() as i64),
+            V::Text(s) => V::Int(s.chars().count() as i64),
+            _ => return err(format!("`{text}`: len needs a list or text")),
+        },
+        Func::Str => V::Text(to_text(&v, text)?),
+        Func::Default { .. } => v,
+        Func::Id => match v {
+            V::Class { id, .. } => V::Int(id),
+            V::Bool(b) => V::Int(i64::from(b)),
+            _ => return err(format!("`{text}`: id needs a class label")),
+        },
+        Func::Names { names } => {
+            let id = match v {
+                V::Class { id, .. } | V::Int(id) => id,
+                V::Bool(b) => i64::from(b),
+                _ => return err(format!("`{text}`: names needs a class label")),
+            };
+            V::Class {
+                id,
+                names: names.clone(),
+            }
+        }
+        Func::Round { step } => {
+            let x = number(&v, text)?;
+            V::Float(if *step > 0.0 { (x / step).round() * step } else { x })
+        }
+        Func::Fixed { digits } => V::Text(format!("{:.*}", digits, number(&v, text)?)),
+    })
+}
+
+fn number(v: &V, text: &str) -> Result<f64, RenderError> {
+    match v {
+        V::Int(i) => Ok(*i as f64),
+        V::Float(x) => Ok(*x),
+        _ => err(format!("`{text}`: needs a number")),
+    }
+}
+
+/// Text of a scalar, as Python's `str` would print it (T5's templates are Python).
+fn to_text(v: &V, text: &str) -> Result<String, RenderError> {
+    Ok(match v {
+        V::Null => String::new(),
+        V::Bool(b) => if *b { "True" } else { "False" }.to_string(),
+        V::Int(i) => i.to_string(),
+        V::Float(x) => python_float(*x),
+        V::Text(s) => s.clone(),
+        // T5 renders unlabelled (-1) examples with the `<unk>` target.
+        V::Class { id, names } => match usize::try_from(*id).ok().and_then(|i| names.get(i)) {
+            Some(n) => n.clone(),
+            None => "<unk>".to_string(),
+        },
+        V::List(_) | V::Record => return err(format!("`{text}` is not text")),
+    })
+}
+
+fn python_float(x: f64) -> String {
+    if x.is_finite() && x == x.trunc() && x.abs() < 1e16 {
+        format!("{x:.1}")
+    } else {
+        format!("{x}")
+    }
+}
+
+fn to_json_scalar(v: &V) -> Json {
+    match v {
+        V::Null | V::List(_) | V::Record => Json::Null,
+        V::Bool(b) => Json::Bool(*b),
+        V::Int(i) => Json::from(*i),
+        V::Float(x) => serde_json::Number::from_f64(*x).map_or(Json::Null, Json::Number),
+        V::Text(s) => Json::String(s.clone()),
+        V::Class { id, .. } => Json::from(*id),
+    }
+}
+
+fn compare(v: &V, op: CmpOp, lit: &Json) -> bool {
+    use std::cmp::Ordering;
+    let ord = match (v, lit) {
+        // A class compares by id with numbers and by name with strings.
+        (V::Class { names, id }, Json::String(s)) => usize::try_from(*id)
+            .ok()
+            .and_then(|i| names.get(i))
+            .map(|n| n.as_str().cmp(s.as_str())),
+        (V::Text(a), Json::String(b)) => Some(a.as_str().cmp(b.as_str())),
+        (V::Bool(a), Json::Bool(b)) => Some(a.cmp(b)),
+        (_, Json::Null) => Some(if matches!(v, V::Null) { Ordering::Equal } else { Ordering::Greater }),
+        (_, Json::Number(n)) => match to_json_scalar(v).as_f64() {
+            Some(a) => a.partial_cmp(&n.as_f64().unwrap_or(f64::NAN)),
+            None => None,
+        },
+        _ => None,
+    };
+    match (ord, op) {
+        (Some(o), CmpOp::Eq) => o == Ordering::Equal,
+        (Some(o), CmpOp::Ne) => o != Ordering::Equal,
+        (None, CmpOp::Ne) => true,
+        (Some(o), CmpOp::Lt) => o == Ordering::Less,
+        (Some(o), CmpOp::Le) => o != Ordering::Greater,
+        (Some(o), CmpOp::Gt) => o == Ordering::Greater,
+        (Some(o), CmpOp::Ge) => o != Ordering::Less,
+        (None, _) => false,
+    }
+}
+
+fn truthy(v: &V) -> bool {
+    match v {
+        V::Null => false,
+        V::Bool(b) => *b,
+        V::Int(i) => *i != 0,
+        V::Float(x) => *x != 0.0,
+        V::Text(s) => !s.trim().is_empty(),
+        V::Class { id, .. } => *id >= 0,
+        V::List(items) => !items.is_empty(),
+        V::Record => true,
+    }
+}
+
+/// Render one row of `split` into zero (filtered), one or many examples.
+pub fn render_row(task: &Task, row: &Json, split: &str) -> Result<Vec<Example>, RenderError> {
+    if !row.is_object() {
+        return err(format!("a row must be a record, found {}", json_kind(row)));
+    }
+    let base = Env { task, row, var: None };
+    for f in &task.filters {
+        let v = base.eval(&f.expr)?;
+        let keep = match &f.cmp {
+            Some((op, lit)) => compare(&v, *op, lit),
+            None => truthy(&v),
+        };
+        if !keep {
+            return Ok(Vec::new());
+        }
+    }
+    let Some(each) = &task.each else {
+        return Ok(vec![example(&base)?]);
+    };
+    let root_ty = match each.path.first() {
+        Some(Step::Field(r)) => task.fields.get(r).cloned().unwrap_or(Type::Text),
+        _ => Type::Text,
+    };
+    let root_json = match each.path.first() {
+        Some(Step::Field(r)) => row.get(r).cloned().unwrap_or(Json::Null),
+        _ => Json::Null,
+    };
+    let text = format!("each {}", each.var);
+    let (list, list_ty) = walk(root_json, root_ty, each.path.get(1..).unwrap_or(&[]), &text)?;
+    let elem_ty = match list_ty.strip_optional() {
+        Type::List { of } => (**of).clone(),
+        t => return err(format!("`each` needs a list, found {}", t.describe())),
+    };
+    let items = list.as_array().cloned().unwrap_or_default();
+    let explode = each.only_split.as_deref().is_none_or(|s| s == split);
+    let chosen: Vec<Json> = if explode {
+        items
+    } else {
+        vec![items.into_iter().next().unwrap_or(Json::Null)]
+    };
+    chosen
+        .iter()
+        .map(|item| {
+            let env = Env {
+                task,
+                row,
+                var: Some((each.var.as_str(), item, &elem_ty)),
+            };
+            example(&env)
+        })
+        .collect()
+}
+
+fn example(env: &Env<'_>) -> Result<Example, RenderError> {
+    let input = env.template(&env.task.input)?;
+    let target = match &env.task.target {
+        Target::Template(t) => env.template(t)?,
+        Target::Expr(e) => to_text(&env.eval(e)?, &e.text)?,
+    };
+    let references = match &env.task.references {
+        Some(e) => match env.eval(e)? {
+            V::List(items) => items
+                .iter()
+                .map(|x| to_text(x, &e.text))
+                .collect::<Result<_, _>>()?,
+            v => vec![to_text(&v, &e.text)?],
+        },
+        None => vec![target.clone()],
+    };
+    Ok(Example {
+        input,
+        target,
+        references,
+    })
+}

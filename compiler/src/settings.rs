@@ -1,0 +1,197 @@
+//! Key/value settings of `train { }`, `c4 { }` and `model custom { }`:
+//! typed reading with one diagnostic per unknown key or wrong value.
+
+use crate::ast::{Call, Setting, SettingValue, Value};
+use crate::diagnostic::{suggestion, Diagnostic};
+use crate::plan::Schedule;
+use crate::source::{Span, Spanned};
+use crate::value::to_json;
+use indexmap::IndexMap;
+
+/// Settings by key, later ones overriding earlier ones, with variables substituted.
+pub struct Settings {
+    pub map: IndexMap<String, (SettingValue, Span)>,
+    pub block: &'static str,
+}
+
+impl Settings {
+    pub fn new(block: &'static str) -> Self {
+        Settings { map: IndexMap::new(), block }
+    }
+
+    pub fn extend(&mut self, settings: &[Setting]) {
+        for s in settings {
+            self.map.insert(s.key.node.clone(), (s.value.clone(), s.key.span));
+        }
+    }
+
+    /// Report keys not in `known`.
+    pub fn check_keys(&self, known: &[&str], diags: &mut Vec<Diagnostic>) {
+        for (k, (_, span)) in &self.map {
+            if !known.contains(&k.as_str()) {
+                diags.push(
+                    Diagnostic::error(
+                        "exc::check::unknown_setting",
+                        format!("`{k}` is not a setting of `{}`", self.block),
+                        *span,
+                    )
+                    .label("unknown setting")
+                    .help(suggestion(k, known.iter().copied()).unwrap_or_else(|| {
+                        format!("the settings of `{}` are: {}", self.block, known.join(", "))
+                    })),
+                );
+            }
+        }
+    }
+
+    fn value(&self, key: &str) -> Option<(&Spanned<Value>, Span)> {
+        match self.map.get(key) {
+            Some((SettingValue::Value(v), span)) => Some((v, *span)),
+            _ => None,
+        }
+    }
+
+    fn bad(&self, key: &str, wants: &str, diags: &mut Vec<Diagnostic>) {
+        let span = self.map.get(key).map(|(v, _)| v.span()).unwrap_or_default();
+        diags.push(
+            Diagnostic::error(
+                "exc::check::bad_setting",
+                format!("`{key}` in `{}` must be {wants}", self.block),
+                span,
+            )
+            .label(format!("not {wants}"))
+            .help(format!("write e.g. `{key} {}`", example(wants))),
+        );
+    }
+
+    pub fn int(&self, key: &str, default: Option<u64>, diags: &mut Vec<Diagnostic>) -> Option<u64> {
+        match self.value(key) {
+            None if self.map.contains_key(key) => {
+                self.bad(key, "a whole number", diags);
+                default
+            }
+            None => default,
+            Some((v, _)) => match &v.node {
+                Value::Num(n) if n.value >= 0.0 && n.value.fract() == 0.0 => Some(n.value as u64),
+                _ => {
+                    self.bad(key, "a whole number", diags);
+                    default
+                }
+            },
+        }
+    }
+
+    pub fn float(&self, key: &str, default: f64, diags: &mut Vec<Diagnostic>) -> f64 {
+        match self.value(key) {
+            None if self.map.contains_key(key) => {
+                self.bad(key, "a number", diags);
+                default
+            }
+            None => default,
+            Some((v, _)) => match &v.node {
+                Value::Num(n) if n.value.is_finite() => n.value,
+                _ => {
+                    self.bad(key, "a number", diags);
+                    default
+                }
+            },
+        }
+    }
+
+    pub fn boolean(&self, key: &str, default: bool, diags: &mut Vec<Diagnostic>) -> bool {
+        match self.value(key).map(|(v, _)| &v.node) {
+            None if !self.map.contains_key(key) => default,
+            Some(Value::Bool(b)) => *b,
+            _ => {
+                self.bad(key, "true or false", diags);
+                default
+            }
+        }
+    }
+
+    pub fn word(&self, key: &str, allowed: &[&str], default: &str, diags: &mut Vec<Diagnostic>) -> String {
+        match self.value(key).map(|(v, _)| &v.node) {
+            None if !self.map.contains_key(key) => default.to_string(),
+            Some(Value::Word(w) | Value::Str(w)) if allowed.contains(&w.as_str()) => w.clone(),
+            _ => {
+                self.bad(key, &format!("one of {}", allowed.join(", ")), diags);
+                default.to_string()
+            }
+        }
+    }
+
+    /// A function-like setting, `lr rsqrt(peak = 0.01)`; a bare word is a call
+    /// without arguments and a number `n` means `default_fn(n)`.
+    pub fn schedule(
+        &self,
+        key: &str,
+        kinds: &[(&str, &[&str])],
+        default: Schedule,
+        number_fn: Option<(&str, &str)>,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Schedule {
+        let Some((value, _)) = self.map.get(key) else {
+            return default;
+        };
+        let (name, args, span): (String, Vec<(Option<String>, Value)>, Span) = match value {
+            SettingValue::Call(Call { name, args, span }) => (
+                name.node.clone(),
+                args.iter().map(|a| (a.name.as_ref().map(|n| n.node.clone()), a.value.node.clone())).collect(),
+                *span,
+            ),
+            SettingValue::Value(v) => match (&v.node, number_fn) {
+                (Value::Word(w), _) => (w.clone(), Vec::new(), v.span),
+                (Value::Num(_), Some((f, arg))) => (f.to_string(), vec![(Some(arg.to_string()), v.node.clone())], v.span),
+                _ => {
+                    self.bad(key, "a function such as `name(option = value)`", diags);
+                    return default;
+                }
+            },
+        };
+        let Some((_, allowed)) = kinds.iter().find(|(k, _)| *k == name) else {
+            let names: Vec<&str> = kinds.iter().map(|(k, _)| *k).collect();
+            diags.push(
+                Diagnostic::error(
+                    "exc::check::bad_setting",
+                    format!("unknown `{key}` `{name}`"),
+                    span,
+                )
+                .label("unknown")
+                .help(suggestion(&name, names.iter().copied()).unwrap_or_else(|| format!("use one of: {}", names.join(", ")))),
+            );
+            return default;
+        };
+        let mut options = IndexMap::new();
+        for (i, (arg_name, v)) in args.into_iter().enumerate() {
+            let Some(arg_name) = arg_name.or_else(|| allowed.get(i).map(|s| s.to_string())) else {
+                diags.push(
+                    Diagnostic::error("exc::check::bad_argument", format!("too many arguments to `{name}`"), span)
+                        .label("here")
+                        .help(format!("`{name}` takes: {}", allowed.join(", "))),
+                );
+                continue;
+            };
+            if !allowed.contains(&arg_name.as_str()) {
+                diags.push(
+                    Diagnostic::error("exc::check::bad_argument", format!("`{name}` has no option `{arg_name}`"), span)
+                        .label("here")
+                        .help(suggestion(&arg_name, allowed.iter().copied()).unwrap_or_else(|| {
+                            format!("`{name}` takes: {}", allowed.join(", "))
+                        })),
+                );
+                continue;
+            }
+            options.insert(arg_name, to_json(&v));
+        }
+        Schedule { name, options }
+    }
+}
+
+fn example(wants: &str) -> &'static str {
+    match wants {
+        "a whole number" => "1000",
+        "a number" => "0.1",
+        "true or false" => "true",
+        _ => "…",
+    }
+}

@@ -1,0 +1,705 @@
+//! Text -> spanned AST. pest types never leave this module: callers get an
+//! [`ast::File`] or a [`Diagnostic`].
+
+use crate::ast::*;
+use crate::diagnostic::{suggestion, Diagnostic};
+use crate::source::{FileId, Span, Spanned};
+use pest::iterators::Pair;
+use pest::Parser as _;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "../grammar/exc.pest"]
+struct Grammar;
+
+const TASK_KEYWORDS: &[&str] = &[
+    "collection", "family", "description", "source", "fields", "filter", "each", "input",
+    "target", "references", "postprocess", "metrics", "decode", "lengths", "examples", "sample",
+];
+const MIXTURE_KEYWORDS: &[&str] = &[
+    "use", "select", "exclude", "subset", "rates", "c4", "model", "train", "pretrain",
+    "finetune", "evaluate", "sweep", "description",
+];
+
+/// Parse one file. A syntax error stops the file (pest cannot recover), but
+/// the rest of the project is still checked.
+pub fn parse(file: FileId, text: &str) -> Result<File, Diagnostic> {
+    let pairs = Grammar::parse(Rule::file, text).map_err(|e| syntax_error(file, text, &e))?;
+    let cx = Cx { file };
+    let mut items = Vec::new();
+    for pair in pairs.flat_map(|p| p.into_inner()) {
+        match pair.as_rule() {
+            Rule::include => {
+                let s = first(pair);
+                items.push(Item::Include(cx.string(s)));
+            }
+            Rule::task => items.push(Item::Task(cx.task(pair))),
+            Rule::mixture => items.push(Item::Mixture(cx.mixture(pair))),
+            _ => {}
+        }
+    }
+    Ok(File { items })
+}
+
+fn syntax_error(file: FileId, text: &str, err: &pest::error::Error<Rule>) -> Diagnostic {
+    let (start, end) = match err.location {
+        pest::error::InputLocation::Pos(p) => (p, p),
+        pest::error::InputLocation::Span((s, e)) => (s, e),
+    };
+    // Underline the word at the error, if any, so the excerpt points at it.
+    let word: String = text
+        .get(start..)
+        .unwrap_or("")
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    let end = end.max(start + word.len());
+    let expected = match &err.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => {
+            let mut names: Vec<String> = positives.iter().filter_map(|r| rule_name(*r)).collect();
+            names.sort();
+            names.dedup();
+            names
+        }
+        pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    let found = if word.is_empty() {
+        text.get(start..)
+            .and_then(|t| t.chars().next())
+            .map_or("end of file".to_string(), |c| format!("`{c}`"))
+    } else {
+        format!("`{word}`")
+    };
+    let message = if expected.is_empty() {
+        format!("unexpected {found}")
+    } else {
+        format!("expected {}, found {found}", expected.join(" or "))
+    };
+    let keywords = TASK_KEYWORDS.iter().chain(MIXTURE_KEYWORDS).copied();
+    let help = if word.is_empty() {
+        None
+    } else {
+        suggestion(&word, keywords)
+    }
+    .unwrap_or_else(|| {
+        "see tasks/README.md for the language; every entry starts with a keyword".to_string()
+    });
+    Diagnostic::error("exc::syntax::unexpected", message, Span::new(file, start, end))
+        .label("here")
+        .help(help)
+}
+
+fn rule_name(rule: Rule) -> Option<String> {
+    let name = match rule {
+        Rule::task_entry | Rule::collection | Rule::family => "a task entry (`input`, `target`, …)",
+        Rule::mix_entry => "a mixture entry (`select`, `rates`, …)",
+        Rule::string | Rule::template => "a string",
+        Rule::number | Rule::int => "a number",
+        Rule::ident | Rule::bare => "a name",
+        Rule::expr | Rule::path => "a field path",
+        Rule::literal => "a value",
+        Rule::type_expr | Rule::prim_type => "a type",
+        Rule::call | Rule::call_value => "a function",
+        Rule::selector | Rule::sel_glob | Rule::sel_keyed => "a task selector",
+        Rule::EOI => "end of file",
+        Rule::item | Rule::task | Rule::mixture | Rule::include => {
+            "`task`, `mixture` or `include`"
+        }
+        Rule::split_map => "`{ split = \"…\" }`",
+        Rule::setting => "a setting",
+        Rule::cmp_op => "a comparison",
+        _ => return None,
+    };
+    Some(name.to_string())
+}
+
+fn first(pair: Pair<'_, Rule>) -> Pair<'_, Rule> {
+    let span = pair.clone();
+    pair.into_inner().next().unwrap_or(span)
+}
+
+struct Cx {
+    file: FileId,
+}
+
+impl Cx {
+    fn span(&self, pair: &Pair<'_, Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(self.file, s.start(), s.end())
+    }
+
+    fn name(&self, pair: &Pair<'_, Rule>) -> Name {
+        Spanned::new(pair.as_str().to_string(), self.span(pair))
+    }
+
+    fn string(&self, pair: Pair<'_, Rule>) -> Spanned<String> {
+        let span = self.span(&pair);
+        let inner = pair.into_inner().next().map_or("", |p| p.as_str());
+        Spanned::new(unescape(inner), span)
+    }
+
+    /// A `string` or an identifier used where a name is expected.
+    fn string_or_name(&self, pair: Pair<'_, Rule>) -> Spanned<String> {
+        match pair.as_rule() {
+            Rule::string => self.string(pair),
+            _ => self.name(&pair),
+        }
+    }
+
+    fn task(&self, pair: Pair<'_, Rule>) -> TaskDecl {
+        let mut is_abstract = false;
+        let mut name = None;
+        let mut extends = None;
+        let mut entries = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::abstract_kw => is_abstract = true,
+                Rule::ident => name = Some(self.name(&p)),
+                Rule::extends => extends = Some(self.name(&first(p))),
+                _ => {
+                    let span = self.span(&p);
+                    if let Some(e) = self.task_entry(p) {
+                        entries.push(Spanned::new(e, span));
+                    }
+                }
+            }
+        }
+        TaskDecl {
+            name: name.unwrap_or_default_name(),
+            is_abstract,
+            extends,
+            entries,
+        }
+    }
+
+    fn task_entry(&self, p: Pair<'_, Rule>) -> Option<TaskEntry> {
+        let rule = p.as_rule();
+        let mut inner = p.into_inner();
+        let entry = match rule {
+            Rule::collection => TaskEntry::Collection(self.name(&inner.next()?)),
+            Rule::family => TaskEntry::Family(self.name(&inner.next()?)),
+            Rule::description => TaskEntry::Description(self.string(inner.next()?).node),
+            Rule::examples => {
+                let n = inner.next()?;
+                TaskEntry::Examples(Spanned::new(number(n.as_str()), self.span(&n)))
+            }
+            Rule::source => TaskEntry::Source(self.source(inner.next()?)),
+            Rule::fields => TaskEntry::Fields(self.record_type(inner.next()?)),
+            Rule::filter => {
+                let expr = self.expr(inner.next()?);
+                let cmp = match (inner.next(), inner.next()) {
+                    (Some(op), Some(v)) => Some((cmp_op(op.as_str()), self.value(v))),
+                    _ => None,
+                };
+                TaskEntry::Filter(FilterDecl { expr, cmp })
+            }
+            Rule::each => {
+                let var = self.name(&inner.next()?);
+                let path = self.path(inner.next()?);
+                let only_split = inner.next().and_then(|s| first_name(self, s));
+                TaskEntry::Each(EachDecl { var, path, only_split })
+            }
+            Rule::input => TaskEntry::Input(self.template(inner.next()?)),
+            Rule::target => {
+                let t = inner.next()?;
+                match t.as_rule() {
+                    Rule::template => TaskEntry::Target(TargetDecl::Template(self.template(t))),
+                    _ => TaskEntry::Target(TargetDecl::Expr(self.expr(t))),
+                }
+            }
+            Rule::references => TaskEntry::References(self.expr(inner.next()?)),
+            Rule::postprocess => TaskEntry::Postprocess(inner.map(|c| self.call(c)).collect()),
+            Rule::metrics => TaskEntry::Metrics(inner.map(|c| self.call(c)).collect()),
+            Rule::decode => TaskEntry::Decode(self.call(inner.next()?)),
+            Rule::lengths => TaskEntry::Lengths(
+                inner
+                    .filter_map(|e| {
+                        let mut it = e.into_inner();
+                        let k = self.name(&it.next()?);
+                        let v = it.next()?;
+                        Some((k, Spanned::new(number(v.as_str()).value, self.span(&v))))
+                    })
+                    .collect(),
+            ),
+            Rule::sample => TaskEntry::Sample(self.value(inner.next()?)),
+            _ => return None,
+        };
+        Some(entry)
+    }
+
+    fn source(&self, p: Pair<'_, Rule>) -> SourceDecl {
+        let rule = p.as_rule();
+        let mut dataset = None;
+        let mut config = None;
+        let mut revision = None;
+        let mut format = None;
+        let mut columns = None;
+        let mut header = None;
+        let mut quoting = None;
+        let mut splits = Vec::new();
+        // `config` and `revision` are told apart by the keyword before them.
+        let text = p.as_str().to_string();
+        let base = p.as_span().start();
+        for q in p.into_inner() {
+            match q.as_rule() {
+                Rule::string => {
+                    let before = text.get(..q.as_span().start() - base).unwrap_or("").trim_end();
+                    let s = self.string(q);
+                    if before.ends_with("config") {
+                        config = Some(s);
+                    } else if before.ends_with("revision") {
+                        revision = Some(s);
+                    } else {
+                        dataset = Some(s);
+                    }
+                }
+                Rule::ident => format = Some(self.name(&q)),
+                Rule::source_option => {
+                    let opt = q.as_str().to_string();
+                    if let Some(v) = q.into_inner().next() {
+                        if v.as_rule() == Rule::ident_list {
+                            columns = Some(v.into_inner().map(|i| self.name(&i)).collect());
+                        } else if opt.starts_with("header") {
+                            header = Some(v.as_str() == "true");
+                        } else {
+                            quoting = Some(v.as_str() == "true");
+                        }
+                    }
+                }
+                Rule::split_map => {
+                    for e in q.into_inner() {
+                        let mut it = e.into_inner();
+                        if let (Some(k), Some(v)) = (it.next(), it.next()) {
+                            splits.push((self.name(&k), self.string(v)));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        match rule {
+            Rule::hf_source => SourceDecl::Hf {
+                dataset: dataset.unwrap_or_else(|| Spanned::new(String::new(), Span::default())),
+                config,
+                revision,
+                splits,
+            },
+            _ => SourceDecl::Files {
+                format: format.unwrap_or_default_name(),
+                columns,
+                header,
+                quoting,
+                splits,
+            },
+        }
+    }
+
+    fn record_type(&self, p: Pair<'_, Rule>) -> Vec<FieldDecl> {
+        p.into_inner()
+            .filter_map(|f| {
+                let mut it = f.into_inner();
+                let name = self.string_or_name(it.next()?);
+                let ty = self.type_expr(it.next()?);
+                Some(FieldDecl { name, ty })
+            })
+            .collect()
+    }
+
+    fn type_expr(&self, p: Pair<'_, Rule>) -> Spanned<TypeExpr> {
+        let span = self.span(&p);
+        let mut inner = p.into_inner();
+        let base = match inner.next() {
+            Some(b) => {
+                let bspan = self.span(&b);
+                let ty = match b.as_rule() {
+                    Rule::class_type => TypeExpr::Class(
+                        b.into_inner()
+                            .filter_map(|l| l.into_inner().next())
+                            .map(|l| self.string_or_name(l))
+                            .collect(),
+                    ),
+                    Rule::list_type => match b.into_inner().next() {
+                        Some(t) => TypeExpr::List(Box::new(self.type_expr(t))),
+                        None => TypeExpr::Prim(String::new()),
+                    },
+                    Rule::record_type => TypeExpr::Record(self.record_type(b)),
+                    _ => TypeExpr::Prim(b.as_str().to_string()),
+                };
+                Spanned::new(ty, bspan)
+            }
+            None => Spanned::new(TypeExpr::Prim(String::new()), span),
+        };
+        if inner.next().is_some() {
+            Spanned::new(TypeExpr::Optional(Box::new(base)), span)
+        } else {
+            base
+        }
+    }
+
+    fn template(&self, p: Pair<'_, Rule>) -> Template {
+        let span = self.span(&p);
+        let raw = p.as_str();
+        let text = raw.get(1..raw.len().saturating_sub(1)).unwrap_or("").to_string();
+        let mut parts: Vec<TemplatePart> = Vec::new();
+        for q in p.into_inner() {
+            let piece = match q.as_rule() {
+                Rule::t_text => q.as_str().to_string(),
+                Rule::t_escape => match q.as_str() {
+                    "{{" => "{".to_string(),
+                    "}}" => "}".to_string(),
+                    e => unescape(e),
+                },
+                Rule::t_hole => {
+                    if let Some(e) = q.into_inner().next() {
+                        parts.push(TemplatePart::Hole(self.expr(e)));
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            match parts.last_mut() {
+                Some(TemplatePart::Text(t)) => t.push_str(&piece),
+                _ => parts.push(TemplatePart::Text(piece)),
+            }
+        }
+        Template { text, parts, span }
+    }
+
+    fn expr(&self, p: Pair<'_, Rule>) -> Expr {
+        let span = self.span(&p);
+        let mut inner = p.into_inner();
+        let path = match inner.next() {
+            Some(path) => self.path(path),
+            None => Spanned::new(Path::default(), span),
+        };
+        let calls = inner.map(|c| self.call(c)).collect();
+        Expr { path, calls, span }
+    }
+
+    fn path(&self, p: Pair<'_, Rule>) -> Spanned<Path> {
+        let span = self.span(&p);
+        let segs = p
+            .into_inner()
+            .map(|s| match s.as_rule() {
+                Rule::int => Segment::Index(s.as_str().parse().unwrap_or(usize::MAX)),
+                _ => Segment::Field(s.as_str().to_string()),
+            })
+            .collect();
+        Spanned::new(Path(segs), span)
+    }
+
+    fn call(&self, p: Pair<'_, Rule>) -> Call {
+        let span = self.span(&p);
+        let mut inner = p.into_inner();
+        let name = inner
+            .next()
+            .map(|n| self.name(&n))
+            .unwrap_or_default_name();
+        let args = inner
+            .filter_map(|a| {
+                let mut it = a.into_inner().peekable();
+                let first = it.next()?;
+                if let Some(v) = it.next() {
+                    Some(Arg {
+                        name: Some(self.name(&first)),
+                        value: self.value(v),
+                    })
+                } else {
+                    Some(Arg {
+                        name: None,
+                        value: self.value(first),
+                    })
+                }
+            })
+            .collect();
+        Call { name, args, span }
+    }
+
+    fn value(&self, p: Pair<'_, Rule>) -> Spanned<Value> {
+        let span = self.span(&p);
+        let v = match p.as_rule() {
+            Rule::string => Value::Str(self.string(p).node),
+            Rule::number => Value::Num(number(p.as_str())),
+            Rule::boolean => Value::Bool(p.as_str() == "true"),
+            Rule::null => Value::Null,
+            Rule::var => Value::Var(p.as_str().trim_start_matches('$').to_string()),
+            Rule::bare | Rule::ident => Value::Word(p.as_str().to_string()),
+            Rule::list_value => Value::List(p.into_inner().map(|v| self.value(v)).collect()),
+            Rule::record_value => Value::Record(
+                p.into_inner()
+                    .filter_map(|e| {
+                        let mut it = e.into_inner();
+                        let k = self.string_or_name(it.next()?);
+                        let v = self.value(it.next()?);
+                        Some((k, v))
+                    })
+                    .collect(),
+            ),
+            _ => Value::Word(p.as_str().to_string()),
+        };
+        Spanned::new(v, span)
+    }
+
+    fn setting(&self, p: Pair<'_, Rule>) -> Option<Setting> {
+        let mut it = p.into_inner();
+        let key = self.name(&it.next()?);
+        let v = it.next()?;
+        let value = if v.as_rule() == Rule::call_value {
+            SettingValue::Call(self.call(v))
+        } else {
+            SettingValue::Value(self.value(v))
+        };
+        Some(Setting { key, value })
+    }
+
+    fn settings(&self, p: Pair<'_, Rule>) -> Vec<Setting> {
+        p.into_inner().filter_map(|s| self.setting(s)).collect()
+    }
+
+    fn mixture(&self, pair: Pair<'_, Rule>) -> MixtureDecl {
+        let mut name = None;
+        let mut extends = None;
+        let mut entries = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::ident => name = Some(self.name(&p)),
+                Rule::extends => extends = Some(self.name(&first(p))),
+                _ => {
+                    let span = self.span(&p);
+                    if let Some(e) = self.mix_entry(p) {
+                        entries.push(Spanned::new(e, span));
+                    }
+                }
+            }
+        }
+        MixtureDecl {
+            name: name.unwrap_or_default_name(),
+            extends,
+            entries,
+        }
+    }
+
+    fn selectors(&self, inner: pest::iterators::Pairs<'_, Rule>) -> Vec<Spanned<Selector>> {
+        inner
+            .filter_map(|s| {
+                let span = self.span(&s);
+                let q = s.into_inner().next()?;
+                let sel = match q.as_rule() {
+                    Rule::sel_keyed => {
+                        let mut it = q.into_inner();
+                        let key = it.next()?.as_str().to_string();
+                        let v = self.value(it.next()?).node;
+                        if key == "collection" {
+                            Selector::Collection(v)
+                        } else {
+                            Selector::Family(v)
+                        }
+                    }
+                    Rule::sel_var => {
+                        Selector::Var(q.as_str().trim_start_matches('$').to_string())
+                    }
+                    _ => Selector::Glob(q.as_str().to_string()),
+                };
+                Some(Spanned::new(sel, span))
+            })
+            .collect()
+    }
+
+    fn mix_entry(&self, p: Pair<'_, Rule>) -> Option<MixEntry> {
+        let rule = p.as_rule();
+        let entry = match rule {
+            Rule::uses => MixEntry::Use(p.into_inner().map(|s| self.string(s)).collect()),
+            Rule::description => {
+                MixEntry::Description(self.string(p.into_inner().next()?).node)
+            }
+            Rule::select => MixEntry::Select(self.selectors(p.into_inner())),
+            Rule::exclude => MixEntry::Exclude(self.selectors(p.into_inner())),
+            Rule::subset => {
+                let mut it = p.into_inner();
+                let count = self.value(it.next()?);
+                let seed = self.value(it.next()?);
+                MixEntry::Subset { count, seed }
+            }
+            Rule::rates => {
+                let q = p.into_inner().next()?;
+                if q.as_rule() == Rule::weights {
+                    MixEntry::Rates(RatesDecl::Weights(
+                        q.into_inner()
+                            .filter_map(|w| {
+                                let mut it = w.into_inner();
+                                let k = self.name(&it.next()?);
+                                let v = it.next()?;
+                                Some((k, Spanned::new(number(v.as_str()), self.span(&v))))
+                            })
+                            .collect(),
+                    ))
+                } else {
+                    MixEntry::Rates(RatesDecl::Policy(self.call(q)))
+                }
+            }
+            Rule::c4 => MixEntry::C4(
+                p.into_inner()
+                    .filter_map(|e| {
+                        let span = self.span(&e);
+                        let entry = match e.as_rule() {
+                            Rule::source => C4Entry::Source(self.source(e.into_inner().next()?)),
+                            _ => C4Entry::Setting(self.setting(e)?),
+                        };
+                        Some(Spanned::new(entry, span))
+                    })
+                    .collect(),
+            ),
+            Rule::model => {
+                let q = p.into_inner().next()?;
+                match q.as_rule() {
+                    Rule::model_hf => MixEntry::Model(ModelDecl::Hf(self.string(first(q)))),
+                    Rule::model_custom => {
+                        let mut base = None;
+                        let mut settings = Vec::new();
+                        for r in q.into_inner() {
+                            match r.as_rule() {
+                                Rule::model_ident => base = Some(self.name(&r)),
+                                _ => settings = self.settings(r),
+                            }
+                        }
+                        MixEntry::Model(ModelDecl::Custom { base, settings })
+                    }
+                    _ => MixEntry::Model(ModelDecl::Named(self.name(&first(q)))),
+                }
+            }
+            Rule::train => MixEntry::Train(self.settings(p.into_inner().next()?)),
+            Rule::stage => {
+                let mut kind = None;
+                let mut name = None;
+                let mut entries = Vec::new();
+                for q in p.into_inner() {
+                    match q.as_rule() {
+                        Rule::stage_kind => kind = Some(self.name(&q)),
+                        Rule::ident => name = Some(self.name(&q)),
+                        _ => {
+                            let span = self.span(&q);
+                            if let Some(e) = self.mix_entry(q) {
+                                entries.push(Spanned::new(e, span));
+                            }
+                        }
+                    }
+                }
+                MixEntry::Stage(StageDecl {
+                    kind: kind.unwrap_or_default_name(),
+                    name,
+                    entries,
+                })
+            }
+            Rule::sweep => {
+                let mut it = p.into_inner();
+                let var = self.name(&it.next()?);
+                let values = it.map(|v| self.value(v)).collect();
+                MixEntry::Sweep { var, values }
+            }
+            Rule::from => MixEntry::From(self.string_or_name(p.into_inner().next()?)),
+            Rule::splits => MixEntry::Splits(p.into_inner().map(|s| self.name(&s)).collect()),
+            Rule::each_task => MixEntry::PerTask,
+            Rule::setting => MixEntry::Setting(self.setting(p)?),
+            _ => return None,
+        };
+        Some(entry)
+    }
+}
+
+fn first_name(cx: &Cx, p: Pair<'_, Rule>) -> Option<Name> {
+    p.into_inner().next().map(|n| cx.name(&n))
+}
+
+trait DefaultName {
+    fn unwrap_or_default_name(self) -> Name;
+}
+
+impl DefaultName for Option<Name> {
+    fn unwrap_or_default_name(self) -> Name {
+        self.unwrap_or_else(|| Spanned::new(String::new(), Span::default()))
+    }
+}
+
+fn cmp_op(s: &str) -> CmpOp {
+    match s {
+        "==" => CmpOp::Eq,
+        "!=" => CmpOp::Ne,
+        "<" => CmpOp::Lt,
+        "<=" => CmpOp::Le,
+        ">" => CmpOp::Gt,
+        _ => CmpOp::Ge,
+    }
+}
+
+fn number(text: &str) -> Number {
+    let clean: String = text.chars().filter(|c| *c != '_').collect();
+    let is_int = !clean.contains(['.', 'e', 'E']);
+    Number {
+        value: clean.parse().unwrap_or(f64::NAN),
+        is_int,
+    }
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some(q @ ('"' | '\'' | '\\' | '{' | '}')) => out.push(q),
+            // Unknown escapes stay as written, so regex patterns keep `\d`, `\x27`.
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_task() {
+        let src = r#"
+task glue_rte {
+  collection glue  family nli
+  source hf "nyu-mll/glue" config "rte" { train = "train", validation = "validation" }
+  fields { sentence1: text, sentence2: text, label: class[entailment, not_entailment], idx: int }
+  input  "rte sentence1: {sentence1} sentence2: {sentence2 | strip}"
+  target label
+  metrics accuracy, f1(average = "macro")
+  examples 2_490
+  sample { sentence1: "No weapons were found.", sentence2: "Weapons were found.", label: 1, idx: 0 }
+}"#;
+        let file = parse(FileId(0), src).unwrap();
+        let Item::Task(t) = &file.items[0] else {
+            panic!("not a task")
+        };
+        assert_eq!(t.name.node, "glue_rte");
+        assert_eq!(t.entries.len(), 9);
+        let TaskEntry::Input(tpl) = &t.entries[4].node else {
+            panic!("no input")
+        };
+        assert_eq!(tpl.parts.len(), 4);
+        let TaskEntry::Examples(n) = &t.entries[7].node else {
+            panic!("no examples")
+        };
+        assert_eq!(n.value, 2490.0);
+    }
+
+    #[test]
+    fn reports_a_misspelled_keyword() {
+        let err = parse(FileId(0), "task t { exampels 3 }").unwrap_err();
+        assert_eq!(err.code, "exc::syntax::unexpected");
+        assert_eq!(err.help.as_deref(), Some("did you mean `examples`?"));
+    }
+}

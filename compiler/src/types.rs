@@ -1,0 +1,400 @@
+//! Types of fields and of template expressions: AST type syntax -> [`Type`],
+//! and the typing of `path | fn(...)` chains against a task's fields.
+
+use crate::ast::{self, Segment, TypeExpr, Value};
+use crate::diagnostic::{suggestion, Diagnostic};
+use crate::ir::{Expr, Func, Step, Type};
+use crate::source::Spanned;
+use indexmap::IndexMap;
+
+const PRIMS: &[&str] = &["text", "int", "float", "bool", "class", "list"];
+
+pub const FUNCTIONS: &[&str] = &[
+    "lower", "upper", "strip", "join", "replace", "sub", "first", "last", "len", "str", "default", "id",
+    "names", "round", "fixed", "words",
+];
+
+/// Field declarations -> an ordered record, reporting unknown types and duplicates.
+pub fn record(fields: &[ast::FieldDecl], diags: &mut Vec<Diagnostic>) -> IndexMap<String, Type> {
+    let mut out = IndexMap::new();
+    let mut first_at = IndexMap::new();
+    for f in fields {
+        if let Some(prev) = first_at.get(&f.name.node) {
+            diags.push(
+                Diagnostic::error(
+                    "exc::check::duplicate_field",
+                    format!("field `{}` is declared twice", f.name.node),
+                    f.name.span,
+                )
+                .label("second declaration")
+                .related(*prev, "first declared here")
+                .help("remove one of the declarations"),
+            );
+            continue;
+        }
+        first_at.insert(f.name.node.clone(), f.name.span);
+        out.insert(f.name.node.clone(), type_of(&f.ty, diags));
+    }
+    out
+}
+
+fn type_of(t: &Spanned<TypeExpr>, diags: &mut Vec<Diagnostic>) -> Type {
+    match &t.node {
+        TypeExpr::Prim(p) => match p.as_str() {
+            "text" | "string" | "str" => Type::Text,
+            "int" => Type::Int,
+            "float" => Type::Float,
+            "bool" => Type::Bool,
+            other => {
+                diags.push(
+                    Diagnostic::error(
+                        "exc::check::unknown_type",
+                        format!("unknown type `{other}`"),
+                        t.span,
+                    )
+                    .label("not a type")
+                    .help(suggestion(other, PRIMS.iter().copied()).unwrap_or_else(|| {
+                        "types are text, int, float, bool, class[a, b], list<T>, { field: T } and T?"
+                            .into()
+                    })),
+                );
+                Type::Text
+            }
+        },
+        TypeExpr::Class(names) => {
+            if names.is_empty() {
+                diags.push(
+                    Diagnostic::error("exc::check::empty_class", "a class type needs label names", t.span)
+                        .help("list the names in id order: `class[entailment, not_entailment]`"),
+                );
+            }
+            Type::Class {
+                names: names.iter().map(|n| n.node.clone()).collect(),
+            }
+        }
+        TypeExpr::List(of) => Type::List {
+            of: Box::new(type_of(of, diags)),
+        },
+        TypeExpr::Record(fields) => Type::Record {
+            fields: record(fields, diags),
+        },
+        TypeExpr::Optional(of) => Type::Optional {
+            of: Box::new(type_of(of, diags)),
+        },
+    }
+}
+
+/// Names in scope for expressions: the fields plus an `each` variable.
+pub struct Scope<'a> {
+    pub fields: &'a IndexMap<String, Type>,
+    pub var: Option<(&'a str, Type)>,
+}
+
+impl Scope<'_> {
+    fn lookup(&self, name: &str) -> Option<Type> {
+        if let Some((v, t)) = &self.var {
+            if *v == name {
+                return Some(t.clone());
+            }
+        }
+        self.fields.get(name).cloned()
+    }
+
+    fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.fields.keys().map(String::as_str).collect();
+        if let Some((v, _)) = &self.var {
+            names.push(v);
+        }
+        names
+    }
+}
+
+/// The type a path reaches, or a diagnostic at the path.
+pub fn path_type(path: &Spanned<ast::Path>, scope: &Scope<'_>) -> Result<Type, Diagnostic> {
+    let mut segs = path.node.0.iter();
+    let Some(Segment::Field(root)) = segs.next() else {
+        return Err(Diagnostic::error("exc::check::bad_path", "a path must start with a field name", path.span));
+    };
+    let mut ty = scope.lookup(root).ok_or_else(|| {
+        let names = scope.names();
+        Diagnostic::error(
+            "exc::check::unknown_field",
+            format!("`{root}` is not a field of this task"),
+            path.span,
+        )
+        .label("unknown field")
+        .help(suggestion(root, names.iter().copied()).unwrap_or_else(|| {
+            format!("the fields are: {}", names.join(", "))
+        }))
+    })?;
+    let mut walked = root.clone();
+    for seg in segs {
+        ty = step(&ty, seg).ok_or_else(|| {
+            let what = match seg {
+                Segment::Field(f) => format!("`{walked}` has no field `{f}`"),
+                Segment::Index(i) => format!("`{walked}` cannot be indexed with `[{i}]`"),
+            };
+            let help = match (ty.strip_optional(), seg) {
+                (Type::Record { fields }, Segment::Field(f)) => suggestion(f, fields.keys().map(String::as_str))
+                    .unwrap_or_else(|| format!("its fields are: {}", fields.keys().cloned().collect::<Vec<_>>().join(", "))),
+                _ => format!("`{walked}` is {}", ty.describe()),
+            };
+            Diagnostic::error("exc::check::bad_path", what, path.span)
+                .label("here")
+                .help(help)
+        })?;
+        match seg {
+            Segment::Field(f) => walked = format!("{walked}.{f}"),
+            Segment::Index(i) => walked = format!("{walked}[{i}]"),
+        }
+    }
+    Ok(ty)
+}
+
+fn step(ty: &Type, seg: &Segment) -> Option<Type> {
+    match (ty, seg) {
+        (Type::Optional { of }, _) => step(of, seg).map(|t| match t {
+            Type::Optional { .. } => t,
+            t => Type::Optional { of: Box::new(t) },
+        }),
+        (Type::Record { fields }, Segment::Field(f)) => fields.get(f).cloned(),
+        (Type::List { of }, Segment::Index(_)) => Some((**of).clone()),
+        // `answers.text` on a list of records: the list of each record's field (HF Sequence).
+        (Type::List { of }, Segment::Field(_)) => step(of, seg).map(|t| Type::List { of: Box::new(t) }),
+        _ => None,
+    }
+}
+
+/// Type an expression and lower it to IR.
+pub fn expr(e: &ast::Expr, scope: &Scope<'_>) -> Result<(Expr, Type), Diagnostic> {
+    let mut ty = path_type(&e.path, scope)?;
+    let mut calls = Vec::new();
+    for call in &e.calls {
+        let (f, t) = apply(call, &ty)?;
+        calls.push(f);
+        ty = t;
+    }
+    let path = e
+        .path
+        .node
+        .0
+        .iter()
+        .map(|s| match s {
+            Segment::Field(f) => Step::Field(f.clone()),
+            Segment::Index(i) => Step::Index(*i),
+        })
+        .collect();
+    Ok((
+        Expr {
+            text: expr_text(e),
+            path,
+            calls,
+        },
+        ty,
+    ))
+}
+
+fn is_scalar(t: &Type) -> bool {
+    matches!(t.strip_optional(), Type::Text | Type::Int | Type::Float | Type::Bool | Type::Class { .. })
+}
+
+fn apply(call: &ast::Call, ty: &Type) -> Result<(Func, Type), Diagnostic> {
+    let name = call.name.node.as_str();
+    let mismatch = |wants: &str| {
+        Diagnostic::error(
+            "exc::check::type_mismatch",
+            format!("`{name}` needs {wants}, but its input is {}", ty.describe()),
+            call.span,
+        )
+        .label(format!("applied to {}", ty.describe()))
+    };
+    let inner = ty.strip_optional();
+    let stringy = matches!(inner, Type::Text | Type::Class { .. });
+    let numeric = matches!(inner, Type::Int | Type::Float);
+    let (func, out) = match name {
+        "lower" | "upper" | "strip" if stringy => (
+            match name {
+                "lower" => Func::Lower,
+                "upper" => Func::Upper,
+                _ => Func::Strip,
+            },
+            Type::Text,
+        ),
+        "lower" | "upper" | "strip" => return Err(mismatch("text")),
+        "replace" if stringy => {
+            let from = str_arg(call, 0, "from")?;
+            let to = str_arg(call, 1, "to")?;
+            (Func::Replace { from, to }, Type::Text)
+        }
+        "replace" => return Err(mismatch("text")),
+        "sub" if stringy => {
+            let pattern = str_arg(call, 0, "pattern")?;
+            let to = str_arg(call, 1, "to")?;
+            if let Err(e) = regex::Regex::new(&pattern) {
+                return Err(bad_arg(call, &format!("`{pattern}` is not a valid regular expression: {e}")));
+            }
+            (Func::Sub { pattern, to }, Type::Text)
+        }
+        "sub" => return Err(mismatch("text")),
+        "words" if stringy => (Func::Words { n: num_arg(call, 0, "n")? as usize }, Type::Text),
+        "words" => return Err(mismatch("text")),
+        "join" => match inner {
+            Type::List { of } if is_scalar(of) => {
+                let sep = opt_str_arg(call, 0, "sep")?.unwrap_or_else(|| " ".into());
+                (Func::Join { sep }, Type::Text)
+            }
+            _ => return Err(mismatch("a list of scalars")),
+        },
+        "first" | "last" => match inner {
+            Type::List { of } => (
+                if name == "first" { Func::First } else { Func::Last },
+                (**of).clone(),
+            ),
+            _ => return Err(mismatch("a list")),
+        },
+        "len" => match inner {
+            Type::List { .. } | Type::Text => (Func::Len, Type::Int),
+            _ => return Err(mismatch("a list or text")),
+        },
+        "str" if is_scalar(inner) => (Func::Str, Type::Text),
+        "str" => return Err(mismatch("a scalar")),
+        "default" => {
+            let value = str_arg(call, 0, "value")?;
+            (Func::Default { value }, inner.clone())
+        }
+        "id" => match inner {
+            Type::Class { .. } | Type::Bool => (Func::Id, Type::Int),
+            _ => return Err(mismatch("a class label")),
+        },
+        "names" => {
+            let names: Vec<String> = call
+                .args
+                .iter()
+                .map(|a| match &a.value.node {
+                    Value::Str(s) | Value::Word(s) => Ok(s.clone()),
+                    _ => Err(bad_arg(call, "names are strings: `names(\"False\", \"True\")`")),
+                })
+                .collect::<Result<_, _>>()?;
+            let needed = match inner {
+                Type::Class { names } => names.len(),
+                Type::Bool => 2,
+                Type::Int => 0,
+                _ => return Err(mismatch("a class label, bool or int")),
+            };
+            if names.len() < needed {
+                return Err(Diagnostic::error(
+                    "exc::check::label_map_incomplete",
+                    format!("`names` maps {} of the {needed} classes of {}", names.len(), inner.describe()),
+                    call.span,
+                )
+                .label("too few names")
+                .help("give one name per class, in id order"));
+            }
+            (Func::Names { names: names.clone() }, Type::Class { names })
+        }
+        "round" if numeric => (Func::Round { step: num_arg(call, 0, "step")? }, Type::Float),
+        "round" => return Err(mismatch("a number")),
+        "fixed" if numeric => (Func::Fixed { digits: num_arg(call, 0, "digits")? as usize }, Type::Text),
+        "fixed" => return Err(mismatch("a number")),
+        other => {
+            return Err(Diagnostic::error(
+                "exc::check::unknown_function",
+                format!("unknown function `{other}`"),
+                call.name.span,
+            )
+            .label("not a function")
+            .help(suggestion(other, FUNCTIONS.iter().copied()).unwrap_or_else(|| {
+                format!("the functions are: {}", FUNCTIONS.join(", "))
+            })));
+        }
+    };
+    // A function over an optional value keeps it optional, except `default`.
+    let out = match (ty, &func) {
+        (Type::Optional { .. }, Func::Default { .. }) => out,
+        (Type::Optional { .. }, _) => Type::Optional { of: Box::new(out) },
+        _ => out,
+    };
+    Ok((func, out))
+}
+
+fn bad_arg(call: &ast::Call, help: &str) -> Diagnostic {
+    Diagnostic::error(
+        "exc::check::bad_argument",
+        format!("wrong arguments to `{}`", call.name.node),
+        call.span,
+    )
+    .label("here")
+    .help(help.to_string())
+}
+
+fn arg<'a>(call: &'a ast::Call, pos: usize, name: &str) -> Option<&'a Spanned<Value>> {
+    call.args
+        .iter()
+        .find(|a| a.name.as_ref().is_some_and(|n| n.node == name))
+        .or_else(|| call.args.iter().filter(|a| a.name.is_none()).nth(pos))
+        .map(|a| &a.value)
+}
+
+fn opt_str_arg(call: &ast::Call, pos: usize, name: &str) -> Result<Option<String>, Diagnostic> {
+    match arg(call, pos, name).map(|v| &v.node) {
+        None => Ok(None),
+        Some(Value::Str(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(bad_arg(call, &format!("`{name}` is a string"))),
+    }
+}
+
+fn str_arg(call: &ast::Call, pos: usize, name: &str) -> Result<String, Diagnostic> {
+    opt_str_arg(call, pos, name)?
+        .ok_or_else(|| bad_arg(call, &format!("`{}` needs a string argument `{name}`", call.name.node)))
+}
+
+fn num_arg(call: &ast::Call, pos: usize, name: &str) -> Result<f64, Diagnostic> {
+    match arg(call, pos, name).map(|v| &v.node) {
+        Some(Value::Num(n)) if n.value >= 0.0 => Ok(n.value),
+        _ => Err(bad_arg(call, &format!("`{}` needs a non-negative number `{name}`", call.name.node))),
+    }
+}
+
+/// Whether an expression of this type can stand in a template hole.
+pub fn check_hole(ty: &Type, e: &ast::Expr) -> Result<(), Diagnostic> {
+    if is_scalar(ty) {
+        return Ok(());
+    }
+    let help = match ty.strip_optional() {
+        Type::List { .. } => format!("join it into text: `{{{} | join(\", \")}}`", e.path.node),
+        _ => "pick a field of it with `.name`".to_string(),
+    };
+    Err(Diagnostic::error(
+        "exc::check::not_text",
+        format!("`{}` is {}, which cannot be used as text", e.path.node, ty.describe()),
+        e.span,
+    )
+    .label(ty.describe())
+    .help(help))
+}
+
+/// A readable form of an expression for messages and the plan.
+pub fn expr_text(e: &ast::Expr) -> String {
+    let mut s = e.path.node.to_string();
+    for c in &e.calls {
+        s.push_str(" | ");
+        s.push_str(&call_text(c));
+    }
+    s
+}
+
+/// `name(arg = value, …)` as written, without spans.
+pub fn call_text(c: &ast::Call) -> String {
+    if c.args.is_empty() {
+        return c.name.node.clone();
+    }
+    let args: Vec<String> = c
+        .args
+        .iter()
+        .map(|a| match &a.name {
+            Some(n) => format!("{} = {}", n.node, crate::value::show(&a.value.node)),
+            None => crate::value::show(&a.value.node),
+        })
+        .collect();
+    format!("{}({})", c.name.node, args.join(", "))
+}
