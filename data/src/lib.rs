@@ -20,7 +20,10 @@
 pub mod command;
 pub mod error;
 pub mod objective;
+pub mod pack;
+pub mod pipeline;
 pub mod rng;
+pub mod sampler;
 pub mod source;
 
 pub mod tokenizer;

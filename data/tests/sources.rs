@@ -1,6 +1,8 @@
 //! Every source kind reads real-shaped files built here, and bad files give
 //! errors that name the file and line.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may panic
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

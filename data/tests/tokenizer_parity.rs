@@ -4,6 +4,8 @@
 //! needs the shared T5 vocabulary (`../shared/data/t5_tokenizer`) and is
 //! skipped, loudly, when that folder is absent.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may panic
+
 use std::path::PathBuf;
 
 use exc_data::T5Tokenizer;

@@ -1,0 +1,438 @@
+//! The whole data path for training: per-task row streams (windowed shuffle,
+//! endless epochs with a new order each epoch), objectives, the mixture
+//! sampler and the batcher, with a small serialisable [`PipelineCursor`]:
+//! a pipeline restored from a cursor yields exactly the batches the original
+//! would have yielded next.
+//!
+//! Why a windowed shuffle rather than tf.data's sliding buffer: a window is
+//! re-read from its start position and reshuffled with the same seed, so the
+//! cursor holds a source position and an index, not the buffer's contents.
+//! Restoring costs re-reading at most one window (and one group of 128 C4
+//! documents), never the data seen before it.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use crate::error::{DataError, Result};
+use crate::objective::span::{Chunker, SpanCorruption};
+use crate::objective::supervised::{supervised_example, Lengths, TruncationCounts};
+use crate::objective::Example;
+use crate::pack::{Batch, Batcher, Batching};
+use crate::rng::Rng;
+use crate::sampler::{MixtureSampler, SamplerSpec};
+use crate::source::{ReadOptions, SourceFiles, SourcePosition};
+use crate::tokenizer::T5Tokenizer;
+
+/// Turns one row into `(input text, target text)` pairs (the compiler's
+/// renderer, behind a closure so this crate does not need the plan types).
+pub type Renderer =
+    Arc<dyn Fn(&Value) -> std::result::Result<Vec<(String, String)>, String> + Send + Sync>;
+
+/// What a task makes of its rows.
+#[derive(Clone)]
+pub enum Objective {
+    /// Rendered input/target pairs, truncated to the lengths with EOS.
+    Supervised(Renderer),
+    /// T5 span corruption of the text in `text_field` (C4).
+    SpanCorruption {
+        /// Span settings.
+        spec: SpanCorruption,
+        /// The row field holding the document.
+        text_field: String,
+    },
+}
+
+/// One task of the mixture.
+#[derive(Clone)]
+pub struct TaskSpec {
+    /// Task name (for cursors, counters and messages).
+    pub name: String,
+    /// Its files, read in order (see [`crate::source::locate`]).
+    pub files: Vec<PathBuf>,
+    /// How to read them.
+    pub read: ReadOptions,
+    /// What to make of each row.
+    pub objective: Objective,
+    /// Rows shuffled together (bounded memory); 1 disables shuffling.
+    pub shuffle_window: usize,
+}
+
+/// Everything a pipeline needs besides the tokenizer.
+#[derive(Clone)]
+pub struct PipelineSpec {
+    /// The tasks; their order fixes the cursor's layout.
+    pub tasks: Vec<TaskSpec>,
+    /// One rate per task (unnormalised).
+    pub rates: Vec<f64>,
+    /// The run's data seed.
+    pub seed: u64,
+    /// Rows per batch.
+    pub batch_size: usize,
+    /// Encoder and decoder lengths.
+    pub lengths: Lengths,
+    /// Packing or padding.
+    pub batching: Batching,
+}
+
+/// Where a task's row stream is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RowCursor {
+    /// Passes over the source completed.
+    pub epoch: u64,
+    /// Source position where the current window starts.
+    pub window_start: SourcePosition,
+    /// Rows of the window already handed out.
+    pub index: usize,
+}
+
+struct RowStream {
+    task: u64,
+    seed: u64,
+    window: usize,
+    files: Vec<PathBuf>,
+    read: ReadOptions,
+    source: SourceFiles,
+    epoch: u64,
+    window_start: SourcePosition,
+    buf: Vec<Value>,
+    idx: usize,
+}
+
+impl RowStream {
+    fn open(spec: &TaskSpec, task: u64, seed: u64, at: RowCursor) -> Result<Self> {
+        let source = SourceFiles::at(spec.files.clone(), spec.read.clone(), at.window_start)?;
+        let mut s = RowStream {
+            task,
+            seed,
+            window: spec.shuffle_window.max(1),
+            files: spec.files.clone(),
+            read: spec.read.clone(),
+            source,
+            epoch: at.epoch,
+            window_start: at.window_start,
+            buf: Vec::new(),
+            idx: 0,
+        };
+        s.fill()?;
+        s.idx = at.index.min(s.buf.len());
+        Ok(s)
+    }
+
+    fn fill(&mut self) -> Result<()> {
+        self.window_start = self.source.position();
+        self.buf.clear();
+        for row in self.source.by_ref().take(self.window) {
+            self.buf.push(row?);
+        }
+        let ws = self.window_start;
+        let mut rng = Rng::derive(self.seed, &[self.task, self.epoch, ws.file as u64, ws.row]);
+        rng.shuffle(&mut self.buf);
+        self.idx = 0;
+        Ok(())
+    }
+
+    fn next(&mut self) -> Result<Value> {
+        if self.idx >= self.buf.len() {
+            self.fill()?;
+            if self.buf.is_empty() {
+                // End of the source: the next epoch, in a new order.
+                self.epoch += 1;
+                self.source = SourceFiles::new(self.files.clone(), self.read.clone())?;
+                self.fill()?;
+                if self.buf.is_empty() {
+                    return Err(DataError::Config(format!(
+                        "source `{}` has no rows",
+                        self.files
+                            .first()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default()
+                    )));
+                }
+            }
+        }
+        let row = std::mem::take(&mut self.buf[self.idx]);
+        self.idx += 1;
+        Ok(row)
+    }
+
+    fn cursor(&self) -> RowCursor {
+        RowCursor {
+            epoch: self.epoch,
+            window_start: self.window_start,
+            index: self.idx,
+        }
+    }
+}
+
+/// Where a task is: the start of the unit being emitted (one row, or one
+/// group of C4 documents) and how many of its examples were handed out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TaskCursor {
+    /// Row stream at the unit's start.
+    pub rows: RowCursor,
+    /// Examples of the unit already emitted.
+    pub skip: usize,
+    /// Documents/rows consumed before the unit (seeds the draws).
+    pub units: u64,
+    /// Truncation counters before the unit.
+    pub counts: TruncationCounts,
+}
+
+struct TaskStream {
+    name: String,
+    seed: u64,
+    task: u64,
+    objective: Objective,
+    rows: RowStream,
+    tok: Arc<T5Tokenizer>,
+    lengths: Lengths,
+    raw_length: usize,
+    pending: VecDeque<Example>,
+    at: TaskCursor,
+    units: u64,
+    counts: TruncationCounts,
+}
+
+impl TaskStream {
+    fn open(
+        spec: &TaskSpec,
+        task: u64,
+        seed: u64,
+        tok: Arc<T5Tokenizer>,
+        lengths: Lengths,
+        at: TaskCursor,
+    ) -> Result<Self> {
+        let raw_length = match &spec.objective {
+            Objective::SpanCorruption { spec: sc, .. } => {
+                let (raw, targets) = sc.raw_length_for(lengths.inputs)?;
+                if targets > lengths.targets {
+                    return Err(DataError::Config(format!(
+                        "task `{}`: span corruption of {} inputs needs targets length {targets}, \
+                         the plan has {}",
+                        spec.name, lengths.inputs, lengths.targets
+                    )));
+                }
+                raw
+            }
+            Objective::Supervised(_) => 0,
+        };
+        let mut s = TaskStream {
+            name: spec.name.clone(),
+            seed,
+            task,
+            objective: spec.objective.clone(),
+            rows: RowStream::open(spec, task, seed, at.rows)?,
+            tok,
+            lengths,
+            raw_length,
+            pending: VecDeque::new(),
+            at,
+            units: at.units,
+            counts: at.counts,
+        };
+        if at.skip > 0 {
+            s.fill_unit()?;
+            for _ in 0..at.skip {
+                s.pending.pop_front();
+            }
+            s.at.skip = at.skip;
+        }
+        Ok(s)
+    }
+
+    /// Produces the next unit's examples into `pending`.
+    fn fill_unit(&mut self) -> Result<()> {
+        self.at = TaskCursor {
+            rows: self.rows.cursor(),
+            skip: 0,
+            units: self.units,
+            counts: self.counts,
+        };
+        let eos = self.tok.eos_id();
+        match &self.objective {
+            Objective::Supervised(render) => {
+                while self.pending.is_empty() {
+                    let row = self.rows.next()?;
+                    self.units += 1;
+                    let pairs = render(&row).map_err(|e| {
+                        DataError::Config(format!("task `{}`: cannot render a row: {e}", self.name))
+                    })?;
+                    for (input, target) in pairs {
+                        let ex = supervised_example(
+                            self.tok.encode(&input)?,
+                            self.tok.encode(&target)?,
+                            self.lengths,
+                            eos,
+                            &mut self.counts,
+                        );
+                        self.pending.push_back(ex);
+                    }
+                }
+            }
+            Objective::SpanCorruption { spec, text_field } => {
+                let sentinel = self.tok.sentinel(0).ok_or_else(|| {
+                    DataError::Config(
+                        "span corruption needs `<extra_id_0>` in the vocabulary".into(),
+                    )
+                })?;
+                let mut chunker = Chunker::new(*spec, self.raw_length)?;
+                let mut segments = Vec::new();
+                // One group of documents is one unit: the cursor can only
+                // sit between groups, since segments cross documents.
+                loop {
+                    let row = self.rows.next()?;
+                    let text = row.get(text_field).and_then(Value::as_str).unwrap_or("");
+                    let tokens = self.tok.encode(text)?;
+                    let mut rng = Rng::derive(self.seed, &[self.task, 1, self.units]);
+                    self.units += 1;
+                    chunker.push(&tokens, &mut rng, &mut segments);
+                    if chunker.at_group_start() && !segments.is_empty() {
+                        break;
+                    }
+                }
+                for (i, seg) in segments.iter().enumerate() {
+                    let mut rng = Rng::derive(self.seed, &[self.task, 2, self.units, i as u64]);
+                    self.pending
+                        .push_back(spec.corrupt(seg, &mut rng, sentinel, eos));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn next_example(&mut self) -> Result<Example> {
+        if self.pending.is_empty() {
+            self.fill_unit()?;
+        }
+        self.at.skip += 1;
+        self.pending
+            .pop_front()
+            .ok_or_else(|| DataError::Config(format!("task `{}` produced no examples", self.name)))
+    }
+}
+
+/// The pipeline's whole state between two batches.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PipelineCursor {
+    /// Format version of this structure.
+    pub version: u32,
+    /// Task names, to refuse a cursor from another mixture.
+    pub task_names: Vec<String>,
+    /// One cursor per task.
+    pub tasks: Vec<TaskCursor>,
+    /// The sampler's RNG.
+    pub sampler: Rng,
+    /// Examples already placed in rows not yet batched.
+    pub batcher: Batcher,
+}
+
+/// Sources to batches.
+pub struct Pipeline {
+    tasks: Vec<TaskStream>,
+    sampler: MixtureSampler,
+    batcher: Batcher,
+}
+
+impl Pipeline {
+    /// A pipeline from the start, or from `cursor`.
+    pub fn new(
+        spec: &PipelineSpec,
+        tok: Arc<T5Tokenizer>,
+        cursor: Option<&PipelineCursor>,
+    ) -> Result<Self> {
+        if spec.rates.len() != spec.tasks.len() {
+            return Err(DataError::Config("one rate per task is needed".into()));
+        }
+        let names: Vec<String> = spec.tasks.iter().map(|t| t.name.clone()).collect();
+        if let Some(c) = cursor {
+            if c.version != 1 || c.task_names != names {
+                return Err(DataError::Cursor(
+                    "the cursor was saved by a pipeline with other tasks".into(),
+                ));
+            }
+        }
+        let mut tasks = Vec::with_capacity(spec.tasks.len());
+        for (i, t) in spec.tasks.iter().enumerate() {
+            let at = cursor
+                .and_then(|c| c.tasks.get(i).copied())
+                .unwrap_or_default();
+            tasks.push(TaskStream::open(
+                t,
+                i as u64,
+                spec.seed,
+                tok.clone(),
+                spec.lengths,
+                at,
+            )?);
+        }
+        let mut sampler = MixtureSampler::new(&SamplerSpec {
+            tasks: names.into_iter().zip(spec.rates.iter().copied()).collect(),
+            seed: spec.seed,
+        })?;
+        let batcher = match cursor {
+            Some(c) => {
+                sampler.set_state(c.sampler);
+                c.batcher.clone()
+            }
+            None => Batcher::new(
+                spec.batch_size,
+                spec.lengths.inputs,
+                spec.lengths.targets,
+                spec.batching,
+            ),
+        };
+        Ok(Pipeline {
+            tasks,
+            sampler,
+            batcher,
+        })
+    }
+
+    /// The next batch (the mixture is endless: tasks cycle epoch after epoch).
+    pub fn next_batch(&mut self) -> Result<Batch> {
+        loop {
+            let t = self.sampler.next_task();
+            let ex = self.tasks[t].next_example()?;
+            if let Some(batch) = self.batcher.push(ex) {
+                return Ok(batch);
+            }
+        }
+    }
+
+    /// The state after the last batch returned.
+    pub fn cursor(&self) -> PipelineCursor {
+        PipelineCursor {
+            version: 1,
+            task_names: self.tasks.iter().map(|t| t.name.clone()).collect(),
+            tasks: self.tasks.iter().map(|t| t.at).collect(),
+            sampler: self.sampler.state(),
+            batcher: self.batcher.clone(),
+        }
+    }
+
+    /// Truncation counters per task, for the run report.
+    pub fn truncation(&self) -> Vec<(String, TruncationCounts)> {
+        self.tasks
+            .iter()
+            .map(|t| (t.name.clone(), t.counts))
+            .collect()
+    }
+
+    /// Runs the pipeline on a worker thread that stays at most `depth`
+    /// batches ahead; each batch comes with the cursor to save after it.
+    pub fn spawn(mut self, depth: usize) -> Receiver<Result<(Batch, PipelineCursor)>> {
+        let (tx, rx) = sync_channel(depth.max(1));
+        std::thread::spawn(move || loop {
+            let item = self.next_batch().map(|b| (b, self.cursor()));
+            let failed = item.is_err();
+            if tx.send(item).is_err() || failed {
+                break;
+            }
+        });
+        rx
+    }
+}
