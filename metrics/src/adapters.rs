@@ -17,6 +17,10 @@ use crate::rouge::{corpus_rouge, RougeScorer, RougeType};
 use crate::text::py_split;
 
 type R = Result<Report, MetricError>;
+/// Targets, predictions, and the rows whose prediction was not valid.
+type Columns<T> = Result<(Vec<T>, Vec<T>, Vec<usize>), MetricError>;
+/// Per group: predictions, targets and their rows in the whole input.
+type Groups = IndexMap<String, (Vec<String>, Vec<Value>, Vec<usize>)>;
 
 fn bad_target(row: usize, message: impl Into<String>) -> MetricError {
     MetricError::BadTarget {
@@ -70,11 +74,7 @@ fn clean(o: &Options) -> Result<Clean, MetricError> {
 /// Targets and predictions as class ids: through `labels` when given, else
 /// as integers. Unknown targets are errors; unknown predictions become
 /// [`INVALID`] and are returned for reporting.
-fn class_ids(
-    preds: &[String],
-    targets: &[Value],
-    o: &Options,
-) -> Result<(Vec<i64>, Vec<i64>, Vec<usize>), MetricError> {
+fn class_ids(preds: &[String], targets: &[Value], o: &Options) -> Columns<i64> {
     let c = clean(o)?;
     let labels = o.list("labels").map(|l| LabelMap::new(&l, c));
     let lookup = |s: &str| match &labels {
@@ -107,10 +107,7 @@ fn class_ids(
     Ok((t, p, unknown))
 }
 
-fn floats(
-    preds: &[String],
-    targets: &[Value],
-) -> Result<(Vec<f64>, Vec<f64>, Vec<usize>), MetricError> {
+fn floats(preds: &[String], targets: &[Value]) -> Columns<f64> {
     let mut t = Vec::new();
     for (row, v) in targets.iter().enumerate() {
         let x = match v {
@@ -472,7 +469,7 @@ fn mean_group(preds: &[String], targets: &[Value], o: &Options) -> R {
     }
     let mut inner_opts = o.clone();
     inner_opts.0.remove("metric");
-    let mut groups: IndexMap<String, (Vec<String>, Vec<Value>, Vec<usize>)> = IndexMap::new();
+    let mut groups: Groups = IndexMap::new();
     for (row, v) in targets.iter().enumerate() {
         let (g, val) = group(row, v)?;
         let e = groups.entry(g).or_default();

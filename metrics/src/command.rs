@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::registry::{compute, metric_info, MetricError, Options, Report, METRICS};
+use crate::registry::{check_options, compute, metric_info, MetricError, Options, Report, METRICS};
 
 /// How to read the references file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -157,6 +157,7 @@ pub fn render(args: &MetricArgs) -> Result<String, CommandError> {
         CommandError::Metric(format!("unknown metric `{name}` (see `exc metric --list`)"))
     })?;
     let options = Options::parse(&args.options).map_err(|e| CommandError::Metric(e.to_string()))?;
+    check_options(info.name, &options).map_err(|e| CommandError::Metric(e.to_string()))?;
     let pred_path = required(&args.predictions, "--predictions")?;
     let ref_path = required(&args.references, "--references")?;
     let preds = read_lines(pred_path)?;

@@ -36,5 +36,6 @@ pub mod text;
 pub mod wordnet;
 
 pub use registry::{
-    compute, known_metrics, metric_info, MetricError, MetricInfo, Options, Report, METRICS,
+    check_options, compute, known_metrics, metric_info, MetricError, MetricInfo, Options, Report,
+    METRICS,
 };

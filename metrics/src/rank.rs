@@ -54,7 +54,7 @@ pub fn rank_classification(
         })
         .collect();
     // Python's sort is stable; so is this one.
-    rows.sort_by(|a, b| a.0.idx.cmp(&b.0.idx));
+    rows.sort_by_key(|a| a.0.idx);
     let Some(k) = num_classes.filter(|&k| k > 0) else {
         let (mut correct, mut total) = (0.0, 0.0);
         for grp in rows.chunk_by(|a, b| a.0.idx.0 == b.0.idx.0) {
@@ -65,7 +65,7 @@ pub fn rank_classification(
         }
         return Ok(vec![("accuracy".into(), 100.0 * correct / total)]);
     };
-    if rows.len() % k != 0 {
+    if !rows.len().is_multiple_of(k) {
         return Err(format!(
             "{} choices is not a multiple of num_classes={k}",
             rows.len()

@@ -241,13 +241,9 @@ impl Report {
     }
 }
 
-/// Computes metric `name` over paired predictions and targets.
-pub fn compute(
-    name: &str,
-    predictions: &[String],
-    targets: &[Value],
-    options: &Options,
-) -> Result<Report, MetricError> {
+/// Resolves `name` and rejects options it does not take, before any input
+/// is read.
+pub fn check_options(name: &str, options: &Options) -> Result<&'static MetricInfo, MetricError> {
     let info = metric_info(name).ok_or_else(|| MetricError::UnknownMetric(name.to_string()))?;
     // mean_group_metric forwards unknown options to its inner metric.
     if info.name != "mean_group_metric" {
@@ -260,6 +256,17 @@ pub fn compute(
             }
         }
     }
+    Ok(info)
+}
+
+/// Computes metric `name` over paired predictions and targets.
+pub fn compute(
+    name: &str,
+    predictions: &[String],
+    targets: &[Value],
+    options: &Options,
+) -> Result<Report, MetricError> {
+    let info = check_options(name, options)?;
     if predictions.len() != targets.len() {
         return Err(MetricError::LengthMismatch {
             predictions: predictions.len(),

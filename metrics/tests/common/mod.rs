@@ -1,4 +1,6 @@
 //! Shared helpers for the golden tests: loading files and comparing floats.
+// Test helpers outside #[test] fns: panicking on a broken golden is the point.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::path::PathBuf;
 
@@ -20,6 +22,7 @@ pub fn close(a: f64, b: f64) -> bool {
 }
 
 /// Strings of a JSON array.
+#[allow(dead_code)] // not every test binary uses every helper
 pub fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .unwrap()
