@@ -1,4 +1,6 @@
 //! `exc metric` logic through `command::render`, on files written here.
+// Helpers outside #[test] fns may panic: a test that cannot write its input should fail.
+#![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
 
