@@ -1,0 +1,146 @@
+//! Throughput benchmark (not a test): our tokenizer and the full C4 path
+//! (read JSONL -> tokenize -> span-corrupt -> pack) against a Python
+//! reference run in the same process tree (`golden/bench_reference.py`:
+//! sentencepiece, transformers' fast T5 tokenizer, numpy span corruption as
+//! in transformers' Flax T5 pre-training example).
+//!
+//! ```text
+//! cargo run --release -p exc-data --example bench -- [PYTHON] [COPIES]
+//! ```
+//! PYTHON defaults to /work/.venvs/data-golden/bin/python; COPIES (default 4)
+//! repeats the shared English text to make the corpus bigger.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark may panic
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use exc_data::objective::span::SpanCorruption;
+use exc_data::objective::supervised::Lengths;
+use exc_data::pack::Batching;
+use exc_data::pipeline::{Objective, Pipeline, PipelineSpec, TaskSpec};
+use exc_data::source::ReadOptions;
+use exc_data::T5Tokenizer;
+
+fn peak_rss_mb() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|k| k.parse::<f64>().ok())
+        .map_or(0.0, |k| k / 1024.0)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let python = args
+        .get(1)
+        .cloned()
+        .unwrap_or("/work/.venvs/data-golden/bin/python".into());
+    let copies: usize = args.get(2).and_then(|c| c.parse().ok()).unwrap_or(4);
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let shared = root.join("../../shared/data");
+    let mut docs = Vec::new();
+    for f in ["text/botchan.txt", "text/wiki_00.txt"] {
+        let t = std::fs::read_to_string(shared.join(f)).unwrap();
+        docs.extend(
+            t.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string),
+        );
+    }
+    let docs: Vec<String> = (0..copies).flat_map(|_| docs.clone()).collect();
+    let dir = std::env::temp_dir().join(format!("exc-data-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let jsonl = dir.join("c4-bench.jsonl");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&jsonl).unwrap());
+    for d in &docs {
+        writeln!(f, "{}", serde_json::json!({ "text": d })).unwrap();
+    }
+    f.flush().unwrap();
+    drop(f);
+
+    let tok = Arc::new(T5Tokenizer::from_file(shared.join("t5_tokenizer/spiece.model")).unwrap());
+    let t0 = Instant::now();
+    let mut tokens = 0usize;
+    for d in &docs {
+        tokens += tok.encode(d).unwrap().len();
+    }
+    let tok_s = tokens as f64 / t0.elapsed().as_secs_f64();
+
+    let spec = PipelineSpec {
+        tasks: vec![TaskSpec {
+            name: "c4".into(),
+            files: vec![jsonl.clone()],
+            read: ReadOptions::default(),
+            objective: Objective::SpanCorruption {
+                spec: SpanCorruption::t5(),
+                text_field: "text".into(),
+            },
+            shuffle_window: 1024,
+        }],
+        rates: vec![1.0],
+        seed: 0,
+        batch_size: 32,
+        lengths: Lengths {
+            inputs: 512,
+            targets: 114,
+        },
+        batching: Batching::Pack,
+    };
+    let mut p = Pipeline::new(&spec, tok, None).unwrap();
+    // One pass over the corpus: ~568 raw tokens per example.
+    let t0 = Instant::now();
+    let mut raw = 0usize;
+    while raw < tokens {
+        let b = p.next_batch().unwrap();
+        raw += b.examples * 568;
+    }
+    let pipe_s = raw as f64 / t0.elapsed().as_secs_f64();
+    println!(
+        "docs {}  tokens {}  peak RSS {:.0} MB",
+        docs.len(),
+        tokens,
+        peak_rss_mb()
+    );
+    println!(
+        "exc tokenizer (spiece.model, 1 thread): {:>10.0} tokens/s",
+        tok_s
+    );
+    println!(
+        "exc full C4 path (1 worker):            {:>10.0} raw tokens/s",
+        pipe_s
+    );
+
+    let script = root.join("golden/bench_reference.py");
+    let out = std::process::Command::new(&python)
+        .arg(&script)
+        .arg(&jsonl)
+        .env("TOKENIZERS_PARALLELISM", "false")
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let text = String::from_utf8_lossy(&o.stdout);
+            print!("{text}");
+            let get = |k: &str| -> Option<f64> {
+                text.lines()
+                    .find(|l| l.starts_with(k))
+                    .and_then(|l| l.split_whitespace().rev().nth(1))
+                    .and_then(|v| v.parse().ok())
+            };
+            if let Some(r) = get("python full path") {
+                println!("ratio exc/python full path: {:.2}x", pipe_s / r);
+            }
+            if let Some(r) = get("python sentencepiece") {
+                println!("ratio exc/sentencepiece tokenizer: {:.2}x", tok_s / r);
+            }
+        }
+        Ok(o) => println!(
+            "python reference failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
+        Err(e) => println!("python reference not run ({python}): {e}"),
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
