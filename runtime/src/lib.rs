@@ -8,4 +8,9 @@
 //!
 //! libtorch comes from `scripts/libtorch.sh` (torch 2.11.0 for tch 0.24).
 
+pub mod checkpoint;
 pub mod env;
+pub mod error;
+pub mod model;
+
+pub use error::{Error, Result};
