@@ -12,5 +12,6 @@ pub mod checkpoint;
 pub mod env;
 pub mod error;
 pub mod model;
+pub mod optim;
 
 pub use error::{Error, Result};

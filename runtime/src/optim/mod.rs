@@ -1,0 +1,129 @@
+//! Optimizers (Adafactor, AdamW), learning-rate schedules, global-norm
+//! gradient clipping and gradient accumulation.
+//!
+//! tch's `nn::Optimizer` has no Adafactor and cannot save its state, so the
+//! optimizers here are our own: they hold the parameters of a `VarStore`
+//! (sorted by name), update them in place under `no_grad`, and save their
+//! state as safetensors so a resumed run continues bit for bit.
+
+pub mod adafactor;
+pub mod adamw;
+pub mod schedule;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use tch::{Kind, Tensor};
+
+use crate::checkpoint;
+use crate::error::{Error, Result};
+
+pub use adafactor::{Adafactor, AdafactorConfig};
+pub use adamw::{AdamW, AdamWConfig};
+pub use schedule::Schedule;
+
+/// The trainable variables of `vs`, sorted by name.
+pub fn named_params(vs: &tch::nn::VarStore) -> Vec<(String, Tensor)> {
+    let mut v: Vec<(String, Tensor)> = vs
+        .variables()
+        .into_iter()
+        .filter(|(_, t)| t.requires_grad())
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// Optimizer state as named tensors plus string metadata (kind, step).
+pub trait OptimState {
+    fn state_tensors(&self) -> (Vec<(String, Tensor)>, BTreeMap<String, String>);
+    fn load_state(
+        &mut self,
+        tensors: &HashMap<String, Tensor>,
+        meta: &BTreeMap<String, String>,
+    ) -> Result<()>;
+
+    /// Saves the state atomically to a safetensors file.
+    fn save(&self, path: &Path) -> Result<()> {
+        let (tensors, meta) = self.state_tensors();
+        checkpoint::write_safetensors(path, &tensors, &meta)
+    }
+
+    /// Restores a state written by [`OptimState::save`].
+    fn restore(&mut self, path: &Path) -> Result<()> {
+        let meta = checkpoint::read_metadata(path)?;
+        let tensors: HashMap<String, Tensor> =
+            Tensor::read_safetensors(path)?.into_iter().collect();
+        self.load_state(&tensors, &meta)
+    }
+}
+
+fn check_kind(meta: &BTreeMap<String, String>, want: &str) -> Result<()> {
+    match meta.get("optimizer") {
+        Some(k) if k == want => Ok(()),
+        other => Err(Error::Checkpoint(format!(
+            "optimizer state is for `{}`, not `{want}`",
+            other.map_or("unknown", |s| s.as_str())
+        ))),
+    }
+}
+
+fn meta_step(meta: &BTreeMap<String, String>) -> Result<i64> {
+    meta.get("step")
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| Error::Checkpoint("optimizer state has no `step`".into()))
+}
+
+/// Clears the gradients of `vs`.
+pub fn zero_grad(vs: &tch::nn::VarStore) {
+    for (_, t) in vs.variables() {
+        let mut g = t.grad();
+        if g.defined() {
+            let _ = g.detach_().zero_();
+        }
+    }
+}
+
+/// Scales gradients so their global L2 norm is at most `max_norm`; returns
+/// the norm before clipping (as `torch.nn.utils.clip_grad_norm_`).
+pub fn clip_grad_norm(vs: &tch::nn::VarStore, max_norm: f64) -> f64 {
+    let grads: Vec<Tensor> = named_params(vs)
+        .into_iter()
+        .map(|(_, t)| t.grad())
+        .filter(|g| g.defined())
+        .collect();
+    if grads.is_empty() {
+        return 0.0;
+    }
+    let total = tch::no_grad(|| {
+        let sq: Vec<Tensor> = grads
+            .iter()
+            .map(|g| g.to_kind(Kind::Float).square().sum(Kind::Float))
+            .collect();
+        Tensor::stack(&sq, 0).sum(Kind::Float).sqrt()
+    });
+    let norm = total.double_value(&[]);
+    let coef = max_norm / (norm + 1e-6);
+    if coef < 1.0 {
+        tch::no_grad(|| {
+            for mut g in grads {
+                let _ = g.g_mul_scalar_(coef);
+            }
+        });
+    }
+    norm
+}
+
+/// Gradient accumulation: the loss of each micro-batch is divided by the
+/// number of micro-batches before `backward`, so the summed gradients equal
+/// those of one large batch (when micro-batches hold equal token counts).
+#[derive(Debug, Clone, Copy)]
+pub struct Accumulation {
+    pub micro_batches: i64,
+}
+
+impl Accumulation {
+    /// Backpropagates one micro-batch's mean loss.
+    pub fn backward(&self, loss: &Tensor) {
+        (loss / self.micro_batches.max(1) as f64).backward();
+    }
+}
