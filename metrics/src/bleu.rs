@@ -5,6 +5,7 @@
 //! `smooth_method="exp"`, `tokenize="intl"` and no effective order.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::bleu_tok::Tokenizer;
 use crate::text::{py_rstrip, py_split};
@@ -112,18 +113,74 @@ impl Stats {
     }
 }
 
-type Ngrams<'a> = HashMap<&'a [&'a str], u64>;
-
-fn ngrams<'a>(tokens: &'a [&'a str]) -> Ngrams<'a> {
-    let mut m = HashMap::with_capacity(tokens.len() * MAX_ORDER);
+/// All 1..4-grams of a token-id sequence as packed keys (order in the top
+/// bits, 30 bits per id), sorted and run-length counted. Sorting beats
+/// hashing for segment-sized inputs and needs no hasher.
+fn ngram_counts(ids: &[u32]) -> Vec<(u128, u64)> {
+    let mut keys: Vec<u128> = Vec::with_capacity(ids.len() * MAX_ORDER);
     for n in 1..=MAX_ORDER {
-        if tokens.len() >= n {
-            for w in tokens.windows(n) {
-                *m.entry(w).or_insert(0) += 1;
+        if ids.len() >= n {
+            for w in ids.windows(n) {
+                let mut k = (n as u128) << 120;
+                for (i, &id) in w.iter().enumerate() {
+                    k |= (id as u128) << (30 * i);
+                }
+                keys.push(k);
             }
         }
     }
-    m
+    keys.sort_unstable();
+    let mut out: Vec<(u128, u64)> = Vec::with_capacity(keys.len());
+    for k in keys {
+        match out.last_mut() {
+            Some((last, c)) if *last == k => *c += 1,
+            _ => out.push((k, 1)),
+        }
+    }
+    out
+}
+
+fn order_of(key: u128) -> usize {
+    (key >> 120) as usize
+}
+
+/// Gives each distinct token of a segment a small id.
+#[derive(Default)]
+struct Interner<'a> {
+    ids: HashMap<&'a str, u32, BuildHasherDefault<FxHasher>>,
+}
+
+impl<'a> Interner<'a> {
+    fn ids(&mut self, tokens: impl Iterator<Item = &'a str>) -> Vec<u32> {
+        tokens
+            .map(|t| {
+                // Ids stay below 2^30: a segment never has a billion types.
+                let next = (self.ids.len() as u32) & ((1 << 30) - 1);
+                *self.ids.entry(t).or_insert(next)
+            })
+            .collect()
+    }
+}
+
+/// The Fx hash (rustc's): fast for short keys; no DoS concern for metrics.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(b))
+                .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(i)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl BleuConfig {
@@ -139,20 +196,28 @@ impl BleuConfig {
     /// Statistics for one hypothesis against its references.
     fn segment(&self, hyp: &str, refs: &[&str]) -> Stats {
         let ref_toks: Vec<String> = refs.iter().map(|r| self.preprocess(r)).collect();
-        let ref_split: Vec<Vec<&str>> = ref_toks.iter().map(|r| py_split(r).collect()).collect();
-        let mut max_ref: Ngrams<'_> = HashMap::new();
-        for toks in &ref_split {
-            for (g, c) in ngrams(toks) {
-                let e = max_ref.entry(g).or_insert(0);
-                *e = (*e).max(c);
-            }
-        }
         let hyp_tok = self.preprocess(hyp);
-        let hyp_split: Vec<&str> = py_split(&hyp_tok).collect();
-        let hyp_len = hyp_split.len() as u64;
+        let mut interner = Interner::default();
+        let hyp_ids = interner.ids(py_split(&hyp_tok));
+        let ref_ids: Vec<Vec<u32>> = ref_toks.iter().map(|r| interner.ids(py_split(r))).collect();
+        // Per n-gram, the maximum count over the references, sorted by key.
+        let mut max_ref: Vec<(u128, u64)> = ref_ids.iter().flat_map(|r| ngram_counts(r)).collect();
+        if ref_ids.len() > 1 {
+            max_ref.sort_unstable();
+        }
+        max_ref.dedup_by(|later, kept| {
+            // Equal keys are adjacent and ascending by count: keep the last.
+            if later.0 == kept.0 {
+                kept.1 = kept.1.max(later.1);
+                true
+            } else {
+                false
+            }
+        });
+        let hyp_len = hyp_ids.len() as u64;
         // Closest reference length; on equal distance the shorter wins.
         let mut closest: Option<(u64, u64)> = None;
-        for toks in &ref_split {
+        for toks in &ref_ids {
             let len = toks.len() as u64;
             let diff = hyp_len.abs_diff(len);
             closest = match closest {
@@ -167,11 +232,11 @@ impl BleuConfig {
             ref_len: closest.map_or(0, |(_, l)| l),
             ..Stats::default()
         };
-        for (g, c) in ngrams(&hyp_split) {
-            let n = g.len() - 1;
+        for (k, c) in ngram_counts(&hyp_ids) {
+            let n = order_of(k) - 1;
             st.total[n] += c;
-            if let Some(r) = max_ref.get(g) {
-                st.correct[n] += c.min(*r);
+            if let Ok(i) = max_ref.binary_search_by(|(rk, _)| rk.cmp(&k)) {
+                st.correct[n] += c.min(max_ref[i].1);
             }
         }
         st

@@ -9,6 +9,7 @@
 use unicode_general_category::{get_general_category, GeneralCategory as G};
 
 /// Python's `str.isspace()` (and so the separators of `str.split()`).
+#[inline]
 pub fn is_py_space(c: char) -> bool {
     matches!(
         c,
@@ -64,7 +65,11 @@ pub fn py_lower(s: &str) -> String {
 }
 
 /// Unicode general category `N*` (`\p{N}` in the `regex` module).
+#[inline]
 pub fn is_number(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_digit();
+    }
     matches!(
         get_general_category(c),
         G::DecimalNumber | G::LetterNumber | G::OtherNumber
@@ -72,7 +77,11 @@ pub fn is_number(c: char) -> bool {
 }
 
 /// Unicode general category `P*` (`\p{P}`).
+#[inline]
 pub fn is_punct(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_punctuation() && !is_ascii_symbol(c);
+    }
     matches!(
         get_general_category(c),
         G::ConnectorPunctuation
@@ -85,8 +94,19 @@ pub fn is_punct(c: char) -> bool {
     )
 }
 
+/// The ASCII characters in `S*` (Sm, Sc, Sk); the other ASCII punctuation
+/// characters are `P*`. Checked against the general category in the tests.
+#[inline]
+fn is_ascii_symbol(c: char) -> bool {
+    matches!(c, '$' | '+' | '<' | '=' | '>' | '^' | '`' | '|' | '~')
+}
+
 /// Unicode general category `S*` (`\p{S}`).
+#[inline]
 pub fn is_symbol(c: char) -> bool {
+    if c.is_ascii() {
+        return is_ascii_symbol(c);
+    }
     matches!(
         get_general_category(c),
         G::MathSymbol | G::CurrencySymbol | G::ModifierSymbol | G::OtherSymbol
@@ -95,6 +115,7 @@ pub fn is_symbol(c: char) -> bool {
 
 /// Python's `str.isalnum()`: letters (`L*`) and numbers (`N*`). Unlike Rust's
 /// `char::is_alphanumeric`, combining marks are not included.
+#[inline]
 pub fn is_py_alnum(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_alphanumeric();
@@ -113,6 +134,7 @@ pub fn is_py_alnum(c: char) -> bool {
 }
 
 /// Python `re`'s `\w` for `str` patterns.
+#[inline]
 pub fn is_py_word(c: char) -> bool {
     c == '_' || is_py_alnum(c)
 }
@@ -130,6 +152,31 @@ mod tests {
     fn split_matches_python() {
         let v: Vec<_> = py_split("a\u{1c}b\u{a0} c\u{200b}d").collect();
         assert_eq!(v, vec!["a", "b", "c\u{200b}d"]);
+    }
+
+    #[test]
+    fn ascii_fast_paths_agree_with_categories() {
+        for b in 0u8..128 {
+            let c = b as char;
+            let cat = get_general_category(c);
+            let p = matches!(
+                cat,
+                G::ConnectorPunctuation
+                    | G::DashPunctuation
+                    | G::OpenPunctuation
+                    | G::ClosePunctuation
+                    | G::InitialPunctuation
+                    | G::FinalPunctuation
+                    | G::OtherPunctuation
+            );
+            let s = matches!(
+                cat,
+                G::MathSymbol | G::CurrencySymbol | G::ModifierSymbol | G::OtherSymbol
+            );
+            assert_eq!(is_punct(c), p, "{c:?}");
+            assert_eq!(is_symbol(c), s, "{c:?}");
+            assert_eq!(is_number(c), cat == G::DecimalNumber, "{c:?}");
+        }
     }
 
     #[test]
