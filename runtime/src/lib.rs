@@ -9,6 +9,7 @@
 //! libtorch comes from `scripts/libtorch.sh` (torch 2.11.0 for tch 0.24).
 
 pub mod checkpoint;
+pub mod decode;
 pub mod env;
 pub mod error;
 pub mod model;
