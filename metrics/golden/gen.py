@@ -477,12 +477,29 @@ def meteor_golden():
     pairs = list(zip(refs, preds)) + list(zip(t_refs[:20], t_preds[:20])) + rte
     pairs += [("the cat sat on the mat", "a feline sat on the rug"), ("he is running quickly", "he ran fast"),
               ("", "x"), ("x", ""), ("The Big Dog", "the big dog"), ("buy a car", "purchase an automobile")]
+    jar = meteor_jar(pairs)
     out = []
-    for r, h in pairs:
+    for k, (r, h) in enumerate(pairs):
         with_wn = nltk_meteor.meteor_score([r.split()], h.split(), wordnet=wn)
         without = nltk_meteor.meteor_score([r.split()], h.split(), wordnet=NoWordNet())
-        out.append({"reference": r, "hypothesis": h, "with_wordnet": with_wn, "without_wordnet": without})
+        out.append({"reference": r, "hypothesis": h, "with_wordnet": with_wn, "without_wordnet": without,
+                    "jar": jar.get(k)})
     return out
+
+
+def meteor_jar(pairs):
+    """Per-pair scores of the METEOR 1.5 jar as GEM/COCO run it (`-l en
+    -norm`), via pycocoevalcap's wrapper, when Java and the wheel are here.
+    Only to measure how far the NLTK-style METEOR is from it; never a test
+    expectation."""
+    try:
+        from pycocoevalcap.meteor.meteor import Meteor
+    except ImportError:
+        return {}
+    keep = [k for k, (r, h) in enumerate(pairs) if r.strip() and h.strip()]
+    m = Meteor()
+    _, scores = m.compute_score({k: [pairs[k][0]] for k in keep}, {k: [pairs[k][1]] for k in keep})
+    return dict(zip(keep, scores))
 
 
 def main():

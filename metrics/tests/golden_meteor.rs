@@ -38,6 +38,19 @@ fn meteor_matches_nltk() {
         sum_diff / pairs.len() as f64,
         max_diff
     );
+    report_jar_gap(pairs, &plain, "without WordNet");
+    // METEOR 1.5's English parameters, for comparison only.
+    let m15 = MeteorConfig {
+        alpha: 0.85,
+        beta: 0.2,
+        gamma: 0.6,
+        ..MeteorConfig::default()
+    };
+    report_jar_gap(
+        pairs,
+        &m15,
+        "without WordNet, alpha=0.85 beta=0.2 gamma=0.6",
+    );
     let Ok(dir) = std::env::var("EXC_WORDNET_DIR") else {
         eprintln!("EXC_WORDNET_DIR not set: WordNet parity skipped");
         return;
@@ -57,4 +70,32 @@ fn meteor_matches_nltk() {
         assert!(close(got, want), "wordnet {r:?} / {h:?}: {got} vs {want}");
     }
     eprintln!("{} pairs equal to nltk with WordNet", pairs.len());
+    report_jar_gap(pairs, &cfg, "with WordNet");
+}
+
+/// Prints how far our METEOR is from the METEOR 1.5 jar (GEM's), where the
+/// golden has the jar's score. Information for the README, not a check.
+fn report_jar_gap(pairs: &[serde_json::Value], cfg: &MeteorConfig, label: &str) {
+    let (mut n, mut sum, mut sum_abs, mut max, mut ours, mut jar) = (0, 0.0, 0.0, 0.0f64, 0.0, 0.0);
+    for p in pairs {
+        let Some(j) = p["jar"].as_f64() else { continue };
+        let got = single_meteor(
+            cfg,
+            p["reference"].as_str().unwrap(),
+            p["hypothesis"].as_str().unwrap(),
+        );
+        n += 1;
+        sum += got - j;
+        sum_abs += (got - j).abs();
+        max = max.max((got - j).abs());
+        ours += got;
+        jar += j;
+    }
+    if n > 0 {
+        let n = n as f64;
+        eprintln!(
+            "meteor {label} vs METEOR 1.5 jar on {n} pairs: mean ours {:.4}, jar {:.4}, mean diff {:+.4}, mean |diff| {:.4}, max |diff| {:.4}",
+            ours / n, jar / n, sum / n, sum_abs / n, max
+        );
+    }
 }
