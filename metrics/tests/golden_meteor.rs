@@ -73,6 +73,7 @@ fn meteor_matches_nltk() {
     report_jar_gap(pairs, &cfg, "with WordNet");
 }
 
+#[allow(clippy::unwrap_used)] // a test helper: a malformed golden should fail loudly
 /// Prints how far our METEOR is from the METEOR 1.5 jar (GEM's), where the
 /// golden has the jar's score. Information for the README, not a check.
 fn report_jar_gap(pairs: &[serde_json::Value], cfg: &MeteorConfig, label: &str) {
