@@ -325,14 +325,19 @@ pub(crate) fn dispatch(name: &str, preds: &[String], targets: &[Value], o: &Opti
         }
         "sentence_bleu" => {
             let cfg = bleu_config(o, "13a", true)?;
-            let mut sum = 0.0;
-            for (row, (p, v)) in preds.iter().zip(targets).enumerate() {
-                let refs = texts(row, v)?;
-                sum += cfg.sentence_score(p, &strs(&refs)).score;
-            }
+            let refs: Vec<Vec<String>> = targets
+                .iter()
+                .enumerate()
+                .map(|(i, v)| texts(i, v))
+                .collect::<Result<_, _>>()?;
+            let refs: Vec<Vec<&str>> = refs.iter().map(|r| strs(r)).collect();
+            let sum: f64 = preds
+                .iter()
+                .zip(&refs)
+                .map(|(p, r)| cfg.sentence_score(p, r).score)
+                .sum();
             let mut r = r.score("sentence_bleu", sum / preds.len() as f64);
-            r.info
-                .insert("signature".into(), cfg.signature(&[vec![""]]));
+            r.info.insert("signature".into(), cfg.signature(&refs));
             Ok(r)
         }
         "rouge" => {
