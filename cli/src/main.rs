@@ -24,6 +24,13 @@ enum Command {
     Plan(plan_cmd::Args),
     /// Render a task's examples as model inputs and targets
     Render(render_cmd::Args),
+    /// Score a predictions file against references with a named metric
+    Metric(exc_metrics::command::MetricArgs),
+    /// Show the tokens a tokenizer makes of each input line
+    Tokenize(exc_data::command::TokenizeArgs),
+    /// Report libtorch's version, CUDA/cuDNN, devices and threads
+    #[cfg(feature = "runtime")]
+    Env,
 }
 
 /// The outcome of a command, mapped to the exit code.
@@ -31,6 +38,17 @@ pub enum Outcome {
     Ok,
     Invalid,
     Usage,
+}
+
+/// Errors from the library commands are usage or input errors: print them plainly.
+fn report<E: std::fmt::Display>(result: Result<(), E>) -> Outcome {
+    match result {
+        Ok(()) => Outcome::Ok,
+        Err(e) => {
+            eprintln!("error: {e}");
+            Outcome::Invalid
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -47,6 +65,13 @@ fn main() -> ExitCode {
         Command::Check(a) => check_cmd::run(&a),
         Command::Plan(a) => plan_cmd::run(&a),
         Command::Render(a) => render_cmd::run(&a),
+        Command::Metric(a) => report(exc_metrics::command::run(&a)),
+        Command::Tokenize(a) => report(exc_data::command::run(&a)),
+        #[cfg(feature = "runtime")]
+        Command::Env => {
+            print!("{}", exc_runtime::env::report());
+            Outcome::Ok
+        }
     };
     match outcome {
         Outcome::Ok => ExitCode::SUCCESS,

@@ -105,19 +105,21 @@ pub fn table(plan: &Plan) -> String {
                 }
                 continue;
             }
-            let width = stage.tasks.iter().map(|t| t.task.len()).max().unwrap_or(4).max(4);
+            let c4_label = "c4 (span corruption)";
+            let c4_width = if stage.c4.is_some() { c4_label.len() } else { 5 };
+            let width = stage.tasks.iter().map(|t| t.task.len()).max().unwrap_or(4).max(c4_width);
             let _ = writeln!(out, "  {:<width$}  {:>12}  {:>12}  {:>8}  {:>9}", "task", "size", "capped", "rate %", "epochs");
             for t in &stage.tasks {
                 let size = t.examples.map_or("-".into(), group);
                 let capped = t.capped.map_or("-".into(), |c| group(c.round() as u64));
-                let epochs = t.epochs.map_or("-".into(), |e| format!("{e:.2}"));
+                let epochs = t.epochs.map_or("-".into(), |e| if e >= 0.01 || e == 0.0 { format!("{e:.2}") } else { format!("{e:.1e}") });
                 let _ = writeln!(out, "  {:<width$}  {size:>12}  {capped:>12}  {:>8.3}  {epochs:>9}", t.task, t.rate * 100.0);
             }
             if let Some(c4) = &stage.c4 {
                 let _ = writeln!(
                     out,
                     "  {:<width$}  {:>12}  {:>12}  {:>8.3}  {:>9}   ratio R = {}, noise {}, mean span {}",
-                    "c4 (span corruption)", "-", "-", c4.rate * 100.0, "-", c4.ratio, c4.noise_density, c4.mean_noise_span_length
+                    c4_label, "-", "-", c4.rate * 100.0, "-", c4.ratio, c4.noise_density, c4.mean_noise_span_length
                 );
             }
             let total: f64 = stage.tasks.iter().map(|t| t.rate).sum::<f64>() + stage.c4.as_ref().map_or(0.0, |c| c.rate);

@@ -5,7 +5,7 @@
 use crate::ast::{self, TaskDecl, TaskEntry, Value};
 use crate::diagnostic::{suggestion, Diagnostic};
 use crate::ir::{self, Decode, FileFormat, Metric, Part, Source, Target, TargetKind, Task, Type};
-use crate::metric_specs::{self, OptKind};
+use crate::metric_specs;
 use crate::render::render_row;
 use crate::source::{Span, Spanned};
 use crate::types::{self, Scope};
@@ -499,17 +499,18 @@ fn metric(c: &ast::Call, kind: TargetKind, diags: &mut Vec<Diagnostic>) -> Optio
             Diagnostic::error("exc::check::unknown_metric", format!("unknown metric `{}`", c.name.node), c.name.span)
                 .label("not a metric")
                 .help(suggestion(&c.name.node, metric_specs::metric_names()).unwrap_or_else(|| {
-                    format!("the metrics are: {}", metric_specs::metric_names().collect::<Vec<_>>().join(", "))
+                    format!("`exc metric --list` shows them all: {}", metric_specs::metric_names().collect::<Vec<_>>().join(", "))
                 })),
         );
         return None;
     };
+    let name = spec.info.name;
     if !spec.kinds.is_empty() && !spec.kinds.contains(&kind) {
         let wants: Vec<&str> = spec.kinds.iter().map(|k| metric_specs::kind_name(*k)).collect();
         diags.push(
             Diagnostic::error(
                 "exc::check::metric_target_mismatch",
-                format!("metric `{}` scores {}, but this task's target is {}", spec.name, wants.join(" or "), metric_specs::kind_name(kind)),
+                format!("metric `{}` scores {}, but this task's target is {}", c.name.node, wants.join(" or "), metric_specs::kind_name(kind)),
                 c.span,
             )
             .label("does not fit the target")
@@ -525,60 +526,59 @@ fn metric(c: &ast::Call, kind: TargetKind, diags: &mut Vec<Diagnostic>) -> Optio
     for a in &c.args {
         let Some(n) = &a.name else {
             diags.push(
-                Diagnostic::error("exc::check::bad_argument", format!("options of `{}` are named", spec.name), a.value.span)
+                Diagnostic::error("exc::check::bad_argument", format!("options of `{name}` are named"), a.value.span)
                     .label("unnamed")
                     .help("write `name = value`"),
             );
             continue;
         };
-        let Some((_, okind)) = spec.options.iter().find(|(o, _)| *o == n.node) else {
-            let names: Vec<&str> = spec.options.iter().map(|(o, _)| *o).collect();
+        let Some((_, default, _)) = spec.info.options.iter().find(|(o, _, _)| *o == n.node) else {
+            let names: Vec<&str> = spec.info.options.iter().map(|(o, _, _)| *o).collect();
             diags.push(
-                Diagnostic::error(
-                    "exc::check::unknown_metric_option",
-                    format!("metric `{}` has no option `{}`", spec.name, n.node),
-                    n.span,
-                )
-                .label("unknown option")
-                .help(suggestion(&n.node, names.iter().copied()).unwrap_or_else(|| {
-                    if names.is_empty() {
-                        format!("`{}` takes no options", spec.name)
-                    } else {
-                        format!("its options are: {}", names.join(", "))
-                    }
-                })),
+                Diagnostic::error("exc::check::unknown_metric_option", format!("metric `{name}` has no option `{}`", n.node), n.span)
+                    .label("unknown option")
+                    .help(suggestion(&n.node, names.iter().copied()).unwrap_or_else(|| {
+                        if names.is_empty() {
+                            format!("`{name}` takes no options")
+                        } else {
+                            format!("its options are: {}", names.join(", "))
+                        }
+                    })),
             );
             continue;
         };
-        let fits = match (okind, &a.value.node) {
-            (OptKind::Bool, Value::Bool(_)) | (OptKind::Number, Value::Num(_)) | (OptKind::Text, Value::Str(_)) => true,
-            (OptKind::Word(ws), Value::Str(s) | Value::Word(s)) => ws.contains(&s.as_str()),
-            _ => false,
+        // The registry takes options as strings; a boolean option must be given as one.
+        let is_bool = matches!(*default, "true" | "false");
+        let text = match &a.value.node {
+            Value::Bool(b) => Some(b.to_string()),
+            Value::Str(s) | Value::Word(s) if !is_bool => Some(s.clone()),
+            Value::Num(_) if !is_bool => Some(value::show(&a.value.node)),
+            _ => None,
         };
-        if !fits {
-            let help = match okind {
-                OptKind::Word(ws) => format!("one of: {}", ws.join(", ")),
-                OptKind::Bool => "true or false".into(),
-                OptKind::Number => "a number".into(),
-                OptKind::Text => "a string".into(),
-            };
+        let Some(text) = text else {
             diags.push(
-                Diagnostic::error("exc::check::bad_argument", format!("bad value for option `{}` of `{}`", n.node, spec.name), a.value.span)
+                Diagnostic::error("exc::check::bad_argument", format!("option `{}` of `{name}` takes {}", n.node, if is_bool { "true or false" } else { "a value" }), a.value.span)
                     .label("here")
-                    .help(help),
+                    .help(format!("`exc metric --list` describes the options of `{name}`")),
+            );
+            continue;
+        };
+        // Values are checked by the metric itself: score one trivial example and
+        // report an option it rejects (other errors only say the probe was too trivial).
+        let mut probe = exc_metrics::registry::Options::default();
+        probe.0.insert(n.node.clone(), text.clone());
+        let probe_result = exc_metrics::registry::compute(name, &["a".to_string()], &[serde_json::json!("a")], &probe);
+        if let Err(e @ exc_metrics::registry::MetricError::BadOption { .. }) = probe_result {
+            diags.push(
+                Diagnostic::error("exc::check::bad_argument", format!("bad value for option `{}` of `{name}`", n.node), a.value.span)
+                    .label("here")
+                    .help(e.to_string()),
             );
             continue;
         }
-        let v = match &a.value.node {
-            Value::Word(w) => serde_json::Value::String(w.clone()),
-            other => to_json(other),
-        };
-        options.insert(n.node.clone(), v);
+        options.insert(n.node.clone(), serde_json::Value::String(text));
     }
-    Some(Metric {
-        name: spec.name.to_string(),
-        options,
-    })
+    Some(Metric { name: name.to_string(), options })
 }
 
 fn decode(c: &ast::Call, kind: TargetKind, diags: &mut Vec<Diagnostic>) -> Decode {

@@ -396,6 +396,7 @@ impl Cx<'_> {
 
     fn select(&mut self, eff: &[&Spanned<MixEntry>], at: Span) -> Vec<String> {
         let universe: Vec<&Task> = self.tasks.values().filter(|t| !t.is_abstract).collect();
+        let errors_before = self.diags.len();
         let mut chosen: IndexSet<String> = IndexSet::new();
         let mut any_select = false;
         for e in eff {
@@ -448,7 +449,8 @@ impl Cx<'_> {
                 ),
             }
         }
-        if names.is_empty() {
+        // A selector that matched nothing was reported already.
+        if names.is_empty() && self.diags.len() == errors_before {
             let span = eff.iter().find(|e| matches!(e.node, MixEntry::Select(_))).map_or(at, |e| e.span);
             self.diags.push(
                 Diagnostic::error("exc::check::empty_selection", "the selection is empty after exclusions", span)
@@ -553,9 +555,9 @@ impl Cx<'_> {
             Err(missing) => {
                 let list: Vec<&str> = missing.iter().filter_map(|i| names.get(*i).map(String::as_str)).collect();
                 let (what, fix) = if matches!(policy, Policy::Weights) {
-                    ("a weight", "give every selected task a weight")
+                    ("weight", "give every selected task a weight")
                 } else {
-                    ("a training-set size", "declare `examples N` in each task, or use `rates uniform`")
+                    ("training-set size", "declare `examples N` in each task, or use `rates uniform`")
                 };
                 let shown = if list.len() > 8 { format!("{}, … ({} in all)", list[..8].join(", "), list.len()) } else { list.join(", ") };
                 self.diags.push(

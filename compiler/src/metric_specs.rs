@@ -1,57 +1,49 @@
-//! What the language knows about metrics and postprocessors: their names,
-//! options and which target kinds they score. The metric code itself lives in
-//! the `exc-metrics` crate; a workspace test keeps the two name lists equal.
+//! What the language knows about metrics: their names, aliases and options
+//! come from the metric library's registry (`exc_metrics::registry`, the
+//! single source of truth); this module adds which target kinds each scores.
 
 use crate::ir::TargetKind;
-
-/// Option value kinds a metric accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OptKind {
-    Bool,
-    Number,
-    Word(&'static [&'static str]),
-    Text,
-}
-
-pub struct MetricSpec {
-    pub name: &'static str,
-    /// Target kinds the metric can score; empty means any.
-    pub kinds: &'static [TargetKind],
-    pub options: &'static [(&'static str, OptKind)],
-}
+use exc_metrics::registry::{metric_info, MetricInfo, METRICS};
 
 use TargetKind::{Class, Number, Text};
 
-const BLEU_TOKENIZERS: &[&str] = &["13a", "intl", "none", "zh", "char"];
-
-pub const METRICS: &[MetricSpec] = &[
-    MetricSpec { name: "accuracy", kinds: &[], options: &[] },
-    MetricSpec { name: "sequence_accuracy", kinds: &[], options: &[] },
-    MetricSpec { name: "f1", kinds: &[Class], options: &[("average", OptKind::Word(&["binary", "macro", "micro"]))] },
-    MetricSpec { name: "f1_with_invalid", kinds: &[Class], options: &[] },
-    MetricSpec { name: "matthews_corrcoef", kinds: &[Class], options: &[] },
-    MetricSpec { name: "pearson", kinds: &[Number], options: &[] },
-    MetricSpec { name: "spearman", kinds: &[Number], options: &[] },
-    MetricSpec { name: "squad", kinds: &[Text], options: &[] },
-    MetricSpec { name: "trivia_qa", kinds: &[Text], options: &[] },
-    MetricSpec { name: "multirc", kinds: &[Class], options: &[] },
-    MetricSpec { name: "record", kinds: &[Text], options: &[] },
-    MetricSpec { name: "bleu", kinds: &[Text], options: &[("tokenize", OptKind::Word(BLEU_TOKENIZERS)), ("lowercase", OptKind::Bool)] },
-    MetricSpec { name: "sentence_bleu", kinds: &[Text], options: &[("tokenize", OptKind::Word(BLEU_TOKENIZERS))] },
-    MetricSpec { name: "rouge", kinds: &[Text], options: &[("stemmer", OptKind::Bool), ("types", OptKind::Text)] },
-    MetricSpec { name: "meteor", kinds: &[Text], options: &[] },
-    MetricSpec { name: "mrr_at_10", kinds: &[Text], options: &[] },
-    MetricSpec { name: "ner_exact_match", kinds: &[Text], options: &[] },
-    MetricSpec { name: "rank_classification", kinds: &[Class], options: &[] },
-    MetricSpec { name: "mean_group_metric", kinds: &[], options: &[("metric", OptKind::Text), ("group", OptKind::Text)] },
+/// Target kinds each metric (by canonical name) can score; absent means any.
+const KINDS: &[(&str, &[TargetKind])] = &[
+    ("f1", &[Class]),
+    ("f1_with_invalid", &[Class]),
+    ("mean_multiclass_f1", &[Class]),
+    ("matthews_corrcoef", &[Class]),
+    ("pearson_corrcoef", &[Number]),
+    ("spearman_corrcoef", &[Number]),
+    ("squad", &[Text]),
+    ("trivia_qa", &[Text]),
+    ("record", &[Text]),
+    ("multirc", &[Class]),
+    ("bleu", &[Text]),
+    ("sentence_bleu", &[Text]),
+    ("rouge", &[Text]),
+    ("meteor", &[Text]),
+    ("mrr10", &[Text]),
+    ("conll_exact_match", &[Text]),
+    ("rank_classification", &[Class]),
 ];
 
-pub fn metric(name: &str) -> Option<&'static MetricSpec> {
-    METRICS.iter().find(|m| m.name == name)
+/// A metric as the checker sees it.
+pub struct MetricSpec {
+    pub info: &'static MetricInfo,
+    /// Target kinds the metric can score; empty means any.
+    pub kinds: &'static [TargetKind],
 }
 
+pub fn metric(name: &str) -> Option<MetricSpec> {
+    let info = metric_info(name)?;
+    let kinds = KINDS.iter().find(|(n, _)| *n == info.name).map_or(&[][..], |(_, k)| *k);
+    Some(MetricSpec { info, kinds })
+}
+
+/// Every name and alias, for suggestions.
 pub fn metric_names() -> impl Iterator<Item = &'static str> {
-    METRICS.iter().map(|m| m.name)
+    METRICS.iter().flat_map(|m| std::iter::once(m.name).chain(m.aliases.iter().copied()))
 }
 
 /// Postprocessors applied to generated text (and targets) before scoring,
@@ -69,5 +61,18 @@ pub fn kind_name(kind: TargetKind) -> &'static str {
         Class => "a class label",
         Number => "a number",
         Text => "text",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_entry_names_a_registry_metric() {
+        for (name, _) in KINDS {
+            let info = metric_info(name).unwrap_or_else(|| panic!("`{name}` is not in the metric registry"));
+            assert_eq!(info.name, *name, "use the canonical name");
+        }
     }
 }

@@ -51,7 +51,15 @@ impl Settings {
         }
     }
 
+    /// An unresolved `$var` was already reported as unknown: read it as absent.
+    fn unresolved(&self, key: &str) -> bool {
+        matches!(self.map.get(key), Some((SettingValue::Value(Spanned { node: Value::Var(_), .. }), _)))
+    }
+
     fn bad(&self, key: &str, wants: &str, diags: &mut Vec<Diagnostic>) {
+        if self.unresolved(key) {
+            return;
+        }
         let span = self.map.get(key).map(|(v, _)| v.span()).unwrap_or_default();
         diags.push(
             Diagnostic::error(

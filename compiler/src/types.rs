@@ -207,6 +207,11 @@ fn apply(call: &ast::Call, ty: &Type) -> Result<(Func, Type), Diagnostic> {
             call.span,
         )
         .label(format!("applied to {}", ty.describe()))
+        .help(if wants == "text" && is_scalar(ty) {
+            format!("make it text first: `| str | {name}`")
+        } else {
+            "check the field's type in `fields`".to_string()
+        })
     };
     let inner = ty.strip_optional();
     let stringy = matches!(inner, Type::Text | Type::Class { .. });

@@ -1,0 +1,38 @@
+//! Every task in tasks/ renders its `sample` rows; the rendered examples are
+//! snapshots, so a change to a template shows up in review.
+
+use exc_compiler::render::render_row;
+
+#[test]
+fn every_task_renders_its_samples() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let c = exc_compiler::compile(&[format!("{root}/tasks").into()]);
+    let errors: Vec<String> = c
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| format!("{}: {}", d.location(&c.loaded.sources), d.message))
+        .collect();
+    assert!(errors.is_empty(), "tasks/ has errors:\n{}", errors.join("\n"));
+    let mut without_samples = Vec::new();
+    for task in c.tasks.values().filter(|t| !t.is_abstract) {
+        if task.samples.is_empty() {
+            without_samples.push(task.name.clone());
+            continue;
+        }
+        let mut text = format!("# {} ({})\n", task.name, task.file);
+        for (i, row) in task.samples.iter().enumerate() {
+            for split in ["train", "validation"] {
+                let examples = render_row(task, row, split).unwrap();
+                for ex in examples {
+                    text.push_str(&format!(
+                        "\n[sample {i}, {split}]\ninput:  {}\ntarget: {}\nreferences: {:?}\n",
+                        ex.input, ex.target, ex.references
+                    ));
+                }
+            }
+        }
+        insta::assert_snapshot!(format!("task__{}", task.name), text);
+    }
+    assert!(without_samples.is_empty(), "tasks without a sample row: {without_samples:?}");
+}

@@ -1,0 +1,110 @@
+//! End-to-end tests: run the built `exc` binary over fixtures and snapshot
+//! what a user sees. See tests/README.md for the snapshot workflow.
+
+use std::path::Path;
+use std::process::Command;
+
+/// Run `exc` in the repository root with colours off and a fixed width.
+fn exc(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_exc"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .output()
+        .expect("exc runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn relative(path: &Path) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    path.strip_prefix(root).unwrap_or(path).to_string_lossy().replace('\\', "/")
+}
+
+/// One fixture per kind of mistake: the rendered diagnostics and the exit code.
+#[test]
+fn diagnostics() {
+    insta::glob!("fixtures/diagnostics/*.{task,exmix}", |path| {
+        let (code, stdout, stderr) = exc(&["check", "--no-time", &relative(path)]);
+        assert!(stdout.is_empty(), "check prints nothing on stdout");
+        assert_ne!(code, 0, "a fixture with a mistake must fail");
+        insta::assert_snapshot!(format!("exit code {code}\n{stderr}"));
+    });
+}
+
+/// Plans of the example mixtures, as a table and as JSON.
+#[test]
+fn plans() {
+    insta::glob!("fixtures/plans/*.exmix", |path| {
+        let file = relative(path);
+        let (code, table, stderr) = exc(&["plan", &file]);
+        assert_eq!(code, 0, "{stderr}");
+        let (_, json, _) = exc(&["plan", &file, "--format", "json"]);
+        insta::assert_snapshot!(format!("{table}\n{json}"));
+    });
+}
+
+#[test]
+fn quickstart_plans() {
+    let (code, table, stderr) = exc(&["plan", "examples/quickstart/quickstart.exmix"]);
+    assert_eq!(code, 0, "{stderr}");
+    insta::assert_snapshot!(table);
+}
+
+#[test]
+fn the_catalog_checks_cleanly() {
+    let (code, _, stderr) = exc(&["check", "--no-time", "tasks", "examples"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("0 errors"), "{stderr}");
+}
+
+#[test]
+fn exit_codes_tell_usage_from_invalid_input() {
+    let (code, _, stderr) = exc(&["check", "no/such/dir"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no such file or directory"), "{stderr}");
+    let (code, _, _) = exc(&["check", "tests/fixtures/diagnostics/unknown_field.task"]);
+    assert_eq!(code, 1);
+    let (code, _, _) = exc(&["frobnicate"]);
+    assert_eq!(code, 2);
+    let (code, _, _) = exc(&["check", "tests/fixtures/common"]);
+    assert_eq!(code, 0);
+}
+
+#[test]
+fn render_writes_jsonl() {
+    let (code, out, stderr) = exc(&["render", "glue_rte", "--format", "jsonl"]);
+    assert_eq!(code, 0, "{stderr}");
+    let row: serde_json::Value = serde_json::from_str(out.lines().next().unwrap_or("")).unwrap();
+    assert_eq!(row["task"], "glue_rte");
+    assert_eq!(row["target"], "not_entailment");
+    assert!(row["input"].as_str().unwrap().starts_with("rte sentence1: Dana Reeve"));
+}
+
+#[test]
+fn render_suggests_a_task_name() {
+    let (code, _, stderr) = exc(&["render", "glue_rtee"]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("did you mean `glue_rte`?"), "{stderr}");
+}
+
+#[test]
+fn plan_output_is_written_atomically_and_deterministic() {
+    let dir = std::env::temp_dir().join(format!("exc-plan-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("plan.json");
+    let out_s = out.to_string_lossy().into_owned();
+    let (code, first, _) = exc(&["plan", "tests/fixtures/plans/stages.exmix", "--format", "json", "-o", &out_s]);
+    assert_eq!(code, 0);
+    let (_, second, _) = exc(&["plan", "tests/fixtures/plans/stages.exmix", "--format", "json"]);
+    assert_eq!(first, second, "same input, same bytes");
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(written.trim(), first.trim());
+    let plan = exc_compiler::plan::Plan::from_json(&written).unwrap();
+    assert!(plan.verify(), "the hash covers the plan");
+    std::fs::remove_dir_all(&dir).ok();
+}
