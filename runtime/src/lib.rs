@@ -9,10 +9,12 @@
 //! libtorch comes from `scripts/libtorch.sh` (torch 2.11.0 for tch 0.24).
 
 pub mod checkpoint;
+pub mod cli;
 pub mod decode;
 pub mod env;
 pub mod error;
 pub mod model;
 pub mod optim;
+pub mod tokenizer;
 
 pub use error::{Error, Result};

@@ -1,0 +1,171 @@
+//! Front ends of `exc generate` and `exc score`: argument structs the
+//! binary flattens into its subcommands, and `run` functions that read
+//! inputs, call [`crate::decode`], and print one line per input.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use tch::{Device, Kind};
+
+use crate::checkpoint;
+use crate::decode::{self, GenerateConfig, LengthPenalty};
+use crate::error::{Error, Result};
+use crate::tokenizer;
+
+/// `exc generate`: decode inputs (one per line, or JSONL with an `input` field).
+#[derive(Debug, Clone, clap::Args)]
+pub struct GenerateArgs {
+    /// Hugging Face checkpoint directory (config.json + model.safetensors).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// tokenizer.json (default: MODEL/tokenizer.json).
+    #[arg(long)]
+    pub tokenizer: Option<PathBuf>,
+    /// Beam size; 1 is greedy search.
+    #[arg(long, default_value_t = 1)]
+    pub beams: i64,
+    /// Maximum number of generated tokens.
+    #[arg(long, default_value_t = 64)]
+    pub max_length: i64,
+    /// GNMT length penalty alpha for beam search (WMT: 0.6).
+    #[arg(long, default_value_t = 0.6)]
+    pub length_penalty: f64,
+    /// Input file (default: standard input).
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Inputs decoded together.
+    #[arg(long, default_value_t = 16)]
+    pub batch_size: usize,
+    /// `cpu`, `cuda` or `cuda:N` (default: cuda when available).
+    #[arg(long)]
+    pub device: Option<String>,
+}
+
+/// `exc score`: summed and mean negative log-likelihood of each target.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ScoreArgs {
+    #[arg(long)]
+    pub model: PathBuf,
+    #[arg(long)]
+    pub tokenizer: Option<PathBuf>,
+    /// JSONL rows with `input` and `target` strings.
+    #[arg(long)]
+    pub input: PathBuf,
+    #[arg(long, default_value_t = 16)]
+    pub batch_size: usize,
+    #[arg(long)]
+    pub device: Option<String>,
+}
+
+fn device(spec: Option<&str>) -> Result<Device> {
+    match spec {
+        None => Ok(Device::cuda_if_available()),
+        Some("cpu") => Ok(Device::Cpu),
+        Some("cuda") => Ok(Device::Cuda(0)),
+        Some(s) => s
+            .strip_prefix("cuda:")
+            .and_then(|n| n.parse().ok())
+            .map(Device::Cuda)
+            .ok_or_else(|| {
+                Error::Input(format!(
+                    "unknown device `{s}` (expected cpu, cuda or cuda:N)"
+                ))
+            }),
+    }
+}
+
+fn read_lines(path: Option<&Path>) -> Result<Vec<String>> {
+    let reader: Box<dyn BufRead> = match path {
+        Some(p) => Box::new(std::io::BufReader::new(
+            std::fs::File::open(p).map_err(|e| Error::io(p, e))?,
+        )),
+        None => Box::new(std::io::BufReader::new(std::io::stdin())),
+    };
+    let mut out = Vec::new();
+    for line in reader.lines() {
+        let line = line.map_err(|e| Error::io(path.unwrap_or(Path::new("<stdin>")), e))?;
+        if !line.trim().is_empty() {
+            out.push(line);
+        }
+    }
+    Ok(out)
+}
+
+fn field(line: &str, key: &str, lineno: usize) -> Result<String> {
+    let v: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| Error::Input(format!("line {lineno}: {e}")))?;
+    v.get(key)
+        .and_then(|x| x.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| Error::Input(format!("line {lineno}: no string field `{key}`")))
+}
+
+fn tokenizer_path(model: &Path, given: Option<&PathBuf>) -> PathBuf {
+    given
+        .cloned()
+        .unwrap_or_else(|| model.join("tokenizer.json"))
+}
+
+/// Runs `exc generate`, printing one output per input line to stdout.
+pub fn run_generate(args: &GenerateArgs) -> Result<()> {
+    let lines = read_lines(args.input.as_deref())?;
+    let stdout = std::io::stdout();
+    generate_to(args, &lines, &mut stdout.lock())
+}
+
+/// `exc generate` on given input lines, writing to `out`.
+pub fn generate_to(args: &GenerateArgs, lines: &[String], out: &mut dyn Write) -> Result<()> {
+    let dev = device(args.device.as_deref())?;
+    let loaded = checkpoint::load_model(&args.model, dev, Kind::Float)?;
+    let tok = tokenizer::load(&tokenizer_path(&args.model, args.tokenizer.as_ref()))?;
+    let mut cfg = GenerateConfig::for_model(&loaded.model);
+    cfg.num_beams = args.beams.max(1);
+    cfg.max_new_tokens = args.max_length.max(1);
+    cfg.length_penalty = LengthPenalty::Gnmt(args.length_penalty);
+    let mut texts = Vec::with_capacity(lines.len());
+    for (i, l) in lines.iter().enumerate() {
+        let text = if l.trim_start().starts_with('{') {
+            field(l, "input", i + 1)?
+        } else {
+            l.clone()
+        };
+        texts.push(tokenizer::encode(&tok, &text)?);
+    }
+    for chunk in texts.chunks(args.batch_size.max(1)) {
+        for ids in decode::generate(&loaded.model, chunk, &cfg, dev)? {
+            let text = tokenizer::decode(&tok, &ids)?;
+            writeln!(out, "{text}").map_err(|e| Error::io(Path::new("<stdout>"), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs `exc score`, printing one JSON object per row:
+/// `{"sum_nll": .., "mean_nll": .., "tokens": ..}`.
+pub fn run_score(args: &ScoreArgs) -> Result<()> {
+    let lines = read_lines(Some(&args.input))?;
+    let stdout = std::io::stdout();
+    score_to(args, &lines, &mut stdout.lock())
+}
+
+/// `exc score` on given JSONL lines, writing to `out`.
+pub fn score_to(args: &ScoreArgs, lines: &[String], out: &mut dyn Write) -> Result<()> {
+    let dev = device(args.device.as_deref())?;
+    let loaded = checkpoint::load_model(&args.model, dev, Kind::Float)?;
+    let tok = tokenizer::load(&tokenizer_path(&args.model, args.tokenizer.as_ref()))?;
+    let mut inputs = Vec::new();
+    let mut targets = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        inputs.push(tokenizer::encode(&tok, &field(l, "input", i + 1)?)?);
+        targets.push(tokenizer::encode(&tok, &field(l, "target", i + 1)?)?);
+    }
+    let n = args.batch_size.max(1);
+    for (ins, tgs) in inputs.chunks(n).zip(targets.chunks(n)) {
+        for (sum, count) in decode::score(&loaded.model, ins, tgs, dev)? {
+            let mean = if count > 0 { sum / count as f64 } else { 0.0 };
+            let row = serde_json::json!({"sum_nll": sum, "mean_nll": mean, "tokens": count});
+            writeln!(out, "{row}").map_err(|e| Error::io(Path::new("<stdout>"), e))?;
+        }
+    }
+    Ok(())
+}
