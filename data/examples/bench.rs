@@ -126,14 +126,16 @@ fn main() {
             let get = |k: &str| -> Option<f64> {
                 text.lines()
                     .find(|l| l.starts_with(k))
-                    .and_then(|l| l.split_whitespace().rev().nth(1))
-                    .and_then(|v| v.parse().ok())
+                    .and_then(|l| l.split_whitespace().find_map(|w| w.parse().ok()))
             };
             if let Some(r) = get("python full path") {
                 println!("ratio exc/python full path: {:.2}x", pipe_s / r);
             }
             if let Some(r) = get("python sentencepiece") {
                 println!("ratio exc/sentencepiece tokenizer: {:.2}x", tok_s / r);
+            }
+            if let Some(r) = get("python transformers fast") {
+                println!("ratio exc/transformers fast tokenizer: {:.2}x", tok_s / r);
             }
         }
         Ok(o) => println!(

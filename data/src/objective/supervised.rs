@@ -97,3 +97,53 @@ mod tests {
         );
     }
 }
+
+/// A length distribution and the share a limit would cut, for `exc check --data`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LengthReport {
+    /// Examples measured.
+    pub count: usize,
+    /// Median length (EOS included).
+    pub p50: usize,
+    /// 90th percentile.
+    pub p90: usize,
+    /// 99th percentile.
+    pub p99: usize,
+    /// Longest.
+    pub max: usize,
+    /// Share of examples longer than the limit (0..1).
+    pub truncated_share: f64,
+}
+
+impl LengthReport {
+    /// Summarises `lengths` (EOS included) against `limit`.
+    pub fn new(mut lengths: Vec<usize>, limit: usize) -> Self {
+        if lengths.is_empty() {
+            return LengthReport::default();
+        }
+        lengths.sort_unstable();
+        let n = lengths.len();
+        let q = |p: usize| lengths[((n - 1) * p) / 100];
+        let over = lengths.iter().filter(|&&l| l > limit).count();
+        LengthReport {
+            count: n,
+            p50: q(50),
+            p90: q(90),
+            p99: q(99),
+            max: lengths[n - 1],
+            truncated_share: over as f64 / n as f64,
+        }
+    }
+}
+
+#[cfg(test)]
+mod report_tests {
+    use super::LengthReport;
+
+    #[test]
+    fn percentiles_and_share() {
+        let r = LengthReport::new((1..=100).collect(), 90);
+        assert_eq!((r.p50, r.p90, r.max), (50, 90, 100));
+        assert!((r.truncated_share - 0.10).abs() < 1e-12);
+    }
+}
