@@ -1,6 +1,8 @@
 //! Every task in tasks/ renders its `sample` rows; the rendered examples are
 //! snapshots, so a change to a template shows up in review.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use exc_compiler::render::render_row;
 
 #[test]
@@ -13,7 +15,11 @@ fn every_task_renders_its_samples() {
         .filter(|d| d.is_error())
         .map(|d| format!("{}: {}", d.location(&c.loaded.sources), d.message))
         .collect();
-    assert!(errors.is_empty(), "tasks/ has errors:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "tasks/ has errors:\n{}",
+        errors.join("\n")
+    );
     let mut without_samples = Vec::new();
     for task in c.tasks.values().filter(|t| !t.is_abstract) {
         if task.samples.is_empty() {
@@ -34,5 +40,8 @@ fn every_task_renders_its_samples() {
         }
         insta::assert_snapshot!(format!("task__{}", task.name), text);
     }
-    assert!(without_samples.is_empty(), "tasks without a sample row: {without_samples:?}");
+    assert!(
+        without_samples.is_empty(),
+        "tasks without a sample row: {without_samples:?}"
+    );
 }

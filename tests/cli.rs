@@ -1,6 +1,8 @@
 //! End-to-end tests: run the built `exc` binary over fixtures and snapshot
 //! what a user sees. See tests/README.md for the snapshot workflow.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::Path;
 use std::process::Command;
 
@@ -22,7 +24,10 @@ fn exc(args: &[&str]) -> (i32, String, String) {
 
 fn relative(path: &Path) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    path.strip_prefix(root).unwrap_or(path).to_string_lossy().replace('\\', "/")
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/")
 }
 
 /// One fixture per kind of mistake: the rendered diagnostics and the exit code.
@@ -82,7 +87,10 @@ fn render_writes_jsonl() {
     let row: serde_json::Value = serde_json::from_str(out.lines().next().unwrap_or("")).unwrap();
     assert_eq!(row["task"], "glue_rte");
     assert_eq!(row["target"], "not_entailment");
-    assert!(row["input"].as_str().unwrap().starts_with("rte sentence1: Dana Reeve"));
+    assert!(row["input"]
+        .as_str()
+        .unwrap()
+        .starts_with("rte sentence1: Dana Reeve"));
 }
 
 #[test]
@@ -98,9 +106,21 @@ fn plan_output_is_written_atomically_and_deterministic() {
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("plan.json");
     let out_s = out.to_string_lossy().into_owned();
-    let (code, first, _) = exc(&["plan", "tests/fixtures/plans/stages.exmix", "--format", "json", "-o", &out_s]);
+    let (code, first, _) = exc(&[
+        "plan",
+        "tests/fixtures/plans/stages.exmix",
+        "--format",
+        "json",
+        "-o",
+        &out_s,
+    ]);
     assert_eq!(code, 0);
-    let (_, second, _) = exc(&["plan", "tests/fixtures/plans/stages.exmix", "--format", "json"]);
+    let (_, second, _) = exc(&[
+        "plan",
+        "tests/fixtures/plans/stages.exmix",
+        "--format",
+        "json",
+    ]);
     assert_eq!(first, second, "same input, same bytes");
     let written = std::fs::read_to_string(&out).unwrap();
     assert_eq!(written.trim(), first.trim());

@@ -19,7 +19,11 @@ pub fn run(args: &Args) -> crate::Outcome {
     let c = exc_compiler::compile(&args.paths);
     let elapsed = start.elapsed();
     diagnostics::print(&c);
-    let time = if args.no_time { String::new() } else { format!(" in {:.1} ms", elapsed.as_secs_f64() * 1e3) };
+    let time = if args.no_time {
+        String::new()
+    } else {
+        format!(" in {:.1} ms", elapsed.as_secs_f64() * 1e3)
+    };
     let status = if c.errors() == 0 { "ok" } else { "failed" };
     eprintln!(
         "{status}: checked {}, {} in {}{time}: {}, {}",

@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "exc", version, about = "Declare text-to-text tasks once, check them, and train T5.1.1 on mixtures of them")]
+#[command(
+    name = "exc",
+    version,
+    about = "Declare text-to-text tasks once, check them, and train T5.1.1 on mixtures of them"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

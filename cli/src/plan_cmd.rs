@@ -29,7 +29,10 @@ pub fn run(args: &Args) -> crate::Outcome {
     let c = exc_compiler::compile(std::slice::from_ref(&args.mixture));
     diagnostics::print(&c);
     if c.errors() > 0 {
-        eprintln!("failed: {}", diagnostics::plural(c.errors(), "error", "errors"));
+        eprintln!(
+            "failed: {}",
+            diagnostics::plural(c.errors(), "error", "errors")
+        );
         return diagnostics::outcome(&c);
     }
     let plans: Vec<&Plan> = c
@@ -40,13 +43,24 @@ pub fn run(args: &Args) -> crate::Outcome {
     let plan = match plans.as_slice() {
         [one] => *one,
         [] => {
-            eprintln!("error: no mixture {}in `{}`", args.name.as_ref().map_or(String::new(), |n| format!("named `{n}` ")), args.mixture.display());
+            eprintln!(
+                "error: no mixture {}in `{}`",
+                args.name
+                    .as_ref()
+                    .map_or(String::new(), |n| format!("named `{n}` ")),
+                args.mixture.display()
+            );
             eprintln!("  help: a mixture file holds `mixture NAME {{ … }}`");
             return crate::Outcome::Usage;
         }
         many => {
             let names: Vec<&str> = many.iter().map(|p| p.mixture.as_str()).collect();
-            eprintln!("error: `{}` holds {} mixtures: {}", args.mixture.display(), many.len(), names.join(", "));
+            eprintln!(
+                "error: `{}` holds {} mixtures: {}",
+                args.mixture.display(),
+                many.len(),
+                names.join(", ")
+            );
             eprintln!("  help: pick one with --name");
             return crate::Outcome::Usage;
         }
@@ -66,8 +80,14 @@ pub fn run(args: &Args) -> crate::Outcome {
 
 fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    let tmp = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("plan")));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("plan")
+    ));
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;
@@ -77,9 +97,25 @@ fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
 /// The human view of a plan: one table per stage of each run.
 pub fn table(plan: &Plan) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "mixture {} ({})  plan {}", plan.mixture, plan.file, plan.hash.get(..12).unwrap_or(""));
-    let params = plan.model.config.as_ref().map(|c| format!(", {:.1}M parameters", c.parameters() as f64 / 1e6)).unwrap_or_default();
-    let init = plan.model.init.as_ref().map(|i| format!(" from {i}")).unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "mixture {} ({})  plan {}",
+        plan.mixture,
+        plan.file,
+        plan.hash.get(..12).unwrap_or("")
+    );
+    let params = plan
+        .model
+        .config
+        .as_ref()
+        .map(|c| format!(", {:.1}M parameters", c.parameters() as f64 / 1e6))
+        .unwrap_or_default();
+    let init = plan
+        .model
+        .init
+        .as_ref()
+        .map(|i| format!(" from {i}"))
+        .unwrap_or_default();
     let _ = writeln!(out, "model {}{init}{params}", plan.model.name);
     for run in &plan.runs {
         if plan.runs.len() > 1 {
@@ -87,13 +123,27 @@ pub fn table(plan: &Plan) -> String {
         }
         for stage in &run.stages {
             let _ = writeln!(out);
-            let from = stage.from.as_ref().map(|f| match f {
-                exc_compiler::plan::Init::Stage(s) => format!(" from stage {s}"),
-                exc_compiler::plan::Init::Path(p) => format!(" from {p}"),
-            }).unwrap_or_default();
-            let _ = write!(out, "stage {} ({}){from}: {} tasks", stage.name, stage.kind.name(), stage.tasks.len());
+            let from = stage
+                .from
+                .as_ref()
+                .map(|f| match f {
+                    exc_compiler::plan::Init::Stage(s) => format!(" from stage {s}"),
+                    exc_compiler::plan::Init::Path(p) => format!(" from {p}"),
+                })
+                .unwrap_or_default();
+            let _ = write!(
+                out,
+                "stage {} ({}){from}: {} tasks",
+                stage.name,
+                stage.kind.name(),
+                stage.tasks.len()
+            );
             if let Some(t) = &stage.train {
-                let _ = write!(out, ", {} steps x batch {}, inputs {} / targets {}, rates {}", t.steps, t.batch, t.inputs, t.targets, stage.rates);
+                let _ = write!(
+                    out,
+                    ", {} steps x batch {}, inputs {} / targets {}, rates {}",
+                    t.steps, t.batch, t.inputs, t.targets, stage.rates
+                );
             }
             if stage.kind == StageKind::Evaluate || !stage.splits.is_empty() {
                 let _ = write!(out, ", splits {}", stage.splits.join(", "));
@@ -106,14 +156,39 @@ pub fn table(plan: &Plan) -> String {
                 continue;
             }
             let c4_label = "c4 (span corruption)";
-            let c4_width = if stage.c4.is_some() { c4_label.len() } else { 5 };
-            let width = stage.tasks.iter().map(|t| t.task.len()).max().unwrap_or(4).max(c4_width);
-            let _ = writeln!(out, "  {:<width$}  {:>12}  {:>12}  {:>8}  {:>9}", "task", "size", "capped", "rate %", "epochs");
+            let c4_width = if stage.c4.is_some() {
+                c4_label.len()
+            } else {
+                5
+            };
+            let width = stage
+                .tasks
+                .iter()
+                .map(|t| t.task.len())
+                .max()
+                .unwrap_or(4)
+                .max(c4_width);
+            let _ = writeln!(
+                out,
+                "  {:<width$}  {:>12}  {:>12}  {:>8}  {:>9}",
+                "task", "size", "capped", "rate %", "epochs"
+            );
             for t in &stage.tasks {
                 let size = t.examples.map_or("-".into(), group);
                 let capped = t.capped.map_or("-".into(), |c| group(c.round() as u64));
-                let epochs = t.epochs.map_or("-".into(), |e| if e >= 0.01 || e == 0.0 { format!("{e:.2}") } else { format!("{e:.1e}") });
-                let _ = writeln!(out, "  {:<width$}  {size:>12}  {capped:>12}  {:>8.3}  {epochs:>9}", t.task, t.rate * 100.0);
+                let epochs = t.epochs.map_or("-".into(), |e| {
+                    if e >= 0.01 || e == 0.0 {
+                        format!("{e:.2}")
+                    } else {
+                        format!("{e:.1e}")
+                    }
+                });
+                let _ = writeln!(
+                    out,
+                    "  {:<width$}  {size:>12}  {capped:>12}  {:>8.3}  {epochs:>9}",
+                    t.task,
+                    t.rate * 100.0
+                );
             }
             if let Some(c4) = &stage.c4 {
                 let _ = writeln!(
@@ -122,9 +197,17 @@ pub fn table(plan: &Plan) -> String {
                     c4_label, "-", "-", c4.rate * 100.0, "-", c4.ratio, c4.noise_density, c4.mean_noise_span_length
                 );
             }
-            let total: f64 = stage.tasks.iter().map(|t| t.rate).sum::<f64>() + stage.c4.as_ref().map_or(0.0, |c| c.rate);
+            let total: f64 = stage.tasks.iter().map(|t| t.rate).sum::<f64>()
+                + stage.c4.as_ref().map_or(0.0, |c| c.rate);
             let examples: u64 = stage.tasks.iter().filter_map(|t| t.examples).sum();
-            let _ = writeln!(out, "  {:<width$}  {:>12}  {:>12}  {:>8.3}", "total", group(examples), "", total * 100.0);
+            let _ = writeln!(
+                out,
+                "  {:<width$}  {:>12}  {:>12}  {:>8.3}",
+                "total",
+                group(examples),
+                "",
+                total * 100.0
+            );
         }
     }
     out
@@ -135,7 +218,7 @@ fn group(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

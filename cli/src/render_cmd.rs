@@ -35,7 +35,10 @@ pub fn run(args: &Args) -> crate::Outcome {
     let c = exc_compiler::compile(&args.tasks);
     diagnostics::print(&c);
     if c.errors() > 0 {
-        eprintln!("failed: {}", diagnostics::plural(c.errors(), "error", "errors"));
+        eprintln!(
+            "failed: {}",
+            diagnostics::plural(c.errors(), "error", "errors")
+        );
         return diagnostics::outcome(&c);
     }
     let chosen: Vec<&Task> = c
@@ -44,8 +47,14 @@ pub fn run(args: &Args) -> crate::Outcome {
         .filter(|t| !t.is_abstract && exc_compiler::lower::glob(&args.task, &t.name))
         .collect();
     if chosen.is_empty() {
-        eprintln!("error: no task matches `{}` in {}", args.task, show_paths(&args.tasks));
-        if let Some(s) = exc_compiler::diagnostic::suggestion(&args.task, c.tasks.keys().map(String::as_str)) {
+        eprintln!(
+            "error: no task matches `{}` in {}",
+            args.task,
+            show_paths(&args.tasks)
+        );
+        if let Some(s) =
+            exc_compiler::diagnostic::suggestion(&args.task, c.tasks.keys().map(String::as_str))
+        {
             eprintln!("  help: {s}");
         }
         return crate::Outcome::Usage;
@@ -53,7 +62,12 @@ pub fn run(args: &Args) -> crate::Outcome {
     for task in chosen {
         let mut shown = 0;
         if matches!(args.format, Format::Text) {
-            println!("== {} ({} sample{})", task.name, task.samples.len(), if task.samples.len() == 1 { "" } else { "s" });
+            println!(
+                "== {} ({} sample{})",
+                task.name,
+                task.samples.len(),
+                if task.samples.len() == 1 { "" } else { "s" }
+            );
         }
         for row in &task.samples {
             let examples = match render_row(task, row, &args.split) {
@@ -98,5 +112,9 @@ fn print_example(task: &Task, ex: &Example, format: Format) {
 }
 
 fn show_paths(paths: &[PathBuf]) -> String {
-    paths.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(", ")
+    paths
+        .iter()
+        .map(|p| format!("`{}`", p.display()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -71,7 +71,11 @@ fn merged_entries(
                 diags.push(
                     Diagnostic::error(
                         "exc::check::extends_cycle",
-                        format!("`{}` extends itself through {}", decl.name.node, chain.join(" -> ")),
+                        format!(
+                            "`{}` extends itself through {}",
+                            decl.name.node,
+                            chain.join(" -> ")
+                        ),
                         parent.span,
                     )
                     .label("cycle closes here")
@@ -83,7 +87,10 @@ fn merged_entries(
                 diags.push(
                     Diagnostic::error(
                         "exc::check::unknown_task",
-                        format!("`{}` extends unknown task `{}`", decl.name.node, parent.node),
+                        format!(
+                            "`{}` extends unknown task `{}`",
+                            decl.name.node, parent.node
+                        ),
                         parent.span,
                     )
                     .label("not defined")
@@ -155,11 +162,21 @@ fn check_repeats(entries: &[Spanned<TaskEntry>], diags: &mut Vec<Diagnostic>) {
     }
 }
 
-fn find<'a, T>(entries: &'a [Spanned<TaskEntry>], f: impl Fn(&'a TaskEntry) -> Option<T>) -> Option<(T, Span)> {
-    entries.iter().rev().find_map(|e| f(&e.node).map(|x| (x, e.span)))
+fn find<'a, T>(
+    entries: &'a [Spanned<TaskEntry>],
+    f: impl Fn(&'a TaskEntry) -> Option<T>,
+) -> Option<(T, Span)> {
+    entries
+        .iter()
+        .rev()
+        .find_map(|e| f(&e.node).map(|x| (x, e.span)))
 }
 
-fn build(d: &Declared<'_>, entries: &[Spanned<TaskEntry>], diags: &mut Vec<Diagnostic>) -> Option<Task> {
+fn build(
+    d: &Declared<'_>,
+    entries: &[Spanned<TaskEntry>],
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Task> {
     let decl = d.decl;
     let name = decl.name.node.clone();
     let fields = find(entries, |e| match e {
@@ -174,7 +191,10 @@ fn build(d: &Declared<'_>, entries: &[Spanned<TaskEntry>], diags: &mut Vec<Diagn
         _ => None,
     })
     .map(|(x, _)| x);
-    let scope0 = Scope { fields: &fields, var: None };
+    let scope0 = Scope {
+        fields: &fields,
+        var: None,
+    };
     let mut each_ir = None;
     let mut var = None;
     if let Some(each) = each {
@@ -191,7 +211,11 @@ fn build(d: &Declared<'_>, entries: &[Spanned<TaskEntry>], diags: &mut Vec<Diagn
                 other => diags.push(
                     Diagnostic::error(
                         "exc::check::not_a_list",
-                        format!("`each` needs a list, but `{}` is {}", each.path.node, other.describe()),
+                        format!(
+                            "`each` needs a list, but `{}` is {}",
+                            each.path.node,
+                            other.describe()
+                        ),
                         each.path.span,
                     )
                     .label("not a list")
@@ -201,7 +225,10 @@ fn build(d: &Declared<'_>, entries: &[Spanned<TaskEntry>], diags: &mut Vec<Diagn
             Err(e) => diags.push(e),
         }
     }
-    let scope = Scope { fields: &fields, var };
+    let scope = Scope {
+        fields: &fields,
+        var,
+    };
 
     let mut filters = Vec::new();
     for e in entries {
@@ -225,10 +252,7 @@ fn build(d: &Declared<'_>, entries: &[Spanned<TaskEntry>], diags: &mut Vec<Diagn
         _ => None,
     });
     if !decl.is_abstract {
-        for (missing, what) in [
-            (input.is_none(), "input"),
-            (target.is_none(), "target"),
-        ] {
+        for (missing, what) in [(input.is_none(), "input"), (target.is_none(), "target")] {
             if missing {
                 diags.push(
                     Diagnostic::error(
@@ -238,7 +262,9 @@ fn build(d: &Declared<'_>, entries: &[Spanned<TaskEntry>], diags: &mut Vec<Diagn
                     )
                     .label(format!("needs `{what}`"))
                     .help(match what {
-                        "input" => "add an input template, e.g. `input \"rte sentence1: {sentence1}\"`",
+                        "input" => {
+                            "add an input template, e.g. `input \"rte sentence1: {sentence1}\"`"
+                        }
                         _ => "add a target, e.g. `target label` or `target \"{answer}\"`",
                     }),
                 );
@@ -251,12 +277,16 @@ fn build(d: &Declared<'_>, entries: &[Spanned<TaskEntry>], diags: &mut Vec<Diagn
             let tpl = template(t, &scope, diags);
             // A template that is one hole has that hole's kind.
             let kind = match t.parts.as_slice() {
-                [ast::TemplatePart::Hole(e)] => types::expr(e, &scope)
-                    .ok()
-                    .map(|(_, ty)| kind_of(&ty)),
+                [ast::TemplatePart::Hole(e)] => {
+                    types::expr(e, &scope).ok().map(|(_, ty)| kind_of(&ty))
+                }
                 _ => None,
             };
-            (tpl.map(Target::Template), kind.unwrap_or(TargetKind::Text), None)
+            (
+                tpl.map(Target::Template),
+                kind.unwrap_or(TargetKind::Text),
+                None,
+            )
         }
         Some((ast::TargetDecl::Expr(e), _)) => match types::expr(e, &scope) {
             Ok((x, ty)) => {
@@ -296,7 +326,10 @@ fn build(d: &Declared<'_>, entries: &[Spanned<TaskEntry>], diags: &mut Vec<Diagn
         _ => None,
     }) {
         for c in calls {
-            match metric_specs::POSTPROCESSORS.iter().find(|(n, _)| *n == c.name.node) {
+            match metric_specs::POSTPROCESSORS
+                .iter()
+                .find(|(n, _)| *n == c.name.node)
+            {
                 Some((n, k)) => {
                     if let Some(k) = k {
                         kind = *k;
@@ -314,11 +347,17 @@ fn build(d: &Declared<'_>, entries: &[Spanned<TaskEntry>], diags: &mut Vec<Diagn
                     )
                     .label("not a postprocessor")
                     .help(
-                        suggestion(&c.name.node, metric_specs::POSTPROCESSORS.iter().map(|(n, _)| *n))
-                            .unwrap_or_else(|| {
-                                let names: Vec<_> = metric_specs::POSTPROCESSORS.iter().map(|(n, _)| *n).collect();
-                                format!("the postprocessors are: {}", names.join(", "))
-                            }),
+                        suggestion(
+                            &c.name.node,
+                            metric_specs::POSTPROCESSORS.iter().map(|(n, _)| *n),
+                        )
+                        .unwrap_or_else(|| {
+                            let names: Vec<_> = metric_specs::POSTPROCESSORS
+                                .iter()
+                                .map(|(n, _)| *n)
+                                .collect();
+                            format!("the postprocessors are: {}", names.join(", "))
+                        }),
                     ),
                 ),
             }
@@ -329,7 +368,10 @@ fn build(d: &Declared<'_>, entries: &[Spanned<TaskEntry>], diags: &mut Vec<Diagn
         TaskEntry::Metrics(c) => Some(c),
         _ => None,
     }) {
-        Some((calls, _)) => calls.iter().filter_map(|c| metric(c, kind, diags)).collect(),
+        Some((calls, _)) => calls
+            .iter()
+            .filter_map(|c| metric(c, kind, diags))
+            .collect(),
         None => {
             if !decl.is_abstract {
                 diags.push(
@@ -389,9 +431,13 @@ fn build(d: &Declared<'_>, entries: &[Spanned<TaskEntry>], diags: &mut Vec<Diagn
         for (k, v) in ls {
             if !matches!(k.node.as_str(), "inputs" | "targets") {
                 diags.push(
-                    Diagnostic::error("exc::check::unknown_setting", format!("unknown length `{}`", k.node), k.span)
-                        .label("not a length")
-                        .help("the lengths are `inputs` and `targets` (in tokens)"),
+                    Diagnostic::error(
+                        "exc::check::unknown_setting",
+                        format!("unknown length `{}`", k.node),
+                        k.span,
+                    )
+                    .label("not a length")
+                    .help("the lengths are `inputs` and `targets` (in tokens)"),
                 );
             } else {
                 lengths.insert(k.node.clone(), v.node.max(0.0) as u64);
@@ -399,7 +445,9 @@ fn build(d: &Declared<'_>, entries: &[Spanned<TaskEntry>], diags: &mut Vec<Diagn
         }
     }
 
-    let one = |f: fn(&TaskEntry) -> Option<&Spanned<String>>| find(entries, f).map(|(n, _)| n.node.clone());
+    let one = |f: fn(&TaskEntry) -> Option<&Spanned<String>>| {
+        find(entries, f).map(|(n, _)| n.node.clone())
+    };
     let (Some(input), Some(target)) = (input_ir, target_ir) else {
         if decl.is_abstract {
             return None;
@@ -466,7 +514,11 @@ fn steps(p: &ast::Path) -> Vec<ir::Step> {
         .collect()
 }
 
-fn template(t: &ast::Template, scope: &Scope<'_>, diags: &mut Vec<Diagnostic>) -> Option<ir::Template> {
+fn template(
+    t: &ast::Template,
+    scope: &Scope<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<ir::Template> {
     let mut parts = Vec::new();
     let mut ok = true;
     for p in &t.parts {
@@ -496,27 +548,49 @@ fn template(t: &ast::Template, scope: &Scope<'_>, diags: &mut Vec<Diagnostic>) -
 fn metric(c: &ast::Call, kind: TargetKind, diags: &mut Vec<Diagnostic>) -> Option<Metric> {
     let Some(spec) = metric_specs::metric(&c.name.node) else {
         diags.push(
-            Diagnostic::error("exc::check::unknown_metric", format!("unknown metric `{}`", c.name.node), c.name.span)
-                .label("not a metric")
-                .help(suggestion(&c.name.node, metric_specs::metric_names()).unwrap_or_else(|| {
-                    format!("`exc metric --list` shows them all: {}", metric_specs::metric_names().collect::<Vec<_>>().join(", "))
-                })),
+            Diagnostic::error(
+                "exc::check::unknown_metric",
+                format!("unknown metric `{}`", c.name.node),
+                c.name.span,
+            )
+            .label("not a metric")
+            .help(
+                suggestion(&c.name.node, metric_specs::metric_names()).unwrap_or_else(|| {
+                    format!(
+                        "`exc metric --list` shows them all: {}",
+                        metric_specs::metric_names().collect::<Vec<_>>().join(", ")
+                    )
+                }),
+            ),
         );
         return None;
     };
     let name = spec.info.name;
     if !spec.kinds.is_empty() && !spec.kinds.contains(&kind) {
-        let wants: Vec<&str> = spec.kinds.iter().map(|k| metric_specs::kind_name(*k)).collect();
+        let wants: Vec<&str> = spec
+            .kinds
+            .iter()
+            .map(|k| metric_specs::kind_name(*k))
+            .collect();
         diags.push(
             Diagnostic::error(
                 "exc::check::metric_target_mismatch",
-                format!("metric `{}` scores {}, but this task's target is {}", c.name.node, wants.join(" or "), metric_specs::kind_name(kind)),
+                format!(
+                    "metric `{}` scores {}, but this task's target is {}",
+                    c.name.node,
+                    wants.join(" or "),
+                    metric_specs::kind_name(kind)
+                ),
                 c.span,
             )
             .label("does not fit the target")
             .help(match spec.kinds.first() {
-                Some(TargetKind::Number) => "add `postprocess string_to_float` if the target is a number written as text",
-                Some(TargetKind::Class) => "make the target a class field (`label: class[...]`), or use `accuracy`",
+                Some(TargetKind::Number) => {
+                    "add `postprocess string_to_float` if the target is a number written as text"
+                }
+                Some(TargetKind::Class) => {
+                    "make the target a class field (`label: class[...]`), or use `accuracy`"
+                }
                 _ => "use a metric for this kind of target",
             }),
         );
@@ -526,24 +600,34 @@ fn metric(c: &ast::Call, kind: TargetKind, diags: &mut Vec<Diagnostic>) -> Optio
     for a in &c.args {
         let Some(n) = &a.name else {
             diags.push(
-                Diagnostic::error("exc::check::bad_argument", format!("options of `{name}` are named"), a.value.span)
-                    .label("unnamed")
-                    .help("write `name = value`"),
+                Diagnostic::error(
+                    "exc::check::bad_argument",
+                    format!("options of `{name}` are named"),
+                    a.value.span,
+                )
+                .label("unnamed")
+                .help("write `name = value`"),
             );
             continue;
         };
         let Some((_, default, _)) = spec.info.options.iter().find(|(o, _, _)| *o == n.node) else {
             let names: Vec<&str> = spec.info.options.iter().map(|(o, _, _)| *o).collect();
             diags.push(
-                Diagnostic::error("exc::check::unknown_metric_option", format!("metric `{name}` has no option `{}`", n.node), n.span)
-                    .label("unknown option")
-                    .help(suggestion(&n.node, names.iter().copied()).unwrap_or_else(|| {
+                Diagnostic::error(
+                    "exc::check::unknown_metric_option",
+                    format!("metric `{name}` has no option `{}`", n.node),
+                    n.span,
+                )
+                .label("unknown option")
+                .help(
+                    suggestion(&n.node, names.iter().copied()).unwrap_or_else(|| {
                         if names.is_empty() {
                             format!("`{name}` takes no options")
                         } else {
                             format!("its options are: {}", names.join(", "))
                         }
-                    })),
+                    }),
+                ),
             );
             continue;
         };
@@ -557,9 +641,19 @@ fn metric(c: &ast::Call, kind: TargetKind, diags: &mut Vec<Diagnostic>) -> Optio
         };
         let Some(text) = text else {
             diags.push(
-                Diagnostic::error("exc::check::bad_argument", format!("option `{}` of `{name}` takes {}", n.node, if is_bool { "true or false" } else { "a value" }), a.value.span)
-                    .label("here")
-                    .help(format!("`exc metric --list` describes the options of `{name}`")),
+                Diagnostic::error(
+                    "exc::check::bad_argument",
+                    format!(
+                        "option `{}` of `{name}` takes {}",
+                        n.node,
+                        if is_bool { "true or false" } else { "a value" }
+                    ),
+                    a.value.span,
+                )
+                .label("here")
+                .help(format!(
+                    "`exc metric --list` describes the options of `{name}`"
+                )),
             );
             continue;
         };
@@ -567,18 +661,30 @@ fn metric(c: &ast::Call, kind: TargetKind, diags: &mut Vec<Diagnostic>) -> Optio
         // report an option it rejects (other errors only say the probe was too trivial).
         let mut probe = exc_metrics::registry::Options::default();
         probe.0.insert(n.node.clone(), text.clone());
-        let probe_result = exc_metrics::registry::compute(name, &["a".to_string()], &[serde_json::json!("a")], &probe);
+        let probe_result = exc_metrics::registry::compute(
+            name,
+            &["a".to_string()],
+            &[serde_json::json!("a")],
+            &probe,
+        );
         if let Err(e @ exc_metrics::registry::MetricError::BadOption { .. }) = probe_result {
             diags.push(
-                Diagnostic::error("exc::check::bad_argument", format!("bad value for option `{}` of `{name}`", n.node), a.value.span)
-                    .label("here")
-                    .help(e.to_string()),
+                Diagnostic::error(
+                    "exc::check::bad_argument",
+                    format!("bad value for option `{}` of `{name}`", n.node),
+                    a.value.span,
+                )
+                .label("here")
+                .help(e.to_string()),
             );
             continue;
         }
         options.insert(n.node.clone(), serde_json::Value::String(text));
     }
-    Some(Metric { name: name.to_string(), options })
+    Some(Metric {
+        name: name.to_string(),
+        options,
+    })
 }
 
 fn decode(c: &ast::Call, kind: TargetKind, diags: &mut Vec<Diagnostic>) -> Decode {
@@ -602,17 +708,25 @@ fn decode(c: &ast::Call, kind: TargetKind, diags: &mut Vec<Diagnostic>) -> Decod
         "rank_classification" if kind == TargetKind::Class => Decode::RankClassification,
         "rank_classification" => {
             diags.push(
-                Diagnostic::error("exc::check::metric_target_mismatch", "rank classification needs a class-label target", c.span)
-                    .label("target is not a class")
-                    .help("declare the target field as `class[...]`"),
+                Diagnostic::error(
+                    "exc::check::metric_target_mismatch",
+                    "rank classification needs a class-label target",
+                    c.span,
+                )
+                .label("target is not a class")
+                .help("declare the target field as `class[...]`"),
             );
             Decode::Greedy
         }
         other => {
             diags.push(
-                Diagnostic::error("exc::check::unknown_decode", format!("unknown decoding `{other}`"), c.name.span)
-                    .label("not a decoding method")
-                    .help("use `greedy`, `beam(size = 4, alpha = 0.6)` or `rank_classification`"),
+                Diagnostic::error(
+                    "exc::check::unknown_decode",
+                    format!("unknown decoding `{other}`"),
+                    c.name.span,
+                )
+                .label("not a decoding method")
+                .help("use `greedy`, `beam(size = 4, alpha = 0.6)` or `rank_classification`"),
             );
             Decode::Greedy
         }
@@ -621,10 +735,17 @@ fn decode(c: &ast::Call, kind: TargetKind, diags: &mut Vec<Diagnostic>) -> Decod
 
 pub fn source_of(s: &ast::SourceDecl, diags: &mut Vec<Diagnostic>) -> Option<Source> {
     let splits = |list: &[(ast::Name, Spanned<String>)]| -> IndexMap<String, String> {
-        list.iter().map(|(k, v)| (k.node.clone(), v.node.clone())).collect()
+        list.iter()
+            .map(|(k, v)| (k.node.clone(), v.node.clone()))
+            .collect()
     };
     match s {
-        ast::SourceDecl::Hf { dataset, config, revision, splits: sp } => {
+        ast::SourceDecl::Hf {
+            dataset,
+            config,
+            revision,
+            splits: sp,
+        } => {
             if !dataset.node.contains('/') && !dataset.node.is_empty() {
                 diags.push(
                     Diagnostic::warning(
@@ -643,12 +764,22 @@ pub fn source_of(s: &ast::SourceDecl, diags: &mut Vec<Diagnostic>) -> Option<Sou
                 splits: splits(sp),
             })
         }
-        ast::SourceDecl::Files { format, columns, header, quoting, splits: sp } => {
+        ast::SourceDecl::Files {
+            format,
+            columns,
+            header,
+            quoting,
+            splits: sp,
+        } => {
             let Some(fmt) = FileFormat::parse(&format.node) else {
                 diags.push(
-                    Diagnostic::error("exc::check::unknown_format", format!("unknown file format `{}`", format.node), format.span)
-                        .label("not a format")
-                        .help(format!("the formats are: {}", FileFormat::NAMES.join(", "))),
+                    Diagnostic::error(
+                        "exc::check::unknown_format",
+                        format!("unknown file format `{}`", format.node),
+                        format.span,
+                    )
+                    .label("not a format")
+                    .help(format!("the formats are: {}", FileFormat::NAMES.join(", "))),
                 );
                 return None;
             };
@@ -667,7 +798,9 @@ pub fn source_of(s: &ast::SourceDecl, diags: &mut Vec<Diagnostic>) -> Option<Sou
             }
             Some(Source::Files {
                 format: fmt,
-                columns: columns.as_ref().map(|c| c.iter().map(|n| n.node.clone()).collect()),
+                columns: columns
+                    .as_ref()
+                    .map(|c| c.iter().map(|n| n.node.clone()).collect()),
                 header: header.unwrap_or(true),
                 quoting: quoting.unwrap_or(!matches!(fmt, FileFormat::Tsv)),
                 splits: splits(sp),
@@ -697,19 +830,35 @@ pub fn escapes(path: &str) -> bool {
 
 fn check_sample(task: &Task, s: &Spanned<Value>, diags: &mut Vec<Diagnostic>) -> bool {
     let before = diags.len();
-    value::check_against(&s.node, s.span, &Type::Record { fields: task.fields.clone() }, "", diags);
+    value::check_against(
+        &s.node,
+        s.span,
+        &Type::Record {
+            fields: task.fields.clone(),
+        },
+        "",
+        diags,
+    );
     if diags.len() > before {
         return false;
     }
     let row = to_json(&s.node);
-    let split = task.each.as_ref().and_then(|e| e.only_split.clone()).unwrap_or_else(|| "train".into());
+    let split = task
+        .each
+        .as_ref()
+        .and_then(|e| e.only_split.clone())
+        .unwrap_or_else(|| "train".into());
     match render_row(task, &row, &split) {
         Ok(_) => true,
         Err(e) => {
             diags.push(
-                Diagnostic::error("exc::check::sample_render", format!("sample cannot be rendered: {}", e.message), s.span)
-                    .label("this sample")
-                    .help("fix the sample row or the template so that every placeholder has a value"),
+                Diagnostic::error(
+                    "exc::check::sample_render",
+                    format!("sample cannot be rendered: {}", e.message),
+                    s.span,
+                )
+                .label("this sample")
+                .help("fix the sample row or the template so that every placeholder has a value"),
             );
             false
         }

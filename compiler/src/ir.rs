@@ -15,10 +15,18 @@ pub enum Type {
     Float,
     Bool,
     /// Class label stored as an index into `names` (HF `ClassLabel`).
-    Class { names: Vec<String> },
-    List { of: Box<Type> },
-    Record { fields: IndexMap<String, Type> },
-    Optional { of: Box<Type> },
+    Class {
+        names: Vec<String>,
+    },
+    List {
+        of: Box<Type>,
+    },
+    Record {
+        fields: IndexMap<String, Type>,
+    },
+    Optional {
+        of: Box<Type>,
+    },
 }
 
 impl Type {
@@ -124,25 +132,43 @@ pub enum Func {
     Lower,
     Upper,
     Strip,
-    Join { sep: String },
-    Replace { from: String, to: String },
+    Join {
+        sep: String,
+    },
+    Replace {
+        from: String,
+        to: String,
+    },
     /// Regular-expression substitution (Rust `regex` syntax; `$1` in `to`).
-    Sub { pattern: String, to: String },
+    Sub {
+        pattern: String,
+        to: String,
+    },
     First,
     Last,
     Len,
     Str,
-    Default { value: String },
+    Default {
+        value: String,
+    },
     /// Class label -> its position (the raw id).
     Id,
     /// Class label (or int) -> the n-th of these strings.
-    Names { names: Vec<String> },
+    Names {
+        names: Vec<String>,
+    },
     /// Round a number to the nearest multiple of `step` (STS-B: 0.2).
-    Round { step: f64 },
+    Round {
+        step: f64,
+    },
     /// Number -> text with a fixed number of decimals.
-    Fixed { digits: usize },
+    Fixed {
+        digits: usize,
+    },
     /// Keep the first `n` whitespace-separated words.
-    Words { n: usize },
+    Words {
+        n: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -14,12 +14,16 @@
 //! [`types`] (tasks -> [`ir`]), [`lower`] (mixture -> [`plan`]), with
 //! [`render`] evaluating templates over rows for `exc render` and the runtime.
 
+// Diagnostics are large values on a cold path; boxing them buys nothing.
+#![allow(clippy::result_large_err)]
+
 pub mod ast;
 pub mod check_task;
 pub mod diagnostic;
 pub mod ir;
 pub mod load;
 pub mod lower;
+pub mod lower_settings;
 pub mod metric_specs;
 pub mod plan;
 pub mod rates;
@@ -63,13 +67,17 @@ impl Compilation {
 
     /// Whether a problem was reading files rather than their content.
     pub fn has_io_error(&self) -> bool {
-        self.diagnostics.iter().any(|d| d.code.starts_with("exc::io::"))
+        self.diagnostics
+            .iter()
+            .any(|d| d.code.starts_with("exc::io::"))
     }
 }
 
 /// Check files and directories; lower every mixture found into a plan.
 pub fn compile(paths: &[PathBuf]) -> Compilation {
-    let root = paths.first().map_or_else(|| PathBuf::from("."), |p| load::find_root(p));
+    let root = paths
+        .first()
+        .map_or_else(|| PathBuf::from("."), |p| load::find_root(p));
     let mut diags = Vec::new();
     let mut loaded = Loaded::new(root);
     for p in paths {
@@ -79,7 +87,12 @@ pub fn compile(paths: &[PathBuf]) -> Compilation {
     let mut uses: Vec<(PathBuf, Option<source::Span>)> = Vec::new();
     for (id, file) in &loaded.files {
         let Some(file) = file else { continue };
-        let dir = loaded.sources.get(*id).and_then(|f| f.path.parent()).map(Path::to_path_buf).unwrap_or_default();
+        let dir = loaded
+            .sources
+            .get(*id)
+            .and_then(|f| f.path.parent())
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         for item in &file.items {
             if let Item::Mixture(m) = item {
                 let mut any = false;
@@ -108,7 +121,10 @@ pub fn compile(paths: &[PathBuf]) -> Compilation {
         let Some(file) = file else { continue };
         for item in &file.items {
             match item {
-                Item::Task(t) => decls.push(check_task::Declared { decl: t, file: loaded.relative(*id) }),
+                Item::Task(t) => decls.push(check_task::Declared {
+                    decl: t,
+                    file: loaded.relative(*id),
+                }),
                 Item::Mixture(m) => mixtures.push((*id, m)),
                 Item::Include(_) => {}
             }
@@ -121,14 +137,25 @@ pub fn compile(paths: &[PathBuf]) -> Compilation {
         let Some(entries) = mixture_entries(m, &mixtures, &mut diags, &mut Vec::new()) else {
             continue;
         };
-        let input = lower::MixtureInput { decl: m, file: loaded.relative(*id), entries };
+        let input = lower::MixtureInput {
+            decl: m,
+            file: loaded.relative(*id),
+            entries,
+        };
         if let Some(plan) = lower::lower(&input, &tasks, &mut diags) {
             plans.push(plan);
         }
     }
     let mixture_count = mixtures.len();
     drop(decls);
-    Compilation { loaded, tasks, task_count, mixture_count, plans, diagnostics: dedupe(diags) }
+    Compilation {
+        loaded,
+        tasks,
+        task_count,
+        mixture_count,
+        plans,
+        diagnostics: dedupe(diags),
+    }
 }
 
 fn dedupe(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
@@ -155,17 +182,31 @@ fn mixture_entries(
         Some(parent) => {
             if chain.contains(&parent.node) {
                 diags.push(
-                    Diagnostic::error("exc::check::extends_cycle", format!("mixture `{}` extends itself", m.name.node), parent.span)
-                        .label("cycle")
-                        .help("break the chain of `extends`"),
+                    Diagnostic::error(
+                        "exc::check::extends_cycle",
+                        format!("mixture `{}` extends itself", m.name.node),
+                        parent.span,
+                    )
+                    .label("cycle")
+                    .help("break the chain of `extends`"),
                 );
                 return None;
             }
             let Some((_, p)) = all.iter().find(|(_, x)| x.name.node == parent.node) else {
                 diags.push(
-                    Diagnostic::error("exc::check::unknown_mixture", format!("`{}` extends unknown mixture `{}`", m.name.node, parent.node), parent.span)
-                        .label("not defined")
-                        .maybe_help(diagnostic::suggestion(&parent.node, all.iter().map(|(_, x)| x.name.node.as_str()))),
+                    Diagnostic::error(
+                        "exc::check::unknown_mixture",
+                        format!(
+                            "`{}` extends unknown mixture `{}`",
+                            m.name.node, parent.node
+                        ),
+                        parent.span,
+                    )
+                    .label("not defined")
+                    .maybe_help(diagnostic::suggestion(
+                        &parent.node,
+                        all.iter().map(|(_, x)| x.name.node.as_str()),
+                    )),
                 );
                 return None;
             };

@@ -47,7 +47,10 @@ impl Loaded {
     }
 
     pub fn file(&self, id: FileId) -> Option<&File> {
-        self.files.iter().find(|(f, _)| *f == id).and_then(|(_, f)| f.as_ref())
+        self.files
+            .iter()
+            .find(|(f, _)| *f == id)
+            .and_then(|(_, f)| f.as_ref())
     }
 
     /// The path of a file relative to the root, with `/` separators (for the plan).
@@ -61,7 +64,12 @@ impl Loaded {
     }
 
     /// Load a file or a directory (recursively, sorted for determinism).
-    pub fn load_path(&mut self, path: &Path, from: Option<Span>, diags: &mut Vec<Diagnostic>) -> Vec<FileId> {
+    pub fn load_path(
+        &mut self,
+        path: &Path,
+        from: Option<Span>,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Vec<FileId> {
         if path.is_dir() {
             let mut found = Vec::new();
             collect(path, &mut found, diags);
@@ -71,7 +79,9 @@ impl Loaded {
                 .filter_map(|p| self.load_file(p, from, diags, &mut Vec::new()))
                 .collect();
         }
-        self.load_file(path, from, diags, &mut Vec::new()).into_iter().collect()
+        self.load_file(path, from, diags, &mut Vec::new())
+            .into_iter()
+            .collect()
     }
 
     fn load_file(
@@ -86,10 +96,14 @@ impl Loaded {
             Err(e) => {
                 let msg = format!("cannot read `{}`: {}", path.display(), io_reason(&e));
                 let d = match from {
-                    Some(span) => Diagnostic::error("exc::io::not_found", msg, span).label("referenced here"),
+                    Some(span) => {
+                        Diagnostic::error("exc::io::not_found", msg, span).label("referenced here")
+                    }
                     None => Diagnostic::global("exc::io::not_found", msg),
                 };
-                diags.push(d.help("check the path; relative paths in files are relative to that file"));
+                diags.push(
+                    d.help("check the path; relative paths in files are relative to that file"),
+                );
                 return None;
             }
         };
@@ -100,7 +114,10 @@ impl Loaded {
             Ok(t) => t,
             Err(e) => {
                 let msg = format!("cannot read `{}`: {}", path.display(), io_reason(&e));
-                diags.push(Diagnostic::global("exc::io::unreadable", msg).help("exc reads UTF-8 text files"));
+                diags.push(
+                    Diagnostic::global("exc::io::unreadable", msg)
+                        .help("exc reads UTF-8 text files"),
+                );
                 return None;
             }
         };
@@ -191,7 +208,10 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Vec<Diagnostic>) {
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        let hidden = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+        let hidden = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
         if hidden {
             continue;
         }

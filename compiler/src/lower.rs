@@ -2,13 +2,14 @@
 //! substitutes `$variables`, selects tasks, computes rates and C4 shares,
 //! reads training and model settings, and orders the stages.
 
-use crate::ast::{self, MixEntry, MixtureDecl, ModelDecl, RatesDecl, Selector, Setting, SettingValue, Value};
+use crate::ast::{
+    self, MixEntry, MixtureDecl, ModelDecl, RatesDecl, Selector, Setting, SettingValue, Value,
+};
 use crate::check_task::escapes;
 use crate::diagnostic::{suggestion, Diagnostic};
-use crate::ir::{Source, Task};
-use crate::plan::{self, C4Plan, Init, ModelConfig, ModelPlan, Plan, RunPlan, Schedule, StageKind, StagePlan, TaskRate, TrainPlan};
+use crate::ir::Task;
+use crate::plan::{self, Init, Plan, RunPlan, StageKind, StagePlan, TaskRate};
 use crate::rates::{self, Member, Policy};
-use crate::settings::Settings;
 use crate::source::{Span, Spanned};
 use crate::value::{show, to_json};
 use indexmap::{IndexMap, IndexSet};
@@ -21,29 +22,12 @@ pub struct MixtureInput<'a> {
     pub entries: Vec<Spanned<MixEntry>>,
 }
 
-const TRAIN_KEYS: &[&str] = &[
-    "steps", "batch", "inputs", "targets", "optimizer", "lr", "dropout", "seed", "accumulate", "clip",
-    "z_loss", "label_smoothing", "precision", "pack", "checkpoint_every", "keep", "eval_every",
-];
-const C4_KEYS: &[&str] = &["ratio", "noise_density", "mean_span"];
-const MODEL_KEYS: &[&str] = &[
-    "d_model", "d_ff", "d_kv", "num_heads", "num_layers", "num_decoder_layers", "vocab_size",
-    "feed_forward_proj", "tie_word_embeddings", "relative_attention_num_buckets",
-    "relative_attention_max_distance", "dropout_rate", "layer_norm_epsilon",
-];
-const OPTIMIZERS: &[(&str, &[&str])] = &[
-    ("adafactor", &["decay_rate", "clip_threshold", "scale_parameter", "beta1", "epsilon1", "epsilon2", "weight_decay"]),
-    ("adamw", &["beta1", "beta2", "epsilon", "weight_decay"]),
-];
-const SCHEDULES: &[(&str, &[&str])] = &[
-    ("constant", &["value"]),
-    ("rsqrt", &["peak", "warmup"]),
-    ("cosine", &["peak", "warmup", "end"]),
-    ("linear", &["peak", "warmup", "end"]),
-];
-
 /// Lower one mixture. `None` when any error was found (all are in `diags`).
-pub fn lower(m: &MixtureInput<'_>, tasks: &IndexMap<String, Task>, diags: &mut Vec<Diagnostic>) -> Option<Plan> {
+pub fn lower(
+    m: &MixtureInput<'_>,
+    tasks: &IndexMap<String, Task>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Plan> {
     let before = diags.len();
     let sweeps: Vec<(&ast::Name, &Vec<Spanned<Value>>)> = m
         .entries
@@ -57,9 +41,13 @@ pub fn lower(m: &MixtureInput<'_>, tasks: &IndexMap<String, Task>, diags: &mut V
     for (var, values) in &sweeps {
         if values.is_empty() {
             diags.push(
-                Diagnostic::error("exc::check::empty_sweep", format!("sweep `{}` has no values", var.node), var.span)
-                    .label("empty")
-                    .help("list the values, e.g. `sweep ratio in [0, 1, 2]`"),
+                Diagnostic::error(
+                    "exc::check::empty_sweep",
+                    format!("sweep `{}` has no values", var.node),
+                    var.span,
+                )
+                .label("empty")
+                .help("list the values, e.g. `sweep ratio in [0, 1, 2]`"),
             );
         }
         grid = grid
@@ -80,7 +68,11 @@ pub fn lower(m: &MixtureInput<'_>, tasks: &IndexMap<String, Task>, diags: &mut V
     for point in &grid {
         let mut entries = m.entries.clone();
         substitute(&mut entries, point, &mut used, &mut run_diags);
-        let mut cx = Cx { tasks, diags: Vec::new(), decl: m.decl };
+        let mut cx = Cx {
+            tasks,
+            diags: Vec::new(),
+            decl: m.decl,
+        };
         let stages = cx.stages(&entries);
         if model.is_none() {
             model = Some(cx.model(&entries));
@@ -93,11 +85,18 @@ pub fn lower(m: &MixtureInput<'_>, tasks: &IndexMap<String, Task>, diags: &mut V
         let name = if point.is_empty() {
             "main".to_string()
         } else {
-            point.iter().map(|(k, v)| format!("{k}={}", show(&v.node).trim_matches('"'))).collect::<Vec<_>>().join(",")
+            point
+                .iter()
+                .map(|(k, v)| format!("{k}={}", show(&v.node).trim_matches('"')))
+                .collect::<Vec<_>>()
+                .join(",")
         };
         runs.push(RunPlan {
             name,
-            params: point.iter().map(|(k, v)| (k.clone(), to_json(&v.node))).collect(),
+            params: point
+                .iter()
+                .map(|(k, v)| (k.clone(), to_json(&v.node)))
+                .collect(),
             stages,
         });
     }
@@ -105,9 +104,16 @@ pub fn lower(m: &MixtureInput<'_>, tasks: &IndexMap<String, Task>, diags: &mut V
     for (var, _) in &sweeps {
         if !used.contains(&var.node) {
             diags.push(
-                Diagnostic::warning("exc::check::unused_variable", format!("sweep variable `${}` is never used", var.node), var.span)
-                    .label("unused")
-                    .help(format!("use it as `${}` in a setting or selector, or remove the sweep", var.node)),
+                Diagnostic::warning(
+                    "exc::check::unused_variable",
+                    format!("sweep variable `${}` is never used", var.node),
+                    var.span,
+                )
+                .label("unused")
+                .help(format!(
+                    "use it as `${}` in a setting or selector, or remove the sweep",
+                    var.node
+                )),
             );
         }
     }
@@ -134,7 +140,10 @@ pub fn lower(m: &MixtureInput<'_>, tasks: &IndexMap<String, Task>, diags: &mut V
             file: m.file.clone(),
             description,
             model: model?,
-            tasks: used_tasks.into_iter().filter_map(|n| tasks.get(n).map(|t| (n.clone(), t.clone()))).collect(),
+            tasks: used_tasks
+                .into_iter()
+                .filter_map(|n| tasks.get(n).map(|t| (n.clone(), t.clone())))
+                .collect(),
             runs,
         }
         .seal(),
@@ -157,11 +166,16 @@ fn fix(
             *v = val.node.clone();
         }
         None => {
-            let d = Diagnostic::error("exc::check::unknown_variable", format!("`${name}` is not a sweep variable"), span)
-                .label("undefined")
-                .help(suggestion(name, point.keys().map(String::as_str)).unwrap_or_else(|| {
-                    format!("declare it: `sweep {name} in [ … ]`")
-                }));
+            let d = Diagnostic::error(
+                "exc::check::unknown_variable",
+                format!("`${name}` is not a sweep variable"),
+                span,
+            )
+            .label("undefined")
+            .help(
+                suggestion(name, point.keys().map(String::as_str))
+                    .unwrap_or_else(|| format!("declare it: `sweep {name} in [ … ]`")),
+            );
             if !diags.contains(&d) {
                 diags.push(d);
             }
@@ -211,7 +225,9 @@ fn substitute(
                 f(&mut count.node, count.span);
                 f(&mut seed.node, seed.span);
             }
-            MixEntry::Train(list) | MixEntry::Model(ModelDecl::Custom { settings: list, .. }) => settings(list, &mut f),
+            MixEntry::Train(list) | MixEntry::Model(ModelDecl::Custom { settings: list, .. }) => {
+                settings(list, &mut f)
+            }
             MixEntry::Setting(s) => settings(std::slice::from_mut(s), &mut f),
             MixEntry::C4(list) => {
                 for c in list {
@@ -234,14 +250,17 @@ fn substitute(
     }
 }
 
-struct Cx<'a> {
-    tasks: &'a IndexMap<String, Task>,
-    diags: Vec<Diagnostic>,
-    decl: &'a MixtureDecl,
+pub(crate) struct Cx<'a> {
+    pub(crate) tasks: &'a IndexMap<String, Task>,
+    pub(crate) diags: Vec<Diagnostic>,
+    pub(crate) decl: &'a MixtureDecl,
 }
 
 /// Entries in force for a stage: the mixture's, then the stage's own on top.
-fn effective<'a>(global: &'a [Spanned<MixEntry>], own: &'a [Spanned<MixEntry>]) -> Vec<&'a Spanned<MixEntry>> {
+fn effective<'a>(
+    global: &'a [Spanned<MixEntry>],
+    own: &'a [Spanned<MixEntry>],
+) -> Vec<&'a Spanned<MixEntry>> {
     let key = |e: &MixEntry| std::mem::discriminant(e);
     let mut out: Vec<&Spanned<MixEntry>> = global
         .iter()
@@ -249,7 +268,11 @@ fn effective<'a>(global: &'a [Spanned<MixEntry>], own: &'a [Spanned<MixEntry>]) 
         .filter(|g| !own.iter().any(|o| key(&o.node) == key(&g.node)))
         .collect();
     // `train` and `c4` merge key by key, so they keep both.
-    out.extend(global.iter().filter(|g| matches!(g.node, MixEntry::Train(_) | MixEntry::C4(_))));
+    out.extend(
+        global
+            .iter()
+            .filter(|g| matches!(g.node, MixEntry::Train(_) | MixEntry::C4(_))),
+    );
     out.extend(own.iter());
     out
 }
@@ -268,7 +291,11 @@ impl Cx<'_> {
             name: None,
             entries: Vec::new(),
         };
-        let list: Vec<&ast::StageDecl> = if declared.is_empty() { vec![&implicit] } else { declared };
+        let list: Vec<&ast::StageDecl> = if declared.is_empty() {
+            vec![&implicit]
+        } else {
+            declared
+        };
         let mut out: Vec<StagePlan> = Vec::new();
         for s in list {
             let kind = match s.kind.node.as_str() {
@@ -276,12 +303,19 @@ impl Cx<'_> {
                 "evaluate" => StageKind::Evaluate,
                 _ => StageKind::Pretrain,
             };
-            let name = s.name.as_ref().map_or_else(|| kind.name().to_string(), |n| n.node.clone());
+            let name = s
+                .name
+                .as_ref()
+                .map_or_else(|| kind.name().to_string(), |n| n.node.clone());
             if out.iter().any(|o| o.name == name) {
                 self.diags.push(
-                    Diagnostic::error("exc::check::duplicate_stage", format!("two stages are named `{name}`"), s.kind.span)
-                        .label("repeated name")
-                        .help("name stages: `finetune glue { … }`"),
+                    Diagnostic::error(
+                        "exc::check::duplicate_stage",
+                        format!("two stages are named `{name}`"),
+                        s.kind.span,
+                    )
+                    .label("repeated name")
+                    .help("name stages: `finetune glue { … }`"),
                 );
             }
             let eff = effective(entries, &s.entries);
@@ -291,7 +325,14 @@ impl Cx<'_> {
         out
     }
 
-    fn stage(&mut self, kind: StageKind, name: String, eff: &[&Spanned<MixEntry>], earlier: &[StagePlan], at: Span) -> StagePlan {
+    fn stage(
+        &mut self,
+        kind: StageKind,
+        name: String,
+        eff: &[&Spanned<MixEntry>],
+        earlier: &[StagePlan],
+        at: Span,
+    ) -> StagePlan {
         for e in eff {
             if let MixEntry::Setting(s) = &e.node {
                 self.diags.push(
@@ -303,9 +344,17 @@ impl Cx<'_> {
         }
         let names = self.select(eff, at);
         let training = kind != StageKind::Evaluate;
-        let c4 = if kind == StageKind::Pretrain { self.c4(eff) } else { None };
+        let c4 = if kind == StageKind::Pretrain {
+            self.c4(eff)
+        } else {
+            None
+        };
         let ratio = c4.as_ref().map_or(0.0, |c| c.ratio);
-        let (rates_text, shares) = if training { self.rates(eff, &names) } else { ("none".into(), vec![0.0; names.len()]) };
+        let (rates_text, shares) = if training {
+            self.rates(eff, &names)
+        } else {
+            ("none".into(), vec![0.0; names.len()])
+        };
         let train = training.then(|| self.train(kind, eff, at));
         let supervised = 1.0 / (1.0 + ratio);
         let total_examples = train.as_ref().map(|t| (t.steps * t.batch) as f64);
@@ -319,7 +368,11 @@ impl Cx<'_> {
                 TaskRate {
                     task: n.clone(),
                     examples,
-                    capped: if training { examples.map(|e| rates::capped(e, cap, 1.0)) } else { None },
+                    capped: if training {
+                        examples.map(|e| rates::capped(e, cap, 1.0))
+                    } else {
+                        None
+                    },
                     rate,
                     epochs: match (examples, total_examples) {
                         (Some(e), Some(tot)) if e > 0 && training => Some(tot * rate / e as f64),
@@ -340,7 +393,13 @@ impl Cx<'_> {
                 MixEntry::Splits(s) => Some(s.iter().map(|n| n.node.clone()).collect()),
                 _ => None,
             })
-            .unwrap_or_else(|| if kind == StageKind::Pretrain { Vec::new() } else { vec!["validation".to_string()] });
+            .unwrap_or_else(|| {
+                if kind == StageKind::Pretrain {
+                    Vec::new()
+                } else {
+                    vec!["validation".to_string()]
+                }
+            });
         StagePlan {
             kind,
             name,
@@ -354,7 +413,12 @@ impl Cx<'_> {
         }
     }
 
-    fn from(&mut self, kind: StageKind, eff: &[&Spanned<MixEntry>], earlier: &[StagePlan]) -> Option<Init> {
+    fn from(
+        &mut self,
+        kind: StageKind,
+        eff: &[&Spanned<MixEntry>],
+        earlier: &[StagePlan],
+    ) -> Option<Init> {
         let explicit = eff.iter().rev().find_map(|e| match &e.node {
             MixEntry::From(f) => Some((f, e.span)),
             _ => None,
@@ -364,7 +428,8 @@ impl Cx<'_> {
                 if let Some(s) = earlier.iter().find(|s| s.name == f.node) {
                     return Some(Init::Stage(s.name.clone()));
                 }
-                let looks_like_path = f.node.contains(['/', '.', '\\']) || std::path::Path::new(&f.node).exists();
+                let looks_like_path =
+                    f.node.contains(['/', '.', '\\']) || std::path::Path::new(&f.node).exists();
                 if !looks_like_path {
                     let names: Vec<&str> = earlier.iter().map(|s| s.name.as_str()).collect();
                     self.diags.push(
@@ -378,9 +443,13 @@ impl Cx<'_> {
                 }
                 if escapes(&f.node) {
                     self.diags.push(
-                        Diagnostic::error("exc::check::path_escapes_root", format!("`{}` points outside the project root", f.node), span)
-                            .label("escapes with `..`")
-                            .help("use a path inside the project, or an absolute path"),
+                        Diagnostic::error(
+                            "exc::check::path_escapes_root",
+                            format!("`{}` points outside the project root", f.node),
+                            span,
+                        )
+                        .label("escapes with `..`")
+                        .help("use a path inside the project, or an absolute path"),
                     );
                 }
                 Some(Init::Path(f.node.clone()))
@@ -410,9 +479,13 @@ impl Cx<'_> {
         }
         if !any_select {
             self.diags.push(
-                Diagnostic::error("exc::check::empty_selection", format!("mixture `{}` selects no tasks", self.decl.name.node), at)
-                    .label("no `select`")
-                    .help("add e.g. `select collection glue, family nli, squad_*`"),
+                Diagnostic::error(
+                    "exc::check::empty_selection",
+                    format!("mixture `{}` selects no tasks", self.decl.name.node),
+                    at,
+                )
+                .label("no `select`")
+                .help("add e.g. `select collection glue, family nli, squad_*`"),
             );
             return Vec::new();
         }
@@ -435,27 +508,48 @@ impl Cx<'_> {
                 (Some(k), Some(seed)) => {
                     if k as usize > names.len() {
                         self.diags.push(
-                            Diagnostic::error("exc::check::subset_too_large", format!("`subset {k}` asks for more tasks than the {} selected", names.len()), span)
-                                .label("too many")
-                                .help("lower the count or select more tasks"),
+                            Diagnostic::error(
+                                "exc::check::subset_too_large",
+                                format!(
+                                    "`subset {k}` asks for more tasks than the {} selected",
+                                    names.len()
+                                ),
+                                span,
+                            )
+                            .label("too many")
+                            .help("lower the count or select more tasks"),
                         );
                     }
-                    names = rates::subset(names.len(), k as usize, seed).into_iter().filter_map(|i| names.get(i).cloned()).collect();
+                    names = rates::subset(names.len(), k as usize, seed)
+                        .into_iter()
+                        .filter_map(|i| names.get(i).cloned())
+                        .collect();
                 }
                 _ => self.diags.push(
-                    Diagnostic::error("exc::check::bad_setting", "`subset` takes a whole count and a whole seed", span)
-                        .label("here")
-                        .help("e.g. `subset 30 seed 1`"),
+                    Diagnostic::error(
+                        "exc::check::bad_setting",
+                        "`subset` takes a whole count and a whole seed",
+                        span,
+                    )
+                    .label("here")
+                    .help("e.g. `subset 30 seed 1`"),
                 ),
             }
         }
         // A selector that matched nothing was reported already.
         if names.is_empty() && self.diags.len() == errors_before {
-            let span = eff.iter().find(|e| matches!(e.node, MixEntry::Select(_))).map_or(at, |e| e.span);
+            let span = eff
+                .iter()
+                .find(|e| matches!(e.node, MixEntry::Select(_)))
+                .map_or(at, |e| e.span);
             self.diags.push(
-                Diagnostic::error("exc::check::empty_selection", "the selection is empty after exclusions", span)
-                    .label("selects nothing")
-                    .help("check the `exclude` entries"),
+                Diagnostic::error(
+                    "exc::check::empty_selection",
+                    "the selection is empty after exclusions",
+                    span,
+                )
+                .label("selects nothing")
+                .help("check the `exclude` entries"),
             );
         }
         names
@@ -464,7 +558,11 @@ impl Cx<'_> {
     fn matching(&mut self, universe: &[&Task], s: &Spanned<Selector>) -> Vec<String> {
         let (hits, what, pool): (Vec<String>, String, Vec<String>) = match &s.node {
             Selector::Glob(g) => (
-                universe.iter().filter(|t| glob(g, &t.name)).map(|t| t.name.clone()).collect(),
+                universe
+                    .iter()
+                    .filter(|t| glob(g, &t.name))
+                    .map(|t| t.name.clone())
+                    .collect(),
                 format!("no task matches `{g}`"),
                 universe.iter().map(|t| t.name.clone()).collect(),
             ),
@@ -474,12 +572,27 @@ impl Cx<'_> {
                     Value::Word(w) | Value::Str(w) => w.clone(),
                     other => show(other),
                 };
-                let attr = |t: &Task| if is_coll { t.collection.clone() } else { t.family.clone() };
+                let attr = |t: &Task| {
+                    if is_coll {
+                        t.collection.clone()
+                    } else {
+                        t.family.clone()
+                    }
+                };
                 let word = if is_coll { "collection" } else { "family" };
                 (
-                    universe.iter().filter(|t| attr(t).as_deref() == Some(want.as_str())).map(|t| t.name.clone()).collect(),
+                    universe
+                        .iter()
+                        .filter(|t| attr(t).as_deref() == Some(want.as_str()))
+                        .map(|t| t.name.clone())
+                        .collect(),
                     format!("no task is in {word} `{want}`"),
-                    universe.iter().filter_map(|t| attr(t)).collect::<IndexSet<_>>().into_iter().collect(),
+                    universe
+                        .iter()
+                        .filter_map(|t| attr(t))
+                        .collect::<IndexSet<_>>()
+                        .into_iter()
+                        .collect(),
                 )
             }
             Selector::Var(_) => return Vec::new(),
@@ -524,7 +637,11 @@ impl Cx<'_> {
             .collect();
         let (policy, text, span) = match decl {
             None => (
-                Policy::Proportional { cap: Some(300_000.0), temperature: 1.0, scale: 1.0 },
+                Policy::Proportional {
+                    cap: Some(300_000.0),
+                    temperature: 1.0,
+                    scale: 1.0,
+                },
                 "proportional(cap = 300000)".to_string(),
                 self.decl.name.span,
             ),
@@ -537,9 +654,13 @@ impl Cx<'_> {
                             }
                         }
                         None => self.diags.push(
-                            Diagnostic::error("exc::check::unknown_task", format!("`{}` has a weight but is not selected", name.node), name.span)
-                                .label("not in the mixture")
-                                .maybe_help(suggestion(&name.node, names.iter().map(String::as_str))),
+                            Diagnostic::error(
+                                "exc::check::unknown_task",
+                                format!("`{}` has a weight but is not selected", name.node),
+                                name.span,
+                            )
+                            .label("not in the mixture")
+                            .maybe_help(suggestion(&name.node, names.iter().map(String::as_str))),
                         ),
                     }
                 }
@@ -553,17 +674,31 @@ impl Cx<'_> {
         match rates::rates(&members, &policy) {
             Ok(r) => (text, r),
             Err(missing) => {
-                let list: Vec<&str> = missing.iter().filter_map(|i| names.get(*i).map(String::as_str)).collect();
+                let list: Vec<&str> = missing
+                    .iter()
+                    .filter_map(|i| names.get(*i).map(String::as_str))
+                    .collect();
                 let (what, fix) = if matches!(policy, Policy::Weights) {
                     ("weight", "give every selected task a weight")
                 } else {
-                    ("training-set size", "declare `examples N` in each task, or use `rates uniform`")
+                    (
+                        "training-set size",
+                        "declare `examples N` in each task, or use `rates uniform`",
+                    )
                 };
-                let shown = if list.len() > 8 { format!("{}, … ({} in all)", list[..8].join(", "), list.len()) } else { list.join(", ") };
+                let shown = if list.len() > 8 {
+                    format!("{}, … ({} in all)", list[..8].join(", "), list.len())
+                } else {
+                    list.join(", ")
+                };
                 self.diags.push(
-                    Diagnostic::error("exc::check::no_size", format!("rates cannot be computed: no {what} for {shown}"), span)
-                        .label("needs sizes")
-                        .help(fix),
+                    Diagnostic::error(
+                        "exc::check::no_size",
+                        format!("rates cannot be computed: no {what} for {shown}"),
+                        span,
+                    )
+                    .label("needs sizes")
+                    .help(fix),
                 );
                 ("invalid".into(), vec![0.0; names.len()])
             }
@@ -589,215 +724,46 @@ impl Cx<'_> {
             }
         };
         for (i, a) in call.args.iter().enumerate() {
-            let key = a.name.as_ref().map(|n| n.node.clone()).or_else(|| allowed.get(i).map(|s| s.to_string()));
+            let key = a
+                .name
+                .as_ref()
+                .map(|n| n.node.clone())
+                .or_else(|| allowed.get(i).map(|s| s.to_string()));
             match (key, &a.value.node) {
                 (Some(k), Value::Num(n)) if allowed.contains(&k.as_str()) && n.value > 0.0 => {
                     opts.insert(k, n.value);
                 }
                 (k, _) => self.diags.push(
-                    Diagnostic::error("exc::check::bad_argument", format!("bad argument to `{}`", call.name.node), a.value.span)
-                        .label(k.map_or("unexpected".into(), |k| format!("`{k}`")))
-                        .help(format!("`{}` takes positive numbers: {}", call.name.node, allowed.join(", "))),
+                    Diagnostic::error(
+                        "exc::check::bad_argument",
+                        format!("bad argument to `{}`", call.name.node),
+                        a.value.span,
+                    )
+                    .label(k.map_or("unexpected".into(), |k| format!("`{k}`")))
+                    .help(format!(
+                        "`{}` takes positive numbers: {}",
+                        call.name.node,
+                        allowed.join(", ")
+                    )),
                 ),
             }
         }
         let cap = opts.get("cap").copied();
         let scale = opts.get("scale").copied().unwrap_or(1.0);
         Some(match call.name.node.as_str() {
-            "proportional" => Policy::Proportional { cap, temperature: opts.get("temperature").copied().unwrap_or(1.0), scale },
-            "temperature" => Policy::Proportional { cap, temperature: opts.get("t").copied().unwrap_or(1.0), scale },
+            "proportional" => Policy::Proportional {
+                cap,
+                temperature: opts.get("temperature").copied().unwrap_or(1.0),
+                scale,
+            },
+            "temperature" => Policy::Proportional {
+                cap,
+                temperature: opts.get("t").copied().unwrap_or(1.0),
+                scale,
+            },
             "family_uniform" => Policy::FamilyUniform { cap },
             _ => Policy::Uniform,
         })
-    }
-
-    fn c4(&mut self, eff: &[&Spanned<MixEntry>]) -> Option<C4Plan> {
-        let mut settings = Settings::new("c4");
-        let mut source = None;
-        let mut any = false;
-        for e in eff {
-            if let MixEntry::C4(list) = &e.node {
-                any = true;
-                for c in list {
-                    match &c.node {
-                        ast::C4Entry::Setting(s) => settings.extend(std::slice::from_ref(s)),
-                        ast::C4Entry::Source(s) => source = Some(s.clone()),
-                    }
-                }
-            }
-        }
-        if !any {
-            return None;
-        }
-        settings.check_keys(C4_KEYS, &mut self.diags);
-        let ratio = settings.float("ratio", 0.0, &mut self.diags);
-        let noise_density = settings.float("noise_density", 0.15, &mut self.diags);
-        let mean = settings.float("mean_span", 3.0, &mut self.diags);
-        for (k, ok, want) in [
-            ("ratio", ratio >= 0.0, "zero or more"),
-            ("noise_density", noise_density > 0.0 && noise_density < 1.0, "between 0 and 1"),
-            ("mean_span", mean >= 1.0, "at least 1"),
-        ] {
-            if !ok {
-                let span = settings.map.get(k).map(|(v, _)| v.span()).unwrap_or_default();
-                self.diags.push(
-                    Diagnostic::error("exc::check::bad_setting", format!("c4 `{k}` must be {want}"), span)
-                        .label("out of range")
-                        .help("T5 uses noise_density 0.15 and mean_span 3; the paper's best ratio R is 2"),
-                );
-            }
-        }
-        let source = match source {
-            Some(s) => {
-                let mut d = Vec::new();
-                let out = crate::check_task::source_of(&s, &mut d);
-                self.diags.extend(d);
-                out?
-            }
-            None => Source::Hf {
-                dataset: "allenai/c4".into(),
-                config: Some("en".into()),
-                revision: None,
-                splits: [("train", "train"), ("validation", "validation")].into_iter().map(|(a, b)| (a.into(), b.into())).collect(),
-            },
-        };
-        Some(C4Plan { ratio, rate: 0.0, noise_density, mean_noise_span_length: mean, source })
-    }
-
-    fn train(&mut self, kind: StageKind, eff: &[&Spanned<MixEntry>], at: Span) -> TrainPlan {
-        let mut s = Settings::new("train");
-        for e in eff {
-            if let MixEntry::Train(list) = &e.node {
-                s.extend(list);
-            }
-        }
-        s.check_keys(TRAIN_KEYS, &mut self.diags);
-        let d = &mut self.diags;
-        let required = |key: &str, d: &mut Vec<Diagnostic>| {
-            s.int(key, None, d).unwrap_or_else(|| {
-                if !s.map.contains_key(key) {
-                    d.push(
-                        Diagnostic::error("exc::check::missing_setting", format!("the {} stage has no `{key}`", kind.name()), at)
-                            .label(format!("needs `train {{ {key} … }}`"))
-                            .help("set it in the mixture's `train { }` or the stage's own"),
-                    );
-                }
-                1
-            })
-        };
-        let steps = required("steps", d);
-        let batch = required("batch", d);
-        let pretrain = kind == StageKind::Pretrain;
-        let lr_default = if pretrain {
-            Schedule { name: "rsqrt".into(), options: [("peak".to_string(), serde_json::json!(0.01)), ("warmup".to_string(), serde_json::json!(10000))].into_iter().collect() }
-        } else {
-            Schedule { name: "constant".into(), options: [("value".to_string(), serde_json::json!(0.001))].into_iter().collect() }
-        };
-        TrainPlan {
-            steps,
-            batch,
-            inputs: s.int("inputs", Some(512), d).unwrap_or(512),
-            targets: s.int("targets", Some(114), d).unwrap_or(114),
-            optimizer: s.schedule("optimizer", OPTIMIZERS, Schedule { name: "adafactor".into(), options: IndexMap::new() }, None, d),
-            lr: s.schedule("lr", SCHEDULES, lr_default, Some(("constant", "value")), d),
-            dropout: s.float("dropout", if pretrain { 0.0 } else { 0.1 }, d),
-            seed: s.int("seed", Some(0), d).unwrap_or(0),
-            accumulate: s.int("accumulate", Some(1), d).unwrap_or(1).max(1),
-            clip: s.map.contains_key("clip").then(|| s.float("clip", 1.0, d)),
-            z_loss: s.float("z_loss", 1e-4, d),
-            label_smoothing: s.float("label_smoothing", 0.0, d),
-            precision: s.word("precision", &["auto", "bf16", "fp32"], "auto", d),
-            pack: s.boolean("pack", pretrain, d),
-            checkpoint_every: s.int("checkpoint_every", Some(1000), d).unwrap_or(1000),
-            keep: s.int("keep", Some(3), d).unwrap_or(3),
-            eval_every: s.int("eval_every", None, d),
-        }
-    }
-
-    fn model(&mut self, entries: &[Spanned<MixEntry>]) -> ModelPlan {
-        let decl = entries.iter().rev().find_map(|e| match &e.node {
-            MixEntry::Model(m) => Some(m),
-            _ => None,
-        });
-        let preset = |name: &str| name.strip_prefix("t5.1.1-").and_then(ModelConfig::t5_1_1);
-        match decl {
-            None => ModelPlan { name: "t5.1.1-base".into(), init: None, config: preset("t5.1.1-base") },
-            Some(ModelDecl::Named(n)) => match preset(&n.node) {
-                Some(c) => ModelPlan { name: n.node.clone(), init: None, config: Some(c) },
-                None => {
-                    self.diags.push(
-                        Diagnostic::error("exc::check::unknown_model", format!("unknown model `{}`", n.node), n.span)
-                            .label("not a built-in model")
-                            .help(suggestion(&n.node, plan::MODEL_PRESETS.iter().copied()).unwrap_or_else(|| {
-                                format!("built in: {}; or `model custom {{ … }}`, or `model hf \"dir\"`", plan::MODEL_PRESETS.join(", "))
-                            })),
-                    );
-                    ModelPlan { name: n.node.clone(), init: None, config: None }
-                }
-            },
-            Some(ModelDecl::Hf(dir)) => {
-                if escapes(&dir.node) {
-                    self.diags.push(
-                        Diagnostic::error("exc::check::path_escapes_root", format!("`{}` points outside the project root", dir.node), dir.span)
-                            .label("escapes with `..`")
-                            .help("use a path inside the project, or an absolute path"),
-                    );
-                }
-                ModelPlan { name: "hf".into(), init: Some(dir.node.clone()), config: None }
-            }
-            Some(ModelDecl::Custom { base, settings }) => {
-                let base_cfg = match base {
-                    Some(b) => preset(&b.node).unwrap_or_else(|| {
-                        self.diags.push(
-                            Diagnostic::error("exc::check::unknown_model", format!("unknown base model `{}`", b.node), b.span)
-                                .label("not a built-in model")
-                                .maybe_help(suggestion(&b.node, plan::MODEL_PRESETS.iter().copied())),
-                        );
-                        ModelConfig::t5_1_1("small").unwrap_or_else(tiny)
-                    }),
-                    None => ModelConfig::t5_1_1("small").unwrap_or_else(tiny),
-                };
-                let mut s = Settings::new("model");
-                s.extend(settings);
-                s.check_keys(MODEL_KEYS, &mut self.diags);
-                let d = &mut self.diags;
-                let c = base_cfg;
-                let config = ModelConfig {
-                    d_model: s.int("d_model", Some(c.d_model), d).unwrap_or(c.d_model),
-                    d_ff: s.int("d_ff", Some(c.d_ff), d).unwrap_or(c.d_ff),
-                    d_kv: s.int("d_kv", Some(c.d_kv), d).unwrap_or(c.d_kv),
-                    num_heads: s.int("num_heads", Some(c.num_heads), d).unwrap_or(c.num_heads),
-                    num_layers: s.int("num_layers", Some(c.num_layers), d).unwrap_or(c.num_layers),
-                    num_decoder_layers: s.int("num_decoder_layers", Some(c.num_decoder_layers), d).unwrap_or(c.num_decoder_layers),
-                    vocab_size: s.int("vocab_size", Some(c.vocab_size), d).unwrap_or(c.vocab_size),
-                    feed_forward_proj: s.word("feed_forward_proj", &["gated-gelu", "relu", "gated-relu"], &c.feed_forward_proj, d),
-                    tie_word_embeddings: s.boolean("tie_word_embeddings", c.tie_word_embeddings, d),
-                    relative_attention_num_buckets: s.int("relative_attention_num_buckets", Some(c.relative_attention_num_buckets), d).unwrap_or(32),
-                    relative_attention_max_distance: s.int("relative_attention_max_distance", Some(c.relative_attention_max_distance), d).unwrap_or(128),
-                    dropout_rate: s.float("dropout_rate", c.dropout_rate, d),
-                    layer_norm_epsilon: s.float("layer_norm_epsilon", c.layer_norm_epsilon, d),
-                };
-                ModelPlan { name: "custom".into(), init: None, config: Some(config) }
-            }
-        }
-    }
-}
-
-fn tiny() -> ModelConfig {
-    ModelConfig {
-        d_model: 64,
-        d_ff: 128,
-        d_kv: 16,
-        num_heads: 4,
-        num_layers: 2,
-        num_decoder_layers: 2,
-        vocab_size: 32128,
-        feed_forward_proj: "gated-gelu".into(),
-        tie_word_embeddings: false,
-        relative_attention_num_buckets: 32,
-        relative_attention_max_distance: 128,
-        dropout_rate: 0.0,
-        layer_norm_epsilon: 1e-6,
     }
 }
 
@@ -808,10 +774,14 @@ fn cap_of(eff: &[&Spanned<MixEntry>]) -> Option<f64> {
     });
     match decl {
         None => Some(300_000.0),
-        Some(RatesDecl::Policy(c)) => c.args.iter().find(|a| a.name.as_ref().is_some_and(|n| n.node == "cap")).and_then(|a| match a.value.node {
-            Value::Num(n) => Some(n.value),
-            _ => None,
-        }),
+        Some(RatesDecl::Policy(c)) => c
+            .args
+            .iter()
+            .find(|a| a.name.as_ref().is_some_and(|n| n.node == "cap"))
+            .and_then(|a| match a.value.node {
+                Value::Num(n) => Some(n.value),
+                _ => None,
+            }),
         Some(RatesDecl::Weights(_)) => None,
     }
 }
@@ -830,7 +800,9 @@ pub fn glob(pattern: &str, name: &str) -> bool {
             None => n.is_empty(),
             Some(('*', rest)) => (0..=n.len()).any(|i| go(rest, n.get(i..).unwrap_or(&[]))),
             Some(('?', rest)) => n.split_first().is_some_and(|(_, nr)| go(rest, nr)),
-            Some((c, rest)) => n.split_first().is_some_and(|(h, nr)| h == c && go(rest, nr)),
+            Some((c, rest)) => n
+                .split_first()
+                .is_some_and(|(h, nr)| h == c && go(rest, nr)),
         }
     }
     let p: Vec<char> = pattern.chars().collect();

@@ -37,13 +37,18 @@ pub struct MetricSpec {
 
 pub fn metric(name: &str) -> Option<MetricSpec> {
     let info = metric_info(name)?;
-    let kinds = KINDS.iter().find(|(n, _)| *n == info.name).map_or(&[][..], |(_, k)| *k);
+    let kinds = KINDS
+        .iter()
+        .find(|(n, _)| *n == info.name)
+        .map_or(&[][..], |(_, k)| *k);
     Some(MetricSpec { info, kinds })
 }
 
 /// Every name and alias, for suggestions.
 pub fn metric_names() -> impl Iterator<Item = &'static str> {
-    METRICS.iter().flat_map(|m| std::iter::once(m.name).chain(m.aliases.iter().copied()))
+    METRICS
+        .iter()
+        .flat_map(|m| std::iter::once(m.name).chain(m.aliases.iter().copied()))
 }
 
 /// Postprocessors applied to generated text (and targets) before scoring,
@@ -71,7 +76,8 @@ mod tests {
     #[test]
     fn every_kind_entry_names_a_registry_metric() {
         for (name, _) in KINDS {
-            let info = metric_info(name).unwrap_or_else(|| panic!("`{name}` is not in the metric registry"));
+            let info = metric_info(name)
+                .unwrap_or_else(|| panic!("`{name}` is not in the metric registry"));
             assert_eq!(info.name, *name, "use the canonical name");
         }
     }

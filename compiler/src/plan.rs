@@ -199,7 +199,12 @@ impl ModelConfig {
     /// Parameter count (embeddings and LM head included).
     pub fn parameters(&self) -> u64 {
         let attn = 4 * self.d_model * self.num_heads * self.d_kv;
-        let ffn = if self.feed_forward_proj.starts_with("gated") { 3 } else { 2 } * self.d_model * self.d_ff;
+        let ffn = if self.feed_forward_proj.starts_with("gated") {
+            3
+        } else {
+            2
+        } * self.d_model
+            * self.d_ff;
         let enc = self.num_layers * (attn + ffn + 2 * self.d_model);
         let dec = self.num_decoder_layers * (2 * attn + ffn + 3 * self.d_model);
         let emb = self.vocab_size * self.d_model;
@@ -239,7 +244,11 @@ impl Plan {
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
         match value.get("format").and_then(serde_json::Value::as_u64) {
             Some(v) if v == u64::from(FORMAT) => {}
-            Some(v) => return Err(format!("plan format {v} is not supported (this exc reads format {FORMAT})")),
+            Some(v) => {
+                return Err(format!(
+                    "plan format {v} is not supported (this exc reads format {FORMAT})"
+                ))
+            }
             None => return Err("not an exc plan: no `format` field".into()),
         }
         serde_json::from_value(value).map_err(|e| e.to_string())

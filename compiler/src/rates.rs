@@ -13,11 +13,17 @@ pub struct Member {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Policy {
     /// seqio `mixing_rate_num_examples`: min(n * scale, cap) ^ (1 / temperature).
-    Proportional { cap: Option<f64>, temperature: f64, scale: f64 },
+    Proportional {
+        cap: Option<f64>,
+        temperature: f64,
+        scale: f64,
+    },
     Uniform,
     Weights,
     /// Uniform across families, proportional (capped) within a family (paper §2.1).
-    FamilyUniform { cap: Option<f64> },
+    FamilyUniform {
+        cap: Option<f64>,
+    },
 }
 
 /// The capped size used for mixing.
@@ -42,7 +48,11 @@ pub fn rates(members: &[Member], policy: &Policy) -> Result<Vec<f64>, Vec<usize>
         return Err(missing);
     }
     let raw: Vec<f64> = match policy {
-        Policy::Proportional { cap, temperature, scale } => members
+        Policy::Proportional {
+            cap,
+            temperature,
+            scale,
+        } => members
             .iter()
             .map(|m| capped(m.examples.unwrap_or(0), *cap, *scale).powf(1.0 / temperature))
             .collect(),
@@ -62,7 +72,11 @@ pub fn rates(members: &[Member], policy: &Policy) -> Result<Vec<f64>, Vec<usize>
                         .map(|o| capped(o.examples.unwrap_or(0), *cap, 1.0))
                         .sum();
                     let own = capped(m.examples.unwrap_or(0), *cap, 1.0);
-                    if total > 0.0 { per_family * own / total } else { 0.0 }
+                    if total > 0.0 {
+                        per_family * own / total
+                    } else {
+                        0.0
+                    }
                 })
                 .collect()
         }
@@ -101,14 +115,22 @@ mod tests {
     use super::*;
 
     fn m(n: u64, fam: &str) -> Member {
-        Member { examples: Some(n), family: fam.into(), weight: None }
+        Member {
+            examples: Some(n),
+            family: fam.into(),
+            weight: None,
+        }
     }
 
     #[test]
     fn proportional_with_cap_matches_seqio() {
         let r = rates(
             &[m(100, "a"), m(1_000_000, "b")],
-            &Policy::Proportional { cap: Some(300_000.0), temperature: 1.0, scale: 1.0 },
+            &Policy::Proportional {
+                cap: Some(300_000.0),
+                temperature: 1.0,
+                scale: 1.0,
+            },
         )
         .unwrap();
         assert!((r[0] - 100.0 / 300_100.0).abs() < 1e-15);
@@ -117,7 +139,11 @@ mod tests {
 
     #[test]
     fn family_uniform_splits_evenly_between_families() {
-        let r = rates(&[m(10, "a"), m(30, "a"), m(5, "b")], &Policy::FamilyUniform { cap: None }).unwrap();
+        let r = rates(
+            &[m(10, "a"), m(30, "a"), m(5, "b")],
+            &Policy::FamilyUniform { cap: None },
+        )
+        .unwrap();
         assert!((r[0] - 0.125).abs() < 1e-15);
         assert!((r[1] - 0.375).abs() < 1e-15);
         assert!((r[2] - 0.5).abs() < 1e-15);
@@ -127,7 +153,14 @@ mod tests {
     fn missing_sizes_are_reported() {
         let mut a = m(1, "a");
         a.examples = None;
-        let err = rates(&[a, m(2, "b")], &Policy::Proportional { cap: None, temperature: 1.0, scale: 1.0 });
+        let err = rates(
+            &[a, m(2, "b")],
+            &Policy::Proportional {
+                cap: None,
+                temperature: 1.0,
+                scale: 1.0,
+            },
+        );
         assert_eq!(err, Err(vec![0]));
     }
 

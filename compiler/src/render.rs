@@ -95,7 +95,12 @@ fn from_json(j: &Json, ty: &Type, at: &str) -> Result<V, RenderError> {
                     id,
                     names: names.clone(),
                 },
-                _ => return err(format!("`{at}` is \"{s}\", which is not one of {}", ty.describe())),
+                _ => {
+                    return err(format!(
+                        "`{at}` is \"{s}\", which is not one of {}",
+                        ty.describe()
+                    ))
+                }
             },
         },
         (Type::List { of }, Json::Array(items)) => V::List(
@@ -147,7 +152,10 @@ impl Env<'_> {
                 let Some(ty) = self.task.fields.get(root) else {
                     return err(format!("`{root}` is not a field"));
                 };
-                (self.row.get(root).cloned().unwrap_or(Json::Null), ty.clone())
+                (
+                    self.row.get(root).cloned().unwrap_or(Json::Null),
+                    ty.clone(),
+                )
             }
         };
         if json.is_null() && !matches!(ty, Type::Optional { .. }) && !self.has_field(root) {
@@ -181,7 +189,12 @@ impl Env<'_> {
     }
 }
 
-fn walk(mut json: Json, mut ty: Type, rest: &[Step], text: &str) -> Result<(Json, Type), RenderError> {
+fn walk(
+    mut json: Json,
+    mut ty: Type,
+    rest: &[Step],
+    text: &str,
+) -> Result<(Json, Type), RenderError> {
     for (i, step) in rest.iter().enumerate() {
         if let Type::Optional { of } = ty {
             if json.is_null() {
@@ -197,7 +210,9 @@ fn walk(mut json: Json, mut ty: Type, rest: &[Step], text: &str) -> Result<(Json
             (Type::List { of }, Step::Index(n)) => {
                 let len = json.as_array().map_or(0, Vec::len);
                 let Some(item) = json.get(*n).cloned() else {
-                    return err(format!("`{text}`: index {n} is out of range (the list has {len})"));
+                    return err(format!(
+                        "`{text}`: index {n} is out of range (the list has {len})"
+                    ));
                 };
                 json = item;
                 ty = *of;
@@ -213,11 +228,21 @@ fn walk(mut json: Json, mut ty: Type, rest: &[Step], text: &str) -> Result<(Json
                 }
                 if mapped.is_empty() {
                     // Type of an empty mapped list: walk the element type alone.
-                    out_ty = walk(Json::Null, (*of).clone(), rest.get(i..).unwrap_or(&[]), text)
-                        .map(|(_, t)| t)
-                        .unwrap_or(Type::Text);
+                    out_ty = walk(
+                        Json::Null,
+                        (*of).clone(),
+                        rest.get(i..).unwrap_or(&[]),
+                        text,
+                    )
+                    .map(|(_, t)| t)
+                    .unwrap_or(Type::Text);
                 }
-                return Ok((Json::Array(mapped), Type::List { of: Box::new(out_ty) }));
+                return Ok((
+                    Json::Array(mapped),
+                    Type::List {
+                        of: Box::new(out_ty),
+                    },
+                ));
             }
             (t, _) => return err(format!("`{text}` cannot step into {}", t.describe())),
         }
@@ -238,7 +263,10 @@ fn apply(f: &Func, v: V, text: &str) -> Result<V, RenderError> {
         Func::Strip => V::Text(to_text(&v, text)?.trim().to_string()),
         Func::Replace { from, to } => V::Text(to_text(&v, text)?.replace(from.as_str(), to)),
         Func::Sub { pattern, to } => match regex::Regex::new(pattern) {
-            Ok(re) => V::Text(re.replace_all(&to_text(&v, text)?, to.as_str()).into_owned()),
+            Ok(re) => V::Text(
+                re.replace_all(&to_text(&v, text)?, to.as_str())
+                    .into_owned(),
+            ),
             Err(e) => return err(format!("`{text}`: bad pattern: {e}")),
         },
         Func::Words { n } => V::Text(
@@ -260,7 +288,11 @@ fn apply(f: &Func, v: V, text: &str) -> Result<V, RenderError> {
         },
         Func::First | Func::Last => match v {
             V::List(items) => {
-                let item = if matches!(f, Func::First) { items.first() } else { items.last() };
+                let item = if matches!(f, Func::First) {
+                    items.first()
+                } else {
+                    items.last()
+                };
                 match item {
                     Some(x) => x.clone(),
                     None => return err(format!("`{text}`: the list is empty")),
@@ -293,7 +325,11 @@ fn apply(f: &Func, v: V, text: &str) -> Result<V, RenderError> {
         }
         Func::Round { step } => {
             let x = number(&v, text)?;
-            V::Float(if *step > 0.0 { (x / step).round() * step } else { x })
+            V::Float(if *step > 0.0 {
+                (x / step).round() * step
+            } else {
+                x
+            })
         }
         Func::Fixed { digits } => V::Text(format!("{:.*}", digits, number(&v, text)?)),
     })
@@ -353,7 +389,11 @@ fn compare(v: &V, op: CmpOp, lit: &Json) -> bool {
             .map(|n| n.as_str().cmp(s.as_str())),
         (V::Text(a), Json::String(b)) => Some(a.as_str().cmp(b.as_str())),
         (V::Bool(a), Json::Bool(b)) => Some(a.cmp(b)),
-        (_, Json::Null) => Some(if matches!(v, V::Null) { Ordering::Equal } else { Ordering::Greater }),
+        (_, Json::Null) => Some(if matches!(v, V::Null) {
+            Ordering::Equal
+        } else {
+            Ordering::Greater
+        }),
         (_, Json::Number(n)) => match to_json_scalar(v).as_f64() {
             Some(a) => a.partial_cmp(&n.as_f64().unwrap_or(f64::NAN)),
             None => None,
@@ -390,7 +430,11 @@ pub fn render_row(task: &Task, row: &Json, split: &str) -> Result<Vec<Example>, 
     if !row.is_object() {
         return err(format!("a row must be a record, found {}", json_kind(row)));
     }
-    let base = Env { task, row, var: None };
+    let base = Env {
+        task,
+        row,
+        var: None,
+    };
     for f in &task.filters {
         let v = base.eval(&f.expr)?;
         let keep = match &f.cmp {

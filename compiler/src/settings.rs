@@ -16,12 +16,16 @@ pub struct Settings {
 
 impl Settings {
     pub fn new(block: &'static str) -> Self {
-        Settings { map: IndexMap::new(), block }
+        Settings {
+            map: IndexMap::new(),
+            block,
+        }
     }
 
     pub fn extend(&mut self, settings: &[Setting]) {
         for s in settings {
-            self.map.insert(s.key.node.clone(), (s.value.clone(), s.key.span));
+            self.map
+                .insert(s.key.node.clone(), (s.value.clone(), s.key.span));
         }
     }
 
@@ -53,7 +57,16 @@ impl Settings {
 
     /// An unresolved `$var` was already reported as unknown: read it as absent.
     fn unresolved(&self, key: &str) -> bool {
-        matches!(self.map.get(key), Some((SettingValue::Value(Spanned { node: Value::Var(_), .. }), _)))
+        matches!(
+            self.map.get(key),
+            Some((
+                SettingValue::Value(Spanned {
+                    node: Value::Var(_),
+                    ..
+                }),
+                _
+            ))
+        )
     }
 
     fn bad(&self, key: &str, wants: &str, diags: &mut Vec<Diagnostic>) {
@@ -117,7 +130,13 @@ impl Settings {
         }
     }
 
-    pub fn word(&self, key: &str, allowed: &[&str], default: &str, diags: &mut Vec<Diagnostic>) -> String {
+    pub fn word(
+        &self,
+        key: &str,
+        allowed: &[&str],
+        default: &str,
+        diags: &mut Vec<Diagnostic>,
+    ) -> String {
         match self.value(key).map(|(v, _)| &v.node) {
             None if !self.map.contains_key(key) => default.to_string(),
             Some(Value::Word(w) | Value::Str(w)) if allowed.contains(&w.as_str()) => w.clone(),
@@ -144,12 +163,23 @@ impl Settings {
         let (name, args, span): (String, Vec<(Option<String>, Value)>, Span) = match value {
             SettingValue::Call(Call { name, args, span }) => (
                 name.node.clone(),
-                args.iter().map(|a| (a.name.as_ref().map(|n| n.node.clone()), a.value.node.clone())).collect(),
+                args.iter()
+                    .map(|a| {
+                        (
+                            a.name.as_ref().map(|n| n.node.clone()),
+                            a.value.node.clone(),
+                        )
+                    })
+                    .collect(),
                 *span,
             ),
             SettingValue::Value(v) => match (&v.node, number_fn) {
                 (Value::Word(w), _) => (w.clone(), Vec::new(), v.span),
-                (Value::Num(_), Some((f, arg))) => (f.to_string(), vec![(Some(arg.to_string()), v.node.clone())], v.span),
+                (Value::Num(_), Some((f, arg))) => (
+                    f.to_string(),
+                    vec![(Some(arg.to_string()), v.node.clone())],
+                    v.span,
+                ),
                 _ => {
                     self.bad(key, "a function such as `name(option = value)`", diags);
                     return default;
@@ -165,7 +195,10 @@ impl Settings {
                     span,
                 )
                 .label("unknown")
-                .help(suggestion(&name, names.iter().copied()).unwrap_or_else(|| format!("use one of: {}", names.join(", ")))),
+                .help(
+                    suggestion(&name, names.iter().copied())
+                        .unwrap_or_else(|| format!("use one of: {}", names.join(", "))),
+                ),
             );
             return default;
         };
@@ -173,19 +206,28 @@ impl Settings {
         for (i, (arg_name, v)) in args.into_iter().enumerate() {
             let Some(arg_name) = arg_name.or_else(|| allowed.get(i).map(|s| s.to_string())) else {
                 diags.push(
-                    Diagnostic::error("exc::check::bad_argument", format!("too many arguments to `{name}`"), span)
-                        .label("here")
-                        .help(format!("`{name}` takes: {}", allowed.join(", "))),
+                    Diagnostic::error(
+                        "exc::check::bad_argument",
+                        format!("too many arguments to `{name}`"),
+                        span,
+                    )
+                    .label("here")
+                    .help(format!("`{name}` takes: {}", allowed.join(", "))),
                 );
                 continue;
             };
             if !allowed.contains(&arg_name.as_str()) {
                 diags.push(
-                    Diagnostic::error("exc::check::bad_argument", format!("`{name}` has no option `{arg_name}`"), span)
-                        .label("here")
-                        .help(suggestion(&arg_name, allowed.iter().copied()).unwrap_or_else(|| {
-                            format!("`{name}` takes: {}", allowed.join(", "))
-                        })),
+                    Diagnostic::error(
+                        "exc::check::bad_argument",
+                        format!("`{name}` has no option `{arg_name}`"),
+                        span,
+                    )
+                    .label("here")
+                    .help(
+                        suggestion(&arg_name, allowed.iter().copied())
+                            .unwrap_or_else(|| format!("`{name}` takes: {}", allowed.join(", "))),
+                    ),
                 );
                 continue;
             }

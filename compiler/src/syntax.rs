@@ -12,12 +12,37 @@ use pest::Parser as _;
 struct Grammar;
 
 const TASK_KEYWORDS: &[&str] = &[
-    "collection", "family", "description", "source", "fields", "filter", "each", "input",
-    "target", "references", "postprocess", "metrics", "decode", "lengths", "examples", "sample",
+    "collection",
+    "family",
+    "description",
+    "source",
+    "fields",
+    "filter",
+    "each",
+    "input",
+    "target",
+    "references",
+    "postprocess",
+    "metrics",
+    "decode",
+    "lengths",
+    "examples",
+    "sample",
 ];
 const MIXTURE_KEYWORDS: &[&str] = &[
-    "use", "select", "exclude", "subset", "rates", "c4", "model", "train", "pretrain",
-    "finetune", "evaluate", "sweep", "description",
+    "use",
+    "select",
+    "exclude",
+    "subset",
+    "rates",
+    "c4",
+    "model",
+    "train",
+    "pretrain",
+    "finetune",
+    "evaluate",
+    "sweep",
+    "description",
 ];
 
 /// Parse one file. A syntax error stops the file (pest cannot recover), but
@@ -83,9 +108,13 @@ fn syntax_error(file: FileId, text: &str, err: &pest::error::Error<Rule>) -> Dia
     .unwrap_or_else(|| {
         "see tasks/README.md for the language; every entry starts with a keyword".to_string()
     });
-    Diagnostic::error("exc::syntax::unexpected", message, Span::new(file, start, end))
-        .label("here")
-        .help(help)
+    Diagnostic::error(
+        "exc::syntax::unexpected",
+        message,
+        Span::new(file, start, end),
+    )
+    .label("here")
+    .help(help)
 }
 
 fn rule_name(rule: Rule) -> Option<String> {
@@ -101,9 +130,7 @@ fn rule_name(rule: Rule) -> Option<String> {
         Rule::call | Rule::call_value => "a function",
         Rule::selector | Rule::sel_glob | Rule::sel_keyed => "a task selector",
         Rule::EOI => "end of file",
-        Rule::item | Rule::task | Rule::mixture | Rule::include => {
-            "`task`, `mixture` or `include`"
-        }
+        Rule::item | Rule::task | Rule::mixture | Rule::include => "`task`, `mixture` or `include`",
         Rule::split_map => "`{ split = \"…\" }`",
         Rule::setting => "a setting",
         Rule::cmp_op => "a comparison",
@@ -196,7 +223,11 @@ impl Cx {
                 let var = self.name(&inner.next()?);
                 let path = self.path(inner.next()?);
                 let only_split = inner.next().and_then(|s| first_name(self, s));
-                TaskEntry::Each(EachDecl { var, path, only_split })
+                TaskEntry::Each(EachDecl {
+                    var,
+                    path,
+                    only_split,
+                })
             }
             Rule::input => TaskEntry::Input(self.template(inner.next()?)),
             Rule::target => {
@@ -242,7 +273,10 @@ impl Cx {
         for q in p.into_inner() {
             match q.as_rule() {
                 Rule::string => {
-                    let before = text.get(..q.as_span().start() - base).unwrap_or("").trim_end();
+                    let before = text
+                        .get(..q.as_span().start() - base)
+                        .unwrap_or("")
+                        .trim_end();
                     let s = self.string(q);
                     if before.ends_with("config") {
                         config = Some(s);
@@ -338,7 +372,10 @@ impl Cx {
     fn template(&self, p: Pair<'_, Rule>) -> Template {
         let span = self.span(&p);
         let raw = p.as_str();
-        let text = raw.get(1..raw.len().saturating_sub(1)).unwrap_or("").to_string();
+        let text = raw
+            .get(1..raw.len().saturating_sub(1))
+            .unwrap_or("")
+            .to_string();
         let mut parts: Vec<TemplatePart> = Vec::new();
         for q in p.into_inner() {
             let piece = match q.as_rule() {
@@ -390,10 +427,7 @@ impl Cx {
     fn call(&self, p: Pair<'_, Rule>) -> Call {
         let span = self.span(&p);
         let mut inner = p.into_inner();
-        let name = inner
-            .next()
-            .map(|n| self.name(&n))
-            .unwrap_or_default_name();
+        let name = inner.next().map(|n| self.name(&n)).unwrap_or_default_name();
         let args = inner
             .filter_map(|a| {
                 let mut it = a.into_inner().peekable();
@@ -494,9 +528,7 @@ impl Cx {
                             Selector::Family(v)
                         }
                     }
-                    Rule::sel_var => {
-                        Selector::Var(q.as_str().trim_start_matches('$').to_string())
-                    }
+                    Rule::sel_var => Selector::Var(q.as_str().trim_start_matches('$').to_string()),
                     _ => Selector::Glob(q.as_str().to_string()),
                 };
                 Some(Spanned::new(sel, span))
@@ -508,9 +540,7 @@ impl Cx {
         let rule = p.as_rule();
         let entry = match rule {
             Rule::uses => MixEntry::Use(p.into_inner().map(|s| self.string(s)).collect()),
-            Rule::description => {
-                MixEntry::Description(self.string(p.into_inner().next()?).node)
-            }
+            Rule::description => MixEntry::Description(self.string(p.into_inner().next()?).node),
             Rule::select => MixEntry::Select(self.selectors(p.into_inner())),
             Rule::exclude => MixEntry::Exclude(self.selectors(p.into_inner())),
             Rule::subset => {

@@ -10,8 +10,8 @@ use indexmap::IndexMap;
 const PRIMS: &[&str] = &["text", "int", "float", "bool", "class", "list"];
 
 pub const FUNCTIONS: &[&str] = &[
-    "lower", "upper", "strip", "join", "replace", "sub", "first", "last", "len", "str", "default", "id",
-    "names", "round", "fixed", "words",
+    "lower", "upper", "strip", "join", "replace", "sub", "first", "last", "len", "str", "default",
+    "id", "names", "round", "fixed", "words",
 ];
 
 /// Field declarations -> an ordered record, reporting unknown types and duplicates.
@@ -64,8 +64,12 @@ fn type_of(t: &Spanned<TypeExpr>, diags: &mut Vec<Diagnostic>) -> Type {
         TypeExpr::Class(names) => {
             if names.is_empty() {
                 diags.push(
-                    Diagnostic::error("exc::check::empty_class", "a class type needs label names", t.span)
-                        .help("list the names in id order: `class[entailment, not_entailment]`"),
+                    Diagnostic::error(
+                        "exc::check::empty_class",
+                        "a class type needs label names",
+                        t.span,
+                    )
+                    .help("list the names in id order: `class[entailment, not_entailment]`"),
                 );
             }
             Type::Class {
@@ -113,7 +117,11 @@ impl Scope<'_> {
 pub fn path_type(path: &Spanned<ast::Path>, scope: &Scope<'_>) -> Result<Type, Diagnostic> {
     let mut segs = path.node.0.iter();
     let Some(Segment::Field(root)) = segs.next() else {
-        return Err(Diagnostic::error("exc::check::bad_path", "a path must start with a field name", path.span));
+        return Err(Diagnostic::error(
+            "exc::check::bad_path",
+            "a path must start with a field name",
+            path.span,
+        ));
     };
     let mut ty = scope.lookup(root).ok_or_else(|| {
         let names = scope.names();
@@ -123,9 +131,10 @@ pub fn path_type(path: &Spanned<ast::Path>, scope: &Scope<'_>) -> Result<Type, D
             path.span,
         )
         .label("unknown field")
-        .help(suggestion(root, names.iter().copied()).unwrap_or_else(|| {
-            format!("the fields are: {}", names.join(", "))
-        }))
+        .help(
+            suggestion(root, names.iter().copied())
+                .unwrap_or_else(|| format!("the fields are: {}", names.join(", "))),
+        )
     })?;
     let mut walked = root.clone();
     for seg in segs {
@@ -135,8 +144,14 @@ pub fn path_type(path: &Spanned<ast::Path>, scope: &Scope<'_>) -> Result<Type, D
                 Segment::Index(i) => format!("`{walked}` cannot be indexed with `[{i}]`"),
             };
             let help = match (ty.strip_optional(), seg) {
-                (Type::Record { fields }, Segment::Field(f)) => suggestion(f, fields.keys().map(String::as_str))
-                    .unwrap_or_else(|| format!("its fields are: {}", fields.keys().cloned().collect::<Vec<_>>().join(", "))),
+                (Type::Record { fields }, Segment::Field(f)) => {
+                    suggestion(f, fields.keys().map(String::as_str)).unwrap_or_else(|| {
+                        format!(
+                            "its fields are: {}",
+                            fields.keys().cloned().collect::<Vec<_>>().join(", ")
+                        )
+                    })
+                }
                 _ => format!("`{walked}` is {}", ty.describe()),
             };
             Diagnostic::error("exc::check::bad_path", what, path.span)
@@ -160,7 +175,9 @@ fn step(ty: &Type, seg: &Segment) -> Option<Type> {
         (Type::Record { fields }, Segment::Field(f)) => fields.get(f).cloned(),
         (Type::List { of }, Segment::Index(_)) => Some((**of).clone()),
         // `answers.text` on a list of records: the list of each record's field (HF Sequence).
-        (Type::List { of }, Segment::Field(_)) => step(of, seg).map(|t| Type::List { of: Box::new(t) }),
+        (Type::List { of }, Segment::Field(_)) => {
+            step(of, seg).map(|t| Type::List { of: Box::new(t) })
+        }
         _ => None,
     }
 }
@@ -195,7 +212,10 @@ pub fn expr(e: &ast::Expr, scope: &Scope<'_>) -> Result<(Expr, Type), Diagnostic
 }
 
 fn is_scalar(t: &Type) -> bool {
-    matches!(t.strip_optional(), Type::Text | Type::Int | Type::Float | Type::Bool | Type::Class { .. })
+    matches!(
+        t.strip_optional(),
+        Type::Text | Type::Int | Type::Float | Type::Bool | Type::Class { .. }
+    )
 }
 
 fn apply(call: &ast::Call, ty: &Type) -> Result<(Func, Type), Diagnostic> {
@@ -236,12 +256,20 @@ fn apply(call: &ast::Call, ty: &Type) -> Result<(Func, Type), Diagnostic> {
             let pattern = str_arg(call, 0, "pattern")?;
             let to = str_arg(call, 1, "to")?;
             if let Err(e) = regex::Regex::new(&pattern) {
-                return Err(bad_arg(call, &format!("`{pattern}` is not a valid regular expression: {e}")));
+                return Err(bad_arg(
+                    call,
+                    &format!("`{pattern}` is not a valid regular expression: {e}"),
+                ));
             }
             (Func::Sub { pattern, to }, Type::Text)
         }
         "sub" => return Err(mismatch("text")),
-        "words" if stringy => (Func::Words { n: num_arg(call, 0, "n")? as usize }, Type::Text),
+        "words" if stringy => (
+            Func::Words {
+                n: num_arg(call, 0, "n")? as usize,
+            },
+            Type::Text,
+        ),
         "words" => return Err(mismatch("text")),
         "join" => match inner {
             Type::List { of } if is_scalar(of) => {
@@ -252,7 +280,11 @@ fn apply(call: &ast::Call, ty: &Type) -> Result<(Func, Type), Diagnostic> {
         },
         "first" | "last" => match inner {
             Type::List { of } => (
-                if name == "first" { Func::First } else { Func::Last },
+                if name == "first" {
+                    Func::First
+                } else {
+                    Func::Last
+                },
                 (**of).clone(),
             ),
             _ => return Err(mismatch("a list")),
@@ -277,7 +309,10 @@ fn apply(call: &ast::Call, ty: &Type) -> Result<(Func, Type), Diagnostic> {
                 .iter()
                 .map(|a| match &a.value.node {
                     Value::Str(s) | Value::Word(s) => Ok(s.clone()),
-                    _ => Err(bad_arg(call, "names are strings: `names(\"False\", \"True\")`")),
+                    _ => Err(bad_arg(
+                        call,
+                        "names are strings: `names(\"False\", \"True\")`",
+                    )),
                 })
                 .collect::<Result<_, _>>()?;
             let needed = match inner {
@@ -289,17 +324,36 @@ fn apply(call: &ast::Call, ty: &Type) -> Result<(Func, Type), Diagnostic> {
             if names.len() < needed {
                 return Err(Diagnostic::error(
                     "exc::check::label_map_incomplete",
-                    format!("`names` maps {} of the {needed} classes of {}", names.len(), inner.describe()),
+                    format!(
+                        "`names` maps {} of the {needed} classes of {}",
+                        names.len(),
+                        inner.describe()
+                    ),
                     call.span,
                 )
                 .label("too few names")
                 .help("give one name per class, in id order"));
             }
-            (Func::Names { names: names.clone() }, Type::Class { names })
+            (
+                Func::Names {
+                    names: names.clone(),
+                },
+                Type::Class { names },
+            )
         }
-        "round" if numeric => (Func::Round { step: num_arg(call, 0, "step")? }, Type::Float),
+        "round" if numeric => (
+            Func::Round {
+                step: num_arg(call, 0, "step")?,
+            },
+            Type::Float,
+        ),
         "round" => return Err(mismatch("a number")),
-        "fixed" if numeric => (Func::Fixed { digits: num_arg(call, 0, "digits")? as usize }, Type::Text),
+        "fixed" if numeric => (
+            Func::Fixed {
+                digits: num_arg(call, 0, "digits")? as usize,
+            },
+            Type::Text,
+        ),
         "fixed" => return Err(mismatch("a number")),
         other => {
             return Err(Diagnostic::error(
@@ -308,9 +362,10 @@ fn apply(call: &ast::Call, ty: &Type) -> Result<(Func, Type), Diagnostic> {
                 call.name.span,
             )
             .label("not a function")
-            .help(suggestion(other, FUNCTIONS.iter().copied()).unwrap_or_else(|| {
-                format!("the functions are: {}", FUNCTIONS.join(", "))
-            })));
+            .help(
+                suggestion(other, FUNCTIONS.iter().copied())
+                    .unwrap_or_else(|| format!("the functions are: {}", FUNCTIONS.join(", "))),
+            ));
         }
     };
     // A function over an optional value keeps it optional, except `default`.
@@ -349,14 +404,21 @@ fn opt_str_arg(call: &ast::Call, pos: usize, name: &str) -> Result<Option<String
 }
 
 fn str_arg(call: &ast::Call, pos: usize, name: &str) -> Result<String, Diagnostic> {
-    opt_str_arg(call, pos, name)?
-        .ok_or_else(|| bad_arg(call, &format!("`{}` needs a string argument `{name}`", call.name.node)))
+    opt_str_arg(call, pos, name)?.ok_or_else(|| {
+        bad_arg(
+            call,
+            &format!("`{}` needs a string argument `{name}`", call.name.node),
+        )
+    })
 }
 
 fn num_arg(call: &ast::Call, pos: usize, name: &str) -> Result<f64, Diagnostic> {
     match arg(call, pos, name).map(|v| &v.node) {
         Some(Value::Num(n)) if n.value >= 0.0 => Ok(n.value),
-        _ => Err(bad_arg(call, &format!("`{}` needs a non-negative number `{name}`", call.name.node))),
+        _ => Err(bad_arg(
+            call,
+            &format!("`{}` needs a non-negative number `{name}`", call.name.node),
+        )),
     }
 }
 
@@ -371,7 +433,11 @@ pub fn check_hole(ty: &Type, e: &ast::Expr) -> Result<(), Diagnostic> {
     };
     Err(Diagnostic::error(
         "exc::check::not_text",
-        format!("`{}` is {}, which cannot be used as text", e.path.node, ty.describe()),
+        format!(
+            "`{}` is {}, which cannot be used as text",
+            e.path.node,
+            ty.describe()
+        ),
         e.span,
     )
     .label(ty.describe())

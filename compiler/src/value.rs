@@ -37,7 +37,11 @@ pub fn show(v: &Value) -> String {
         Value::Null => "null".into(),
         Value::List(items) => format!(
             "[{}]",
-            items.iter().map(|x| show(&x.node)).collect::<Vec<_>>().join(", ")
+            items
+                .iter()
+                .map(|x| show(&x.node))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         Value::Record(entries) => format!(
             "{{ {} }}",
@@ -71,7 +75,11 @@ pub fn check_against(v: &Value, span: Span, ty: &Type, at: &str, diags: &mut Vec
         diags.push(
             Diagnostic::error(
                 "exc::check::sample_mismatch",
-                format!("`{name}` should be {}, but the sample has {}", ty.describe(), kind(v)),
+                format!(
+                    "`{name}` should be {}, but the sample has {}",
+                    ty.describe(),
+                    kind(v)
+                ),
                 span,
             )
             .label(format!("expected {}", ty.describe()))
@@ -86,7 +94,8 @@ pub fn check_against(v: &Value, span: Span, ty: &Type, at: &str, diags: &mut Vec
         | (Type::Float, Value::Num(_))
         | (Type::Bool, Value::Bool(_)) => {}
         (Type::Class { names }, Value::Num(n)) => {
-            let ok = n.is_int && (n.value == -1.0 || (n.value >= 0.0 && (n.value as usize) < names.len()));
+            let ok = n.is_int
+                && (n.value == -1.0 || (n.value >= 0.0 && (n.value as usize) < names.len()));
             if !ok {
                 diags.push(
                     Diagnostic::error(
@@ -95,7 +104,10 @@ pub fn check_against(v: &Value, span: Span, ty: &Type, at: &str, diags: &mut Vec
                         span,
                     )
                     .label("no such class")
-                    .help(format!("class ids run from 0 to {} (-1 means unlabelled)", names.len().saturating_sub(1))),
+                    .help(format!(
+                        "class ids run from 0 to {} (-1 means unlabelled)",
+                        names.len().saturating_sub(1)
+                    )),
                 );
             }
         }
@@ -107,7 +119,11 @@ pub fn check_against(v: &Value, span: Span, ty: &Type, at: &str, diags: &mut Vec
         }
         (Type::Record { fields }, Value::Record(entries)) => {
             for (k, x) in entries {
-                let path = if at.is_empty() { k.node.clone() } else { format!("{at}.{}", k.node) };
+                let path = if at.is_empty() {
+                    k.node.clone()
+                } else {
+                    format!("{at}.{}", k.node)
+                };
                 match fields.get(&k.node) {
                     Some(t) => check_against(&x.node, x.span, t, &path, diags),
                     None => diags.push(
@@ -117,16 +133,22 @@ pub fn check_against(v: &Value, span: Span, ty: &Type, at: &str, diags: &mut Vec
                             k.span,
                         )
                         .label("unknown field")
-                        .help(suggestion(&k.node, fields.keys().map(String::as_str)).unwrap_or_else(|| {
-                            "declare it in `fields`, or remove it from the sample".into()
-                        })),
+                        .help(
+                            suggestion(&k.node, fields.keys().map(String::as_str)).unwrap_or_else(
+                                || "declare it in `fields`, or remove it from the sample".into(),
+                            ),
+                        ),
                     ),
                 }
             }
             for (name, t) in fields {
                 let present = entries.iter().any(|(k, _)| &k.node == name);
                 if !present && !matches!(t, Type::Optional { .. }) {
-                    let path = if at.is_empty() { name.clone() } else { format!("{at}.{name}") };
+                    let path = if at.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{at}.{name}")
+                    };
                     diags.push(
                         Diagnostic::error(
                             "exc::check::sample_mismatch",
@@ -134,7 +156,10 @@ pub fn check_against(v: &Value, span: Span, ty: &Type, at: &str, diags: &mut Vec
                             span,
                         )
                         .label("missing field")
-                        .help(format!("add `{name}: …`, or declare the field optional (`{name}: {}?`)", t.describe())),
+                        .help(format!(
+                            "add `{name}: …`, or declare the field optional (`{name}: {}?`)",
+                            t.describe()
+                        )),
                     );
                 }
             }

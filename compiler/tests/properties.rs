@@ -72,8 +72,14 @@ fn compiling_twice_gives_identical_plans() {
         assert!(pa.verify());
         for run in &pa.runs {
             for stage in run.stages.iter().filter(|s| s.train.is_some()) {
-                let total: f64 = stage.tasks.iter().map(|t| t.rate).sum::<f64>() + stage.c4.as_ref().map_or(0.0, |c| c.rate);
-                assert!((total - 1.0).abs() < 1e-12, "{} {}: {total}", path.display(), stage.name);
+                let total: f64 = stage.tasks.iter().map(|t| t.rate).sum::<f64>()
+                    + stage.c4.as_ref().map_or(0.0, |c| c.rate);
+                assert!(
+                    (total - 1.0).abs() < 1e-12,
+                    "{} {}: {total}",
+                    path.display(),
+                    stage.name
+                );
             }
         }
     }
@@ -81,10 +87,15 @@ fn compiling_twice_gives_identical_plans() {
 
 #[test]
 fn plan_round_trips_through_json() {
-    let path = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/plans/stages.exmix"));
+    let path = std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/plans/stages.exmix"
+    ));
     let c = exc_compiler::compile(&[path]);
     let plan = &c.plans[0];
     let back = exc_compiler::plan::Plan::from_json(&plan.to_json()).unwrap();
     assert_eq!(back.to_json(), plan.to_json());
-    assert!(exc_compiler::plan::Plan::from_json(r#"{"format": 99}"#).unwrap_err().contains("format 99"));
+    assert!(exc_compiler::plan::Plan::from_json(r#"{"format": 99}"#)
+        .unwrap_err()
+        .contains("format 99"));
 }
