@@ -128,3 +128,58 @@ fn plan_output_is_written_atomically_and_deterministic() {
     assert!(plan.verify(), "the hash covers the plan");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn render_reads_real_rows_from_a_data_dir() {
+    let (code, out, stderr) = exc(&[
+        "render",
+        "glue_rte",
+        "--data",
+        "tests/fixtures/data",
+        "--split",
+        "validation",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let rows: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[1]["target"], "entailment");
+}
+
+#[test]
+fn bad_rows_are_counted_and_named_not_skipped() {
+    let (code, _, stderr) = exc(&[
+        "check",
+        "--no-time",
+        "tests/fixtures/common/broken_data.task",
+        "--data",
+        "tests/fixtures/data",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    insta::assert_snapshot!(stderr);
+}
+
+#[test]
+fn a_missing_split_names_every_place_looked() {
+    let (code, _, stderr) = exc(&[
+        "render",
+        "glue_rte",
+        "--data",
+        "tests/fixtures/data",
+        "--split",
+        "train",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("tests/fixtures/data/glue_rte/train.jsonl"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("huggingface-cli download --repo-type dataset nyu-mll/glue"),
+        "{stderr}"
+    );
+}

@@ -12,6 +12,15 @@ pub struct Args {
     /// Leave the time out of the summary (for reproducible output)
     #[arg(long)]
     no_time: bool,
+    /// Also read real rows of every task from this data directory (and the HF cache)
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Rows sampled per split with --data
+    #[arg(long, default_value_t = 200)]
+    rows: usize,
+    /// With --data: report token lengths and truncation with this tokenizer
+    #[arg(long)]
+    tokenizer: Option<PathBuf>,
 }
 
 pub fn run(args: &Args) -> crate::Outcome {
@@ -33,5 +42,28 @@ pub fn run(args: &Args) -> crate::Outcome {
         plural(c.errors(), "error", "errors"),
         plural(c.warnings(), "warning", "warnings"),
     );
+    if let Some(dir) = &args.data {
+        if c.errors() > 0 {
+            return diagnostics::outcome(&c);
+        }
+        let tasks: Vec<_> = c.tasks.values().filter(|t| !t.is_abstract).collect();
+        let problems = crate::data_rows::check(
+            &tasks,
+            Some(dir.clone()),
+            args.rows,
+            args.tokenizer.as_ref(),
+        );
+        if problems > 0 {
+            eprintln!(
+                "failed: {} in the data",
+                plural(problems, "problem", "problems")
+            );
+            return crate::Outcome::Invalid;
+        }
+        eprintln!(
+            "ok: the data of {} renders",
+            plural(tasks.len(), "task", "tasks")
+        );
+    }
     diagnostics::outcome(&c)
 }

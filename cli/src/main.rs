@@ -2,6 +2,7 @@
 //! runtime crates. Exit codes: 0 ok, 1 invalid input, 2 usage or I/O error.
 
 mod check_cmd;
+mod data_rows;
 mod diagnostics;
 mod plan_cmd;
 mod render_cmd;

@@ -29,6 +29,9 @@ pub struct Args {
     /// Split the rows belong to (decides how `each … only SPLIT` explodes)
     #[arg(long, default_value = "train")]
     split: String,
+    /// Render real rows from this data directory (and the HF cache) instead of samples
+    #[arg(long, conflicts_with = "sample")]
+    data: Option<PathBuf>,
 }
 
 pub fn run(args: &Args) -> crate::Outcome {
@@ -58,6 +61,9 @@ pub fn run(args: &Args) -> crate::Outcome {
             eprintln!("  help: {s}");
         }
         return crate::Outcome::Usage;
+    }
+    if let Some(dir) = &args.data {
+        return render_data(&chosen, dir, args);
     }
     for task in chosen {
         let mut shown = 0;
@@ -117,4 +123,37 @@ fn show_paths(paths: &[PathBuf]) -> String {
         .map(|p| format!("`{}`", p.display()))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+fn render_data(tasks: &[&Task], dir: &std::path::Path, args: &Args) -> crate::Outcome {
+    let roots = exc_data::source::locate::DataRoots::from_env(Some(dir.to_path_buf()));
+    let mut failed = 0;
+    for task in tasks {
+        let rendered = match crate::data_rows::render_split(task, &args.split, &roots, args.n) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("error: {}: {e}", task.name);
+                return crate::Outcome::Usage;
+            }
+        };
+        if matches!(args.format, Format::Text) {
+            println!("== {} ({}, {} rows)", task.name, args.split, rendered.len());
+        }
+        for r in rendered {
+            match r.result {
+                Ok(examples) => examples
+                    .iter()
+                    .for_each(|ex| print_example(task, ex, args.format)),
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("error: {}: {}: {e}", task.name, r.place);
+                }
+            }
+        }
+    }
+    if failed > 0 {
+        eprintln!("failed: {failed} rows could not be rendered");
+        return crate::Outcome::Invalid;
+    }
+    crate::Outcome::Ok
 }

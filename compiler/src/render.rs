@@ -161,8 +161,10 @@ impl Env<'_> {
         if json.is_null() && !matches!(ty, Type::Optional { .. }) && !self.has_field(root) {
             return err(format!("the row has no field `{root}`"));
         }
-        let (json, ty) = walk(json, ty, path.get(1..).unwrap_or(&[]), text)?;
-        from_json(&json, &ty, text)
+        // Name the field, not the whole `path | fn` chain, in type errors.
+        let at = text.split(" | ").next().unwrap_or(text);
+        let (json, ty) = walk(json, ty, path.get(1..).unwrap_or(&[]), at)?;
+        from_json(&json, &ty, at)
     }
 
     fn has_field(&self, root: &str) -> bool {

@@ -25,6 +25,7 @@ pub mod pipeline;
 pub mod rng;
 pub mod sampler;
 pub mod source;
+pub mod task_source;
 
 pub mod tokenizer;
 

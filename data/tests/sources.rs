@@ -250,7 +250,10 @@ fn missing_source_lists_every_place_and_a_fetch_command() {
     );
     assert!(msg.contains("datasets--aps--super_glue"), "{msg}");
     let help = err.help().unwrap();
-    assert!(help.contains("exc data pull super_glue_cb"), "{help}");
+    assert!(
+        help.contains("huggingface-cli download --repo-type dataset aps/super_glue"),
+        "{help}"
+    );
     assert!(help.contains("cb/validation/*"), "{help}");
 }
 

@@ -187,9 +187,8 @@ fn fetch_help(src: &SourceRef, roots: &DataRoots) -> String {
         Some(ds) => {
             let config = src.config.as_deref().unwrap_or("default");
             format!(
-                "fetch it with `exc data pull {}` or `huggingface-cli download --repo-type dataset \
-                 {ds} --revision refs/convert/parquet --include \"{config}/{}/*\"`{}",
-                src.task,
+                "fetch it with `huggingface-cli download --repo-type dataset \
+                 {ds} --revision refs/convert/parquet --include \"{config}/{}/*\"{}`",
                 src.split,
                 roots
                     .data_dir

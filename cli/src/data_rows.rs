@@ -1,0 +1,138 @@
+//! Real rows through a task: `exc render --data` prints them, `exc check --data`
+//! samples every task's splits and reports what would go wrong in a run.
+
+use exc_compiler::ir::Task;
+use exc_compiler::render::{render_row, Example};
+use exc_data::source::locate::DataRoots;
+use exc_data::task_source;
+use exc_data::tokenizer::T5Tokenizer;
+use std::path::PathBuf;
+
+/// One rendered row, or why it could not be rendered, with its place.
+pub struct Rendered {
+    pub place: String,
+    pub result: Result<Vec<Example>, String>,
+}
+
+/// Up to `limit` rows of `split`, rendered. Errors opening the source are returned whole.
+pub fn render_split(
+    task: &Task,
+    split: &str,
+    roots: &DataRoots,
+    limit: usize,
+) -> Result<Vec<Rendered>, String> {
+    let files = task_source::locate_split(task, split, roots).map_err(|e| describe(&e))?;
+    let mut rows =
+        exc_data::source::SourceFiles::new(files.clone(), task_source::read_options(task))
+            .map_err(|e| describe(&e))?;
+    let mut out = Vec::new();
+    while out.len() < limit {
+        let pos = rows.position();
+        let place = files.get(pos.file).map_or_else(String::new, |f| {
+            format!("{}, row {}", f.display(), pos.row + 1)
+        });
+        let Some(row) = rows.next() else { break };
+        let result = match row {
+            Ok(row) => render_row(task, &row, split).map_err(|e| e.message),
+            Err(e) => Err(describe(&e)),
+        };
+        out.push(Rendered { place, result });
+    }
+    Ok(out)
+}
+
+fn describe(e: &exc_data::error::DataError) -> String {
+    match e.help() {
+        Some(h) => format!("{e}\n  help: {h}"),
+        None => e.to_string(),
+    }
+}
+
+/// `exc check --data`: sample each task's splits; returns the number of problems.
+pub fn check(
+    tasks: &[&Task],
+    data_dir: Option<PathBuf>,
+    rows: usize,
+    tokenizer: Option<&PathBuf>,
+) -> usize {
+    let roots = DataRoots::from_env(data_dir);
+    let tok = match tokenizer.map(T5Tokenizer::from_file) {
+        Some(Ok(t)) => Some(t),
+        Some(Err(e)) => {
+            eprintln!("error: {}", describe(&e));
+            return 1;
+        }
+        None => None,
+    };
+    let mut problems = 0;
+    for task in tasks {
+        let Some(source) = &task.source else {
+            eprintln!("{}: no `source`; nothing to read", task.name);
+            continue;
+        };
+        for split in source.splits().keys() {
+            let rendered = match render_split(task, split, &roots, rows) {
+                Ok(r) => r,
+                Err(e) => {
+                    problems += 1;
+                    eprintln!("error: {} [{split}]: {e}", task.name);
+                    continue;
+                }
+            };
+            let failed: Vec<&Rendered> = rendered.iter().filter(|r| r.result.is_err()).collect();
+            let examples: Vec<&Example> = rendered
+                .iter()
+                .filter_map(|r| r.result.as_ref().ok())
+                .flatten()
+                .collect();
+            let empty = examples
+                .iter()
+                .filter(|e| e.target.trim().is_empty())
+                .count();
+            let unknown = examples.iter().filter(|e| e.target == "<unk>").count();
+            let mut line = format!(
+                "{} [{split}]: {} rows -> {} examples, {} failed, {} empty targets, {} unlabelled (<unk>)",
+                task.name,
+                rendered.len(),
+                examples.len(),
+                failed.len(),
+                empty,
+                unknown
+            );
+            if let Some(tok) = &tok {
+                let limit_in = task.lengths.get("inputs").copied().unwrap_or(512) as usize;
+                let limit_out = task.lengths.get("targets").copied().unwrap_or(114) as usize;
+                let lens = |f: &dyn Fn(&Example) -> &str| -> Vec<usize> {
+                    examples
+                        .iter()
+                        .filter_map(|e| tok.encode_with_eos(f(e)).ok())
+                        .map(|ids| ids.len())
+                        .collect()
+                };
+                let li = exc_data::objective::supervised::LengthReport::new(
+                    lens(&|e| &e.input),
+                    limit_in,
+                );
+                let lo = exc_data::objective::supervised::LengthReport::new(
+                    lens(&|e| &e.target),
+                    limit_out,
+                );
+                line.push_str(&format!(
+                    "; input tokens p50/p90/max {}/{}/{} ({:.1}% over {limit_in}), target tokens {}/{}/{} ({:.1}% over {limit_out})",
+                    li.p50, li.p90, li.max, li.truncated_share * 100.0, lo.p50, lo.p90, lo.max, lo.truncated_share * 100.0
+                ));
+            }
+            eprintln!("{line}");
+            for r in failed.iter().take(3) {
+                if let Err(e) = &r.result {
+                    eprintln!("  error: {}: {e}", r.place);
+                }
+            }
+            if failed.len() > 3 {
+                eprintln!("  … and {} more rows that failed", failed.len() - 3);
+            }
+            problems += failed.len();
+        }
+    }
+    problems
+}

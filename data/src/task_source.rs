@@ -1,0 +1,81 @@
+//! A checked task's `source` (from the plan) -> where its rows are and how to
+//! read them. Shared by `exc render --data`, `exc check --data` and `exc run`.
+
+use std::path::PathBuf;
+
+use exc_compiler::ir::{FileFormat, Source, Task};
+
+use crate::error::{DataError, Result};
+use crate::source::locate::{locate, DataRoots, SourceRef};
+use crate::source::{Format, ReadOptions, SourceFiles};
+
+/// The lookup for one split of a task. `None` when the task declares no such split.
+pub fn source_ref(task: &Task, split: &str) -> Option<SourceRef> {
+    match task.source.as_ref()? {
+        Source::Hf {
+            dataset,
+            config,
+            splits,
+            ..
+        } => Some(SourceRef {
+            task: task.name.clone(),
+            dataset: Some(dataset.clone()),
+            config: config.clone(),
+            split: splits.get(split)?.clone(),
+            files: Vec::new(),
+        }),
+        Source::Files { splits, .. } => Some(SourceRef {
+            task: task.name.clone(),
+            dataset: None,
+            config: None,
+            split: split.to_string(),
+            files: vec![splits.get(split)?.clone()],
+        }),
+    }
+}
+
+/// How the task's files are read (format, quoting, header-less columns).
+pub fn read_options(task: &Task) -> ReadOptions {
+    match &task.source {
+        Some(Source::Files {
+            format,
+            columns,
+            quoting,
+            ..
+        }) => ReadOptions {
+            format: Some(match format {
+                FileFormat::Jsonl => Format::Jsonl,
+                FileFormat::Tsv => Format::Tsv,
+                FileFormat::Csv => Format::Csv,
+                FileFormat::Parquet => Format::Parquet,
+                FileFormat::Text => Format::Text,
+            }),
+            quoting: Some(*quoting),
+            columns: columns.clone(),
+            ..ReadOptions::default()
+        },
+        _ => ReadOptions::default(),
+    }
+}
+
+/// The files of one split, or an error listing every place looked.
+pub fn locate_split(task: &Task, split: &str, roots: &DataRoots) -> Result<Vec<PathBuf>> {
+    let src = source_ref(task, split).ok_or_else(|| DataError::Missing {
+        task: task.name.clone(),
+        looked: Vec::new(),
+        help: format!(
+            "task `{}` declares no `{split}` split; its splits are: {}",
+            task.name,
+            task.source
+                .as_ref()
+                .map(|s| s.splits().keys().cloned().collect::<Vec<_>>().join(", "))
+                .unwrap_or_else(|| "none (it has no `source`)".into())
+        ),
+    })?;
+    locate(&src, roots)
+}
+
+/// A streaming reader over every file of one split.
+pub fn open_split(task: &Task, split: &str, roots: &DataRoots) -> Result<SourceFiles> {
+    SourceFiles::new(locate_split(task, split, roots)?, read_options(task))
+}
