@@ -15,6 +15,7 @@ pub mod env;
 pub mod error;
 pub mod model;
 pub mod optim;
+pub mod run;
 pub mod tokenizer;
 
 pub use error::{Error, Result};

@@ -1,0 +1,211 @@
+//! Checkpoints of a training stage: `checkpoints/step-NNNNNNNN/` holding the
+//! weights as an HF-loadable directory (`config.json`, `model.safetensors`),
+//! the optimizer state (`optimizer.safetensors`), the data cursor and step
+//! (`state.json`), and last a `COMMIT` file listing every file's sha256.
+//!
+//! Why a commit marker and a rename: a checkpoint is first written to
+//! `.partial-step-N/`, then renamed into place, so after `kill -9` at any
+//! moment a reader sees either no checkpoint for that step or a whole one.
+//! A partial directory is ignored (and removed on the next write); a
+//! committed one whose files no longer match their hashes is reported as
+//! corrupt and the one before it is used.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+pub const COMMIT: &str = "COMMIT";
+pub const STATE: &str = "state.json";
+pub const OPTIMIZER: &str = "optimizer.safetensors";
+const BEST: &str = "BEST";
+const PARTIAL: &str = ".partial-";
+
+/// What `state.json` records besides weights and optimizer.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TrainState {
+    /// Optimizer steps taken.
+    pub step: u64,
+    /// The data pipeline's cursor after the last batch of `step`.
+    pub cursor: exc_data::pipeline::PipelineCursor,
+    /// Target tokens trained on so far.
+    pub tokens: u64,
+    /// Mean validation loss at this step, when it was measured.
+    pub eval_loss: Option<f64>,
+}
+
+/// The directory name of a step.
+pub fn step_name(step: u64) -> String {
+    format!("step-{step:08}")
+}
+
+fn hash_file(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io(dir, e))
+}
+
+/// Writes a checkpoint: `fill` puts the files into the directory it is
+/// given; this adds the commit marker and moves the directory into place.
+pub fn write(root: &Path, step: u64, fill: impl FnOnce(&Path) -> Result<()>) -> Result<PathBuf> {
+    std::fs::create_dir_all(root).map_err(|e| Error::io(root, e))?;
+    let name = step_name(step);
+    let tmp = root.join(format!("{PARTIAL}{name}"));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    fill(&tmp)?;
+    crash_point("before-commit", step);
+    let mut files = BTreeMap::new();
+    let mut names: Vec<String> = std::fs::read_dir(&tmp)
+        .map_err(|e| Error::io(&tmp, e))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| !n.starts_with('.'))
+        .collect();
+    names.sort();
+    for n in names {
+        let h = hash_file(&tmp.join(&n))?;
+        files.insert(n, h);
+    }
+    let commit = serde_json::json!({ "step": step, "files": files });
+    crate::checkpoint::write_atomic(&tmp.join(COMMIT), commit.to_string().as_bytes())?;
+    sync_dir(&tmp)?;
+    let dst = root.join(&name);
+    if dst.exists() {
+        std::fs::remove_dir_all(&dst).map_err(|e| Error::io(&dst, e))?;
+    }
+    std::fs::rename(&tmp, &dst).map_err(|e| Error::io(&dst, e))?;
+    sync_dir(root)?;
+    Ok(dst)
+}
+
+/// Test hook: `EXC_RUN_CRASH=before-commit:STEP` aborts the process (as
+/// `kill -9` would) while that checkpoint is half written.
+fn crash_point(point: &str, step: u64) {
+    if let Ok(v) = std::env::var("EXC_RUN_CRASH") {
+        if v == format!("{point}:{step}") {
+            std::process::abort();
+        }
+    }
+}
+
+/// Why a checkpoint directory was passed over.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Skipped {
+    pub dir: PathBuf,
+    pub reason: String,
+}
+
+/// Verifies a committed checkpoint against its `COMMIT` hashes.
+pub fn verify(dir: &Path) -> std::result::Result<u64, String> {
+    let text =
+        std::fs::read_to_string(dir.join(COMMIT)).map_err(|_| "no commit marker".to_string())?;
+    let commit: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("unreadable commit marker: {e}"))?;
+    let step = commit
+        .get("step")
+        .and_then(serde_json::Value::as_u64)
+        .ok_or("commit marker has no step")?;
+    let files = commit
+        .get("files")
+        .and_then(serde_json::Value::as_object)
+        .ok_or("commit marker lists no files")?;
+    for (name, want) in files {
+        let got = hash_file(&dir.join(name)).map_err(|e| e.to_string())?;
+        if Some(got.as_str()) != want.as_str() {
+            return Err(format!("`{name}` does not match its recorded sha256"));
+        }
+    }
+    Ok(step)
+}
+
+/// Committed checkpoint directories, newest step first.
+fn committed(root: &Path) -> Vec<(u64, PathBuf)> {
+    let mut out: Vec<(u64, PathBuf)> = std::fs::read_dir(root)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let name = e.file_name().into_string().ok()?;
+                    let step = name.strip_prefix("step-")?.parse().ok()?;
+                    Some((step, e.path()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort_by(|a, b| b.0.cmp(&a.0));
+    out
+}
+
+/// The newest checkpoint that verifies, with every newer one skipped and why.
+pub fn latest(root: &Path) -> (Option<(u64, PathBuf)>, Vec<Skipped>) {
+    let mut skipped = Vec::new();
+    for (step, dir) in committed(root) {
+        match verify(&dir) {
+            Ok(s) if s == step => return (Some((step, dir)), skipped),
+            Ok(s) => skipped.push(Skipped {
+                dir,
+                reason: format!("commit marker says step {s}"),
+            }),
+            Err(reason) => skipped.push(Skipped { dir, reason }),
+        }
+    }
+    (None, skipped)
+}
+
+/// Half-written checkpoints left by an interrupted run.
+pub fn partials(root: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(root)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_string_lossy().starts_with(PARTIAL))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Marks `step` as the best checkpoint so far.
+pub fn set_best(root: &Path, step: u64) -> Result<()> {
+    crate::checkpoint::write_atomic(&root.join(BEST), step_name(step).as_bytes())
+}
+
+/// The step marked best, if any.
+pub fn best(root: &Path) -> Option<u64> {
+    std::fs::read_to_string(root.join(BEST))
+        .ok()?
+        .trim()
+        .strip_prefix("step-")?
+        .parse()
+        .ok()
+}
+
+/// Deletes all but the `keep` newest checkpoints and the best one.
+pub fn prune(root: &Path, keep: usize) -> Result<()> {
+    let best = best(root);
+    for (i, (step, dir)) in committed(root).into_iter().enumerate() {
+        if i >= keep.max(1) && Some(step) != best {
+            std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Reads `state.json` of a checkpoint.
+pub fn read_state(dir: &Path) -> Result<TrainState> {
+    let path = dir.join(STATE);
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+    serde_json::from_str(&text).map_err(|e| Error::Checkpoint(format!("`{}`: {e}", path.display())))
+}

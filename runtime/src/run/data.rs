@@ -1,0 +1,217 @@
+//! Plan -> data: a stage's tasks, rates and C4 share become an exc-data
+//! [`PipelineSpec`] whose supervised tasks render rows through the
+//! compiler's `render_row`; evaluation examples are read and rendered here
+//! too. Every source is located before training starts, so a missing file is
+//! reported before the first step rather than in the middle of a run.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use exc_compiler::ir::Task;
+use exc_compiler::plan::{Plan, StagePlan};
+use exc_data::objective::span::SpanCorruption;
+use exc_data::objective::supervised::Lengths;
+use exc_data::pack::Batching;
+use exc_data::pipeline::{Objective, PipelineSpec, Renderer, TaskSpec};
+use exc_data::source::locate::{locate, DataRoots, SourceRef};
+use exc_data::source::ReadOptions;
+use exc_data::task_source;
+
+use crate::error::{Error, Result};
+
+/// The name C4 goes by in the pipeline and under `--data-dir`.
+pub const C4: &str = "c4";
+
+/// Rows shuffled together per task: enough to mix small tasks well, small
+/// enough that reopening a window on resume is cheap.
+const SHUFFLE_WINDOW: usize = 1024;
+
+pub fn data_err(e: exc_data::DataError) -> Error {
+    Error::Input(e.to_string())
+}
+
+fn task<'a>(plan: &'a Plan, name: &str) -> Result<&'a Task> {
+    plan.tasks
+        .get(name)
+        .ok_or_else(|| Error::Input(format!("the plan has no task `{name}`")))
+}
+
+/// The train split's files of `task`, or an error naming every place looked.
+fn train_files(task: &Task, roots: &DataRoots) -> Result<Vec<PathBuf>> {
+    task_source::locate_split(task, "train", roots).map_err(data_err)
+}
+
+/// The pipeline of a training stage. Padding rather than packing: the model
+/// takes one example per row (no segment-aware attention), so `pack` in the
+/// plan is recorded in the resolved config as not honoured.
+pub fn pipeline_spec(plan: &Plan, stage: &StagePlan, roots: &DataRoots) -> Result<PipelineSpec> {
+    let train = stage
+        .train
+        .as_ref()
+        .ok_or_else(|| Error::Input(format!("stage `{}` has no training settings", stage.name)))?;
+    let mut tasks = Vec::new();
+    let mut rates = Vec::new();
+    for tr in stage.tasks.iter().filter(|t| t.rate > 0.0) {
+        let t = task(plan, &tr.task)?;
+        let files = train_files(t, roots)?;
+        let owned = t.clone();
+        let render: Renderer = Arc::new(move |row| {
+            exc_compiler::render::render_row(&owned, row, "train")
+                .map(|exs| exs.into_iter().map(|e| (e.input, e.target)).collect())
+                .map_err(|e| e.message)
+        });
+        tasks.push(TaskSpec {
+            name: t.name.clone(),
+            files,
+            read: task_source::read_options(t),
+            objective: Objective::Supervised(render),
+            shuffle_window: SHUFFLE_WINDOW,
+        });
+        rates.push(tr.rate);
+    }
+    if let Some(c4) = stage.c4.as_ref().filter(|c| c.rate > 0.0) {
+        let src = c4_ref(&c4.source, "train");
+        let files = locate(&src, roots).map_err(data_err)?;
+        tasks.push(TaskSpec {
+            name: C4.into(),
+            files,
+            read: ReadOptions::default(),
+            objective: Objective::SpanCorruption {
+                spec: SpanCorruption {
+                    noise_density: c4.noise_density,
+                    mean_noise_span_length: c4.mean_noise_span_length,
+                    ..SpanCorruption::t5()
+                },
+                text_field: "text".into(),
+            },
+            shuffle_window: SHUFFLE_WINDOW,
+        });
+        rates.push(c4.rate);
+    }
+    if tasks.is_empty() {
+        return Err(Error::Input(format!(
+            "stage `{}` trains on nothing: every rate is zero",
+            stage.name
+        )));
+    }
+    let micro = (train.batch / train.accumulate.max(1)).max(1);
+    Ok(PipelineSpec {
+        tasks,
+        rates,
+        seed: train.seed,
+        batch_size: micro as usize,
+        lengths: Lengths {
+            inputs: train.inputs as usize,
+            targets: train.targets as usize,
+        },
+        // Buckets of 16 keep short batches cheap on CPU.
+        batching: Batching::Pad { bucket: Some(16) },
+    })
+}
+
+fn c4_ref(source: &exc_compiler::ir::Source, split: &str) -> SourceRef {
+    let (dataset, config) = match source {
+        exc_compiler::ir::Source::Hf {
+            dataset, config, ..
+        } => (Some(dataset.clone()), config.clone()),
+        exc_compiler::ir::Source::Files { .. } => (None, None),
+    };
+    SourceRef {
+        task: C4.into(),
+        dataset,
+        config,
+        split: split.into(),
+        files: Vec::new(),
+    }
+}
+
+/// One rendered evaluation example.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EvalExample {
+    pub input: String,
+    pub target: String,
+    pub references: Vec<String>,
+}
+
+/// Renders up to `limit` examples of `split` of `task`.
+pub fn eval_examples(
+    task: &Task,
+    split: &str,
+    roots: &DataRoots,
+    limit: Option<usize>,
+) -> Result<Vec<EvalExample>> {
+    let rows = task_source::open_split(task, split, roots).map_err(data_err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let row = row.map_err(data_err)?;
+        let exs = exc_compiler::render::render_row(task, &row, split).map_err(|e| {
+            Error::Input(format!(
+                "task `{}` ({split}): cannot render a row: {e}",
+                task.name
+            ))
+        })?;
+        for e in exs {
+            out.push(EvalExample {
+                input: e.input,
+                target: e.target,
+                references: e.references,
+            });
+        }
+        if limit.is_some_and(|l| out.len() >= l) {
+            out.truncate(limit.unwrap_or(usize::MAX));
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// Checks that every split every stage reads can be found; returns one
+/// message per missing source (empty when all are there).
+pub fn check_sources(plan: &Plan, stages: &[StagePlan], roots: &DataRoots) -> Vec<String> {
+    let mut missing = Vec::new();
+    for stage in stages {
+        let mut want: Vec<(String, String)> = Vec::new();
+        if stage.train.is_some() {
+            for tr in stage.tasks.iter().filter(|t| t.rate > 0.0) {
+                want.push((tr.task.clone(), "train".into()));
+            }
+            if let Some(c4) = stage.c4.as_ref().filter(|c| c.rate > 0.0) {
+                if let Err(e) = locate(&c4_ref(&c4.source, "train"), roots) {
+                    missing.push(format!("stage `{}`: {e}", stage.name));
+                }
+            }
+        }
+        for split in &stage.splits {
+            for tr in &stage.tasks {
+                want.push((tr.task.clone(), split.clone()));
+            }
+        }
+        for (name, split) in want {
+            let res = task(plan, &name)
+                .and_then(|t| task_source::locate_split(t, &split, roots).map_err(data_err));
+            if let Err(e) = res {
+                missing.push(format!(
+                    "stage `{}`, task `{name}`, split `{split}`: {e}",
+                    stage.name
+                ));
+            }
+        }
+    }
+    missing.sort();
+    missing.dedup();
+    missing
+}
+
+/// The most frequent target of up to 2000 training examples: the trivial
+/// baseline the report sets the model's scores against.
+pub fn majority_target(task: &Task, roots: &DataRoots) -> Option<String> {
+    let exs = eval_examples(task, "train", roots, Some(2000)).ok()?;
+    let mut counts: indexmap::IndexMap<&str, usize> = indexmap::IndexMap::new();
+    for e in &exs {
+        *counts.entry(e.target.as_str()).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(t, _)| t.to_string())
+}

@@ -1,0 +1,181 @@
+//! Evaluation of one task on one split: render the split, decode as the task
+//! says (greedy, beam, or rank classification over its choices), apply the
+//! text postprocessors, score with the task's metrics, and write
+//! `<split>.predictions.jsonl` next to `<split>.scores.json`. The scores of
+//! a trivial baseline (the most frequent training target everywhere) are
+//! written beside the model's so a reader sees whether it learned anything.
+
+use std::path::Path;
+
+use exc_compiler::ir::{Decode, Task};
+use exc_data::source::locate::DataRoots;
+use exc_data::T5Tokenizer;
+use indexmap::IndexMap;
+use tch::Device;
+
+use super::data::{self, data_err, EvalExample};
+use crate::decode::{self, GenerateConfig, LengthPenalty};
+use crate::error::{Error, Result};
+use crate::model::T5;
+
+/// Inputs decoded together.
+const BATCH: usize = 32;
+
+/// Scores of one metric, or why it could not be computed.
+pub type Scores = IndexMap<String, serde_json::Value>;
+
+pub struct EvalCtx<'a> {
+    pub model: &'a T5,
+    pub tok: &'a T5Tokenizer,
+    pub device: Device,
+    pub roots: &'a DataRoots,
+    pub limit: Option<usize>,
+    pub inputs_len: usize,
+    pub targets_len: usize,
+}
+
+fn encode(tok: &T5Tokenizer, s: &str, max: usize) -> Result<Vec<i64>> {
+    let mut ids = tok.encode(s).map_err(data_err)?;
+    ids.truncate(max.saturating_sub(1));
+    ids.push(tok.eos_id());
+    Ok(ids.into_iter().map(i64::from).collect())
+}
+
+fn predict(ctx: &EvalCtx, task: &Task, exs: &[EvalExample]) -> Result<Vec<String>> {
+    let inputs: Vec<Vec<i64>> = exs
+        .iter()
+        .map(|e| encode(ctx.tok, &e.input, ctx.inputs_len))
+        .collect::<Result<_>>()?;
+    let mut out = Vec::with_capacity(exs.len());
+    match &task.decode {
+        Decode::RankClassification => {
+            let choices = task.choices.clone().unwrap_or_default();
+            if choices.is_empty() {
+                return Err(Error::Input(format!(
+                    "task `{}` decodes by rank classification but declares no choices",
+                    task.name
+                )));
+            }
+            let ids: Vec<Vec<i64>> = choices
+                .iter()
+                .map(|c| encode(ctx.tok, c, ctx.targets_len))
+                .collect::<Result<_>>()?;
+            for inp in &inputs {
+                let (best, _) = decode::rank_classify(ctx.model, inp, &ids, ctx.device)?;
+                out.push(choices.get(best).cloned().unwrap_or_default());
+            }
+        }
+        d => {
+            let mut cfg = GenerateConfig::for_model(ctx.model);
+            cfg.max_new_tokens = ctx.targets_len as i64;
+            if let Decode::Beam { size, alpha } = d {
+                cfg.num_beams = *size as i64;
+                cfg.length_penalty = LengthPenalty::Gnmt(*alpha);
+            }
+            for chunk in inputs.chunks(BATCH) {
+                for ids in decode::generate(ctx.model, chunk, &cfg, ctx.device)? {
+                    let ids: Vec<i32> = ids.into_iter().map(|i| i as i32).collect();
+                    out.push(ctx.tok.decode(&ids, true).map_err(data_err)?);
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The text postprocessors (`strip`, `lower`); the typed ones
+/// (`string_to_float`, `label_to_id`) are what the metrics do to strings.
+fn postprocess(task: &Task, s: &str) -> String {
+    let mut s = s.to_string();
+    for p in &task.postprocess {
+        match p.name.as_str() {
+            "strip" => s = s.trim().to_string(),
+            "lower" => s = s.to_lowercase(),
+            _ => {}
+        }
+    }
+    s
+}
+
+/// Scores `preds` with every metric of the task.
+pub fn score(task: &Task, preds: &[String], exs: &[EvalExample]) -> Scores {
+    let targets: Vec<serde_json::Value> = exs
+        .iter()
+        .map(|e| {
+            if task.references.is_some() {
+                serde_json::json!(e.references)
+            } else {
+                serde_json::json!(postprocess(task, &e.target))
+            }
+        })
+        .collect();
+    let mut out = Scores::new();
+    for m in &task.metrics {
+        let opts = exc_metrics::Options(
+            m.options
+                .iter()
+                .map(|(k, v)| {
+                    let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                    (k.clone(), v)
+                })
+                .collect(),
+        );
+        match exc_metrics::compute(&m.name, preds, &targets, &opts) {
+            Ok(r) => {
+                for (k, v) in r.scores {
+                    out.insert(k, serde_json::json!(v));
+                }
+            }
+            Err(e) => {
+                out.insert(
+                    m.name.clone(),
+                    serde_json::json!({ "error": e.to_string() }),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Evaluates `task` on `split`, writing predictions and scores under `dir`.
+pub fn evaluate(ctx: &EvalCtx, task: &Task, split: &str, dir: &Path) -> Result<serde_json::Value> {
+    let exs = data::eval_examples(task, split, ctx.roots, ctx.limit)?;
+    if exs.is_empty() {
+        return Err(Error::Input(format!(
+            "task `{}` has no `{split}` examples",
+            task.name
+        )));
+    }
+    let raw = predict(ctx, task, &exs)?;
+    let preds: Vec<String> = raw.iter().map(|p| postprocess(task, p)).collect();
+    let scores = score(task, &preds, &exs);
+    let baseline = data::majority_target(task, ctx.roots).map(|t| {
+        let t = postprocess(task, &t);
+        let b: Vec<String> = vec![t.clone(); exs.len()];
+        (t, score(task, &b, &exs))
+    });
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut lines = String::new();
+    for (e, p) in exs.iter().zip(&raw) {
+        let row = serde_json::json!({
+            "input": e.input, "target": e.target, "references": e.references, "prediction": p,
+        });
+        lines.push_str(&row.to_string());
+        lines.push('\n');
+    }
+    crate::checkpoint::write_atomic(
+        &dir.join(format!("{split}.predictions.jsonl")),
+        lines.as_bytes(),
+    )?;
+    let result = serde_json::json!({
+        "task": task.name,
+        "split": split,
+        "examples": exs.len(),
+        "decode": task.decode,
+        "scores": scores,
+        "baseline": baseline.map(|(t, s)| serde_json::json!({"prediction": t, "scores": s})),
+    });
+    let text = serde_json::to_string_pretty(&result).map_err(|e| Error::Input(e.to_string()))?;
+    crate::checkpoint::write_atomic(&dir.join(format!("{split}.scores.json")), text.as_bytes())?;
+    Ok(result)
+}

@@ -1,0 +1,503 @@
+//! `exc run`: executes a mixture's plan — pre-training, fine-tuning and
+//! evaluation stages — into a run directory that can be trusted, resumed and
+//! compared.
+//!
+//! ```text
+//! RUN_DIR/
+//!   plan.json  plan.sha256   the frozen plan (hashed) the run executes
+//!   config.json              resolved settings: data dir, tokenizer, device, overrides
+//!   metrics.jsonl            step, loss, LR, tokens/s, data-wait share; validation loss per task
+//!   <stage>/checkpoints/step-N/   HF weights + optimizer + data cursor, committed atomically
+//!   <stage>/DONE             written when the stage finished
+//!   eval/<task>/<split>.predictions.jsonl, <split>.scores.json
+//!   report.md                per-task table
+//! ```
+//!
+//! A sweep (several runs in the plan) gets one such directory per point,
+//! under the sweep's directory; `exc report` ([`report`]) aggregates them.
+//! Data enters through [`data`] (plan -> exc-data pipeline), weights through
+//! [`train`], scores through [`eval`]; [`ckpt`] owns the checkpoint format.
+
+pub mod ckpt;
+pub mod data;
+pub mod eval;
+mod progress;
+pub mod report;
+mod report_svg;
+pub mod train;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use exc_compiler::plan::{Init, Plan, RunPlan, StageKind};
+use exc_data::source::locate::DataRoots;
+use exc_data::T5Tokenizer;
+use tch::Device;
+
+use crate::error::{Error, Result};
+pub use report::{report, ReportArgs};
+
+/// The mixture `exc run` runs when given none.
+pub const QUICKSTART: &str = "examples/quickstart/quickstart.exmix";
+
+/// `exc run`: train and evaluate a mixture into a run directory.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RunArgs {
+    /// The .exmix file (default: the CPU quickstart, examples/quickstart/quickstart.exmix).
+    pub mixture: Option<PathBuf>,
+    /// Which mixture, when the file holds several.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Where task data is looked for first (`DIR/TASK/SPLIT.jsonl`, ...);
+    /// default: `data/` beside the mixture file when it exists.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// The run directory (default: runs/<mixture>).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+    /// Continue the interrupted run in this directory (its frozen plan is used).
+    #[arg(long, conflicts_with = "mixture")]
+    pub resume: Option<PathBuf>,
+    /// spiece.model or tokenizer.json (default: beside the mixture, then in the data dir).
+    #[arg(long)]
+    pub tokenizer: Option<PathBuf>,
+    /// `cpu`, `cuda` or `cuda:N` (default: cuda when available).
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Override the steps of every training stage (the plan is re-hashed).
+    #[arg(long)]
+    pub steps: Option<u64>,
+    /// Score at most this many examples per task and split.
+    #[arg(long)]
+    pub eval_limit: Option<usize>,
+    /// Steps between lines of metrics.jsonl and log lines.
+    #[arg(long, default_value_t = 10)]
+    pub log_every: u64,
+    /// Stop after this training step, as an interruption would (for tests).
+    #[arg(long, hide = true)]
+    pub stop_after: Option<u64>,
+    /// No progress bar or log lines.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// What a finished `exc run` produced.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    /// One directory per run of the plan (one unless it is a sweep).
+    pub run_dirs: Vec<PathBuf>,
+}
+
+/// Resolved settings, written to `config.json` and read back on resume.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Resolved {
+    pub run: String,
+    pub params: indexmap::IndexMap<String, serde_json::Value>,
+    pub mixture_file: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    pub tokenizer: PathBuf,
+    pub device: String,
+    pub steps_override: Option<u64>,
+    pub eval_limit: Option<usize>,
+    pub log_every: u64,
+    /// Plan settings this runtime does not honour, and why.
+    pub notes: Vec<String>,
+    pub exc_version: String,
+}
+
+fn parse_device(spec: Option<&str>) -> Result<Device> {
+    Ok(match spec {
+        None => Device::cuda_if_available(),
+        Some("cpu") => Device::Cpu,
+        Some("cuda") => Device::Cuda(0),
+        Some(s) => match s.strip_prefix("cuda:").and_then(|n| n.parse().ok()) {
+            Some(n) => Device::Cuda(n),
+            None => {
+                return Err(Error::Input(format!(
+                    "unknown device `{s}` (cpu, cuda, cuda:N)"
+                )))
+            }
+        },
+    })
+}
+
+fn device_name(d: Device) -> String {
+    match d {
+        Device::Cuda(n) => format!("cuda:{n}"),
+        _ => "cpu".into(),
+    }
+}
+
+fn compile_plan(path: &Path, name: Option<&str>) -> Result<Plan> {
+    let c = exc_compiler::compile(&[path.to_path_buf()]);
+    for d in &c.diagnostics {
+        eprintln!("{:?}", d.to_report(&c.loaded.sources));
+    }
+    if c.errors() > 0 {
+        return Err(Error::Input(format!(
+            "`{}` has {} error(s); nothing was run",
+            path.display(),
+            c.errors()
+        )));
+    }
+    let mut plans = c.plans;
+    let found = match name {
+        Some(n) => plans.into_iter().find(|p| p.mixture == n),
+        None if plans.len() == 1 => plans.pop(),
+        None => {
+            let names: Vec<String> = plans.iter().map(|p| format!("`{}`", p.mixture)).collect();
+            return Err(Error::Input(format!(
+                "`{}` holds several mixtures ({}); pick one with --name",
+                path.display(),
+                names.join(", ")
+            )));
+        }
+    };
+    found.ok_or_else(|| Error::Input(format!("no mixture to run in `{}`", path.display())))
+}
+
+fn find_tokenizer(
+    args: &RunArgs,
+    mixture: Option<&Path>,
+    data_dir: Option<&Path>,
+) -> Result<PathBuf> {
+    if let Some(t) = &args.tokenizer {
+        return Ok(t.clone());
+    }
+    let dirs = [mixture.and_then(Path::parent), data_dir];
+    for dir in dirs.into_iter().flatten() {
+        for name in ["tokenizer.json", "spiece.model"] {
+            if dir.join(name).is_file() {
+                return Ok(dir.join(name));
+            }
+        }
+    }
+    Err(Error::Input(
+        "no tokenizer found beside the mixture or in the data dir; pass --tokenizer \
+         (a T5 spiece.model or tokenizer.json)"
+            .into(),
+    ))
+}
+
+fn write_json(path: &Path, v: &impl serde::Serialize) -> Result<()> {
+    let text = serde_json::to_string_pretty(v).map_err(|e| Error::Input(e.to_string()))?;
+    crate::checkpoint::write_atomic(path, text.as_bytes())
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| Error::Input(format!("`{}`: {e}", path.display())))
+}
+
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "=.-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Runs (or resumes) every run of a mixture's plan.
+pub fn run(args: &RunArgs) -> Result<RunOutcome> {
+    let (plan, root, base) = match &args.resume {
+        Some(dir) => {
+            let plan = Plan::from_json(
+                &std::fs::read_to_string(dir.join("plan.json")).map_err(|e| Error::io(dir, e))?,
+            )
+            .map_err(Error::Input)?;
+            if !plan.verify() {
+                return Err(Error::Input(format!(
+                    "`{}` does not match its hash: the frozen plan was edited",
+                    dir.join("plan.json").display()
+                )));
+            }
+            let base: Resolved = read_json(&dir.join("config.json"))?;
+            (plan, dir.clone(), base)
+        }
+        None => {
+            let mixture = args
+                .mixture
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(QUICKSTART));
+            let mut plan = compile_plan(&mixture, args.name.as_deref())?;
+            if let Some(steps) = args.steps {
+                for s in plan.runs.iter_mut().flat_map(|r| r.stages.iter_mut()) {
+                    if let Some(t) = s.train.as_mut() {
+                        t.steps = steps;
+                    }
+                }
+                plan = plan.seal();
+            }
+            let data_dir = args.data_dir.clone().or_else(|| {
+                let d = mixture.parent()?.join("data");
+                d.is_dir().then_some(d)
+            });
+            let tokenizer = find_tokenizer(args, Some(&mixture), data_dir.as_deref())?;
+            let root = args
+                .out
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("runs").join(sanitize(&plan.mixture)));
+            if root.join("plan.json").exists() {
+                return Err(Error::Input(format!(
+                    "`{}` already holds a run; continue it with `exc run --resume {}` or pick \
+                     another --out",
+                    root.display(),
+                    root.display()
+                )));
+            }
+            let base = Resolved {
+                run: String::new(),
+                params: Default::default(),
+                mixture_file: Some(mixture),
+                data_dir,
+                tokenizer,
+                device: device_name(parse_device(args.device.as_deref())?),
+                steps_override: args.steps,
+                eval_limit: args.eval_limit,
+                log_every: args.log_every,
+                notes: vec![
+                    "batches are padded, not packed: the model attends within one example per row"
+                        .into(),
+                    "per-task loss is measured on up to 32 validation examples per task at each \
+                     checkpoint (the data pipeline does not tag training examples with their task)"
+                        .into(),
+                ],
+                exc_version: env!("CARGO_PKG_VERSION").into(),
+            };
+            (plan, root, base)
+        }
+    };
+    let device = match &args.device {
+        Some(d) => parse_device(Some(d))?,
+        None => parse_device(Some(&base.device))?,
+    };
+    let roots = DataRoots::from_env(base.data_dir.clone());
+    // Every source of every stage is located before any training starts.
+    let stages: Vec<_> = plan.runs.iter().flat_map(|r| r.stages.clone()).collect();
+    let missing = data::check_sources(&plan, &stages, &roots);
+    if !missing.is_empty() {
+        return Err(Error::Input(format!(
+            "missing data; nothing was run:\n  {}",
+            missing.join("\n  ")
+        )));
+    }
+    let tok = Arc::new(T5Tokenizer::from_file(&base.tokenizer).map_err(data::data_err)?);
+    std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
+    write_json(&root.join("plan.json"), &plan)?;
+    crate::checkpoint::write_atomic(&root.join("plan.sha256"), plan.hash.as_bytes())?;
+    write_json(&root.join("config.json"), &base)?;
+    let mut run_dirs = Vec::new();
+    for rp in &plan.runs {
+        let dir = if plan.runs.len() == 1 {
+            root.clone()
+        } else {
+            root.join(sanitize(&rp.name))
+        };
+        let resolved = Resolved {
+            run: rp.name.clone(),
+            params: rp.params.clone(),
+            ..base.clone()
+        };
+        let ctx = RunCtx {
+            plan: &plan,
+            run: rp,
+            dir: &dir,
+            roots: &roots,
+            tok: tok.clone(),
+            device,
+            args,
+            resolved: &resolved,
+        };
+        run_one(&ctx)?;
+        run_dirs.push(dir);
+    }
+    if plan.runs.len() > 1 {
+        report::report(&ReportArgs {
+            dirs: vec![root.clone()],
+            out: None,
+        })?;
+    }
+    Ok(RunOutcome { run_dirs })
+}
+
+struct RunCtx<'a> {
+    plan: &'a Plan,
+    run: &'a RunPlan,
+    dir: &'a Path,
+    roots: &'a DataRoots,
+    tok: Arc<T5Tokenizer>,
+    device: Device,
+    args: &'a RunArgs,
+    resolved: &'a Resolved,
+}
+
+/// The final checkpoint of a finished stage of this run.
+fn stage_weights(dir: &Path, stage: &str) -> Result<PathBuf> {
+    let done = dir.join(stage).join("DONE");
+    let v: serde_json::Value = read_json(&done).map_err(|_| {
+        Error::Input(format!(
+            "stage `{stage}` has not finished; no weights to start from"
+        ))
+    })?;
+    v.get("weights")
+        .and_then(|w| w.as_str())
+        .map(|w| dir.join(w))
+        .ok_or_else(|| Error::Checkpoint(format!("`{}` names no weights", done.display())))
+}
+
+fn fresh_model(ctx: &RunCtx, dropout: f64, seed: u64) -> Result<train::Model> {
+    let cfg = match (&ctx.plan.model.init, &ctx.plan.model.config) {
+        (Some(init), None) => {
+            let mut c =
+                crate::model::T5Config::from_json_file(&Path::new(init).join("config.json"))?;
+            c.dropout_rate = dropout;
+            c
+        }
+        _ => train::model_config(ctx.plan, dropout)?,
+    };
+    tch::manual_seed(seed as i64);
+    let mut m = train::Model::new(&cfg, ctx.device)?;
+    if let Some(init) = &ctx.plan.model.init {
+        m.load(Path::new(init))?;
+    }
+    Ok(m)
+}
+
+fn run_one(ctx: &RunCtx) -> Result<()> {
+    let dir = ctx.dir;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    if dir.join("plan.json").exists() {
+        let old: String = std::fs::read_to_string(dir.join("plan.sha256")).unwrap_or_default();
+        if old.trim() != ctx.plan.hash {
+            return Err(Error::Input(format!(
+                "`{}` holds a run of another plan (hash {}); refusing to mix them",
+                dir.display(),
+                old.trim()
+            )));
+        }
+    }
+    write_json(&dir.join("plan.json"), ctx.plan)?;
+    crate::checkpoint::write_atomic(&dir.join("plan.sha256"), ctx.plan.hash.as_bytes())?;
+    write_json(&dir.join("config.json"), ctx.resolved)?;
+    let metrics = dir.join("metrics.jsonl");
+    let mut last_trained: Option<String> = None;
+    for stage in &ctx.run.stages {
+        let sdir = dir.join(&stage.name);
+        let done = sdir.join("DONE");
+        if done.exists() {
+            if stage.kind != StageKind::Evaluate {
+                last_trained = Some(stage.name.clone());
+            }
+            continue;
+        }
+        let from = match &stage.from {
+            Some(Init::Stage(s)) => Some(stage_weights(dir, s)?),
+            Some(Init::Path(p)) => Some(PathBuf::from(p)),
+            None if stage.kind == StageKind::Evaluate => match &last_trained {
+                Some(s) => Some(stage_weights(dir, s)?),
+                None => ctx.plan.model.init.as_ref().map(PathBuf::from),
+            },
+            None => None,
+        };
+        match stage.kind {
+            StageKind::Pretrain | StageKind::Finetune => {
+                let train = stage.train.as_ref().ok_or_else(|| {
+                    Error::Input(format!("stage `{}` has no training settings", stage.name))
+                })?;
+                let mut model = fresh_model(ctx, train.dropout, train.seed)?;
+                if let Some(w) = &from {
+                    model.load(w)?;
+                }
+                let sctx = train::StageCtx {
+                    plan: ctx.plan,
+                    stage,
+                    dir: &sdir,
+                    roots: ctx.roots,
+                    tok: ctx.tok.clone(),
+                    device: ctx.device,
+                    log_every: ctx.args.log_every.max(1),
+                    metrics: &metrics,
+                    stop_after: ctx.args.stop_after,
+                    quiet: ctx.args.quiet,
+                };
+                let trained = train::train_stage(&sctx, model)?;
+                let weights = format!(
+                    "{}/checkpoints/{}",
+                    stage.name,
+                    ckpt::step_name(trained.final_step)
+                );
+                write_json(
+                    &done,
+                    &serde_json::json!({ "weights": weights, "step": trained.final_step }),
+                )?;
+                last_trained = Some(stage.name.clone());
+            }
+            StageKind::Evaluate => {
+                let mut model = fresh_model(ctx, 0.0, 0)?;
+                if let Some(w) = &from {
+                    model.load(w)?;
+                }
+                evaluate_stage(ctx, stage, &model)?;
+                std::fs::create_dir_all(&sdir).map_err(|e| Error::io(&sdir, e))?;
+                write_json(
+                    &done,
+                    &serde_json::json!({ "evaluated": stage.tasks.len() }),
+                )?;
+            }
+        }
+    }
+    report::write_run_report(dir)?;
+    if !ctx.args.quiet {
+        eprintln!("run finished: {}", dir.join("report.md").display());
+    }
+    Ok(())
+}
+
+fn evaluate_stage(
+    ctx: &RunCtx,
+    stage: &exc_compiler::plan::StagePlan,
+    model: &train::Model,
+) -> Result<()> {
+    // Lengths: the longest training stage of the run decides, as the model saw them.
+    let (inputs_len, targets_len) = ctx
+        .run
+        .stages
+        .iter()
+        .filter_map(|s| s.train.as_ref())
+        .map(|t| (t.inputs as usize, t.targets as usize))
+        .next_back()
+        .unwrap_or((512, 114));
+    let ectx = eval::EvalCtx {
+        model: &model.model,
+        tok: &ctx.tok,
+        device: ctx.device,
+        roots: ctx.roots,
+        limit: ctx.args.eval_limit.or(ctx.resolved.eval_limit),
+        inputs_len,
+        targets_len,
+    };
+    let splits = if stage.splits.is_empty() {
+        vec!["validation".to_string()]
+    } else {
+        stage.splits.clone()
+    };
+    for tr in &stage.tasks {
+        let task = ctx
+            .plan
+            .tasks
+            .get(&tr.task)
+            .ok_or_else(|| Error::Input(format!("the plan has no task `{}`", tr.task)))?;
+        for split in &splits {
+            let out = ctx.dir.join("eval").join(sanitize(&tr.task));
+            let r = tch::no_grad(|| eval::evaluate(&ectx, task, split, &out))?;
+            if !ctx.args.quiet {
+                eprintln!("eval {} {split}: {}", tr.task, r["scores"]);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,484 @@
+//! The training loop of one stage: batches from the data pipeline (on a
+//! worker thread), the model's loss, the optimizer and LR schedule, a line of
+//! `metrics.jsonl` every few steps, validation loss per task, checkpoints,
+//! and a stop with a clear message on a NaN or infinite loss.
+//!
+//! Resuming is exact on CPU: the weights, the optimizer state and the data
+//! cursor come back from the checkpoint, and the only other randomness
+//! (dropout) is re-seeded from (seed, step) before every step, so the torch
+//! RNG state never needs saving.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use exc_compiler::plan::{Plan, StagePlan, TrainPlan};
+use exc_data::source::locate::DataRoots;
+use exc_data::T5Tokenizer;
+use tch::{nn, Device, Kind, Tensor};
+
+use super::ckpt::{self, TrainState};
+use super::data::{self, data_err};
+use super::progress::Progress;
+use crate::error::{Error, Result};
+use crate::model::{seq2seq_loss, LossConfig, Seq2SeqBatch, T5Config, T5};
+use crate::optim::{self, Adafactor, AdafactorConfig, AdamW, AdamWConfig, OptimState, Schedule};
+
+/// Examples per task scored for the validation loss.
+const VALID_EXAMPLES: usize = 32;
+
+/// The optimizers a plan may name, behind one interface.
+pub enum Optim {
+    Adafactor(Adafactor),
+    AdamW(AdamW),
+}
+
+fn opt_f64(s: &exc_compiler::plan::Schedule, key: &str) -> Option<f64> {
+    s.options.get(key).and_then(serde_json::Value::as_f64)
+}
+
+impl Optim {
+    pub fn new(vs: &nn::VarStore, spec: &exc_compiler::plan::Schedule) -> Result<Self> {
+        match spec.name.as_str() {
+            "adafactor" => {
+                let mut c = AdafactorConfig::default();
+                if let Some(v) = opt_f64(spec, "decay_rate") {
+                    c.decay_rate = v;
+                }
+                if let Some(v) = opt_f64(spec, "clip_threshold") {
+                    c.clip_threshold = v;
+                }
+                if let Some(v) = spec
+                    .options
+                    .get("scale_parameter")
+                    .and_then(|v| v.as_bool())
+                {
+                    c.multiply_by_parameter_scale = v;
+                }
+                c.beta1 = opt_f64(spec, "beta1").or(c.beta1);
+                if let Some(v) = opt_f64(spec, "epsilon1") {
+                    c.eps1 = v;
+                }
+                if let Some(v) = opt_f64(spec, "epsilon2") {
+                    c.eps2 = v;
+                }
+                if let Some(v) = opt_f64(spec, "weight_decay") {
+                    c.weight_decay = v;
+                }
+                Ok(Optim::Adafactor(Adafactor::new(vs, c)))
+            }
+            "adamw" => {
+                let d = AdamWConfig::default();
+                Ok(Optim::AdamW(AdamW::new(
+                    vs,
+                    AdamWConfig {
+                        beta1: opt_f64(spec, "beta1").unwrap_or(d.beta1),
+                        beta2: opt_f64(spec, "beta2").unwrap_or(d.beta2),
+                        eps: opt_f64(spec, "epsilon").unwrap_or(d.eps),
+                        weight_decay: opt_f64(spec, "weight_decay").unwrap_or(d.weight_decay),
+                    },
+                )))
+            }
+            other => Err(Error::Input(format!("unknown optimizer `{other}`"))),
+        }
+    }
+
+    fn step(&mut self, lr: f64) {
+        match self {
+            Optim::Adafactor(o) => o.step(lr),
+            Optim::AdamW(o) => o.step(lr),
+        }
+    }
+
+    fn state(&self) -> &dyn OptimState {
+        match self {
+            Optim::Adafactor(o) => o,
+            Optim::AdamW(o) => o,
+        }
+    }
+
+    fn state_mut(&mut self) -> &mut dyn OptimState {
+        match self {
+            Optim::Adafactor(o) => o,
+            Optim::AdamW(o) => o,
+        }
+    }
+}
+
+/// The plan's LR schedule as the optimizer module's.
+pub fn schedule(train: &TrainPlan) -> Result<Schedule> {
+    let s = &train.lr;
+    let get = |k: &str, d: f64| opt_f64(s, k).unwrap_or(d);
+    let total = train.steps as i64;
+    Ok(match s.name.as_str() {
+        "constant" => Schedule::Constant {
+            lr: get("value", 1e-3),
+        },
+        "rsqrt" => Schedule::ConstantThenRsqrt {
+            lr: get("peak", 0.01),
+            warmup: get("warmup", 10_000.0) as i64,
+        },
+        "cosine" => Schedule::WarmupCosine {
+            lr: get("peak", 1e-3),
+            warmup: get("warmup", 0.0) as i64,
+            total,
+            final_lr: get("end", 0.0),
+        },
+        "linear" => Schedule::WarmupLinear {
+            lr: get("peak", 1e-3),
+            warmup: get("warmup", 0.0) as i64,
+            total,
+            final_lr: get("end", 0.0),
+        },
+        other => return Err(Error::Input(format!("unknown LR schedule `{other}`"))),
+    })
+}
+
+/// The model's shape from the plan (HF names), with the stage's dropout.
+pub fn model_config(plan: &Plan, dropout: f64) -> Result<T5Config> {
+    let mut cfg = match (&plan.model.config, plan.model.name.as_str()) {
+        (Some(m), _) => T5Config {
+            vocab_size: m.vocab_size as i64,
+            d_model: m.d_model as i64,
+            d_kv: m.d_kv as i64,
+            d_ff: m.d_ff as i64,
+            num_layers: m.num_layers as i64,
+            num_decoder_layers: Some(m.num_decoder_layers as i64),
+            num_heads: m.num_heads as i64,
+            relative_attention_num_buckets: m.relative_attention_num_buckets as i64,
+            relative_attention_max_distance: m.relative_attention_max_distance as i64,
+            layer_norm_epsilon: m.layer_norm_epsilon,
+            feed_forward_proj: m.feed_forward_proj.clone(),
+            tie_word_embeddings: m.tie_word_embeddings,
+            ..T5Config::default()
+        },
+        (None, name) => T5Config::t5_1_1(name)?,
+    };
+    cfg.dropout_rate = dropout;
+    Ok(cfg)
+}
+
+/// A model and its variables on `device`.
+pub struct Model {
+    pub vs: nn::VarStore,
+    pub model: T5,
+}
+
+impl Model {
+    pub fn new(cfg: &T5Config, device: Device) -> Result<Self> {
+        let vs = nn::VarStore::new(device);
+        let model = T5::new(&vs.root(), cfg)?;
+        Ok(Model { vs, model })
+    }
+
+    /// Loads weights from an HF directory or one of our checkpoints.
+    pub fn load(&mut self, dir: &Path) -> Result<()> {
+        let tensors = crate::checkpoint::read_tensors(dir)?;
+        crate::checkpoint::load_into(&self.vs, &tensors)?;
+        Ok(())
+    }
+}
+
+/// What a finished training stage leaves.
+pub struct Trained {
+    pub model: Model,
+    pub final_step: u64,
+}
+
+/// Everything a training stage needs from its run.
+pub struct StageCtx<'a> {
+    pub plan: &'a Plan,
+    pub stage: &'a StagePlan,
+    pub dir: &'a Path,
+    pub roots: &'a DataRoots,
+    pub tok: Arc<T5Tokenizer>,
+    pub device: Device,
+    pub log_every: u64,
+    pub metrics: &'a Path,
+    /// Stop (as if killed) after this step: for tests and smoke runs.
+    pub stop_after: Option<u64>,
+    pub quiet: bool,
+}
+
+fn tensor2(v: &[i32], rows: usize, cols: usize, device: Device) -> Tensor {
+    Tensor::from_slice(v)
+        .view([rows as i64, cols as i64])
+        .to_kind(Kind::Int64)
+        .to_device(device)
+}
+
+/// Appends one JSON line to `metrics.jsonl`.
+pub fn log_metrics(path: &Path, value: &serde_json::Value) -> Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    writeln!(f, "{value}").map_err(|e| Error::io(path, e))
+}
+
+/// Drops lines of `stage` logged after `step` (they belong to the part of
+/// an interrupted run that is about to be redone).
+fn truncate_metrics(path: &Path, stage: &str, step: u64) -> Result<()> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(());
+    };
+    let keep: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap_or_default();
+            let same = v.get("stage").and_then(|s| s.as_str()) == Some(stage);
+            let s = v
+                .get("step")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0);
+            !(same && s > step)
+        })
+        .collect();
+    let mut out = keep.join("\n");
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    crate::checkpoint::write_atomic(path, out.as_bytes())
+}
+
+/// Mean per-token validation loss of each task (up to 32 examples each).
+fn validation_loss(ctx: &StageCtx, model: &T5, train: &TrainPlan) -> Result<Vec<(String, f64)>> {
+    let mut out = Vec::new();
+    for tr in &ctx.stage.tasks {
+        let Some(task) = ctx.plan.tasks.get(&tr.task) else {
+            continue;
+        };
+        let Ok(exs) = data::eval_examples(task, "validation", ctx.roots, Some(VALID_EXAMPLES))
+        else {
+            continue;
+        };
+        if exs.is_empty() {
+            continue;
+        }
+        let enc = |s: &str, n: u64| -> Result<Vec<i64>> {
+            let mut ids = ctx.tok.encode(s).map_err(data_err)?;
+            ids.truncate(n as usize - 1);
+            ids.push(ctx.tok.eos_id());
+            Ok(ids.into_iter().map(i64::from).collect())
+        };
+        let inputs: Vec<Vec<i64>> = exs
+            .iter()
+            .map(|e| enc(&e.input, train.inputs))
+            .collect::<Result<_>>()?;
+        let targets: Vec<Vec<i64>> = exs
+            .iter()
+            .map(|e| enc(&e.target, train.targets))
+            .collect::<Result<_>>()?;
+        let scored = crate::decode::score(model, &inputs, &targets, ctx.device)?;
+        let (nll, n) = scored
+            .iter()
+            .fold((0.0, 0i64), |a, s| (a.0 + s.0, a.1 + s.1));
+        out.push((tr.task.clone(), nll / n.max(1) as f64));
+    }
+    Ok(out)
+}
+
+/// Runs (or resumes) one training stage, starting from `init`'s weights.
+pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
+    let stage = ctx.stage;
+    let train = stage
+        .train
+        .as_ref()
+        .ok_or_else(|| Error::Input(format!("stage `{}` has no training settings", stage.name)))?;
+    let ckdir = ctx.dir.join("checkpoints");
+    let spec = data::pipeline_spec(ctx.plan, stage, ctx.roots)?;
+    let sched = schedule(train)?;
+    let mut opt = Optim::new(&model.vs, &train.optimizer)?;
+
+    // Resume from the newest checkpoint that verifies.
+    let (found, skipped) = ckpt::latest(&ckdir);
+    for s in &skipped {
+        eprintln!(
+            "warning: checkpoint `{}` is corrupt ({}); using the one before it",
+            s.dir.display(),
+            s.reason
+        );
+    }
+    let mut cursor = None;
+    let mut step = 0u64;
+    let mut tokens = 0u64;
+    let mut best_loss = f64::INFINITY;
+    if let Some((s, dir)) = &found {
+        model.load(dir)?;
+        opt.state_mut().restore(&dir.join(ckpt::OPTIMIZER))?;
+        let st = ckpt::read_state(dir)?;
+        cursor = Some(st.cursor);
+        step = *s;
+        tokens = st.tokens;
+        if let Some(b) = ckpt::best(&ckdir).and_then(|b| {
+            ckpt::read_state(&ckdir.join(ckpt::step_name(b)))
+                .ok()?
+                .eval_loss
+        }) {
+            best_loss = b;
+        }
+        if !ctx.quiet {
+            eprintln!("resuming stage `{}` from step {s}", stage.name);
+        }
+    }
+    truncate_metrics(ctx.metrics, &stage.name, step)?;
+    if step >= train.steps {
+        return Ok(Trained {
+            model,
+            final_step: step,
+        });
+    }
+
+    let pipeline = exc_data::pipeline::Pipeline::new(&spec, ctx.tok.clone(), cursor.as_ref())
+        .map_err(data_err)?;
+    let rx = pipeline.spawn(4);
+    let loss_cfg = LossConfig {
+        label_smoothing: train.label_smoothing,
+        z_loss: train.z_loss,
+    };
+    let micro = train.accumulate.max(1);
+    let accum = optim::Accumulation {
+        micro_batches: micro as i64,
+    };
+    let training = train.dropout > 0.0;
+    let mut progress = Progress::new(&stage.name, step, train.steps, ctx.quiet);
+    let (mut window_loss, mut window_n, mut window_tokens) = (0.0, 0u64, 0u64);
+    let (mut wait, mut window_start) = (0.0f64, Instant::now());
+    let mut last_cursor = None;
+    while step < train.steps {
+        step += 1;
+        // Dropout draws from torch's global RNG: reseeding per step makes a
+        // resumed run draw exactly what the uninterrupted one drew.
+        tch::manual_seed((train.seed.wrapping_mul(1_000_003) ^ step) as i64);
+        let lr = sched.lr(step as i64);
+        let mut step_loss = 0.0;
+        for _ in 0..micro {
+            let t0 = Instant::now();
+            let (batch, cur) = rx
+                .recv()
+                .map_err(|_| Error::Input("the data pipeline stopped".into()))?
+                .map_err(data_err)?;
+            wait += t0.elapsed().as_secs_f64();
+            last_cursor = Some(cur);
+            let inputs = tensor2(
+                &batch.encoder_input_tokens,
+                batch.batch_size,
+                batch.inputs_length,
+                ctx.device,
+            );
+            let targets = tensor2(
+                &batch.decoder_target_tokens,
+                batch.batch_size,
+                batch.targets_length,
+                ctx.device,
+            );
+            let n_tok: i64 = batch
+                .decoder_loss_weights
+                .iter()
+                .map(|&w| i64::from(w))
+                .sum();
+            let sb = Seq2SeqBatch::from_padded(&inputs, &targets, 0, 0);
+            let logits = model.model.forward(&sb, training)?;
+            let out = seq2seq_loss(&logits, &sb.labels, loss_cfg);
+            let value = out.loss.double_value(&[]);
+            if !value.is_finite() {
+                return Err(Error::Input(format!(
+                    "the loss is {value} at step {step} of stage `{}` (a batch of {} examples \
+                     from the mixture {}); stopped without saving, the last good checkpoint \
+                     is kept in `{}`",
+                    stage.name,
+                    batch.examples,
+                    spec.tasks
+                        .iter()
+                        .map(|t| format!("`{}`", t.name))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    ckdir.display()
+                )));
+            }
+            accum.backward(&out.loss);
+            step_loss += value / micro as f64;
+            window_tokens += n_tok as u64;
+            tokens += n_tok as u64;
+        }
+        if let Some(c) = train.clip {
+            optim::clip_grad_norm(&model.vs, c);
+        }
+        opt.step(lr);
+        optim::zero_grad(&model.vs);
+        window_loss += step_loss;
+        window_n += 1;
+        progress.step(step, step_loss);
+
+        let last = step == train.steps;
+        if step % ctx.log_every.max(1) == 0 || last {
+            let secs = window_start.elapsed().as_secs_f64().max(1e-9);
+            let line = serde_json::json!({
+                "stage": stage.name, "step": step, "loss": window_loss / window_n as f64,
+                "lr": lr, "tokens_per_s": window_tokens as f64 / secs,
+                "data_wait": wait / secs, "tokens": tokens,
+            });
+            log_metrics(ctx.metrics, &line)?;
+            progress.log(
+                step,
+                window_loss / window_n as f64,
+                window_tokens as f64 / secs,
+            );
+            (window_loss, window_n, window_tokens, wait) = (0.0, 0, 0, 0.0);
+            window_start = Instant::now();
+        }
+        let eval_now = train.eval_every.is_some_and(|e| e > 0 && step % e == 0) || last;
+        let save_now = (train.checkpoint_every > 0 && step % train.checkpoint_every == 0) || last;
+        let mut eval_loss = None;
+        if eval_now && save_now {
+            let losses = validation_loss(ctx, &model.model, train)?;
+            if !losses.is_empty() {
+                let mean = losses.iter().map(|l| l.1).sum::<f64>() / losses.len() as f64;
+                eval_loss = Some(mean);
+                let per: serde_json::Map<String, serde_json::Value> =
+                    losses.into_iter().map(|(k, v)| (k, v.into())).collect();
+                log_metrics(
+                    ctx.metrics,
+                    &serde_json::json!({"stage": stage.name, "step": step, "valid_loss": per, "valid_loss_mean": mean}),
+                )?;
+            }
+        }
+        if save_now {
+            let Some(cursor) = last_cursor.clone() else {
+                continue;
+            };
+            let state = TrainState {
+                step,
+                cursor,
+                tokens,
+                eval_loss,
+            };
+            let cfg = model.model.cfg.clone();
+            ckpt::write(&ckdir, step, |d| {
+                crate::checkpoint::save_model(&model.vs, &cfg, d)?;
+                opt.state().save(&d.join(ckpt::OPTIMIZER))?;
+                let json = serde_json::to_vec_pretty(&state)
+                    .map_err(|e| Error::Checkpoint(e.to_string()))?;
+                crate::checkpoint::write_atomic(&d.join(ckpt::STATE), &json)
+            })?;
+            if eval_loss.is_some_and(|l| l < best_loss) {
+                best_loss = eval_loss.unwrap_or(best_loss);
+                ckpt::set_best(&ckdir, step)?;
+            }
+            ckpt::prune(&ckdir, train.keep as usize)?;
+        }
+        if ctx.stop_after == Some(step) {
+            progress.finish();
+            return Err(Error::Input(format!(
+                "stopped after step {step} as asked (--stop-after)"
+            )));
+        }
+    }
+    progress.finish();
+    Ok(Trained {
+        model,
+        final_step: step,
+    })
+}
