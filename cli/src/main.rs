@@ -1,6 +1,26 @@
 //! The `exc` command line: parses arguments and calls into the compiler and
 //! runtime crates. Exit codes: 0 ok, 1 invalid input, 2 usage or I/O error.
 
+/// `println!` that ends quietly when stdout is closed early (`exc render | head`).
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout(), $($t)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
+/// `print!` with the same behaviour as [`outln!`].
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        if write!(std::io::stdout(), $($t)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 mod check_cmd;
 mod data_rows;
 mod diagnostics;
@@ -36,6 +56,12 @@ enum Command {
     /// Report libtorch's version, CUDA/cuDNN, devices and threads
     #[cfg(feature = "runtime")]
     Env,
+    /// Generate outputs with a T5 checkpoint, one input per line (or JSONL)
+    #[cfg(feature = "runtime")]
+    Generate(exc_runtime::cli::GenerateArgs),
+    /// Print each target's negative log-likelihood under a T5 checkpoint
+    #[cfg(feature = "runtime")]
+    Score(exc_runtime::cli::ScoreArgs),
 }
 
 /// The outcome of a command, mapped to the exit code.
@@ -74,9 +100,13 @@ fn main() -> ExitCode {
         Command::Tokenize(a) => report(exc_data::command::run(&a)),
         #[cfg(feature = "runtime")]
         Command::Env => {
-            print!("{}", exc_runtime::env::report());
+            out!("{}", exc_runtime::env::report());
             Outcome::Ok
         }
+        #[cfg(feature = "runtime")]
+        Command::Generate(a) => report(exc_runtime::cli::run_generate(&a)),
+        #[cfg(feature = "runtime")]
+        Command::Score(a) => report(exc_runtime::cli::run_score(&a)),
     };
     match outcome {
         Outcome::Ok => ExitCode::SUCCESS,

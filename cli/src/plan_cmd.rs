@@ -72,8 +72,8 @@ pub fn run(args: &Args) -> crate::Outcome {
         }
     }
     match args.format {
-        Format::Json => println!("{}", plan.to_json()),
-        Format::Table => print!("{}", table(plan)),
+        Format::Json => outln!("{}", plan.to_json()),
+        Format::Table => out!("{}", table(plan)),
     }
     crate::Outcome::Ok
 }

@@ -68,7 +68,7 @@ pub fn run(args: &Args) -> crate::Outcome {
     for task in chosen {
         let mut shown = 0;
         if matches!(args.format, Format::Text) {
-            println!(
+            outln!(
                 "== {} ({} sample{})",
                 task.name,
                 task.samples.len(),
@@ -104,15 +104,15 @@ fn print_example(task: &Task, ex: &Example, format: Format) {
                 "target": ex.target,
                 "references": ex.references,
             });
-            println!("{line}");
+            outln!("{line}");
         }
         Format::Text => {
-            println!("input:  {}", ex.input);
-            println!("target: {}", ex.target);
+            outln!("input:  {}", ex.input);
+            outln!("target: {}", ex.target);
             if ex.references.len() > 1 || ex.references.first() != Some(&ex.target) {
-                println!("references: {}", ex.references.join(" | "));
+                outln!("references: {}", ex.references.join(" | "));
             }
-            println!();
+            outln!();
         }
     }
 }
@@ -137,7 +137,7 @@ fn render_data(tasks: &[&Task], dir: &std::path::Path, args: &Args) -> crate::Ou
             }
         };
         if matches!(args.format, Format::Text) {
-            println!("== {} ({}, {} rows)", task.name, args.split, rendered.len());
+            outln!("== {} ({}, {} rows)", task.name, args.split, rendered.len());
         }
         for r in rendered {
             match r.result {

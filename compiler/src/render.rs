@@ -197,59 +197,69 @@ fn walk(
     rest: &[Step],
     text: &str,
 ) -> Result<(Json, Type), RenderError> {
-    for (i, step) in rest.iter().enumerate() {
+    for step in rest {
         if let Type::Optional { of } = ty {
             if json.is_null() {
                 return Ok((Json::Null, Type::Optional { of }));
             }
             ty = *of;
         }
-        match (ty, step) {
-            (Type::Record { fields }, Step::Field(f)) => {
-                ty = fields.get(f).cloned().unwrap_or(Type::Text);
-                json = json.get(f).cloned().unwrap_or(Json::Null);
-            }
-            (Type::List { of }, Step::Index(n)) => {
-                let len = json.as_array().map_or(0, Vec::len);
-                let Some(item) = json.get(*n).cloned() else {
-                    return err(format!(
-                        "`{text}`: index {n} is out of range (the list has {len})"
-                    ));
-                };
-                json = item;
-                ty = *of;
-            }
-            (Type::List { of }, Step::Field(_)) => {
-                let items = json.as_array().cloned().unwrap_or_default();
-                let mut out_ty = Type::Text;
-                let mut mapped = Vec::with_capacity(items.len());
-                for item in items {
-                    let (j, t) = walk(item, (*of).clone(), rest.get(i..).unwrap_or(&[]), text)?;
-                    out_ty = t;
-                    mapped.push(j);
-                }
-                if mapped.is_empty() {
-                    // Type of an empty mapped list: walk the element type alone.
-                    out_ty = walk(
-                        Json::Null,
-                        (*of).clone(),
-                        rest.get(i..).unwrap_or(&[]),
-                        text,
-                    )
-                    .map(|(_, t)| t)
-                    .unwrap_or(Type::Text);
-                }
-                return Ok((
-                    Json::Array(mapped),
-                    Type::List {
-                        of: Box::new(out_ty),
-                    },
-                ));
-            }
-            (t, _) => return err(format!("`{text}` cannot step into {}", t.describe())),
-        }
+        (json, ty) = one_step(json, ty, step, text)?;
     }
     Ok((json, ty))
+}
+
+/// One step of a path. A field of a list of records maps over the list (HF
+/// `Sequence` of dicts): `answers.text` is the list of every answer's text,
+/// and a following `[0]` indexes that list, as the checker types it.
+fn one_step(json: Json, ty: Type, step: &Step, text: &str) -> Result<(Json, Type), RenderError> {
+    match (ty, step) {
+        (Type::Optional { of }, _) if json.is_null() => Ok((Json::Null, Type::Optional { of })),
+        (Type::Optional { of }, _) => one_step(json, *of, step, text),
+        (Type::Record { fields }, Step::Field(f)) => Ok((
+            json.get(f).cloned().unwrap_or(Json::Null),
+            fields.get(f).cloned().unwrap_or(Type::Text),
+        )),
+        (Type::List { of }, Step::Index(n)) => {
+            let len = json.as_array().map_or(0, Vec::len);
+            match json.get(*n).cloned() {
+                Some(item) => Ok((item, *of)),
+                None => err(format!(
+                    "`{text}`: index {n} is out of range (the list has {len})"
+                )),
+            }
+        }
+        (Type::List { of }, Step::Field(_)) => {
+            let items = json.as_array().cloned().unwrap_or_default();
+            let mut out_ty = step_type(&of, step).unwrap_or(Type::Text);
+            let mut mapped = Vec::with_capacity(items.len());
+            for item in items {
+                let (j, t) = one_step(item, (*of).clone(), step, text)?;
+                out_ty = t;
+                mapped.push(j);
+            }
+            Ok((
+                Json::Array(mapped),
+                Type::List {
+                    of: Box::new(out_ty),
+                },
+            ))
+        }
+        (t, _) => err(format!("`{text}` cannot step into {}", t.describe())),
+    }
+}
+
+/// The type one step reaches, without data (for empty lists).
+fn step_type(ty: &Type, step: &Step) -> Option<Type> {
+    match (ty, step) {
+        (Type::Optional { of }, _) => step_type(of, step),
+        (Type::Record { fields }, Step::Field(f)) => fields.get(f).cloned(),
+        (Type::List { of }, Step::Index(_)) => Some((**of).clone()),
+        (Type::List { of }, Step::Field(_)) => {
+            step_type(of, step).map(|t| Type::List { of: Box::new(t) })
+        }
+        _ => None,
+    }
 }
 
 fn apply(f: &Func, v: V, text: &str) -> Result<V, RenderError> {
