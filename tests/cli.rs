@@ -183,3 +183,28 @@ fn a_missing_split_names_every_place_looked() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_plus_joins_several_hub_splits() {
+    let (code, out, stderr) = exc(&[
+        "render",
+        "union_qa",
+        "--tasks",
+        "tests/fixtures/common",
+        "--data",
+        "tests/fixtures/data",
+        "--format",
+        "jsonl",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let targets: Vec<String> = out
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["target"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(targets, ["one", "two"]);
+}

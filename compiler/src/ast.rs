@@ -126,6 +126,8 @@ pub enum CmpOp {
 #[derive(Debug, Clone, PartialEq)]
 pub struct EachDecl {
     pub var: Name,
+    /// Optional name bound to the element's position.
+    pub index: Option<Name>,
     pub path: Spanned<Path>,
     pub only_split: Option<Name>,
 }

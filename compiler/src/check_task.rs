@@ -193,17 +193,21 @@ fn build(
     .map(|(x, _)| x);
     let scope0 = Scope {
         fields: &fields,
-        var: None,
+        vars: Vec::new(),
     };
     let mut each_ir = None;
-    let mut var = None;
+    let mut vars = Vec::new();
     if let Some(each) = each {
         match types::path_type(&each.path, &scope0) {
             Ok(t) => match t.strip_optional() {
                 Type::List { of } => {
-                    var = Some((each.var.node.as_str(), (**of).clone()));
+                    vars.push((each.var.node.clone(), (**of).clone()));
+                    if let Some(i) = &each.index {
+                        vars.push((i.node.clone(), Type::Int));
+                    }
                     each_ir = Some(ir::Each {
                         var: each.var.node.clone(),
+                        index: each.index.as_ref().map(|i| i.node.clone()),
                         path: steps(&each.path.node),
                         only_split: each.only_split.as_ref().map(|s| s.node.clone()),
                     });
@@ -227,7 +231,7 @@ fn build(
     }
     let scope = Scope {
         fields: &fields,
-        var,
+        vars,
     };
 
     let mut filters = Vec::new();

@@ -169,6 +169,48 @@ pub enum Func {
     Words {
         n: usize,
     },
+    /// The list element at a position given by a literal or another field.
+    At {
+        index: ArgRef,
+    },
+    /// Characters `start..end` of a text (Python slicing of a `str`).
+    Slice {
+        start: ArgRef,
+        end: Option<ArgRef>,
+    },
+    /// Wrap the word at a (space-split) word position in `mark` (T5's WSC `*he*`).
+    Mark {
+        index: ArgRef,
+        mark: String,
+    },
+    /// The list without empty strings and nulls (KILT outputs without an answer).
+    Nonempty,
+    /// Tokens + BIO tags (a parallel list field) -> `[PER] Alice [LOC] New York`.
+    Entities {
+        tags: String,
+    },
+    /// Each list element through a small template: `{}` the element, `{0}` an
+    /// index into it, `{name}` a field of it.
+    Map {
+        parts: Vec<MapPart>,
+    },
+}
+
+/// A function argument: a literal or the value of a field (or `each` name) of the row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArgRef {
+    Int(i64),
+    Field(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "part", content = "value")]
+pub enum MapPart {
+    Text(String),
+    Whole,
+    Index(usize),
+    Field(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -210,6 +252,9 @@ pub struct Filter {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Each {
     pub var: String,
+    /// Name bound to the element's position (an int), if any.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub index: Option<String>,
     pub path: Vec<Step>,
     /// Only this split explodes; the others bind the first element.
     #[serde(skip_serializing_if = "Option::is_none", default)]

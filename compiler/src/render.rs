@@ -2,7 +2,7 @@
 //! target over one data row. `exc render` and the runtime's data pipeline both
 //! call [`render_row`], so there is one template engine.
 
-use crate::ir::{CmpOp, Expr, Func, Part, Step, Target, Task, Template, Type};
+use crate::ir::{ArgRef, CmpOp, Expr, Func, MapPart, Part, Step, Target, Task, Template, Type};
 use serde_json::Value as Json;
 use std::fmt;
 
@@ -45,7 +45,7 @@ enum V {
     Text(String),
     Class { id: i64, names: Vec<String> },
     List(Vec<V>),
-    Record,
+    Record(Json),
 }
 
 fn from_json(j: &Json, ty: &Type, at: &str) -> Result<V, RenderError> {
@@ -110,7 +110,7 @@ fn from_json(j: &Json, ty: &Type, at: &str) -> Result<V, RenderError> {
                 .map(|(i, x)| from_json(x, of, &format!("{at}[{i}]")))
                 .collect::<Result<_, _>>()?,
         ),
-        (Type::Record { .. }, Json::Object(_)) => V::Record,
+        (Type::Record { .. }, Json::Object(_)) => V::Record(j.clone()),
         (ty, j) => {
             return err(format!(
                 "`{at}` should be {}, found {}",
@@ -132,11 +132,11 @@ fn json_kind(j: &Json) -> &'static str {
     }
 }
 
-/// Scope of one evaluation: the row and an optional `each` binding.
+/// Scope of one evaluation: the row and the `each` bindings (element, position).
 struct Env<'a> {
     task: &'a Task,
     row: &'a Json,
-    var: Option<(&'a str, &'a Json, &'a Type)>,
+    vars: Vec<(&'a str, Json, Type)>,
 }
 
 impl Env<'_> {
@@ -146,9 +146,10 @@ impl Env<'_> {
         let Some(Step::Field(root)) = path.first() else {
             return err("empty path");
         };
-        let (json, ty) = match self.var {
-            Some((name, j, t)) if name == root => (j.clone(), t.clone()),
-            _ => {
+        let bound = self.vars.iter().find(|(name, _, _)| name == root);
+        let (json, ty) = match bound {
+            Some((_, j, t)) => (j.clone(), t.clone()),
+            None => {
                 let Some(ty) = self.task.fields.get(root) else {
                     return err(format!("`{root}` is not a field"));
                 };
@@ -168,13 +169,13 @@ impl Env<'_> {
     }
 
     fn has_field(&self, root: &str) -> bool {
-        self.var.is_some_and(|(n, _, _)| n == root) || self.row.get(root).is_some()
+        self.vars.iter().any(|(n, _, _)| *n == root) || self.row.get(root).is_some()
     }
 
     fn eval(&self, e: &Expr) -> Result<V, RenderError> {
         let mut v = self.path(&e.path, &e.text)?;
         for f in &e.calls {
-            v = apply(f, v, &e.text)?;
+            v = apply(f, v, &e.text, self)?;
         }
         Ok(v)
     }
@@ -262,7 +263,19 @@ fn step_type(ty: &Type, step: &Step) -> Option<Type> {
     }
 }
 
-fn apply(f: &Func, v: V, text: &str) -> Result<V, RenderError> {
+/// A function argument's value: a literal, or a field of the row.
+fn arg_int(env: &Env<'_>, a: &ArgRef, text: &str) -> Result<i64, RenderError> {
+    match a {
+        ArgRef::Int(i) => Ok(*i),
+        ArgRef::Field(name) => match env.path(&[Step::Field(name.clone())], name)? {
+            V::Int(i) | V::Class { id: i, .. } => Ok(i),
+            V::Bool(b) => Ok(i64::from(b)),
+            _ => err(format!("`{text}`: `{name}` is not a whole number")),
+        },
+    }
+}
+
+fn apply(f: &Func, v: V, text: &str, env: &Env<'_>) -> Result<V, RenderError> {
     if let V::Null = v {
         return Ok(match f {
             Func::Default { value } => V::Text(value.clone()),
@@ -344,6 +357,134 @@ fn apply(f: &Func, v: V, text: &str) -> Result<V, RenderError> {
             })
         }
         Func::Fixed { digits } => V::Text(format!("{:.*}", digits, number(&v, text)?)),
+        Func::At { index } => {
+            let i = arg_int(env, index, text)?;
+            match v {
+                V::List(items) => {
+                    let len = items.len();
+                    match usize::try_from(i)
+                        .ok()
+                        .and_then(|i| items.into_iter().nth(i))
+                    {
+                        Some(x) => x,
+                        None => {
+                            return err(format!(
+                                "`{text}`: position {i} is out of range (the list has {len})"
+                            ))
+                        }
+                    }
+                }
+                _ => return err(format!("`{text}`: `at` needs a list")),
+            }
+        }
+        Func::Slice { start, end } => {
+            let s = to_text(&v, text)?;
+            let chars: Vec<char> = s.chars().collect();
+            let n = chars.len() as i64;
+            // Python's str slicing: negative positions count from the end, out of range clamps.
+            let clamp = |i: i64| if i < 0 { (n + i).max(0) } else { i.min(n) } as usize;
+            let a = clamp(arg_int(env, start, text)?);
+            let b = match end {
+                Some(e) => clamp(arg_int(env, e, text)?),
+                None => chars.len(),
+            };
+            V::Text(
+                chars
+                    .get(a..b.max(a))
+                    .map_or_else(String::new, |c| c.iter().collect()),
+            )
+        }
+        Func::Mark { index, mark } => {
+            let s = to_text(&v, text)?;
+            let i = arg_int(env, index, text)?;
+            let mut words: Vec<String> = s.split(' ').map(str::to_string).collect();
+            let len = words.len();
+            match usize::try_from(i).ok().and_then(|i| words.get_mut(i)) {
+                Some(w) => *w = format!("{mark}{w}{mark}"),
+                None => {
+                    return err(format!(
+                        "`{text}`: word {i} is out of range (the text has {len} words)"
+                    ))
+                }
+            }
+            V::Text(words.join(" "))
+        }
+        Func::Nonempty => match v {
+            V::List(items) => V::List(items.into_iter().filter(truthy_text).collect()),
+            _ => return err(format!("`{text}`: `nonempty` needs a list")),
+        },
+        Func::Entities { tags } => {
+            let V::List(tokens) = v else {
+                return err(format!("`{text}`: `entities` needs a list of tokens"));
+            };
+            let V::List(tag_values) = env.path(&[Step::Field(tags.clone())], tags)? else {
+                return err(format!("`{text}`: `{tags}` is not a list"));
+            };
+            if tag_values.len() != tokens.len() {
+                return err(format!(
+                    "`{text}`: {} tokens but {} tags in `{tags}`",
+                    tokens.len(),
+                    tag_values.len()
+                ));
+            }
+            let mut spans: Vec<(String, Vec<String>)> = Vec::new();
+            let mut open = false;
+            for (tok, tag) in tokens.iter().zip(&tag_values) {
+                let tok = to_text(tok, text)?;
+                let tag = to_text(tag, text)?;
+                // IOB2 (B- starts) and IOB1 (I- may start) both read correctly.
+                let (kind, label) = tag.split_once('-').unwrap_or((tag.as_str(), ""));
+                match (kind, spans.last_mut()) {
+                    ("I", Some((l, words))) if open && l == label => words.push(tok),
+                    ("B" | "I", _) => {
+                        spans.push((label.to_string(), vec![tok]));
+                        open = true;
+                    }
+                    _ => open = false,
+                }
+            }
+            V::Text(
+                spans
+                    .iter()
+                    .map(|(l, w)| format!("[{l}] {}", w.join(" ")))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )
+        }
+        Func::Map { parts } => {
+            let V::List(items) = v else {
+                return err(format!("`{text}`: `map` needs a list"));
+            };
+            let mut out = Vec::with_capacity(items.len());
+            for item in &items {
+                let mut s = String::new();
+                for p in parts {
+                    match p {
+                        MapPart::Text(t) => s.push_str(t),
+                        MapPart::Whole => s.push_str(&to_text(item, text)?),
+                        MapPart::Index(i) => match item {
+                            V::List(xs) => match xs.get(*i) {
+                                Some(x) => s.push_str(&to_text(x, text)?),
+                                None => {
+                                    return err(format!("`{text}`: element has no position {i}"))
+                                }
+                            },
+                            _ => return err(format!("`{text}`: `{{{i}}}` needs list elements")),
+                        },
+                        MapPart::Field(f) => match item {
+                            V::Record(j) => match j.get(f) {
+                                Some(Json::String(x)) => s.push_str(x),
+                                Some(Json::Null) | None => {}
+                                Some(other) => s.push_str(&other.to_string()),
+                            },
+                            _ => return err(format!("`{text}`: `{{{f}}}` needs record elements")),
+                        },
+                    }
+                }
+                out.push(V::Text(s));
+            }
+            V::List(out)
+        }
     })
 }
 
@@ -368,7 +509,7 @@ fn to_text(v: &V, text: &str) -> Result<String, RenderError> {
             Some(n) => n.clone(),
             None => "<unk>".to_string(),
         },
-        V::List(_) | V::Record => return err(format!("`{text}` is not text")),
+        V::List(_) | V::Record(_) => return err(format!("`{text}` is not text")),
     })
 }
 
@@ -382,7 +523,7 @@ fn python_float(x: f64) -> String {
 
 fn to_json_scalar(v: &V) -> Json {
     match v {
-        V::Null | V::List(_) | V::Record => Json::Null,
+        V::Null | V::List(_) | V::Record(_) => Json::Null,
         V::Bool(b) => Json::Bool(*b),
         V::Int(i) => Json::from(*i),
         V::Float(x) => serde_json::Number::from_f64(*x).map_or(Json::Null, Json::Number),
@@ -424,6 +565,15 @@ fn compare(v: &V, op: CmpOp, lit: &Json) -> bool {
     }
 }
 
+/// Kept by `nonempty`: anything but null and blank text.
+fn truthy_text(v: &V) -> bool {
+    match v {
+        V::Null => false,
+        V::Text(s) => !s.trim().is_empty(),
+        _ => true,
+    }
+}
+
 fn truthy(v: &V) -> bool {
     match v {
         V::Null => false,
@@ -433,7 +583,7 @@ fn truthy(v: &V) -> bool {
         V::Text(s) => !s.trim().is_empty(),
         V::Class { id, .. } => *id >= 0,
         V::List(items) => !items.is_empty(),
-        V::Record => true,
+        V::Record(_) => true,
     }
 }
 
@@ -445,7 +595,7 @@ pub fn render_row(task: &Task, row: &Json, split: &str) -> Result<Vec<Example>, 
     let base = Env {
         task,
         row,
-        var: None,
+        vars: Vec::new(),
     };
     for f in &task.filters {
         let v = base.eval(&f.expr)?;
@@ -482,14 +632,14 @@ pub fn render_row(task: &Task, row: &Json, split: &str) -> Result<Vec<Example>, 
         vec![items.into_iter().next().unwrap_or(Json::Null)]
     };
     chosen
-        .iter()
-        .map(|item| {
-            let env = Env {
-                task,
-                row,
-                var: Some((each.var.as_str(), item, &elem_ty)),
-            };
-            example(&env)
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let mut vars = vec![(each.var.as_str(), item, elem_ty.clone())];
+            if let Some(index) = &each.index {
+                vars.push((index.as_str(), Json::from(i), Type::Int));
+            }
+            example(&Env { task, row, vars })
         })
         .collect()
 }

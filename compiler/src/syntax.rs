@@ -221,10 +221,17 @@ impl Cx {
             }
             Rule::each => {
                 let var = self.name(&inner.next()?);
-                let path = self.path(inner.next()?);
+                let mut next = inner.next()?;
+                let mut index = None;
+                if next.as_rule() == Rule::each_index {
+                    index = first_name(self, next);
+                    next = inner.next()?;
+                }
+                let path = self.path(next);
                 let only_split = inner.next().and_then(|s| first_name(self, s));
                 TaskEntry::Each(EachDecl {
                     var,
+                    index,
                     path,
                     only_split,
                 })

@@ -3,7 +3,7 @@
 
 use crate::ast::{self, Segment, TypeExpr, Value};
 use crate::diagnostic::{suggestion, Diagnostic};
-use crate::ir::{Expr, Func, Step, Type};
+use crate::ir::{ArgRef, Expr, Func, MapPart, Step, Type};
 use crate::source::Spanned;
 use indexmap::IndexMap;
 
@@ -11,7 +11,7 @@ const PRIMS: &[&str] = &["text", "int", "float", "bool", "class", "list"];
 
 pub const FUNCTIONS: &[&str] = &[
     "lower", "upper", "strip", "join", "replace", "sub", "first", "last", "len", "str", "default",
-    "id", "names", "round", "fixed", "words",
+    "id", "names", "round", "fixed", "words", "at", "slice", "mark", "entities", "map", "nonempty",
 ];
 
 /// Field declarations -> an ordered record, reporting unknown types and duplicates.
@@ -88,27 +88,24 @@ fn type_of(t: &Spanned<TypeExpr>, diags: &mut Vec<Diagnostic>) -> Type {
     }
 }
 
-/// Names in scope for expressions: the fields plus an `each` variable.
+/// Names in scope for expressions: the fields plus the `each` names.
 pub struct Scope<'a> {
     pub fields: &'a IndexMap<String, Type>,
-    pub var: Option<(&'a str, Type)>,
+    pub vars: Vec<(String, Type)>,
 }
 
 impl Scope<'_> {
     fn lookup(&self, name: &str) -> Option<Type> {
-        if let Some((v, t)) = &self.var {
-            if *v == name {
-                return Some(t.clone());
-            }
-        }
-        self.fields.get(name).cloned()
+        self.vars
+            .iter()
+            .find(|(v, _)| v == name)
+            .map(|(_, t)| t.clone())
+            .or_else(|| self.fields.get(name).cloned())
     }
 
     fn names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.fields.keys().map(String::as_str).collect();
-        if let Some((v, _)) = &self.var {
-            names.push(v);
-        }
+        names.extend(self.vars.iter().map(|(v, _)| v.as_str()));
         names
     }
 }
@@ -187,7 +184,7 @@ pub fn expr(e: &ast::Expr, scope: &Scope<'_>) -> Result<(Expr, Type), Diagnostic
     let mut ty = path_type(&e.path, scope)?;
     let mut calls = Vec::new();
     for call in &e.calls {
-        let (f, t) = apply(call, &ty)?;
+        let (f, t) = apply(call, &ty, scope)?;
         calls.push(f);
         ty = t;
     }
@@ -218,7 +215,7 @@ fn is_scalar(t: &Type) -> bool {
     )
 }
 
-fn apply(call: &ast::Call, ty: &Type) -> Result<(Func, Type), Diagnostic> {
+fn apply(call: &ast::Call, ty: &Type, scope: &Scope<'_>) -> Result<(Func, Type), Diagnostic> {
     let name = call.name.node.as_str();
     let mismatch = |wants: &str| {
         Diagnostic::error(
@@ -355,6 +352,69 @@ fn apply(call: &ast::Call, ty: &Type) -> Result<(Func, Type), Diagnostic> {
             Type::Text,
         ),
         "fixed" => return Err(mismatch("a number")),
+        "at" => match inner {
+            Type::List { of } => (
+                Func::At {
+                    index: ref_arg(call, 0, "index", scope, true)?,
+                },
+                (**of).clone(),
+            ),
+            _ => return Err(mismatch("a list")),
+        },
+        "slice" if stringy => {
+            let start = ref_arg(call, 0, "start", scope, true)?;
+            let end = if arg(call, 1, "end").is_some() {
+                Some(ref_arg(call, 1, "end", scope, true)?)
+            } else {
+                None
+            };
+            (Func::Slice { start, end }, Type::Text)
+        }
+        "slice" => return Err(mismatch("text")),
+        "mark" if stringy => {
+            let index = ref_arg(call, 0, "index", scope, true)?;
+            let mark = opt_str_arg(call, 1, "mark")?.unwrap_or_else(|| "*".into());
+            (Func::Mark { index, mark }, Type::Text)
+        }
+        "mark" => return Err(mismatch("text")),
+        "entities" => match inner {
+            Type::List { of } if is_scalar(of) => {
+                let ArgRef::Field(tags) = ref_arg(call, 0, "tags", scope, false)? else {
+                    return Err(bad_arg(
+                        call,
+                        "`entities(tags)` names the field of BIO tags",
+                    ));
+                };
+                match scope.lookup(&tags).as_ref().map(Type::strip_optional) {
+                    Some(Type::List { of }) if is_scalar(of) => {}
+                    _ => {
+                        return Err(bad_arg(
+                            call,
+                            &format!("`{tags}` must be a list of tags (class labels or text) as long as the tokens"),
+                        ))
+                    }
+                }
+                (Func::Entities { tags }, Type::Text)
+            }
+            _ => return Err(mismatch("a list of tokens")),
+        },
+        "nonempty" => match inner {
+            Type::List { .. } => (Func::Nonempty, inner.clone()),
+            _ => return Err(mismatch("a list")),
+        },
+        "map" => match inner {
+            Type::List { of } => {
+                let template = str_arg(call, 0, "template")?;
+                let parts = map_parts(&template, of).map_err(|m| bad_arg(call, &m))?;
+                (
+                    Func::Map { parts },
+                    Type::List {
+                        of: Box::new(Type::Text),
+                    },
+                )
+            }
+            _ => return Err(mismatch("a list")),
+        },
         other => {
             return Err(Diagnostic::error(
                 "exc::check::unknown_function",
@@ -468,4 +528,125 @@ pub fn call_text(c: &ast::Call) -> String {
         })
         .collect();
     format!("{}({})", c.name.node, args.join(", "))
+}
+
+/// An argument that is a whole number or names a field (or `each` name) of
+/// the row holding one; `int_only` asks that the field be an int or class.
+fn ref_arg(
+    call: &ast::Call,
+    pos: usize,
+    name: &str,
+    scope: &Scope<'_>,
+    int_only: bool,
+) -> Result<ArgRef, Diagnostic> {
+    match arg(call, pos, name).map(|v| &v.node) {
+        Some(Value::Num(n)) if n.is_int && int_only => Ok(ArgRef::Int(n.value as i64)),
+        Some(Value::Word(w)) => match scope.lookup(w) {
+            Some(t)
+                if !int_only || matches!(t.strip_optional(), Type::Int | Type::Class { .. }) =>
+            {
+                Ok(ArgRef::Field(w.clone()))
+            }
+            Some(t) => Err(bad_arg(
+                call,
+                &format!("`{w}` is {}, not a whole number", t.describe()),
+            )),
+            None => Err(bad_arg(
+                call,
+                &suggestion(w, scope.names().iter().copied()).map_or_else(
+                    || format!("`{w}` is not a field of this task"),
+                    |s| format!("`{w}` is not a field: {s}"),
+                ),
+            )),
+        },
+        _ => Err(bad_arg(
+            call,
+            &format!(
+                "`{}` takes `{name}`: a whole number or the name of a field",
+                call.name.node
+            ),
+        )),
+    }
+}
+
+/// Parse and check a `map` template against the list's element type.
+fn map_parts(template: &str, elem: &Type) -> Result<Vec<MapPart>, String> {
+    let mut parts = Vec::new();
+    let mut text = String::new();
+    let mut chars = template.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                text.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                text.push('}');
+            }
+            '{' => {
+                let mut key = String::new();
+                loop {
+                    match chars.next() {
+                        Some('}') => break,
+                        Some(k) => key.push(k),
+                        None => return Err(format!("`{template}` has an unclosed `{{`")),
+                    }
+                }
+                if !text.is_empty() {
+                    parts.push(MapPart::Text(std::mem::take(&mut text)));
+                }
+                let key = key.trim();
+                let elem = elem.strip_optional();
+                let part = if key.is_empty() {
+                    if !is_scalar(elem) {
+                        return Err(format!(
+                            "`{{}}` needs scalar elements, these are {}",
+                            elem.describe()
+                        ));
+                    }
+                    MapPart::Whole
+                } else if let Ok(i) = key.parse::<usize>() {
+                    match elem {
+                        Type::List { of } if is_scalar(of) => MapPart::Index(i),
+                        _ => {
+                            return Err(format!(
+                                "`{{{i}}}` indexes into each element, but they are {}",
+                                elem.describe()
+                            ))
+                        }
+                    }
+                } else {
+                    match elem {
+                        Type::Record { fields } => match fields.get(key) {
+                            Some(t) if is_scalar(t) => MapPart::Field(key.to_string()),
+                            Some(t) => {
+                                return Err(format!("`{key}` is {}, not text", t.describe()))
+                            }
+                            None => {
+                                return Err(suggestion(key, fields.keys().map(String::as_str))
+                                    .map_or_else(
+                                        || format!("the elements have no field `{key}`"),
+                                        |s| format!("the elements have no field `{key}`: {s}"),
+                                    ))
+                            }
+                        },
+                        _ => {
+                            return Err(format!(
+                                "`{{{key}}}` names a field, but the elements are {}",
+                                elem.describe()
+                            ))
+                        }
+                    }
+                };
+                parts.push(part);
+            }
+            '}' => return Err(format!("`{template}` has a `}}` without `{{`")),
+            c => text.push(c),
+        }
+    }
+    if !text.is_empty() {
+        parts.push(MapPart::Text(text));
+    }
+    Ok(parts)
 }

@@ -9,6 +9,41 @@ use crate::error::{DataError, Result};
 use crate::source::locate::{locate, DataRoots, SourceRef};
 use crate::source::{Format, ReadOptions, SourceFiles};
 
+/// The lookups for one split of a task (several when the config or the hub
+/// split joins names with `+`, e.g. `train_r1+train_r2+train_r3`). `None`
+/// when the task declares no such split.
+pub fn source_refs(task: &Task, split: &str) -> Option<Vec<SourceRef>> {
+    match task.source.as_ref()? {
+        Source::Hf {
+            dataset,
+            config,
+            splits,
+            ..
+        } => {
+            let hub_split = splits.get(split)?;
+            let configs: Vec<Option<String>> = match config {
+                Some(c) => c.split('+').map(|c| Some(c.trim().to_string())).collect(),
+                None => vec![None],
+            };
+            Some(
+                configs
+                    .iter()
+                    .flat_map(|c| {
+                        hub_split.split('+').map(move |s| SourceRef {
+                            task: task.name.clone(),
+                            dataset: Some(dataset.clone()),
+                            config: c.clone(),
+                            split: s.trim().to_string(),
+                            files: Vec::new(),
+                        })
+                    })
+                    .collect(),
+            )
+        }
+        Source::Files { .. } => source_ref(task, split).map(|r| vec![r]),
+    }
+}
+
 /// The lookup for one split of a task. `None` when the task declares no such split.
 pub fn source_ref(task: &Task, split: &str) -> Option<SourceRef> {
     match task.source.as_ref()? {
@@ -60,7 +95,7 @@ pub fn read_options(task: &Task) -> ReadOptions {
 
 /// The files of one split, or an error listing every place looked.
 pub fn locate_split(task: &Task, split: &str, roots: &DataRoots) -> Result<Vec<PathBuf>> {
-    let src = source_ref(task, split).ok_or_else(|| DataError::Missing {
+    let refs = source_refs(task, split).ok_or_else(|| DataError::Missing {
         task: task.name.clone(),
         looked: Vec::new(),
         help: format!(
@@ -72,7 +107,11 @@ pub fn locate_split(task: &Task, split: &str, roots: &DataRoots) -> Result<Vec<P
                 .unwrap_or_else(|| "none (it has no `source`)".into())
         ),
     })?;
-    locate(&src, roots)
+    let mut files = Vec::new();
+    for src in &refs {
+        files.extend(locate(src, roots)?);
+    }
+    Ok(files)
 }
 
 /// A streaming reader over every file of one split.

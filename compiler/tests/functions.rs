@@ -1,0 +1,122 @@
+//! Template functions over real-looking rows: each test declares a task,
+//! checks it, and renders one row.
+
+use exc_compiler::ast::Item;
+use exc_compiler::check_task::{check_tasks, Declared};
+use exc_compiler::render::{render_row, Example};
+use exc_compiler::source::FileId;
+
+fn render(task_src: &str, row: serde_json::Value, split: &str) -> Vec<Example> {
+    let file = exc_compiler::syntax::parse(FileId(0), task_src).unwrap();
+    let decls: Vec<Declared<'_>> = file
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Task(t) => Some(Declared { decl: t, file: "t.task".into() }),
+            _ => None,
+        })
+        .collect();
+    let mut diags = Vec::new();
+    let tasks = check_tasks(&decls, &mut diags);
+    assert!(diags.is_empty(), "{diags:?}");
+    let task = tasks.values().next().unwrap();
+    render_row(task, &row, split).unwrap()
+}
+
+fn check_errors(task_src: &str) -> Vec<String> {
+    let file = exc_compiler::syntax::parse(FileId(0), task_src).unwrap();
+    let decls: Vec<Declared<'_>> = file
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Task(t) => Some(Declared { decl: t, file: "t.task".into() }),
+            _ => None,
+        })
+        .collect();
+    let mut diags = Vec::new();
+    check_tasks(&decls, &mut diags);
+    diags.into_iter().map(|d| format!("{}: {} ({})", d.code, d.message, d.help.unwrap_or_default())).collect()
+}
+
+#[test]
+fn wsc_simple_marks_the_pronoun() {
+    let ex = render(
+        r#"task t { fields { text: text, span1_text: text, span2_index: int } input "wsc: {text | mark(span2_index)}" target span1_text metrics accuracy }"#,
+        serde_json::json!({"text": "Mark told Pete lies. He should stop.", "span1_text": "Mark", "span2_index": 4}),
+        "train",
+    );
+    assert_eq!(ex[0].input, "wsc: Mark told Pete lies. *He* should stop.");
+}
+
+#[test]
+fn conll_tags_become_bracketed_entities() {
+    let ex = render(
+        r#"task t { fields { tokens: list<text>, tags: list<class[O, B-PER, I-PER, B-LOC, I-LOC]> } input "{tokens | join(' ')}" target tokens | entities(tags) metrics conll_exact_match }"#,
+        serde_json::json!({"tokens": ["Alice", "flew", "to", "New", "York", "."], "tags": [1, 0, 0, 3, 4, 0]}),
+        "train",
+    );
+    assert_eq!(ex[0].target, "[PER] Alice [LOC] New York");
+}
+
+#[test]
+fn a_list_item_is_picked_by_another_field() {
+    let ex = render(
+        r#"task t { fields { question: text, options: list<text>, label: int } input "{question}" target options | at(label) metrics accuracy }"#,
+        serde_json::json!({"question": "2+2?", "options": ["3", "4"], "label": 1}),
+        "train",
+    );
+    assert_eq!(ex[0].target, "4");
+}
+
+#[test]
+fn parallel_lists_walk_in_step() {
+    let ex = render(
+        r#"task t { fields { questions: list<text>, answers: list<text> } each q, i in questions input "{q}" target answers | at(i) metrics squad }"#,
+        serde_json::json!({"questions": ["a?", "b?"], "answers": ["A", "B"]}),
+        "train",
+    );
+    let pairs: Vec<(&str, &str)> = ex.iter().map(|e| (e.input.as_str(), e.target.as_str())).collect();
+    assert_eq!(pairs, [("a?", "A"), ("b?", "B")]);
+}
+
+#[test]
+fn slices_count_characters_like_python() {
+    let ex = render(
+        r#"task t { fields { text: text, start: int, end: int } input "{text | slice(start, end)}|{text | slice(-3)}" target text metrics squad }"#,
+        serde_json::json!({"text": "café au lait", "start": 0, "end": 4}),
+        "train",
+    );
+    assert_eq!(ex[0].input, "café|ait");
+}
+
+#[test]
+fn nested_lists_join_through_map() {
+    let ex = render(
+        r#"task t { fields { triples: list<list<text>>, meta: list<{ k: text }> } input "{triples | map('{0} : {1} : {2}') | join(' | ')} {meta | map('<{k}>') | join('')}" target "x" metrics bleu }"#,
+        serde_json::json!({"triples": [["A", "is", "B"], ["C", "has", "D"]], "meta": [{"k": "m"}]}),
+        "train",
+    );
+    assert_eq!(ex[0].input, "A : is : B | C : has : D <m>");
+}
+
+#[test]
+fn nonempty_drops_blank_answers() {
+    let ex = render(
+        r#"task t { fields { q: text, answers: list<text> } input "{q}" target answers | nonempty | first references answers | nonempty metrics squad }"#,
+        serde_json::json!({"q": "?", "answers": ["", "yes", " "]}),
+        "train",
+    );
+    assert_eq!(ex[0].target, "yes");
+    assert_eq!(ex[0].references, ["yes"]);
+}
+
+#[test]
+fn field_arguments_are_checked() {
+    let errors = check_errors(
+        r#"task t { fields { text: text, idx: text, options: list<text> } input "{text | mark(idx)} {options | at(labl)} {options | map('{name}')}" target text metrics squad }"#,
+    );
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    assert!(errors[0].contains("`idx` is text, not a whole number"), "{}", errors[0]);
+    assert!(errors[1].contains("`labl` is not a field"), "{}", errors[1]);
+    assert!(errors[2].contains("`{name}` names a field, but the elements are text"), "{}", errors[2]);
+}
