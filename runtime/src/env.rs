@@ -16,7 +16,11 @@ pub fn report() -> String {
     let _ = writeln!(out, "libtorch: {LIBTORCH_VERSION}");
     let _ = writeln!(out, "libtorch lib: {LIBTORCH_LIB}");
     let cuda = tch::Cuda::is_available();
-    let _ = writeln!(out, "CUDA hooks registered: {}", yes_no(tch::utils::has_cuda()));
+    let _ = writeln!(
+        out,
+        "CUDA hooks registered: {}",
+        yes_no(tch::utils::has_cuda())
+    );
     let _ = writeln!(out, "CUDA available: {}", yes_no(cuda));
     let _ = writeln!(
         out,
