@@ -12,7 +12,10 @@ fn render(task_src: &str, row: serde_json::Value, split: &str) -> Vec<Example> {
         .items
         .iter()
         .filter_map(|i| match i {
-            Item::Task(t) => Some(Declared { decl: t, file: "t.task".into() }),
+            Item::Task(t) => Some(Declared {
+                decl: t,
+                file: "t.task".into(),
+            }),
             _ => None,
         })
         .collect();
@@ -29,13 +32,19 @@ fn check_errors(task_src: &str) -> Vec<String> {
         .items
         .iter()
         .filter_map(|i| match i {
-            Item::Task(t) => Some(Declared { decl: t, file: "t.task".into() }),
+            Item::Task(t) => Some(Declared {
+                decl: t,
+                file: "t.task".into(),
+            }),
             _ => None,
         })
         .collect();
     let mut diags = Vec::new();
     check_tasks(&decls, &mut diags);
-    diags.into_iter().map(|d| format!("{}: {} ({})", d.code, d.message, d.help.unwrap_or_default())).collect()
+    diags
+        .into_iter()
+        .map(|d| format!("{}: {} ({})", d.code, d.message, d.help.unwrap_or_default()))
+        .collect()
 }
 
 #[test]
@@ -75,7 +84,10 @@ fn parallel_lists_walk_in_step() {
         serde_json::json!({"questions": ["a?", "b?"], "answers": ["A", "B"]}),
         "train",
     );
-    let pairs: Vec<(&str, &str)> = ex.iter().map(|e| (e.input.as_str(), e.target.as_str())).collect();
+    let pairs: Vec<(&str, &str)> = ex
+        .iter()
+        .map(|e| (e.input.as_str(), e.target.as_str()))
+        .collect();
     assert_eq!(pairs, [("a?", "A"), ("b?", "B")]);
 }
 
@@ -116,7 +128,15 @@ fn field_arguments_are_checked() {
         r#"task t { fields { text: text, idx: text, options: list<text> } input "{text | mark(idx)} {options | at(labl)} {options | map('{name}')}" target text metrics squad }"#,
     );
     assert_eq!(errors.len(), 3, "{errors:#?}");
-    assert!(errors[0].contains("`idx` is text, not a whole number"), "{}", errors[0]);
+    assert!(
+        errors[0].contains("`idx` is text, not a whole number"),
+        "{}",
+        errors[0]
+    );
     assert!(errors[1].contains("`labl` is not a field"), "{}", errors[1]);
-    assert!(errors[2].contains("`{name}` names a field, but the elements are text"), "{}", errors[2]);
+    assert!(
+        errors[2].contains("`{name}` names a field, but the elements are text"),
+        "{}",
+        errors[2]
+    );
 }
