@@ -3,10 +3,14 @@
 
 use exc_compiler::ast::Item;
 use exc_compiler::check_task::{check_tasks, Declared};
+use exc_compiler::diagnostic::Diagnostic;
+use exc_compiler::ir::Task;
 use exc_compiler::render::{render_row, Example};
 use exc_compiler::source::FileId;
+use indexmap::IndexMap;
 
-fn render(task_src: &str, row: serde_json::Value, split: &str) -> Vec<Example> {
+/// Check one task written inline: the checked tasks and the diagnostics.
+fn checked(task_src: &str) -> (IndexMap<String, Task>, Vec<Diagnostic>) {
     let file = exc_compiler::syntax::parse(FileId(0), task_src).unwrap();
     let decls: Vec<Declared<'_>> = file
         .items
@@ -21,27 +25,19 @@ fn render(task_src: &str, row: serde_json::Value, split: &str) -> Vec<Example> {
         .collect();
     let mut diags = Vec::new();
     let tasks = check_tasks(&decls, &mut diags);
+    (tasks, diags)
+}
+
+fn render(task_src: &str, row: serde_json::Value, split: &str) -> Vec<Example> {
+    let (tasks, diags) = checked(task_src);
     assert!(diags.is_empty(), "{diags:?}");
     let task = tasks.values().next().unwrap();
     render_row(task, &row, split).unwrap()
 }
 
 fn check_errors(task_src: &str) -> Vec<String> {
-    let file = exc_compiler::syntax::parse(FileId(0), task_src).unwrap();
-    let decls: Vec<Declared<'_>> = file
-        .items
-        .iter()
-        .filter_map(|i| match i {
-            Item::Task(t) => Some(Declared {
-                decl: t,
-                file: "t.task".into(),
-            }),
-            _ => None,
-        })
-        .collect();
-    let mut diags = Vec::new();
-    check_tasks(&decls, &mut diags);
-    diags
+    checked(task_src)
+        .1
         .into_iter()
         .map(|d| format!("{}: {} ({})", d.code, d.message, d.help.unwrap_or_default()))
         .collect()
