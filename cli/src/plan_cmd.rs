@@ -53,6 +53,16 @@ pub fn run(args: &Args) -> crate::Outcome {
             eprintln!("  help: a mixture file holds `mixture NAME {{ … }}`");
             return crate::Outcome::Usage;
         }
+        // Tables of several mixtures read fine one after another; JSON is one plan.
+        many if matches!(args.format, Format::Table) && args.output.is_none() => {
+            for (i, plan) in many.iter().enumerate() {
+                if i > 0 {
+                    outln!();
+                }
+                out!("{}", table(plan));
+            }
+            return crate::Outcome::Ok;
+        }
         many => {
             let names: Vec<&str> = many.iter().map(|p| p.mixture.as_str()).collect();
             eprintln!(
@@ -61,7 +71,7 @@ pub fn run(args: &Args) -> crate::Outcome {
                 many.len(),
                 names.join(", ")
             );
-            eprintln!("  help: pick one with --name");
+            eprintln!("  help: a plan file holds one mixture: pick it with --name");
             return crate::Outcome::Usage;
         }
     };
