@@ -8,6 +8,7 @@
 //!
 //! libtorch comes from `scripts/libtorch.sh` (torch 2.11.0 for tch 0.24).
 
+pub mod bench;
 pub mod checkpoint;
 pub mod cli;
 pub mod decode;

@@ -127,6 +127,36 @@ impl KeyValue {
     }
 }
 
+/// How attention weights are computed. All three give T5's attention
+/// (additive float bias, scale 1, softmax in float32); they differ in the
+/// kernels and therefore in speed and memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AttentionImpl {
+    /// `matmul`, `+ bias`, float32 `softmax`, `matmul`: transformers' eager
+    /// path op for op, and what the parity goldens are checked with.
+    #[default]
+    Math,
+    /// `scaled_dot_product_attention` with the bias as a float mask and
+    /// scale 1; libtorch picks the backend (on CPU, with a bias that needs a
+    /// gradient, it picks its math kernel).
+    Sdpa,
+    /// `_scaled_dot_product_efficient_attention` called directly (CUDA
+    /// only): the memory-efficient kernel returns the bias gradient, which
+    /// the relative position table needs; cuDNN attention, which libtorch's
+    /// own choice prefers on sm90, does not, and flash takes no bias.
+    MemEfficient,
+}
+
+impl AttentionImpl {
+    pub fn name(self) -> &'static str {
+        match self {
+            AttentionImpl::Math => "math",
+            AttentionImpl::Sdpa => "sdpa",
+            AttentionImpl::MemEfficient => "mem-efficient",
+        }
+    }
+}
+
 /// Multi-head attention; block 0 of each stack also owns the relative
 /// position bias table that all its layers share.
 #[derive(Debug)]
@@ -139,6 +169,7 @@ pub struct Attention {
     heads: i64,
     d_kv: i64,
     dropout: f64,
+    imp: AttentionImpl,
 }
 
 /// How positions turn into buckets for one stack.
@@ -184,7 +215,13 @@ impl Attention {
             heads,
             d_kv,
             dropout,
+            imp: AttentionImpl::Math,
         }
+    }
+
+    /// Selects the attention kernels (see [`AttentionImpl`]).
+    pub fn set_impl(&mut self, imp: AttentionImpl) {
+        self.imp = imp;
     }
 
     /// `[b, len, heads*d_kv]` -> `[b, heads, len, d_kv]`.
@@ -205,13 +242,8 @@ impl Attention {
     /// (`[b or 1, heads or 1, q, k]`: relative positions plus masks).
     pub fn attend(&self, x: &Tensor, kv: &KeyValue, bias: &Tensor, train: bool) -> Tensor {
         let q = self.split(&x.linear::<Tensor>(&self.q, None));
-        // No 1/sqrt(d_kv): Mesh TF folds it into the initialisation of q.
-        let scores = q.matmul(&kv.k.transpose(-1, -2)) + bias;
-        let weights = scores
-            .softmax(-1, Kind::Float)
-            .to_kind(q.kind())
-            .dropout(self.dropout, train);
-        let out = weights.matmul(&kv.v);
+        let p = if train { self.dropout } else { 0.0 };
+        let out = attention(&q, &kv.k, &kv.v, bias, p, self.imp);
         let (b, _, n, _) = out.size4().unwrap_or((0, 0, 0, 0));
         out.transpose(1, 2)
             .contiguous()
@@ -242,6 +274,74 @@ impl Attention {
             .unsqueeze(0)
             .to_kind(kind)
     }
+}
+
+/// Attention weights applied to `v`: `softmax(q k^T + bias) v` with no
+/// `1/sqrt(d_kv)` (Mesh TF folds it into the initialisation of q).
+/// `q`, `k`, `v` are `[b, heads, len, d_kv]`; `bias` broadcasts to
+/// `[b, heads, q_len, k_len]`; `dropout` applies to the weights.
+pub fn attention(
+    q: &Tensor,
+    k: &Tensor,
+    v: &Tensor,
+    bias: &Tensor,
+    dropout: f64,
+    imp: AttentionImpl,
+) -> Tensor {
+    match imp {
+        AttentionImpl::Math => {
+            let scores = q.matmul(&k.transpose(-1, -2)) + bias;
+            scores
+                .softmax(-1, Kind::Float)
+                .to_kind(q.kind())
+                .dropout(dropout, dropout > 0.0)
+                .matmul(v)
+        }
+        AttentionImpl::Sdpa => Tensor::scaled_dot_product_attention(
+            q,
+            k,
+            v,
+            Some(bias.to_kind(q.kind())),
+            dropout,
+            false,
+            1.0,
+            false,
+        ),
+        AttentionImpl::MemEfficient => {
+            let bias = efficient_bias(bias, q, k);
+            // The log-sum-exp is what the backward kernel needs.
+            let grad = q.requires_grad() || bias.requires_grad();
+            let (out, _, _, _) = Tensor::internal_scaled_dot_product_efficient_attention(
+                q,
+                k,
+                v,
+                Some(&bias),
+                grad,
+                dropout,
+                false,
+                1.0,
+            );
+            out
+        }
+    }
+}
+
+/// The bias as the memory-efficient kernel requires it, which the public
+/// `scaled_dot_product_attention` would do for us (libtorch's
+/// `preprocess_mask`): the key dimension laid out on a multiple of 16
+/// elements (padded, then sliced back) and expanded to `[b, h, q, k]`.
+fn efficient_bias(bias: &Tensor, q: &Tensor, k: &Tensor) -> Tensor {
+    const ALIGN: i64 = 16;
+    let (b, h, nq, _) = q.size4().unwrap_or((0, 0, 0, 0));
+    let nk = k.size().get(2).copied().unwrap_or(0);
+    let bias = bias.to_kind(q.kind());
+    let bias = if nk % ALIGN == 0 {
+        bias
+    } else {
+        bias.constant_pad_nd([0, ALIGN - nk % ALIGN])
+            .narrow(-1, 0, nk)
+    };
+    bias.expand([b, h, nq, nk], false)
 }
 
 /// T5's bucketing of `key - query` distances: exact buckets for small
@@ -301,5 +401,67 @@ mod tests {
             Vec::<i64>::try_from(&uni).unwrap(),
             vec![31, 17, 3, 0, 0, 0, 0]
         );
+    }
+
+    /// Output and the gradients of q and of the bias of `imp`, for a
+    /// T5-shaped problem (bias with a batch-wide mask part and a trainable
+    /// `[1, h, q, k]` part, as the encoder and decoder build it).
+    fn run(imp: AttentionImpl, kind: Kind) -> (Tensor, Tensor, Tensor) {
+        tch::manual_seed(7);
+        let opts = (Kind::Float, tch::Device::Cpu);
+        let q = Tensor::randn([2, 4, 9, 8], opts)
+            .to_kind(kind)
+            .set_requires_grad(true);
+        let k = Tensor::randn([2, 4, 13, 8], opts).to_kind(kind);
+        let v = Tensor::randn([2, 4, 13, 8], opts).to_kind(kind);
+        let table = Tensor::randn([1, 4, 9, 13], opts)
+            .to_kind(kind)
+            .set_requires_grad(true);
+        let keep = Tensor::rand([2, 1, 1, 13], opts).gt(0.3);
+        let mask = keep.logical_not().to_kind(kind) * -1e30;
+        let out = attention(&q, &k, &v, &(&table + mask), 0.0, imp);
+        out.to_kind(Kind::Float)
+            .square()
+            .sum(Kind::Float)
+            .backward();
+        (
+            out.to_kind(Kind::Float),
+            q.grad().to_kind(Kind::Float),
+            table.grad().to_kind(Kind::Float),
+        )
+    }
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> f64 {
+        (a - b).abs().max().double_value(&[])
+    }
+
+    #[test]
+    fn sdpa_matches_math_forward_and_bias_gradient() {
+        let (o1, gq1, gb1) = run(AttentionImpl::Math, Kind::Float);
+        let (o2, gq2, gb2) = run(AttentionImpl::Sdpa, Kind::Float);
+        assert!(
+            gb1.abs().max().double_value(&[]) > 1e-3,
+            "the bias must get a gradient"
+        );
+        assert!(max_diff(&o1, &o2) < 1e-5, "{}", max_diff(&o1, &o2));
+        assert!(max_diff(&gq1, &gq2) < 1e-4, "{}", max_diff(&gq1, &gq2));
+        assert!(max_diff(&gb1, &gb2) < 1e-5, "{}", max_diff(&gb1, &gb2));
+        // bf16: the same within bf16 rounding (8 bits of mantissa).
+        let (o3, _, gb3) = run(AttentionImpl::Sdpa, Kind::BFloat16);
+        assert!(max_diff(&o1, &o3) < 0.05, "{}", max_diff(&o1, &o3));
+        let rel = max_diff(&gb1, &gb3) / gb1.abs().max().double_value(&[]);
+        assert!(rel < 0.05, "{rel}");
+    }
+
+    #[test]
+    fn cpu_sdpa_backend_choice_is_reported() {
+        // 0 = math, 1 = flash, 2 = memory-efficient, 3 = cuDNN. On CPU a
+        // bias that needs a gradient keeps libtorch on its math kernel.
+        let opts = (Kind::Float, tch::Device::Cpu);
+        let q = Tensor::randn([1, 2, 4, 8], opts);
+        let bias = Tensor::zeros([1, 2, 4, 4], opts).set_requires_grad(true);
+        let choice =
+            Tensor::internal_fused_sdp_choice(&q, &q, &q, Some(&bias), 0.0, false, 1.0, false);
+        assert_eq!(choice, 0);
     }
 }

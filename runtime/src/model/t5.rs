@@ -13,7 +13,7 @@
 use tch::{nn, Kind, Tensor};
 
 use super::config::T5Config;
-use super::layers::{Attention, Buckets, FeedForward, KeyValue, RmsNorm};
+use super::layers::{Attention, AttentionImpl, Buckets, FeedForward, KeyValue, RmsNorm};
 use crate::error::Result;
 
 /// One block: self-attention, cross-attention (decoder only), feed-forward;
@@ -244,6 +244,19 @@ impl T5 {
             decoder: Stack::new(&(p / "decoder"), cfg, true)?,
             lm_head,
         })
+    }
+
+    /// Selects the attention kernels of every layer (default: the math
+    /// path the parity goldens check; see [`AttentionImpl`]).
+    pub fn set_attention(&mut self, imp: AttentionImpl) {
+        for stack in [&mut self.encoder, &mut self.decoder] {
+            for blk in &mut stack.blocks {
+                blk.self_attn.set_impl(imp);
+                if let Some((a, _)) = &mut blk.cross {
+                    a.set_impl(imp);
+                }
+            }
+        }
     }
 
     fn embed(&self, ids: &Tensor) -> Tensor {

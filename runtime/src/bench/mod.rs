@@ -1,0 +1,349 @@
+//! `exc bench train`: real pre-training steps (span-corrupted text through
+//! the exc-data pipeline, T5.1.1, Adafactor) timed on CPU or GPU, with the
+//! model-FLOPs utilisation ([`flops`]), a device-synchronised breakdown of
+//! a step, peak memory, and the same model, weights and batches trained by
+//! transformers (eager and torch.compile) in the same run for the ratio.
+//!
+//! The front end is [`TrainArgs`] + [`run`]; `runtime/bench/README.md` says
+//! how the figures are made and which were measured where.
+
+pub mod data;
+pub mod flops;
+pub mod mem;
+pub mod reference;
+mod report;
+pub mod step;
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use tch::{Device, Kind};
+
+use crate::error::{Error, Result};
+use crate::model::{AttentionImpl, T5Config};
+pub use reference::RefMode;
+pub use report::Report;
+pub use step::{Breakdown, Precision};
+
+/// Attention kernels as the command line names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AttentionArg {
+    Math,
+    Sdpa,
+    MemEfficient,
+}
+
+impl From<AttentionArg> for AttentionImpl {
+    fn from(a: AttentionArg) -> Self {
+        match a {
+            AttentionArg::Math => AttentionImpl::Math,
+            AttentionArg::Sdpa => AttentionImpl::Sdpa,
+            AttentionArg::MemEfficient => AttentionImpl::MemEfficient,
+        }
+    }
+}
+
+/// `exc bench train`: time real pre-training steps.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrainArgs {
+    /// t5.1.1-small|base|large|xl|xxl, or a Hugging Face config.json.
+    #[arg(long, default_value = "t5.1.1-base")]
+    pub model: String,
+    /// Examples per step.
+    #[arg(long, default_value_t = 128)]
+    pub batch: usize,
+    /// Encoder length.
+    #[arg(long, default_value_t = 512)]
+    pub inputs: usize,
+    /// Decoder length (span corruption of 512 inputs needs 114).
+    #[arg(long, default_value_t = 114)]
+    pub targets: usize,
+    /// Timed steps.
+    #[arg(long, default_value_t = 20)]
+    pub steps: usize,
+    /// Untimed steps first (allocator, cuBLAS and kernel set-up).
+    #[arg(long, default_value_t = 3)]
+    pub warmup: usize,
+    /// Device-synchronised steps for the breakdown, after the timed ones.
+    #[arg(long, default_value_t = 3)]
+    pub breakdown_steps: usize,
+    /// `cpu`, `cuda` or `cuda:N` (default: cuda when available).
+    #[arg(long)]
+    pub device: Option<String>,
+    #[arg(long, value_enum, default_value = "bf16")]
+    pub precision: Precision,
+    /// Attention kernels (default: mem-efficient on CUDA, math on CPU).
+    #[arg(long, value_enum)]
+    pub attention: Option<AttentionArg>,
+    /// Update Adafactor tensor by tensor (the unoptimised path).
+    #[arg(long)]
+    pub per_tensor_optimizer: bool,
+    /// Constant learning rate (ExT5: 0.01 for the first 10k steps).
+    #[arg(long, default_value_t = 0.01)]
+    pub lr: f64,
+    /// Dropout (T5.1.1 pre-trains without).
+    #[arg(long, default_value_t = 0.0)]
+    pub dropout: f64,
+    /// Seed of the weights and the data order.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Text files or folders of *.txt (default: $EXC_BENCH_TEXT).
+    #[arg(long)]
+    pub text: Vec<PathBuf>,
+    /// SentencePiece model (default: $EXC_BENCH_TOKENIZER).
+    #[arg(long)]
+    pub tokenizer: Option<PathBuf>,
+    /// Intra-op threads on CPU (default: libtorch's choice).
+    #[arg(long)]
+    pub threads: Option<i32>,
+    /// bf16 peak of the device in TFLOP/s (default: from the GPU's name).
+    #[arg(long)]
+    pub peak_tflops: Option<f64>,
+    /// Also train transformers' T5 on the same weights and batches.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub reference: Vec<RefMode>,
+    /// Python with torch and transformers (default: $EXC_TORCH_PYTHON, python3).
+    #[arg(long)]
+    pub python: Option<PathBuf>,
+    /// Where the reference's weights and batches go (default: a temp dir).
+    #[arg(long)]
+    pub work_dir: Option<PathBuf>,
+    /// Also write the report as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+fn device(spec: Option<&str>) -> Result<Device> {
+    match spec {
+        None => Ok(Device::cuda_if_available()),
+        Some("cpu") => Ok(Device::Cpu),
+        Some("cuda") => Ok(Device::Cuda(0)),
+        Some(s) => s
+            .strip_prefix("cuda:")
+            .and_then(|n| n.parse().ok())
+            .map(Device::Cuda)
+            .ok_or_else(|| Error::Input(format!("unknown device `{s}` (cpu, cuda or cuda:N)"))),
+    }
+}
+
+fn model_config(name: &str, dropout: f64) -> Result<T5Config> {
+    let path = PathBuf::from(name);
+    let mut cfg = if name.ends_with(".json") || path.is_file() {
+        T5Config::from_json_file(&path)?
+    } else {
+        T5Config::t5_1_1(name)?
+    };
+    cfg.dropout_rate = dropout;
+    Ok(cfg)
+}
+
+fn env_path(v: &str) -> Option<PathBuf> {
+    std::env::var_os(v)
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Runs the benchmark and prints its report.
+pub fn run(args: &TrainArgs) -> Result<()> {
+    let report = bench(args)?;
+    print!("{}", report.render());
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report)
+            .map_err(|e| Error::Input(format!("cannot encode the report: {e}")))?;
+        std::fs::write(path, text).map_err(|e| Error::io(path, e))?;
+    }
+    Ok(())
+}
+
+/// Runs the benchmark and returns its report.
+pub fn bench(args: &TrainArgs) -> Result<Report> {
+    let dev = device(args.device.as_deref())?;
+    if let Some(n) = args.threads {
+        tch::set_num_threads(n);
+    }
+    let cfg = model_config(&args.model, args.dropout)?;
+    let imp: AttentionImpl = match args.attention {
+        Some(a) => a.into(),
+        None if dev.is_cuda() => AttentionImpl::MemEfficient,
+        None => AttentionImpl::Math,
+    };
+    if imp == AttentionImpl::MemEfficient && !dev.is_cuda() {
+        return Err(Error::Input(
+            "--attention mem-efficient needs a CUDA device".into(),
+        ));
+    }
+    let gpu_index = match dev {
+        Device::Cuda(i) => Some(i),
+        _ => None,
+    };
+    if gpu_index.is_some() && args.precision == Precision::Fp32 {
+        // libtorch reads this when its context starts: TF32 for fp32 matmuls.
+        std::env::set_var("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE", "1");
+    }
+    // Before the first CUDA call, so that the baseline excludes our context.
+    let sampler = gpu_index.and_then(mem::GpuSampler::start);
+    let kind = match args.precision {
+        Precision::Fp32 => Kind::Float,
+        Precision::Bf16 => Kind::BFloat16,
+    };
+    let attention_check =
+        (imp != AttentionImpl::Math).then(|| step::check_attention(imp, dev, kind));
+    if let Some((_, grad)) = attention_check {
+        if grad > 0.05 {
+            return Err(Error::Input(format!(
+                "attention `{}` gives the relative position bias a wrong gradient here \
+                 (relative error {grad:.3}); use --attention math",
+                imp.name()
+            )));
+        }
+    }
+
+    let text = if args.text.is_empty() {
+        env_path("EXC_BENCH_TEXT")
+            .map(|p| vec![p])
+            .unwrap_or_default()
+    } else {
+        args.text.clone()
+    };
+    let tokenizer = args
+        .tokenizer
+        .clone()
+        .or_else(|| env_path("EXC_BENCH_TOKENIZER"))
+        .ok_or_else(|| {
+            Error::Input("give --tokenizer (spiece.model) or set EXC_BENCH_TOKENIZER".into())
+        })?;
+    let spec = data::spec(
+        data::text_files(&text)?,
+        args.batch,
+        args.inputs,
+        args.targets,
+        args.seed,
+    )?;
+    let rx = data::start(&spec, &tokenizer)?;
+
+    let setup = step::StepSetup {
+        cfg: cfg.clone(),
+        device: dev,
+        precision: args.precision,
+        attention: imp,
+        grouped_optimizer: !args.per_tensor_optimizer,
+        seed: args.seed as i64,
+    };
+    let work_dir = match &args.work_dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("exc-bench-{}", std::process::id())),
+    };
+    let with_ref = !args.reference.is_empty();
+    let model_dir = work_dir.join("init");
+    let mut trainer = step::Trainer::new(&setup, with_ref.then_some(model_dir.as_path()))?;
+
+    let keep = if with_ref {
+        args.warmup + args.steps + args.breakdown_steps
+    } else {
+        0
+    };
+    let mut kept = Vec::with_capacity(keep);
+    let mut losses = Vec::new();
+    let mut fetch = |wait: &mut f64| -> Result<crate::model::Seq2SeqBatch> {
+        let t = Instant::now();
+        let b = data::next(&rx)?;
+        *wait += t.elapsed().as_secs_f64();
+        let tensors = data::to_tensors(&b, dev);
+        if kept.len() < keep {
+            kept.push(b);
+        }
+        Ok(tensors)
+    };
+
+    let t = Instant::now();
+    let mut ignored = 0.0;
+    for _ in 0..args.warmup {
+        let b = fetch(&mut ignored)?;
+        losses.push(trainer.step(&b, args.lr)?);
+    }
+    step::sync(dev);
+    let warmup_s = t.elapsed().as_secs_f64();
+
+    let mut data_wait = 0.0;
+    let t = Instant::now();
+    for _ in 0..args.steps {
+        let b = fetch(&mut data_wait)?;
+        losses.push(trainer.step(&b, args.lr)?);
+    }
+    step::sync(dev);
+    let timed_s = t.elapsed().as_secs_f64();
+
+    let mut parts = Vec::new();
+    for _ in 0..args.breakdown_steps {
+        let (bd, loss) = trainer.timed_step(args.lr, || fetch(&mut ignored))?;
+        parts.push(bd);
+        losses.push(loss);
+    }
+    let losses: Vec<f64> = losses.iter().map(|l| l.double_value(&[])).collect();
+    let peak_mem = match &sampler {
+        Some(s) => Some((s.peak_bytes(), "device memory in use (nvidia-smi, sampled)")),
+        None if dev.is_cuda() => None,
+        None => mem::peak_rss_bytes().map(|b| (b, "peak RSS of the process")),
+    };
+    let device_name = match gpu_index {
+        Some(i) => mem::gpu_query(i).map_or_else(|| format!("cuda:{i}"), |(n, _)| n),
+        None => "cpu".to_string(),
+    };
+    let peak_tflops = args
+        .peak_tflops
+        .or_else(|| flops::bf16_peak_tflops(&device_name));
+    drop(sampler);
+
+    let mut refs = Vec::new();
+    if with_ref {
+        let batches = work_dir.join("batches.safetensors");
+        reference::write_batches(&kept, &batches)?;
+        let r = reference::RefRun {
+            python: args
+                .python
+                .clone()
+                .or_else(|| env_path("EXC_TORCH_PYTHON"))
+                .unwrap_or_else(|| PathBuf::from("python3")),
+            work_dir: work_dir.clone(),
+            model_dir: model_dir.clone(),
+            batches,
+            steps: args.steps,
+            warmup: args.warmup,
+            breakdown_steps: args.breakdown_steps,
+            device: match gpu_index {
+                Some(i) => format!("cuda:{i}"),
+                None => "cpu".into(),
+            },
+            precision: match args.precision {
+                Precision::Fp32 => "fp32",
+                Precision::Bf16 => "bf16",
+            },
+            threads: args.threads.unwrap_or_else(tch::get_num_threads),
+            lr: args.lr,
+        };
+        for &mode in &args.reference {
+            refs.push(reference::run(&r, mode)?);
+        }
+        if args.work_dir.is_none() {
+            let _ = std::fs::remove_dir_all(&work_dir);
+        }
+    }
+
+    Ok(Report::new(report::Inputs {
+        args,
+        cfg: &cfg,
+        device: device_name,
+        attention: imp,
+        attention_check,
+        optimizer_groups: trainer.opt.group_count(),
+        warmup_s,
+        timed_s,
+        data_wait_s: data_wait,
+        breakdown: Breakdown::mean(&parts),
+        losses,
+        peak_mem,
+        peak_tflops,
+        threads: tch::get_num_threads(),
+        references: refs,
+    }))
+}

@@ -1,0 +1,251 @@
+//! The benchmark's figures, derived once and printed as a table (and
+//! serialised as JSON for the GPU script's summary).
+
+use std::fmt::Write;
+
+use super::flops;
+use super::reference::RefResult;
+use super::step::Breakdown;
+use super::TrainArgs;
+use crate::model::{AttentionImpl, T5Config};
+
+/// What the run measured, before derivation.
+pub struct Inputs<'a> {
+    pub args: &'a TrainArgs,
+    pub cfg: &'a T5Config,
+    pub device: String,
+    pub attention: AttentionImpl,
+    pub attention_check: Option<(f64, f64)>,
+    pub optimizer_groups: usize,
+    pub warmup_s: f64,
+    pub timed_s: f64,
+    pub data_wait_s: f64,
+    pub breakdown: Breakdown,
+    pub losses: Vec<f64>,
+    pub peak_mem: Option<(u64, &'static str)>,
+    pub peak_tflops: Option<f64>,
+    pub threads: i32,
+    pub references: Vec<RefResult>,
+}
+
+/// One reference next to ours.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RefLine {
+    pub result: RefResult,
+    /// Reference step time / ours: above 1 means exc is faster.
+    pub speedup: f64,
+    /// Largest |loss difference| over the steps both ran.
+    pub max_loss_diff: f64,
+}
+
+/// The derived figures.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Report {
+    pub model: String,
+    pub parameters: i64,
+    pub device: String,
+    pub precision: super::Precision,
+    pub attention: &'static str,
+    /// (max |output diff|, bias-gradient relative diff) against math.
+    pub attention_check: Option<(f64, f64)>,
+    pub optimizer_groups: usize,
+    pub threads: i32,
+    pub batch: usize,
+    pub inputs: usize,
+    pub targets: usize,
+    pub steps: usize,
+    pub warmup: usize,
+    pub breakdown_steps: usize,
+    pub warmup_s: f64,
+    pub step_s: f64,
+    pub examples_per_s: f64,
+    /// Encoder plus decoder positions (padded shape) per second.
+    pub tokens_per_s: f64,
+    pub data_wait_share: f64,
+    pub peak_memory_bytes: Option<u64>,
+    pub peak_memory_kind: Option<&'static str>,
+    pub train_gflop_per_example: f64,
+    pub achieved_tflops: f64,
+    pub peak_tflops: Option<f64>,
+    pub mfu: Option<f64>,
+    pub breakdown: Breakdown,
+    pub losses: Vec<f64>,
+    pub references: Vec<RefLine>,
+}
+
+impl Report {
+    pub fn new(i: Inputs) -> Report {
+        let a = i.args;
+        let step_s = i.timed_s / a.steps.max(1) as f64;
+        let examples_per_s = a.batch as f64 / step_s;
+        let f = flops::forward_flops(i.cfg, a.inputs as i64, a.targets as i64).train();
+        let achieved = f * examples_per_s / 1e12;
+        let references = i
+            .references
+            .into_iter()
+            .map(|r| {
+                let max_loss_diff = r
+                    .losses
+                    .iter()
+                    .zip(&i.losses)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0.0, f64::max);
+                RefLine {
+                    speedup: r.step_s / step_s,
+                    max_loss_diff,
+                    result: r,
+                }
+            })
+            .collect();
+        Report {
+            model: a.model.clone(),
+            parameters: i.cfg.num_parameters(),
+            device: i.device,
+            precision: a.precision,
+            attention: i.attention.name(),
+            attention_check: i.attention_check,
+            optimizer_groups: i.optimizer_groups,
+            threads: i.threads,
+            batch: a.batch,
+            inputs: a.inputs,
+            targets: a.targets,
+            steps: a.steps,
+            warmup: a.warmup,
+            breakdown_steps: a.breakdown_steps,
+            warmup_s: i.warmup_s,
+            step_s,
+            examples_per_s,
+            tokens_per_s: examples_per_s * (a.inputs + a.targets) as f64,
+            data_wait_share: i.data_wait_s / i.timed_s.max(1e-12),
+            peak_memory_bytes: i.peak_mem.map(|m| m.0),
+            peak_memory_kind: i.peak_mem.map(|m| m.1),
+            train_gflop_per_example: f / 1e9,
+            achieved_tflops: achieved,
+            peak_tflops: i.peak_tflops,
+            mfu: i.peak_tflops.map(|p| achieved / p),
+            breakdown: i.breakdown,
+            losses: i.losses,
+            references,
+        }
+    }
+
+    /// The human-readable table.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let ms = |x: f64| format!("{:.1} ms", x * 1e3);
+        let _ = writeln!(
+            s,
+            "exc bench train: {} ({:.1}M parameters) on {}, {:?}, attention {}, \
+             Adafactor in {} update groups, {} threads",
+            self.model,
+            self.parameters as f64 / 1e6,
+            self.device,
+            self.precision,
+            self.attention,
+            self.optimizer_groups,
+            self.threads
+        );
+        if let Some((out, grad)) = self.attention_check {
+            let _ = writeln!(
+                s,
+                "  attention check vs math: max |out diff| {out:.2e}, bias grad rel. diff {grad:.2e}"
+            );
+        }
+        let _ = writeln!(
+            s,
+            "  batch {} x {}/{} tokens, {} timed steps after {} warm-up ({:.1} s)",
+            self.batch, self.inputs, self.targets, self.steps, self.warmup, self.warmup_s
+        );
+        let _ = writeln!(s, "  step time        {}", ms(self.step_s));
+        let _ = writeln!(s, "  examples/s       {:.2}", self.examples_per_s);
+        let _ = writeln!(
+            s,
+            "  tokens/s         {:.0} (encoder + decoder positions)",
+            self.tokens_per_s
+        );
+        let _ = writeln!(
+            s,
+            "  data wait        {:.1}% of the timed steps",
+            100.0 * self.data_wait_share
+        );
+        match (self.peak_memory_bytes, self.peak_memory_kind) {
+            (Some(b), Some(k)) => {
+                let _ = writeln!(
+                    s,
+                    "  peak memory      {:.2} GiB ({k})",
+                    b as f64 / (1u64 << 30) as f64
+                );
+            }
+            _ => {
+                let _ = writeln!(s, "  peak memory      not measured (no nvidia-smi)");
+            }
+        }
+        let _ = writeln!(
+            s,
+            "  model FLOPs      {:.1} GFLOP/example (3 x forward, see bench/flops.rs); {:.2} TFLOP/s",
+            self.train_gflop_per_example, self.achieved_tflops
+        );
+        match (self.mfu, self.peak_tflops) {
+            (Some(m), Some(p)) => {
+                let _ = writeln!(
+                    s,
+                    "  MFU              {:.1}% of {p:.0} TFLOP/s bf16 peak",
+                    100.0 * m
+                );
+            }
+            _ => {
+                let _ = writeln!(
+                    s,
+                    "  MFU              n/a (no bf16 peak known for this device; --peak-tflops)"
+                );
+            }
+        }
+        let b = &self.breakdown;
+        let total = b.total().max(1e-12);
+        let _ = writeln!(
+            s,
+            "  one step, device-synchronised ({} total):",
+            ms(b.total())
+        );
+        for (name, x) in [
+            ("data", b.data),
+            ("forward", b.forward),
+            ("backward", b.backward),
+            ("optimizer", b.optimizer),
+        ] {
+            let _ = writeln!(
+                s,
+                "    {name:<10} {:>10} {:>5.1}%",
+                ms(x),
+                100.0 * x / total
+            );
+        }
+        let show = |l: &[f64]| {
+            l.iter()
+                .take(6)
+                .map(|x| format!("{x:.4}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let _ = writeln!(s, "  loss (first steps) {}", show(&self.losses));
+        for r in &self.references {
+            let x = &r.result;
+            let _ = writeln!(
+                s,
+                "  transformers {} ({} attention, torch {}): step {}, exc is {:.2}x its speed; \
+                 fwd/bwd/opt {}/{}/{}; max |loss diff| {:.4}",
+                x.mode,
+                x.attn,
+                x.torch,
+                ms(x.step_s),
+                r.speedup,
+                ms(x.breakdown.forward),
+                ms(x.breakdown.backward),
+                ms(x.breakdown.optimizer),
+                r.max_loss_diff
+            );
+            let _ = writeln!(s, "    its loss (first steps) {}", show(&x.losses));
+        }
+        s
+    }
+}

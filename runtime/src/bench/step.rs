@@ -1,0 +1,207 @@
+//! One pre-training step as `exc run` takes it (forward, loss, backward,
+//! Adafactor), set up with the speed levers the benchmark measures:
+//! precision, attention kernels and the optimizer's grouping.
+
+use std::path::Path;
+use std::time::Instant;
+
+use tch::{nn, Device, Kind, Tensor};
+
+use crate::error::Result;
+use crate::model::{seq2seq_loss, AttentionImpl, LossConfig, Seq2SeqBatch, T5Config, T5};
+use crate::optim::{self, Adafactor, AdafactorConfig};
+
+/// Parameter and activation precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// float32 everywhere (TF32 matmuls on GPU when allowed).
+    Fp32,
+    /// bf16 parameters and activations, float32 norms, softmax and loss,
+    /// float32 master weights and optimizer state.
+    Bf16,
+}
+
+/// What a step is made of.
+#[derive(Debug, Clone)]
+pub struct StepSetup {
+    pub cfg: T5Config,
+    pub device: Device,
+    pub precision: Precision,
+    pub attention: AttentionImpl,
+    /// Adafactor over stacked same-shape tensors (`false`: tensor by tensor).
+    pub grouped_optimizer: bool,
+    pub seed: i64,
+}
+
+/// The model and optimizer being benchmarked.
+pub struct Trainer {
+    pub vs: nn::VarStore,
+    pub model: T5,
+    pub opt: Adafactor,
+    device: Device,
+}
+
+/// Seconds of each part of one device-synchronised step.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct Breakdown {
+    /// Waiting for the pipeline, making tensors, copying them to the device.
+    pub data: f64,
+    /// Forward pass and loss.
+    pub forward: f64,
+    pub backward: f64,
+    /// zero_grad and the Adafactor update.
+    pub optimizer: f64,
+}
+
+impl Breakdown {
+    pub fn total(&self) -> f64 {
+        self.data + self.forward + self.backward + self.optimizer
+    }
+
+    /// The element-wise mean of several breakdowns.
+    pub fn mean(all: &[Breakdown]) -> Breakdown {
+        let n = all.len().max(1) as f64;
+        let sum = |f: fn(&Breakdown) -> f64| all.iter().map(f).sum::<f64>() / n;
+        Breakdown {
+            data: sum(|b| b.data),
+            forward: sum(|b| b.forward),
+            backward: sum(|b| b.backward),
+            optimizer: sum(|b| b.optimizer),
+        }
+    }
+}
+
+/// Waits for the device to finish queued work (no-op on CPU).
+pub fn sync(device: Device) {
+    if let Device::Cuda(i) = device {
+        tch::Cuda::synchronize(i as i64);
+    }
+}
+
+impl Trainer {
+    /// Builds the model in float32 from `seed` (saved to `save_init` in
+    /// the HF layout when given, for the reference), the optimizer (with
+    /// master weights taken from the float32 values for bf16), then casts.
+    pub fn new(s: &StepSetup, save_init: Option<&Path>) -> Result<Trainer> {
+        tch::manual_seed(s.seed);
+        let mut vs = nn::VarStore::new(s.device);
+        let mut model = T5::new(&vs.root(), &s.cfg)?;
+        model.set_attention(s.attention);
+        if let Some(dir) = save_init {
+            crate::checkpoint::save_model(&vs, &s.cfg, dir)?;
+        }
+        let bf16 = s.precision == Precision::Bf16;
+        let opt = Adafactor::new(
+            &vs,
+            AdafactorConfig {
+                group_by_shape: s.grouped_optimizer,
+                master_weights: bf16,
+                ..AdafactorConfig::default()
+            },
+        );
+        if bf16 {
+            vs.bfloat16();
+        }
+        Ok(Trainer {
+            vs,
+            model,
+            opt,
+            device: s.device,
+        })
+    }
+
+    /// Forward and loss; the loss tensor (not read back, to keep the
+    /// host ahead of the device).
+    fn forward(&self, b: &Seq2SeqBatch) -> Result<Tensor> {
+        let logits = self.model.forward(b, true)?;
+        Ok(seq2seq_loss(&logits, &b.labels, LossConfig::default()).loss)
+    }
+
+    /// One training step at learning rate `lr`; returns the detached loss.
+    pub fn step(&mut self, b: &Seq2SeqBatch, lr: f64) -> Result<Tensor> {
+        optim::zero_grad(&self.vs);
+        let loss = self.forward(b)?;
+        loss.backward();
+        self.opt.step(lr);
+        Ok(loss.detach())
+    }
+
+    /// One step timed part by part, synchronising the device between
+    /// parts; `fetch` produces the batch (its time is the data part).
+    pub fn timed_step(
+        &mut self,
+        lr: f64,
+        fetch: impl FnOnce() -> Result<Seq2SeqBatch>,
+    ) -> Result<(Breakdown, Tensor)> {
+        let dev = self.device;
+        sync(dev);
+        let t = Instant::now();
+        let b = fetch()?;
+        sync(dev);
+        let data = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let loss = self.forward(&b)?;
+        sync(dev);
+        let forward = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        loss.backward();
+        sync(dev);
+        let backward = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        self.opt.step(lr);
+        optim::zero_grad(&self.vs);
+        sync(dev);
+        let optimizer = t.elapsed().as_secs_f64();
+        Ok((
+            Breakdown {
+                data,
+                forward,
+                backward,
+                optimizer,
+            },
+            loss.detach(),
+        ))
+    }
+}
+
+/// Forward output and bias-gradient agreement of `imp` with the math path
+/// on `device` at `kind`, on a small T5-shaped problem: (max |out diff|,
+/// max |bias grad diff| / max |bias grad|). Run before trusting a fused
+/// kernel on a new card: a kernel that drops the bias gradient shows as 1.
+pub fn check_attention(imp: AttentionImpl, device: Device, kind: Kind) -> (f64, f64) {
+    let run = |imp: AttentionImpl| {
+        let opts = (Kind::Float, device);
+        let gen = |shape: [i64; 4], phase: f64| {
+            let n: i64 = shape.iter().product();
+            ((Tensor::arange(n, opts) * 0.731 + phase).sin()).view(shape)
+        };
+        let q = gen([2, 4, 40, 64], 0.0).to_kind(kind);
+        let k = gen([2, 4, 50, 64], 1.0).to_kind(kind);
+        let v = gen([2, 4, 50, 64], 2.0).to_kind(kind);
+        let table = gen([1, 4, 40, 50], 3.0)
+            .to_kind(kind)
+            .set_requires_grad(true);
+        let mask = Tensor::arange(50, opts)
+            .ge(45)
+            .view([1, 1, 1, 50])
+            .to_kind(kind)
+            * -1e30;
+        let out = crate::model::layers::attention(&q, &k, &v, &(&table + mask), 0.0, imp);
+        out.to_kind(Kind::Float)
+            .square()
+            .sum(Kind::Float)
+            .backward();
+        (out.to_kind(Kind::Float), table.grad().to_kind(Kind::Float))
+    };
+    let (o1, g1) = run(AttentionImpl::Math);
+    let (o2, g2) = run(imp);
+    let out = (&o1 - &o2).abs().max().double_value(&[]);
+    let scale = g1.abs().max().double_value(&[]).max(1e-12);
+    let grad = if g2.defined() {
+        (&g1 - &g2).abs().max().double_value(&[]) / scale
+    } else {
+        1.0
+    };
+    (out, grad)
+}
