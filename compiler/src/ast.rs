@@ -105,6 +105,8 @@ pub enum TypeExpr {
 pub struct FilterDecl {
     pub expr: Expr,
     pub cmp: Option<(CmpOp, Spanned<Value>)>,
+    /// Applies to this split only (`filter label != 0 only train`).
+    pub only_split: Option<Name>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

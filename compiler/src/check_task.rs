@@ -241,6 +241,7 @@ fn build(
                 Ok((expr, _)) => filters.push(ir::Filter {
                     expr,
                     cmp: f.cmp.as_ref().map(|(op, v)| (*op, to_json(&v.node))),
+                    only_split: f.only_split.as_ref().map(|s| s.node.clone()),
                 }),
                 Err(e) => diags.push(e),
             }

@@ -201,7 +201,28 @@ pub enum Func {
 #[serde(rename_all = "snake_case")]
 pub enum ArgRef {
     Int(i64),
+    /// A path into the row, as written (`label.span.start`).
     Field(String),
+}
+
+/// `a.b[0].c` -> its steps (the checker has already typed it).
+pub fn path_steps(text: &str) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for (i, part) in text.split('.').enumerate() {
+        let (name, rest) = part.split_once('[').unwrap_or((part, ""));
+        if !name.is_empty() {
+            match name.parse::<usize>() {
+                Ok(n) if i > 0 => steps.push(Step::Index(n)),
+                _ => steps.push(Step::Field(name.to_string())),
+            }
+        }
+        for idx in rest.split('[') {
+            if let Ok(n) = idx.trim_end_matches(']').parse::<usize>() {
+                steps.push(Step::Index(n));
+            }
+        }
+    }
+    steps
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -247,6 +268,9 @@ pub struct Filter {
     pub expr: Expr,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub cmp: Option<(CmpOp, serde_json::Value)>,
+    /// Applies to this split only.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub only_split: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -45,7 +45,7 @@ enum V {
     Text(String),
     Class { id: i64, names: Vec<String> },
     List(Vec<V>),
-    Record(Json),
+    Record(Json, Type),
 }
 
 fn from_json(j: &Json, ty: &Type, at: &str) -> Result<V, RenderError> {
@@ -110,7 +110,7 @@ fn from_json(j: &Json, ty: &Type, at: &str) -> Result<V, RenderError> {
                 .map(|(i, x)| from_json(x, of, &format!("{at}[{i}]")))
                 .collect::<Result<_, _>>()?,
         ),
-        (Type::Record { .. }, Json::Object(_)) => V::Record(j.clone()),
+        (Type::Record { .. }, Json::Object(_)) => V::Record(j.clone(), ty.clone()),
         (ty, j) => {
             return err(format!(
                 "`{at}` should be {}, found {}",
@@ -267,7 +267,7 @@ fn step_type(ty: &Type, step: &Step) -> Option<Type> {
 fn arg_int(env: &Env<'_>, a: &ArgRef, text: &str) -> Result<i64, RenderError> {
     match a {
         ArgRef::Int(i) => Ok(*i),
-        ArgRef::Field(name) => match env.path(&[Step::Field(name.clone())], name)? {
+        ArgRef::Field(name) => match env.path(&crate::ir::path_steps(name), name)? {
             V::Int(i) | V::Class { id: i, .. } => Ok(i),
             V::Bool(b) => Ok(i64::from(b)),
             _ => err(format!("`{text}`: `{name}` is not a whole number")),
@@ -417,7 +417,7 @@ fn apply(f: &Func, v: V, text: &str, env: &Env<'_>) -> Result<V, RenderError> {
             let V::List(tokens) = v else {
                 return err(format!("`{text}`: `entities` needs a list of tokens"));
             };
-            let V::List(tag_values) = env.path(&[Step::Field(tags.clone())], tags)? else {
+            let V::List(tag_values) = env.path(&crate::ir::path_steps(tags), tags)? else {
                 return err(format!("`{text}`: `{tags}` is not a list"));
             };
             if tag_values.len() != tokens.len() {
@@ -472,11 +472,12 @@ fn apply(f: &Func, v: V, text: &str, env: &Env<'_>) -> Result<V, RenderError> {
                             _ => return err(format!("`{text}`: `{{{i}}}` needs list elements")),
                         },
                         MapPart::Field(f) => match item {
-                            V::Record(j) => match j.get(f) {
-                                Some(Json::String(x)) => s.push_str(x),
-                                Some(Json::Null) | None => {}
-                                Some(other) => s.push_str(&other.to_string()),
-                            },
+                            // Through the declared type, so a class field shows its name.
+                            V::Record(j, Type::Record { fields }) => {
+                                let field_ty = fields.get(f).cloned().unwrap_or(Type::Text);
+                                let v = from_json(j.get(f).unwrap_or(&Json::Null), &field_ty, f)?;
+                                s.push_str(&to_text(&v, text)?);
+                            }
                             _ => return err(format!("`{text}`: `{{{f}}}` needs record elements")),
                         },
                     }
@@ -509,7 +510,7 @@ fn to_text(v: &V, text: &str) -> Result<String, RenderError> {
             Some(n) => n.clone(),
             None => "<unk>".to_string(),
         },
-        V::List(_) | V::Record(_) => return err(format!("`{text}` is not text")),
+        V::List(_) | V::Record(..) => return err(format!("`{text}` is not text")),
     })
 }
 
@@ -523,7 +524,7 @@ fn python_float(x: f64) -> String {
 
 fn to_json_scalar(v: &V) -> Json {
     match v {
-        V::Null | V::List(_) | V::Record(_) => Json::Null,
+        V::Null | V::List(_) | V::Record(..) => Json::Null,
         V::Bool(b) => Json::Bool(*b),
         V::Int(i) => Json::from(*i),
         V::Float(x) => serde_json::Number::from_f64(*x).map_or(Json::Null, Json::Number),
@@ -583,7 +584,7 @@ fn truthy(v: &V) -> bool {
         V::Text(s) => !s.trim().is_empty(),
         V::Class { id, .. } => *id >= 0,
         V::List(items) => !items.is_empty(),
-        V::Record(_) => true,
+        V::Record(..) => true,
     }
 }
 
@@ -597,7 +598,11 @@ pub fn render_row(task: &Task, row: &Json, split: &str) -> Result<Vec<Example>, 
         row,
         vars: Vec::new(),
     };
-    for f in &task.filters {
+    for f in task
+        .filters
+        .iter()
+        .filter(|f| f.only_split.as_deref().is_none_or(|s| s == split))
+    {
         let v = base.eval(&f.expr)?;
         let keep = match &f.cmp {
             Some((op, lit)) => compare(&v, *op, lit),

@@ -213,11 +213,23 @@ impl Cx {
             Rule::fields => TaskEntry::Fields(self.record_type(inner.next()?)),
             Rule::filter => {
                 let expr = self.expr(inner.next()?);
-                let cmp = match (inner.next(), inner.next()) {
-                    (Some(op), Some(v)) => Some((cmp_op(op.as_str()), self.value(v))),
-                    _ => None,
-                };
-                TaskEntry::Filter(FilterDecl { expr, cmp })
+                let mut cmp = None;
+                let mut only_split = None;
+                while let Some(q) = inner.next() {
+                    match q.as_rule() {
+                        Rule::cmp_op => {
+                            let v = inner.next()?;
+                            cmp = Some((cmp_op(q.as_str()), self.value(v)));
+                        }
+                        Rule::split_only => only_split = first_name(self, q),
+                        _ => {}
+                    }
+                }
+                TaskEntry::Filter(FilterDecl {
+                    expr,
+                    cmp,
+                    only_split,
+                })
             }
             Rule::each => {
                 let var = self.name(&inner.next()?);
@@ -463,7 +475,8 @@ impl Cx {
             Rule::boolean => Value::Bool(p.as_str() == "true"),
             Rule::null => Value::Null,
             Rule::var => Value::Var(p.as_str().trim_start_matches('$').to_string()),
-            Rule::bare | Rule::ident => Value::Word(p.as_str().to_string()),
+            // A dotted path stays a word; functions that take fields read it as a path.
+            Rule::bare | Rule::ident | Rule::arg_path => Value::Word(p.as_str().to_string()),
             Rule::list_value => Value::List(p.into_inner().map(|v| self.value(v)).collect()),
             Rule::record_value => Value::Record(
                 p.into_inner()

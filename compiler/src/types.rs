@@ -103,6 +103,19 @@ impl Scope<'_> {
             .or_else(|| self.fields.get(name).cloned())
     }
 
+    /// The type a dotted path reaches (`label.span.start`), if it is valid.
+    fn lookup_path(&self, text: &str) -> Option<Type> {
+        let segs: Vec<Segment> = crate::ir::path_steps(text)
+            .into_iter()
+            .map(|s| match s {
+                Step::Field(f) => Segment::Field(f),
+                Step::Index(i) => Segment::Index(i),
+            })
+            .collect();
+        let path = Spanned::new(ast::Path(segs), crate::source::Span::default());
+        path_type(&path, self).ok()
+    }
+
     fn names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.fields.keys().map(String::as_str).collect();
         names.extend(self.vars.iter().map(|(v, _)| v.as_str()));
@@ -541,7 +554,7 @@ fn ref_arg(
 ) -> Result<ArgRef, Diagnostic> {
     match arg(call, pos, name).map(|v| &v.node) {
         Some(Value::Num(n)) if n.is_int && int_only => Ok(ArgRef::Int(n.value as i64)),
-        Some(Value::Word(w)) => match scope.lookup(w) {
+        Some(Value::Word(w)) => match scope.lookup_path(w) {
             Some(t)
                 if !int_only || matches!(t.strip_optional(), Type::Int | Type::Class { .. }) =>
             {

@@ -1,6 +1,8 @@
 //! Template functions over real-looking rows: each test declares a task,
 //! checks it, and renders one row.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use exc_compiler::ast::Item;
 use exc_compiler::check_task::{check_tasks, Declared};
 use exc_compiler::diagnostic::Diagnostic;
@@ -135,4 +137,32 @@ fn field_arguments_are_checked() {
         "{}",
         errors[2]
     );
+}
+
+#[test]
+fn a_filter_can_apply_to_one_split() {
+    let src = r#"task t { fields { text: text, label: class[False, True] } filter label != 0 only train input "{text}" target label metrics accuracy }"#;
+    let row = serde_json::json!({"text": "x", "label": 0});
+    assert!(render(src, row.clone(), "train").is_empty());
+    assert_eq!(render(src, row, "validation").len(), 1);
+}
+
+#[test]
+fn field_arguments_may_be_paths() {
+    let ex = render(
+        r#"task t { fields { utterance: text, slot: { span: { start: int, end: int } } } input "{utterance}" target utterance | slice(slot.span.start, slot.span.end) metrics squad }"#,
+        serde_json::json!({"utterance": "book a table at 7pm", "slot": {"span": {"start": 16, "end": 19}}}),
+        "train",
+    );
+    assert_eq!(ex[0].target, "7pm");
+}
+
+#[test]
+fn map_shows_class_names() {
+    let ex = render(
+        r#"task t { fields { acts: list<{ act: class[INFORM, REQUEST], slot: text }> } input "{acts | map('{act} ( {slot} )') | join(' ')}" target "x" metrics bleu }"#,
+        serde_json::json!({"acts": [{"act": 1, "slot": "cuisine"}, {"act": 0, "slot": "time"}]}),
+        "train",
+    );
+    assert_eq!(ex[0].input, "REQUEST ( cuisine ) INFORM ( time )");
 }

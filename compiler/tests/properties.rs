@@ -1,5 +1,7 @@
 //! Properties: the parser never panics, plans are deterministic, rates sum to one.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use exc_compiler::rates::{self, Member, Policy};
 use exc_compiler::source::FileId;
 use proptest::prelude::*;
