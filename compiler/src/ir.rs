@@ -173,7 +173,13 @@ pub enum Func {
     At {
         index: ArgRef,
     },
-    /// Characters `start..end` of a text (Python slicing of a `str`).
+    /// The element of the `values` list at the position where `keys` holds this
+    /// value (ARC: `answerKey | lookup(choices.label, choices.text)`).
+    Lookup {
+        keys: String,
+        values: String,
+    },
+    /// Characters `start..end` of a text, or elements of a list (Python slicing).
     Slice {
         start: ArgRef,
         end: Option<ArgRef>,

@@ -378,21 +378,52 @@ fn apply(f: &Func, v: V, text: &str, env: &Env<'_>) -> Result<V, RenderError> {
             }
         }
         Func::Slice { start, end } => {
-            let s = to_text(&v, text)?;
-            let chars: Vec<char> = s.chars().collect();
-            let n = chars.len() as i64;
-            // Python's str slicing: negative positions count from the end, out of range clamps.
-            let clamp = |i: i64| if i < 0 { (n + i).max(0) } else { i.min(n) } as usize;
-            let a = clamp(arg_int(env, start, text)?);
-            let b = match end {
-                Some(e) => clamp(arg_int(env, e, text)?),
-                None => chars.len(),
+            // Python slicing: negative positions count from the end, out of range clamps.
+            let bounds = |n: usize| -> Result<(usize, usize), RenderError> {
+                let n = n as i64;
+                let clamp = |i: i64| if i < 0 { (n + i).max(0) } else { i.min(n) } as usize;
+                let a = clamp(arg_int(env, start, text)?);
+                let b = match end {
+                    Some(e) => clamp(arg_int(env, e, text)?),
+                    None => n as usize,
+                };
+                Ok((a, b.max(a)))
             };
-            V::Text(
-                chars
-                    .get(a..b.max(a))
-                    .map_or_else(String::new, |c| c.iter().collect()),
-            )
+            match v {
+                V::List(items) => {
+                    let (a, b) = bounds(items.len())?;
+                    V::List(items.into_iter().skip(a).take(b - a).collect())
+                }
+                v => {
+                    let chars: Vec<char> = to_text(&v, text)?.chars().collect();
+                    let (a, b) = bounds(chars.len())?;
+                    V::Text(
+                        chars
+                            .get(a..b)
+                            .map_or_else(String::new, |c| c.iter().collect()),
+                    )
+                }
+            }
+        }
+        Func::Lookup { keys, values } => {
+            let key = to_text(&v, text)?;
+            let (V::List(ks), V::List(vs)) = (
+                env.path(&crate::ir::path_steps(keys), keys)?,
+                env.path(&crate::ir::path_steps(values), values)?,
+            ) else {
+                return err(format!("`{text}`: `{keys}` and `{values}` must be lists"));
+            };
+            let mut found = None;
+            for (i, k) in ks.iter().enumerate() {
+                if to_text(k, text)? == key {
+                    found = Some(i);
+                    break;
+                }
+            }
+            match found.and_then(|i| vs.into_iter().nth(i)) {
+                Some(x) => x,
+                None => return err(format!("`{text}`: `{key}` is not among `{keys}`")),
+            }
         }
         Func::Mark { index, mark } => {
             let s = to_text(&v, text)?;

@@ -12,6 +12,7 @@ const PRIMS: &[&str] = &["text", "int", "float", "bool", "class", "list"];
 pub const FUNCTIONS: &[&str] = &[
     "lower", "upper", "strip", "join", "replace", "sub", "first", "last", "len", "str", "default",
     "id", "names", "round", "fixed", "words", "at", "slice", "mark", "entities", "map", "nonempty",
+    "lookup",
 ];
 
 /// Field declarations -> an ordered record, reporting unknown types and duplicates.
@@ -374,16 +375,51 @@ fn apply(call: &ast::Call, ty: &Type, scope: &Scope<'_>) -> Result<(Func, Type),
             ),
             _ => return Err(mismatch("a list")),
         },
-        "slice" if stringy => {
+        "slice" if stringy || matches!(inner, Type::List { .. }) => {
             let start = ref_arg(call, 0, "start", scope, true)?;
             let end = if arg(call, 1, "end").is_some() {
                 Some(ref_arg(call, 1, "end", scope, true)?)
             } else {
                 None
             };
-            (Func::Slice { start, end }, Type::Text)
+            let out = if stringy { Type::Text } else { inner.clone() };
+            (Func::Slice { start, end }, out)
         }
-        "slice" => return Err(mismatch("text")),
+        "slice" => return Err(mismatch("text or a list")),
+        "lookup" if is_scalar(inner) => {
+            let (keys, values) = (
+                ref_arg(call, 0, "keys", scope, false)?,
+                ref_arg(call, 1, "values", scope, false)?,
+            );
+            let (ArgRef::Field(k), ArgRef::Field(v)) = (&keys, &values) else {
+                return Err(bad_arg(
+                    call,
+                    "`lookup(keys, values)` names two list fields",
+                ));
+            };
+            let out = match (
+                scope.lookup_path(k).as_ref().map(Type::strip_optional),
+                scope.lookup_path(v).as_ref().map(Type::strip_optional),
+            ) {
+                (Some(Type::List { of: kt }), Some(Type::List { of: vt })) if is_scalar(kt) => {
+                    (**vt).clone()
+                }
+                _ => {
+                    return Err(bad_arg(
+                        call,
+                        &format!("`{k}` and `{v}` must both be lists, the keys scalars"),
+                    ))
+                }
+            };
+            (
+                Func::Lookup {
+                    keys: k.clone(),
+                    values: v.clone(),
+                },
+                out,
+            )
+        }
+        "lookup" => return Err(mismatch("a scalar key")),
         "mark" if stringy => {
             let index = ref_arg(call, 0, "index", scope, true)?;
             let mark = opt_str_arg(call, 1, "mark")?.unwrap_or_else(|| "*".into());

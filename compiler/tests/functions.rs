@@ -166,3 +166,15 @@ fn map_shows_class_names() {
     );
     assert_eq!(ex[0].input, "REQUEST ( cuisine ) INFORM ( time )");
 }
+
+#[test]
+fn lists_slice_and_keys_look_up() {
+    let ex = render(
+        r#"task t { fields { questions: list<text>, answerKey: text, choices: { label: list<text>, text: list<text> } } each q, i in questions input "{questions | slice(0, i) | join(' / ')} >> {q}" target answerKey | lookup(choices.label, choices.text) metrics accuracy }"#,
+        serde_json::json!({"questions": ["a?", "b?", "c?"], "answerKey": "B", "choices": {"label": ["A", "B"], "text": ["no", "yes"]}}),
+        "train",
+    );
+    let inputs: Vec<&str> = ex.iter().map(|e| e.input.as_str()).collect();
+    assert_eq!(inputs, [" >> a?", "a? >> b?", "a? / b? >> c?"]);
+    assert_eq!(ex[0].target, "yes");
+}
