@@ -2,13 +2,13 @@
 //! `train { }` -> [`TrainPlan`], `model …` -> [`ModelPlan`].
 
 use crate::ast::{self, MixEntry, ModelDecl};
-use crate::check_task::escapes;
 use crate::diagnostic::{suggestion, Diagnostic};
 use crate::ir::Source;
 use crate::lower::Cx;
 use crate::plan::{self, C4Plan, ModelConfig, ModelPlan, Schedule, StageKind, TrainPlan};
 use crate::settings::Settings;
 use crate::source::{Span, Spanned};
+use crate::task_entries::escapes;
 use indexmap::IndexMap;
 
 const TRAIN_KEYS: &[&str] = &[
@@ -122,7 +122,7 @@ impl Cx<'_> {
         let source = match source {
             Some(s) => {
                 let mut d = Vec::new();
-                let out = crate::check_task::source_of(&s, &mut d);
+                let out = crate::task_entries::source_of(&s, &mut d);
                 self.diags.extend(d);
                 out?
             }
