@@ -70,15 +70,14 @@ def squad_nested(path):
     return out
 
 
-# SQuAD: train on the v1.1 train sample plus the answerable rows of the flat
-# v2 sample; hold out the answerable rows of the small v2 dev file.
-train = squad_nested(os.path.join(SRC, "squad/squad_v1.1_train_sample.json"))
-for r in json.load(open(os.path.join(SRC, "squad/squad_v2_flat_sample.json")))["data"]:
-    r = dict(r, title=r.get("title", ""))
-    train.append(r)
-train = [r for r in train if r["answers"]["text"]]
+# SQuAD: train on the v1.1 train sample; hold out the answerable rows of the
+# small v2 dev file. (The flat v2 sample repeats those dev questions, so it is
+# not used: it would leak the held-out answers into training.)
+train = [r for r in squad_nested(os.path.join(SRC, "squad/squad_v1.1_train_sample.json"))
+         if r["answers"]["text"]]
 dev = [r for r in squad_nested(os.path.join(SRC, "squad/squad_v2.0_dev_small.json"))
        if r["answers"]["text"]]
+assert not {r["question"] for r in train} & {r["question"] for r in dev}
 write("squad_v1", "train", train)
 write("squad_v1", "validation", dev)
 

@@ -130,8 +130,18 @@ fn device_name(d: Device) -> String {
 
 fn compile_plan(path: &Path, name: Option<&str>) -> Result<Plan> {
     let c = exc_compiler::compile(&[path.to_path_buf()]);
+    // One line per diagnostic: the CLI's fancy rendering lives in the binary.
     for d in &c.diagnostics {
-        eprintln!("{:?}", d.to_report(&c.loaded.sources));
+        let sev = if d.is_error() { "error" } else { "warning" };
+        eprintln!(
+            "{sev}: {} [{}] {}",
+            d.message,
+            d.code,
+            d.location(&c.loaded.sources)
+        );
+        if let Some(h) = &d.help {
+            eprintln!("  help: {h}");
+        }
     }
     if c.errors() > 0 {
         return Err(Error::Input(format!(

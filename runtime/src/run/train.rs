@@ -301,6 +301,13 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
             s.reason
         );
     }
+    for p in ckpt::partials(&ckdir) {
+        eprintln!(
+            "note: ignoring the half-written checkpoint `{}` of an interrupted run",
+            p.display()
+        );
+        std::fs::remove_dir_all(&p).map_err(|e| Error::io(&p, e))?;
+    }
     let mut cursor = None;
     let mut step = 0u64;
     let mut tokens = 0u64;
@@ -413,7 +420,7 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
         progress.step(step, step_loss);
 
         let last = step == train.steps;
-        if step % ctx.log_every.max(1) == 0 || last {
+        if step.is_multiple_of(ctx.log_every.max(1)) || last {
             let secs = window_start.elapsed().as_secs_f64().max(1e-9);
             let line = serde_json::json!({
                 "stage": stage.name, "step": step, "loss": window_loss / window_n as f64,
@@ -429,10 +436,15 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
             (window_loss, window_n, window_tokens, wait) = (0.0, 0, 0, 0.0);
             window_start = Instant::now();
         }
-        let eval_now = train.eval_every.is_some_and(|e| e > 0 && step % e == 0) || last;
-        let save_now = (train.checkpoint_every > 0 && step % train.checkpoint_every == 0) || last;
+        let eval_now = train
+            .eval_every
+            .is_some_and(|e| e > 0 && step.is_multiple_of(e))
+            || last;
+        let save_now =
+            (train.checkpoint_every > 0 && step.is_multiple_of(train.checkpoint_every)) || last;
         let mut eval_loss = None;
-        if eval_now && save_now {
+        // Every checkpoint is scored too, so that `BEST` can be chosen.
+        if eval_now || save_now {
             let losses = validation_loss(ctx, &model.model, train)?;
             if !losses.is_empty() {
                 let mean = losses.iter().map(|l| l.1).sum::<f64>() / losses.len() as f64;
