@@ -121,3 +121,141 @@ fn garbage_model_is_an_error_naming_the_file() {
     let err = T5Tokenizer::from_spm_bytes(b"\x0a\x05abc", "bad.model").unwrap_err();
     assert!(err.to_string().contains("bad.model"), "{err}");
 }
+
+/// Every line and every blank-line-separated paragraph of the shared text.
+fn shared_text_cases() -> Vec<String> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/text");
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!("SKIP: {} not found", dir.display());
+        return out;
+    };
+    let mut files: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
+    files.sort();
+    for f in files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "txt"))
+    {
+        let text = std::fs::read_to_string(f).unwrap();
+        out.extend(text.lines().map(str::to_string));
+        out.extend(text.split("\n\n").map(str::to_string));
+    }
+    out
+}
+
+fn fast_matches_reference(tok: &T5Tokenizer) {
+    assert!(
+        tok.is_fast(),
+        "the fast encoder should take T5's configuration"
+    );
+    let cases = shared_text_cases();
+    for text in &cases {
+        assert_eq!(
+            tok.encode(text).unwrap(),
+            tok.encode_reference(text).unwrap(),
+            "text {text:?}"
+        );
+    }
+    eprintln!("fast == reference on {} shared-text cases", cases.len());
+}
+
+#[test]
+fn fast_encoder_matches_tokenizers_on_shared_text_spiece() {
+    let Some(path) = shared_tokenizer("spiece.model") else {
+        return;
+    };
+    fast_matches_reference(&T5Tokenizer::from_file(path).unwrap());
+}
+
+#[test]
+fn fast_encoder_matches_tokenizers_on_shared_text_json() {
+    let Some(path) = shared_tokenizer("tokenizer.json") else {
+        return;
+    };
+    fast_matches_reference(&T5Tokenizer::from_file(path).unwrap());
+}
+
+mod random_text {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Fragments chosen to hit every branch: specials (whole and broken),
+    /// space runs, CR LF, combining marks, charsmap rewrites (fullwidth,
+    /// ligatures, NBSP, ideographic space), characters outside the
+    /// vocabulary, a literal `▁`, emoji sequences and controls.
+    const FRAGMENTS: &[&str] = &[
+        "the",
+        " cat",
+        "sat",
+        " ",
+        "  ",
+        "   ",
+        "\t",
+        "\n",
+        "\r\n",
+        "\r",
+        "<extra_id_0>",
+        "<extra_id_17>",
+        "</s>",
+        "<pad>",
+        "<unk>",
+        "<extra_id_",
+        "<pa",
+        "</",
+        "\u{2581}",
+        "e\u{301}",
+        "\u{301}",
+        "\u{ff21}\u{ff42}",
+        "\u{fb01}",
+        "\u{a0}",
+        "\u{3000}",
+        "\u{ff1c}pad\u{ff1e}",
+        "\u{4e2d}\u{6587}",
+        "\u{d55c}\u{3164}\u{3164}",
+        "\u{1f469}\u{200d}\u{1f4bb}",
+        "\u{1f1eb}\u{1f1f7}",
+        "\u{0}",
+        "\u{7f}",
+        "\u{85}",
+        "\u{200b}",
+        "caf\u{e9}",
+        "Z\u{fc}rich",
+        "\u{2160}",
+        "1\u{2044}2",
+        "\u{0915}\u{094d}\u{0937}",
+        "\u{600}x",
+        ".",
+        ",",
+        "!?",
+        "don't",
+        "\u{201c}q\u{201d}",
+    ];
+
+    fn check_fast(tok: &T5Tokenizer, text: &str) {
+        assert_eq!(
+            tok.encode(text).unwrap(),
+            tok.encode_reference(text).unwrap(),
+            "text {text:?}"
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+        #[test]
+        fn fast_encoder_matches_tokenizers_on_random_text(
+            parts in proptest::collection::vec(0..FRAGMENTS.len(), 0..24),
+            noise in "\\PC{0,12}",
+        ) {
+            let Some(path) = shared_tokenizer("spiece.model") else {
+                return Ok(());
+            };
+            thread_local! {
+                static TOK: std::cell::OnceCell<T5Tokenizer> = const { std::cell::OnceCell::new() };
+            }
+            let mut text: String = parts.iter().map(|&i| FRAGMENTS[i]).collect();
+            let mid = text.char_indices().nth(parts.len() / 2).map_or(text.len(), |(i, _)| i);
+            text.insert_str(mid, &noise);
+            TOK.with(|t| check_fast(t.get_or_init(|| T5Tokenizer::from_file(&path).unwrap()), &text));
+        }
+    }
+}

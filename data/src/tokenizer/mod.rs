@@ -5,10 +5,20 @@
 //! `T5Converter` converts it (see [`spm`]). Ids leave as `i32`, the type the
 //! runtime puts in its tensors. EOS is not appended by [`T5Tokenizer::encode`]:
 //! the objectives append it after truncation so that it is never cut off.
+//!
+//! Encoding goes through our own Unigram encoder ([`unigram`]) whenever the
+//! loaded configuration is the one it reproduces (T5's, from either file);
+//! the `tokenizers` pipeline stays for everything else (pieces, decoding,
+//! other configurations) and as the reference in parity tests
+//! ([`T5Tokenizer::encode_reference`]).
 
+mod charsmap;
 pub mod spm;
+mod trie;
+pub mod unigram;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::{DataError, Result};
 
@@ -19,6 +29,8 @@ pub const T5_EXTRA_IDS: usize = 100;
 #[derive(Clone)]
 pub struct T5Tokenizer {
     inner: tokenizers::Tokenizer,
+    /// The fast encoder, when it reproduces `inner`'s configuration.
+    fast: Option<Arc<unigram::FastUnigram>>,
     path: PathBuf,
     eos: i32,
     pad: i32,
@@ -31,6 +43,7 @@ impl std::fmt::Debug for T5Tokenizer {
         f.debug_struct("T5Tokenizer")
             .field("path", &self.path)
             .field("vocab_size", &self.vocab_size)
+            .field("fast", &self.fast.is_some())
             .finish()
     }
 }
@@ -81,7 +94,12 @@ impl T5Tokenizer {
                 .and_then(|i| i32::try_from(i).ok())
                 .ok_or_else(|| tok_err(path, &format!("vocabulary has no `{t}`")))
         };
+        // Not an error when unsupported: the general path still encodes.
+        let fast = unigram::FastUnigram::from_tokenizer(&inner)
+            .ok()
+            .map(Arc::new);
         Ok(T5Tokenizer {
+            fast,
             eos: id("</s>")?,
             pad: id("<pad>")?,
             unk: id("<unk>")?,
@@ -93,6 +111,24 @@ impl T5Tokenizer {
 
     /// Token ids of `text`, without EOS.
     pub fn encode(&self, text: &str) -> Result<Vec<i32>> {
+        match &self.fast {
+            Some(fast) => {
+                let mut ids = Vec::with_capacity(text.len() / 3 + 4);
+                fast.encode_into(text, &mut ids);
+                Ok(ids)
+            }
+            None => self.encode_reference(text),
+        }
+    }
+
+    /// Whether [`Self::encode`] uses the fast Unigram encoder.
+    pub fn is_fast(&self) -> bool {
+        self.fast.is_some()
+    }
+
+    /// Token ids of `text` through the `tokenizers` pipeline (the reference
+    /// the fast encoder is tested against).
+    pub fn encode_reference(&self, text: &str) -> Result<Vec<i32>> {
         let enc = self
             .inner
             .encode_fast(text, false)
