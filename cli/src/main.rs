@@ -43,6 +43,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train and evaluate a mixture into a run directory (default: the CPU quickstart)
+    #[cfg(feature = "runtime")]
+    Run(exc_runtime::run::RunArgs),
+    /// Aggregate run directories into tables and plots
+    #[cfg(feature = "runtime")]
+    Report(exc_runtime::run::ReportArgs),
     /// Validate .task and .exmix files and directories
     Check(check_cmd::Args),
     /// Resolve a mixture into its plan: tasks, sizes, rates, C4 share, epochs
@@ -103,6 +109,30 @@ fn main() -> ExitCode {
             out!("{}", exc_runtime::env::report());
             Outcome::Ok
         }
+        #[cfg(feature = "runtime")]
+        Command::Run(a) => match exc_runtime::run::run(&a) {
+            Ok(outcome) => {
+                for dir in &outcome.run_dirs {
+                    outln!("{}", dir.display());
+                }
+                Outcome::Ok
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                Outcome::Invalid
+            }
+        },
+        #[cfg(feature = "runtime")]
+        Command::Report(a) => match exc_runtime::run::report(&a) {
+            Ok(path) => {
+                outln!("{}", path.display());
+                Outcome::Ok
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                Outcome::Invalid
+            }
+        },
         #[cfg(feature = "runtime")]
         Command::Generate(a) => report(exc_runtime::cli::run_generate(&a)),
         #[cfg(feature = "runtime")]
