@@ -26,6 +26,7 @@ pub mod rng;
 pub mod sampler;
 pub mod source;
 pub mod task_source;
+mod workers;
 
 pub mod tokenizer;
 

@@ -9,6 +9,10 @@
 //! cursor holds a source position and an index, not the buffer's contents.
 //! Restoring costs re-reading at most one window (and one group of 128 C4
 //! documents), never the data seen before it.
+//!
+//! Tokenization can run on a pool of worker threads ([`Pipeline::with_workers`],
+//! and [`Pipeline::spawn`] uses every core): the batches and cursors are the
+//! same as with one thread (see [`crate::workers`] for why).
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
@@ -26,6 +30,7 @@ use crate::rng::Rng;
 use crate::sampler::{MixtureSampler, SamplerSpec};
 use crate::source::{ReadOptions, SourceFiles, SourcePosition};
 use crate::tokenizer::T5Tokenizer;
+use crate::workers::{prepare, JobContext, Pool, Prepared, ReadAhead};
 
 /// Turns one row into `(input text, target text)` pairs (the compiler's
 /// renderer, behind a closure so this crate does not need the plan types).
@@ -195,6 +200,10 @@ struct TaskStream {
     at: TaskCursor,
     units: u64,
     counts: TruncationCounts,
+    /// Tokenizer workers (None: tokenize on the pipeline thread).
+    pool: Option<Arc<Pool>>,
+    ahead: ReadAhead,
+    ctx: Arc<JobContext>,
 }
 
 impl TaskStream {
@@ -220,7 +229,15 @@ impl TaskStream {
             }
             Objective::Supervised(_) => 0,
         };
+        let ctx = Arc::new(JobContext {
+            objective: spec.objective.clone(),
+            tok: tok.clone(),
+            task: spec.name.clone(),
+        });
         let mut s = TaskStream {
+            pool: None,
+            ahead: ReadAhead::default(),
+            ctx,
             name: spec.name.clone(),
             seed,
             task,
@@ -244,49 +261,70 @@ impl TaskStream {
         Ok(s)
     }
 
+    /// The row stream's cursor before the next row to consume (rows read
+    /// ahead for the workers do not count as consumed).
+    fn next_cursor(&self) -> RowCursor {
+        self.ahead
+            .front_cursor()
+            .unwrap_or_else(|| self.rows.cursor())
+    }
+
+    /// The next row, rendered and tokenized (by the workers when there are).
+    fn next_prepared(&mut self) -> Result<Prepared> {
+        let Some(pool) = &self.pool else {
+            if self.ahead.is_empty() {
+                let row = self.rows.next()?;
+                return prepare(&self.objective, &self.tok, &self.name, &row);
+            }
+            return self.ahead.pop();
+        };
+        let rows = &mut self.rows;
+        let mut read = || (rows.cursor(), rows.next());
+        self.ahead.top_up(pool, &self.ctx, &mut read);
+        let item = self.ahead.pop();
+        // Refill now so that the workers are busy while this row is used.
+        self.ahead.top_up(pool, &self.ctx, &mut read);
+        item
+    }
+
     /// Produces the next unit's examples into `pending`.
     fn fill_unit(&mut self) -> Result<()> {
         self.at = TaskCursor {
-            rows: self.rows.cursor(),
+            rows: self.next_cursor(),
             skip: 0,
             units: self.units,
             counts: self.counts,
         };
         let eos = self.tok.eos_id();
         match &self.objective {
-            Objective::Supervised(render) => {
+            Objective::Supervised(_) => {
                 while self.pending.is_empty() {
-                    let row = self.rows.next()?;
+                    let Prepared::Pairs(pairs) = self.next_prepared()? else {
+                        return Err(mismatch(&self.name));
+                    };
                     self.units += 1;
-                    let pairs = render(&row).map_err(|e| {
-                        DataError::Config(format!("task `{}`: cannot render a row: {e}", self.name))
-                    })?;
                     for (input, target) in pairs {
-                        let ex = supervised_example(
-                            self.tok.encode(&input)?,
-                            self.tok.encode(&target)?,
-                            self.lengths,
-                            eos,
-                            &mut self.counts,
-                        );
+                        let ex =
+                            supervised_example(input, target, self.lengths, eos, &mut self.counts);
                         self.pending.push_back(ex);
                     }
                 }
             }
-            Objective::SpanCorruption { spec, text_field } => {
+            Objective::SpanCorruption { spec, .. } => {
+                let spec = *spec;
                 let sentinel = self.tok.sentinel(0).ok_or_else(|| {
                     DataError::Config(
                         "span corruption needs `<extra_id_0>` in the vocabulary".into(),
                     )
                 })?;
-                let mut chunker = Chunker::new(*spec, self.raw_length)?;
+                let mut chunker = Chunker::new(spec, self.raw_length)?;
                 let mut segments = Vec::new();
                 // One group of documents is one unit: the cursor can only
                 // sit between groups, since segments cross documents.
                 loop {
-                    let row = self.rows.next()?;
-                    let text = row.get(text_field).and_then(Value::as_str).unwrap_or("");
-                    let tokens = self.tok.encode(text)?;
+                    let Prepared::Tokens(tokens) = self.next_prepared()? else {
+                        return Err(mismatch(&self.name));
+                    };
                     let mut rng = Rng::derive(self.seed, &[self.task, 1, self.units]);
                     self.units += 1;
                     chunker.push(&tokens, &mut rng, &mut segments);
@@ -422,12 +460,34 @@ impl Pipeline {
             .collect()
     }
 
-    /// Runs the pipeline on a worker thread that stays at most `depth`
-    /// batches ahead; each batch comes with the cursor to save after it.
-    pub fn spawn(mut self, depth: usize) -> Receiver<Result<(Batch, PipelineCursor)>> {
+    /// Tokenizes on `workers` threads (0 or 1: on the calling thread, the
+    /// default). Batches and cursors do not depend on it.
+    pub fn with_workers(mut self, workers: usize) -> Self {
+        let pool = (workers >= 2).then(|| Arc::new(Pool::new(workers)));
+        for t in &mut self.tasks {
+            t.pool = pool.clone();
+        }
+        self
+    }
+
+    /// Runs the pipeline on a thread that stays at most `depth` batches
+    /// ahead, tokenizing on one worker per available core; each batch comes
+    /// with the cursor to save after it.
+    pub fn spawn(self, depth: usize) -> Receiver<Result<(Batch, PipelineCursor)>> {
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.spawn_with_workers(depth, workers)
+    }
+
+    /// [`Self::spawn`] with an explicit number of tokenizer workers.
+    pub fn spawn_with_workers(
+        self,
+        depth: usize,
+        workers: usize,
+    ) -> Receiver<Result<(Batch, PipelineCursor)>> {
+        let mut this = self.with_workers(workers);
         let (tx, rx) = sync_channel(depth.max(1));
         std::thread::spawn(move || loop {
-            let item = self.next_batch().map(|b| (b, self.cursor()));
+            let item = this.next_batch().map(|b| (b, this.cursor()));
             let failed = item.is_err();
             if tx.send(item).is_err() || failed {
                 break;
@@ -435,4 +495,10 @@ impl Pipeline {
         });
         rx
     }
+}
+
+fn mismatch(task: &str) -> DataError {
+    DataError::Config(format!(
+        "task `{task}`: a row was prepared for another objective"
+    ))
 }

@@ -189,3 +189,48 @@ fn batches_are_well_formed_and_worker_thread_matches() {
         .iter()
         .any(|(n, c)| n == "rte" && c.examples > 0));
 }
+
+/// Tokenizer workers change nothing: the same batches and cursors as one
+/// thread, and a cursor saved by either kind of pipeline resumes in the other.
+#[test]
+fn worker_pool_gives_the_same_batches_and_cursors() {
+    let Some(tok) = tokenizer() else { return };
+    let dir = fixture("workers");
+    let spec = spec(&dir, Batching::Pack);
+    let (n, k) = (40, 13);
+    let mut one = Pipeline::new(&spec, tok.clone(), None).unwrap();
+    let mut many = Pipeline::new(&spec, tok.clone(), None)
+        .unwrap()
+        .with_workers(3);
+    let mut cursors = Vec::new();
+    for i in 0..n {
+        assert_eq!(
+            one.next_batch().unwrap(),
+            many.next_batch().unwrap(),
+            "batch {i}"
+        );
+        assert_eq!(one.cursor(), many.cursor(), "cursor after batch {i}");
+        cursors.push(many.cursor());
+    }
+    let all = run(&mut Pipeline::new(&spec, tok.clone(), None).unwrap(), n + 5);
+    // Saved by the pooled pipeline, resumed with and without workers.
+    for workers in [0, 2] {
+        let mut resumed = Pipeline::new(&spec, tok.clone(), Some(&cursors[k - 1]))
+            .unwrap()
+            .with_workers(workers);
+        assert_eq!(
+            run(&mut resumed, n + 5 - k),
+            all[k..].to_vec(),
+            "workers {workers}"
+        );
+    }
+    // spawn_with_workers: the same stream, cursors included.
+    let rx = Pipeline::new(&spec, tok, None)
+        .unwrap()
+        .spawn_with_workers(2, 2);
+    for (i, item) in rx.iter().take(n).enumerate() {
+        let (batch, cursor) = item.unwrap();
+        assert_eq!(batch, all[i], "spawned batch {i}");
+        assert_eq!(cursor, cursors[i], "spawned cursor {i}");
+    }
+}
