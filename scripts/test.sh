@@ -18,7 +18,7 @@ step "fuzz target type-checks"
 cargo check --manifest-path fuzz/Cargo.toml
 step "tests"
 # CI=true makes insta fail on a changed or missing snapshot instead of writing one.
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast
 
 pending=$(git ls-files --others --exclude-standard | grep -E '\.snap\.new$|\.pending-snap$' || true)
 if [ -n "$pending" ]; then
