@@ -189,6 +189,27 @@ fn find_tokenizer(
     ))
 }
 
+/// Loads a tokenizer once per process: building the SentencePiece trie
+/// takes seconds, and sweeps and tests run many runs in one process.
+fn tokenizer(path: &Path) -> Result<Arc<T5Tokenizer>> {
+    type Cache = std::sync::Mutex<Vec<(PathBuf, Arc<T5Tokenizer>)>>;
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    if let Some(t) = cache
+        .lock()
+        .ok()
+        .and_then(|c| c.iter().find(|(p, _)| *p == key).map(|(_, t)| t.clone()))
+    {
+        return Ok(t);
+    }
+    let tok = Arc::new(T5Tokenizer::from_file(path).map_err(data::data_err)?);
+    if let Ok(mut c) = cache.lock() {
+        c.push((key, tok.clone()));
+    }
+    Ok(tok)
+}
+
 fn write_json(path: &Path, v: &impl serde::Serialize) -> Result<()> {
     let text = serde_json::to_string_pretty(v).map_err(|e| Error::Input(e.to_string()))?;
     crate::checkpoint::write_atomic(path, text.as_bytes())
@@ -295,7 +316,7 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
             missing.join("\n  ")
         )));
     }
-    let tok = Arc::new(T5Tokenizer::from_file(&base.tokenizer).map_err(data::data_err)?);
+    let tok = tokenizer(&base.tokenizer)?;
     std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
     write_json(&root.join("plan.json"), &plan)?;
     crate::checkpoint::write_atomic(&root.join("plan.sha256"), plan.hash.as_bytes())?;
