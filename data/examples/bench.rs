@@ -61,13 +61,46 @@ fn main() {
     f.flush().unwrap();
     drop(f);
 
+    let t0 = Instant::now();
     let tok = Arc::new(T5Tokenizer::from_file(shared.join("t5_tokenizer/spiece.model")).unwrap());
+    let load_ms = t0.elapsed().as_secs_f64() * 1e3;
+    assert!(
+        tok.is_fast(),
+        "the fast Unigram encoder should load T5's spiece.model"
+    );
     let t0 = Instant::now();
     let mut tokens = 0usize;
     for d in &docs {
         tokens += tok.encode(d).unwrap().len();
     }
     let tok_s = tokens as f64 / t0.elapsed().as_secs_f64();
+    // The `tokenizers` path (what `encode` used before the fast encoder).
+    let t0 = Instant::now();
+    let mut ref_tokens = 0usize;
+    for d in &docs {
+        ref_tokens += tok.encode_reference(d).unwrap().len();
+    }
+    let ref_s = ref_tokens as f64 / t0.elapsed().as_secs_f64();
+    assert_eq!(ref_tokens, tokens);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // The fast encoder on every core (contiguous slices of the corpus).
+    let t0 = Instant::now();
+    let per = docs.len().div_ceil(cores);
+    let par_tokens: usize = std::thread::scope(|s| {
+        let hs: Vec<_> = docs
+            .chunks(per)
+            .map(|part| {
+                let tok = &tok;
+                s.spawn(move || {
+                    part.iter()
+                        .map(|d| tok.encode(d).unwrap().len())
+                        .sum::<usize>()
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).sum()
+    });
+    let par_s = par_tokens as f64 / t0.elapsed().as_secs_f64();
 
     let spec = PipelineSpec {
         tasks: vec![TaskSpec {
@@ -89,7 +122,7 @@ fn main() {
         },
         batching: Batching::Pack,
     };
-    let mut p = Pipeline::new(&spec, tok, None).unwrap();
+    let mut p = Pipeline::new(&spec, tok.clone(), None).unwrap();
     // One pass over the corpus: ~568 raw tokens per example.
     let t0 = Instant::now();
     let mut raw = 0usize;
@@ -98,20 +131,28 @@ fn main() {
         raw += b.examples * 568;
     }
     let pipe_s = raw as f64 / t0.elapsed().as_secs_f64();
+    // The same pass through `spawn` (one tokenizer worker per core).
+    let rx = Pipeline::new(&spec, tok, None).unwrap().spawn(8);
+    let t0 = Instant::now();
+    let mut raw_n = 0usize;
+    while raw_n < tokens {
+        let (b, _) = rx.recv().unwrap().unwrap();
+        raw_n += b.examples * 568;
+    }
+    let pipe_n_s = raw_n as f64 / t0.elapsed().as_secs_f64();
+    drop(rx);
     println!(
         "docs {}  tokens {}  peak RSS {:.0} MB",
         docs.len(),
         tokens,
         peak_rss_mb()
     );
-    println!(
-        "exc tokenizer (spiece.model, 1 thread): {:>10.0} tokens/s",
-        tok_s
-    );
-    println!(
-        "exc full C4 path (1 worker):            {:>10.0} raw tokens/s",
-        pipe_s
-    );
+    println!("exc tokenizer load (spiece.model):      {load_ms:>10.0} ms");
+    println!("exc tokenizer (fast Unigram, 1 thread):  {tok_s:>10.0} tokens/s");
+    println!("exc tokenizer (tokenizers, 1 thread):    {ref_s:>10.0} tokens/s");
+    println!("exc tokenizer (fast Unigram, {cores} threads): {par_s:>10.0} tokens/s");
+    println!("exc full C4 path (1 worker):             {pipe_s:>10.0} raw tokens/s");
+    println!("exc full C4 path (spawn, {cores} workers):     {pipe_n_s:>10.0} raw tokens/s");
 
     let script = root.join("golden/bench_reference.py");
     let out = std::process::Command::new(&python)
@@ -129,7 +170,11 @@ fn main() {
                     .and_then(|l| l.split_whitespace().find_map(|w| w.parse().ok()))
             };
             if let Some(r) = get("python full path") {
-                println!("ratio exc/python full path: {:.2}x", pipe_s / r);
+                println!("ratio exc/python full path (1 worker): {:.2}x", pipe_s / r);
+                println!(
+                    "ratio exc/python full path (spawn, {cores} workers, vs 1 python thread): {:.2}x",
+                    pipe_n_s / r
+                );
             }
             if let Some(r) = get("python sentencepiece") {
                 println!("ratio exc/sentencepiece tokenizer: {:.2}x", tok_s / r);

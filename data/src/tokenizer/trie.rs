@@ -51,6 +51,7 @@ impl PieceTrie {
             slots: vec![EMPTY; 1024],
             used: vec![false; 1024],
             first_free: 1,
+            frontier: 0,
         };
         b.used[0] = true;
         // Breadth-first: (node, key range, depth). Keys are sorted, so the
@@ -132,30 +133,46 @@ struct Builder {
     used: Vec<bool>,
     /// No free slot below this index (a search hint).
     first_free: usize,
+    /// The highest slot in use.
+    frontier: usize,
 }
 
+/// How far behind the highest used slot a base is searched. Without a
+/// bound, the many-child nodes near the root (built first, breadth-first)
+/// rescan every old hole: 6.6 s for T5's 32,100 pieces instead of ~60 ms
+/// (release build). Holes further back stay empty: T5's trie takes ~86k
+/// slots (1 MB) with this window.
+const WINDOW: usize = 256;
+
 impl Builder {
-    /// The smallest base whose child slots for `labels` are all free.
+    /// A base whose child slots for `labels` are all free: the first one
+    /// found scanning free slots from the search window's start.
     fn find_base(&mut self, labels: &[(u8, usize, usize)]) -> usize {
         while self.used.get(self.first_free) == Some(&true) {
             self.first_free += 1;
         }
         let first = usize::from(labels[0].0) + 1;
-        let mut base = self.first_free.saturating_sub(first);
+        let mut pos = self
+            .first_free
+            .max(self.frontier.saturating_sub(WINDOW))
+            .max(first);
         loop {
-            let top = base + 257;
-            if top >= self.used.len() {
-                let n = (top * 2).max(1024);
+            let base = pos - first;
+            if base + 257 >= self.used.len() {
+                let n = ((base + 257) * 2).max(1024);
                 self.used.resize(n, false);
                 self.slots.resize(n, EMPTY);
             }
-            let fits = labels
-                .iter()
-                .all(|&(c, _, _)| !self.used[base + usize::from(c) + 1]);
-            if fits {
+            if !self.used[pos]
+                && labels
+                    .iter()
+                    .all(|&(c, _, _)| !self.used[base + usize::from(c) + 1])
+            {
+                let top = base + usize::from(labels[labels.len() - 1].0) + 1;
+                self.frontier = self.frontier.max(top);
                 return base;
             }
-            base += 1;
+            pos += 1;
         }
     }
 }
