@@ -3,6 +3,11 @@
 //! Goldens come from `golden/gen_tokenizer.py`; this test needs no Python. It
 //! needs the shared T5 vocabulary (`../shared/data/t5_tokenizer`) and is
 //! skipped, loudly, when that folder is absent.
+//!
+//! `T5Tokenizer::encode` runs our own Unigram encoder; every golden is also
+//! checked on the `tokenizers` path (`encode_reference`), and the two are
+//! compared on every line and paragraph of the shared text and on random
+//! text built from awkward fragments.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may panic
 
@@ -62,6 +67,10 @@ fn check(tok: &T5Tokenizer) {
     for c in &cases {
         let ids = tok.encode_with_eos(&c.text).unwrap();
         assert_eq!(ids, c.fast, "text {:?}", c.text);
+        // The `tokenizers` path stays pinned to the goldens too.
+        let mut reference = tok.encode_reference(&c.text).unwrap();
+        reference.push(tok.eos_id());
+        assert_eq!(reference, c.fast, "reference path, text {:?}", c.text);
         if ids == c.spm {
             spm_same += 1;
         }
