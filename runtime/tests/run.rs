@@ -114,6 +114,14 @@ fn short_run_writes_a_complete_run_directory() {
     assert_eq!(steps, vec![2, 4, 6]);
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("glue_rte/validation/accuracy"), "{report}");
+    // `exc report` over the run: one table row per run.
+    let summary = run::report(&run::ReportArgs {
+        dirs: vec![out.clone()],
+        out: None,
+    })
+    .unwrap();
+    let text = std::fs::read_to_string(summary).unwrap();
+    assert!(text.contains("glue_rte/validation/accuracy"), "{text}");
     // A second run into the same directory is refused, not mixed in.
     assert!(run::run(&args(&out, 6)).is_err());
     let _ = std::fs::remove_dir_all(&out);
