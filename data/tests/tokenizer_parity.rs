@@ -131,7 +131,8 @@ fn garbage_model_is_an_error_naming_the_file() {
     assert!(err.to_string().contains("bad.model"), "{err}");
 }
 
-/// Every line and every blank-line-separated paragraph of the shared text.
+/// Every line, every blank-line-separated paragraph and every whole file of
+/// the shared text.
 fn shared_text_cases() -> Vec<String> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/text");
     let mut out = Vec::new();
@@ -148,6 +149,7 @@ fn shared_text_cases() -> Vec<String> {
         let text = std::fs::read_to_string(f).unwrap();
         out.extend(text.lines().map(str::to_string));
         out.extend(text.split("\n\n").map(str::to_string));
+        out.push(text);
     }
     out
 }
