@@ -463,7 +463,11 @@ impl Pipeline {
     /// Tokenizes on `workers` threads (0 or 1: on the calling thread, the
     /// default). Batches and cursors do not depend on it.
     pub fn with_workers(mut self, workers: usize) -> Self {
-        let pool = (workers >= 2).then(|| Arc::new(Pool::new(workers)));
+        let pool = if workers >= 2 {
+            Pool::new(workers).map(Arc::new)
+        } else {
+            None
+        };
         for t in &mut self.tasks {
             t.pool = pool.clone();
         }

@@ -29,6 +29,11 @@ use crate::tokenizer::T5Tokenizer;
 /// (~1-2k tokens even for one-line documents), small enough to keep memory low.
 const CHUNK_ROWS: usize = 64;
 
+/// Chunks read ahead per task: two per worker keeps every worker busy on
+/// one dominant task (C4), capped so that a mixture of ~100 tasks on a many-core
+/// machine holds at most 1,024 rows per task in memory.
+const MAX_CHUNKS_AHEAD: usize = 16;
+
 /// A row turned into token ids.
 pub(crate) enum Prepared {
     /// The document's tokens (span corruption).
@@ -72,32 +77,38 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
-    /// `size` threads (at least one).
-    pub(crate) fn new(size: usize) -> Self {
-        let size = size.max(1);
+    /// Up to `size` threads; None when no thread could be started (the
+    /// caller then tokenizes on its own thread).
+    pub(crate) fn new(size: usize) -> Option<Self> {
         let (tx, rx) = channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
-        let handles = (0..size)
-            .map(|_| {
+        let handles: Vec<JoinHandle<()>> = (0..size.max(1))
+            .filter_map(|i| {
                 let rx = Arc::clone(&rx);
-                std::thread::spawn(move || loop {
-                    // The lock is held only while waiting for a job.
-                    let job = match rx.lock() {
-                        Ok(guard) => guard.recv(),
-                        Err(_) => break,
-                    };
-                    match job {
-                        Ok(job) => job(),
-                        Err(_) => break, // the pool was dropped
-                    }
-                })
+                let builder = std::thread::Builder::new().name(format!("exc-tokenize-{i}"));
+                builder
+                    .spawn(move || loop {
+                        // The lock is held only while waiting for a job.
+                        let job = match rx.lock() {
+                            Ok(guard) => guard.recv(),
+                            Err(_) => break,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => break, // the pool was dropped
+                        }
+                    })
+                    .ok()
             })
             .collect();
-        Pool {
-            tx: Some(tx),
-            handles,
-            size,
+        if handles.is_empty() {
+            return None;
         }
+        Some(Pool {
+            tx: Some(tx),
+            size: handles.len(),
+            handles,
+        })
     }
 
     fn submit(&self, job: Job) -> bool {
@@ -143,7 +154,8 @@ impl ReadAhead {
         self.chunks.is_empty()
     }
 
-    /// Keeps `2 x pool size` chunks queued, reading rows with `next_row`
+    /// Keeps `2 x pool size` chunks (at most [`MAX_CHUNKS_AHEAD`]) queued,
+    /// reading rows with `next_row`
     /// (which returns the cursor before the row and the row).
     pub(crate) fn top_up(
         &mut self,
@@ -151,7 +163,8 @@ impl ReadAhead {
         ctx: &Arc<JobContext>,
         mut next_row: impl FnMut() -> (RowCursor, Result<Value>),
     ) {
-        while !self.stopped && self.chunks.len() < 2 * pool.size {
+        let target = (2 * pool.size).min(MAX_CHUNKS_AHEAD);
+        while !self.stopped && self.chunks.len() < target {
             let mut rows = Vec::with_capacity(CHUNK_ROWS);
             let mut cursors = VecDeque::with_capacity(CHUNK_ROWS);
             let mut failure = None;
