@@ -12,7 +12,7 @@
 //!
 //! Tokenization can run on a pool of worker threads ([`Pipeline::with_workers`],
 //! and [`Pipeline::spawn`] uses every core): the batches and cursors are the
-//! same as with one thread (see [`crate::workers`] for why).
+//! same as with one thread (the private `workers` module says why).
 
 use std::collections::VecDeque;
 use std::path::PathBuf;

@@ -6,7 +6,7 @@
 //! 1. Special tokens (`</s>`, `<pad>`, `<unk>`, `<extra_id_N>`) are cut out of
 //!    the raw text first, leftmost-longest, as `tokenizers`' added vocabulary
 //!    does; each piece of text between them is encoded on its own.
-//! 2. The precompiled charsmap ([`super::charsmap`]), then trailing
+//! 2. The precompiled charsmap (`charsmap.rs`), then trailing
 //!    whitespace is stripped and runs of spaces collapse to one `▁` (what
 //!    transformers adds so that the fast tokenizer matches sentencepiece's
 //!    `remove_extra_whitespaces`).
@@ -17,7 +17,7 @@
 //!    `tokenizers`).
 //! 4. Viterbi over each word as sentencepiece's `EncodeOptimized` does it:
 //!    at every character, every piece starting there (a double-array trie,
-//!    [`super::trie`]) relaxes the node where it ends; where no piece covers
+//!    `trie.rs`) relaxes the node where it ends; where no piece covers
 //!    exactly one character, an unknown node of one character with score
 //!    `min_score - 10` does. Ties keep the first candidate (shorter pieces are
 //!    tried first). On the best path, consecutive unknown nodes merge into one
