@@ -143,20 +143,39 @@ fn env_path(v: &str) -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// Runs the benchmark and prints its report.
+/// Runs the benchmark and prints its report; the references run after
+/// exc's figures are printed and saved, so a reference that fails or is
+/// stopped leaves them intact.
 pub fn run(args: &TrainArgs) -> Result<()> {
-    let report = bench(args)?;
+    let (mut report, plan) = bench(args)?;
     print!("{}", report.render());
+    save(&report, args)?;
+    if let Some(r) = plan {
+        for &mode in &args.reference {
+            let res = reference::run(&r, mode)?;
+            report.add_reference(res);
+            print!("{}", report.render_reference(report.references.len() - 1));
+            save(&report, args)?;
+        }
+        if args.work_dir.is_none() {
+            let _ = std::fs::remove_dir_all(&r.work_dir);
+        }
+    }
+    Ok(())
+}
+
+fn save(report: &Report, args: &TrainArgs) -> Result<()> {
     if let Some(path) = &args.json {
-        let text = serde_json::to_string_pretty(&report)
+        let text = serde_json::to_string_pretty(report)
             .map_err(|e| Error::Input(format!("cannot encode the report: {e}")))?;
         std::fs::write(path, text).map_err(|e| Error::io(path, e))?;
     }
     Ok(())
 }
 
-/// Runs the benchmark and returns its report.
-pub fn bench(args: &TrainArgs) -> Result<Report> {
+/// Runs exc's side of the benchmark: its report, and what a reference
+/// run needs (the initial weights and the batches, written to the work dir).
+pub fn bench(args: &TrainArgs) -> Result<(Report, Option<reference::RefRun>)> {
     let dev = device(args.device.as_deref())?;
     if let Some(n) = args.threads {
         tch::set_num_threads(n);
@@ -294,11 +313,10 @@ pub fn bench(args: &TrainArgs) -> Result<Report> {
         .or_else(|| flops::bf16_peak_tflops(&device_name));
     drop(sampler);
 
-    let mut refs = Vec::new();
-    if with_ref {
+    let plan = if with_ref {
         let batches = work_dir.join("batches.safetensors");
         reference::write_batches(&kept, &batches)?;
-        let r = reference::RefRun {
+        Some(reference::RefRun {
             python: args
                 .python
                 .clone()
@@ -320,16 +338,12 @@ pub fn bench(args: &TrainArgs) -> Result<Report> {
             },
             threads: args.threads.unwrap_or_else(tch::get_num_threads),
             lr: args.lr,
-        };
-        for &mode in &args.reference {
-            refs.push(reference::run(&r, mode)?);
-        }
-        if args.work_dir.is_none() {
-            let _ = std::fs::remove_dir_all(&work_dir);
-        }
-    }
+        })
+    } else {
+        None
+    };
 
-    Ok(Report::new(report::Inputs {
+    let report = Report::new(report::Inputs {
         args,
         cfg: &cfg,
         device: device_name,
@@ -344,6 +358,6 @@ pub fn bench(args: &TrainArgs) -> Result<Report> {
         peak_mem,
         peak_tflops,
         threads: tch::get_num_threads(),
-        references: refs,
-    }))
+    });
+    Ok((report, plan))
 }

@@ -25,7 +25,6 @@ pub struct Inputs<'a> {
     pub peak_mem: Option<(u64, &'static str)>,
     pub peak_tflops: Option<f64>,
     pub threads: i32,
-    pub references: Vec<RefResult>,
 }
 
 /// One reference next to ours.
@@ -80,23 +79,6 @@ impl Report {
         let examples_per_s = a.batch as f64 / step_s;
         let f = flops::forward_flops(i.cfg, a.inputs as i64, a.targets as i64).train();
         let achieved = f * examples_per_s / 1e12;
-        let references = i
-            .references
-            .into_iter()
-            .map(|r| {
-                let max_loss_diff = r
-                    .losses
-                    .iter()
-                    .zip(&i.losses)
-                    .map(|(x, y)| (x - y).abs())
-                    .fold(0.0, f64::max);
-                RefLine {
-                    speedup: r.step_s / step_s,
-                    max_loss_diff,
-                    result: r,
-                }
-            })
-            .collect();
         Report {
             model: a.model.clone(),
             parameters: i.cfg.num_parameters(),
@@ -125,7 +107,7 @@ impl Report {
             mfu: i.peak_tflops.map(|p| achieved / p),
             breakdown: i.breakdown,
             losses: i.losses,
-            references,
+            references: Vec::new(),
         }
     }
 
@@ -220,32 +202,59 @@ impl Report {
                 100.0 * x / total
             );
         }
-        let show = |l: &[f64]| {
-            l.iter()
-                .take(6)
-                .map(|x| format!("{x:.4}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
         let _ = writeln!(s, "  loss (first steps) {}", show(&self.losses));
-        for r in &self.references {
-            let x = &r.result;
-            let _ = writeln!(
-                s,
-                "  transformers {} ({} attention, torch {}): step {}, exc is {:.2}x its speed; \
-                 fwd/bwd/opt {}/{}/{}; max |loss diff| {:.4}",
-                x.mode,
-                x.attn,
-                x.torch,
-                ms(x.step_s),
-                r.speedup,
-                ms(x.breakdown.forward),
-                ms(x.breakdown.backward),
-                ms(x.breakdown.optimizer),
-                r.max_loss_diff
-            );
-            let _ = writeln!(s, "    its loss (first steps) {}", show(&x.losses));
+        for k in 0..self.references.len() {
+            s.push_str(&self.render_reference(k));
         }
         s
     }
+
+    /// Adds a reference run and its comparison with ours.
+    pub fn add_reference(&mut self, r: RefResult) {
+        let max_loss_diff = r
+            .losses
+            .iter()
+            .zip(&self.losses)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max);
+        self.references.push(RefLine {
+            speedup: r.step_s / self.step_s,
+            max_loss_diff,
+            result: r,
+        });
+    }
+
+    /// The lines of reference `k`.
+    pub fn render_reference(&self, k: usize) -> String {
+        let mut s = String::new();
+        let Some(r) = self.references.get(k) else {
+            return s;
+        };
+        let ms = |x: f64| format!("{:.1} ms", x * 1e3);
+        let x = &r.result;
+        let _ = writeln!(
+            s,
+            "  transformers {} ({} attention, torch {}): step {}, exc is {:.2}x its speed; \
+             fwd/bwd/opt {}/{}/{}; max |loss diff| {:.4}",
+            x.mode,
+            x.attn,
+            x.torch,
+            ms(x.step_s),
+            r.speedup,
+            ms(x.breakdown.forward),
+            ms(x.breakdown.backward),
+            ms(x.breakdown.optimizer),
+            r.max_loss_diff
+        );
+        let _ = writeln!(s, "    its loss (first steps) {}", show(&x.losses));
+        s
+    }
+}
+
+fn show(l: &[f64]) -> String {
+    l.iter()
+        .take(6)
+        .map(|x| format!("{x:.4}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }

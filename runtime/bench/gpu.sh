@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# The GPU benchmark of issue 8 in one command, inside ten minutes.
+#
+#   bash runtime/bench/gpu.sh --prepare   # here, on the build machine: builds the
+#                                         # release bench binary and copies it, the
+#                                         # text and the tokenizer to runtime/bench/.gpu
+#   bash runtime/bench/gpu.sh             # on the H100/H200 machine (carry
+#                                         # runtime/bench/.gpu): builds nothing
+#   bash runtime/bench/gpu.sh --dry-run   # the same stages on CPU with a tiny model
+#
+# On the GPU it runs, each stage under what is left of a 570 s budget:
+#   A  T5.1.1-base 512/114 bf16 at batch 128 (exc), and transformers eager and
+#      torch.compile on the same weights and batches (ratios, loss agreement)
+#   B  T5.1.1-large 512/114 bf16 at batch 64, with transformers eager
+#   C  T5.1.1-base: the largest batch that fits (tries 512, 384, 256, 192)
+#   D  levers at base/128: math attention, tensor-by-tensor Adafactor
+#   E  loss over 200 steps (base, batch 32): optimised path vs the unoptimised
+#      one (fp32, math attention, tensor-by-tensor Adafactor)
+# then prints one table. Results (JSON and logs) go to $OUT, else runtime/bench/out.
+# The python3 there must hold torch 2.11.0 (cu130) and transformers; its
+# torch/lib and nvidia/*/lib provide libtorch to the binary built here.
+
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+kit="$here/.gpu"
+mode="${1:-gpu}"
+
+if [ "$mode" = "--prepare" ]; then
+    set -e
+    cd "$root"
+    # shellcheck disable=SC1091
+    source scripts/libtorch.sh
+    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
+    cargo build --release -p exc-runtime --example bench_train
+    mkdir -p "$kit/text"
+    cp "$CARGO_TARGET_DIR/release/examples/bench_train" "$kit/"
+    cp "${EXC_BENCH_TEXT:-$root/../shared/data/text}"/*.txt "$kit/text/"
+    cp "${EXC_BENCH_TOKENIZER:-$root/../shared/data/t5_tokenizer/spiece.model}" "$kit/spiece.model"
+    du -sh "$kit"
+    echo "ready: carry runtime/bench/.gpu and run: bash runtime/bench/gpu.sh"
+    exit 0
+fi
+
+out="${OUT:-$here/out}"
+mkdir -p "$out"
+bin="${EXC_BENCH_BIN:-$kit/bench_train}"
+py="${EXC_TORCH_PYTHON:-python3}"
+budget="${EXC_BENCH_BUDGET_S:-570}"
+if [ "$mode" = "--dry-run" ]; then
+    # shellcheck disable=SC1091
+    source "$root/scripts/libtorch.sh" || exit 1
+    py="${EXC_TORCH_PYTHON:-python3}"
+    [ -x "$bin" ] || bin="${CARGO_TARGET_DIR:-$root/target}/release/examples/bench_train"
+fi
+if [ ! -x "$bin" ]; then
+    echo "gpu.sh: no bench binary at $bin (run: bash runtime/bench/gpu.sh --prepare)" >&2
+    exit 1
+fi
+text="${EXC_BENCH_TEXT:-$kit/text}"
+tok="${EXC_BENCH_TOKENIZER:-$kit/spiece.model}"
+[ -d "$text" ] || text="$root/../shared/data/text"
+[ -f "$tok" ] || tok="$root/../shared/data/t5_tokenizer/spiece.model"
+
+# libtorch and the CUDA libraries from the python that holds torch.
+site="$("$py" -c 'import os, torch; print(os.path.dirname(os.path.dirname(torch.__file__)))')" || {
+    echo "gpu.sh: $py has no torch" >&2
+    exit 1
+}
+libs="$site/torch/lib"
+for d in "$site"/nvidia/*/lib "$site"/nvidia/cu13/lib; do
+    [ -d "$d" ] && libs="$libs:$d"
+done
+export LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+# Varying allocation sizes (the loss, the pipeline's batches) fragment less.
+export PYTORCH_CUDA_ALLOC_CONF="${PYTORCH_CUDA_ALLOC_CONF:-expandable_segments:True}"
+have_tf=1
+"$py" -c 'import transformers' 2>/dev/null || have_tf=0
+
+if [ "$mode" = "--dry-run" ]; then
+    dev=cpu
+    base="$here/t5-cpu-small.json"; large="$here/t5-cpu-small.json"
+    len=(--inputs 64 --targets 16 --threads 2)
+    b128=4; b64=2; b32=2; tries=(16 8); steps=2; long=6; lever_steps=2
+    refs="eager"
+else
+    dev=cuda
+    base=t5.1.1-base; large=t5.1.1-large
+    len=(--inputs 512 --targets 114)
+    b128=128; b64=64; b32=32; tries=(512 384 256 192); steps=20; long=200; lever_steps=10
+    refs="eager,compile"
+    nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+fi
+[ "$have_tf" = 1 ] || { echo "gpu.sh: no transformers in $py: references skipped"; refs=""; }
+"$py" -c 'import torch, sys; print("python torch", torch.__version__, "cuda", torch.cuda.is_available())'
+
+common=(--device "$dev" --text "$text" --tokenizer "$tok" --python "$py" "${len[@]}")
+
+left() { echo $((budget - SECONDS)); }
+
+# run NAME MAX_SECONDS ARGS...: one bench run under min(MAX, what is left).
+run() {
+    local name="$1" max="$2"
+    shift 2
+    local t
+    t=$(left)
+    [ "$t" -gt "$max" ] && t="$max"
+    if [ "$t" -lt 20 ]; then
+        echo "== $name: skipped, ${t}s left of the budget"
+        return 1
+    fi
+    echo "== $name (at most ${t}s)"
+    timeout --kill-after=5 "$t" "$bin" "${common[@]}" --json "$out/$name.json" "$@" 2>&1 \
+        | grep -v -e 'Loading weights' -e 'tied weights mapping' | tee "$out/$name.log"
+    return "${PIPESTATUS[0]}"
+}
+
+ref_args=()
+[ -n "$refs" ] && ref_args=(--reference "$refs")
+run A-base-b$b128 240 --model "$base" --batch "$b128" --steps "$steps" "${ref_args[@]}"
+ref_eager=()
+[ -n "$refs" ] && ref_eager=(--reference eager)
+run B-large-b$b64 150 --model "$large" --batch "$b64" --steps $((steps / 2)) "${ref_eager[@]}"
+for b in "${tries[@]}"; do
+    if run C-base-b"$b" 60 --model "$base" --batch "$b" --steps "$lever_steps" --warmup 2 --breakdown-steps 1; then
+        break
+    fi
+    rm -f "$out/C-base-b$b.json"
+done
+run D-math-attention 45 --model "$base" --batch "$b128" --steps "$lever_steps" --warmup 2 --attention math
+run D-per-tensor-adafactor 45 --model "$base" --batch "$b128" --steps "$lever_steps" --warmup 2 --per-tensor-optimizer
+run E-loss-optimised 60 --model "$base" --batch "$b32" --steps "$long" --warmup 0 --breakdown-steps 0
+run E-loss-unoptimised 120 --model "$base" --batch "$b32" --steps "$long" --warmup 0 --breakdown-steps 0 \
+    --precision fp32 --attention math --per-tensor-optimizer
+
+"$py" - "$out" <<'EOF'
+import glob, json, os, sys
+out = sys.argv[1]
+rows = []
+for f in sorted(glob.glob(os.path.join(out, "*.json"))):
+    r = json.load(open(f))
+    name = os.path.basename(f)[:-5]
+    mfu = f"{100 * r['mfu']:.1f}%" if r.get("mfu") is not None else "n/a"
+    mem = f"{r['peak_memory_bytes'] / 2**30:.1f}" if r.get("peak_memory_bytes") else "-"
+    refs = " ".join(f"{x['result']['mode']} {x['speedup']:.2f}x (dloss {x['max_loss_diff']:.3f})" for x in r["references"])
+    bd = r["breakdown"]
+    parts = "/".join(f"{1e3 * bd[k]:.0f}" for k in ("data", "forward", "backward", "optimizer"))
+    rows.append((name, r["precision"], r["attention"], str(r["batch"]), f"{1e3 * r['step_s']:.1f}",
+                 f"{r['examples_per_s']:.1f}", f"{r['tokens_per_s']:.0f}", f"{100 * r['data_wait_share']:.1f}%",
+                 mem, f"{r['achieved_tflops']:.1f}", mfu, parts, refs))
+head = ("run", "prec", "attention", "batch", "step ms", "ex/s", "tok/s", "data wait", "mem GiB",
+        "TFLOP/s", "MFU", "data/fwd/bwd/opt ms", "exc speed vs transformers")
+w = [max(len(str(x[i])) for x in rows + [head]) for i in range(len(head))]
+for r in [head] + rows:
+    print("  ".join(str(c).ljust(w[i]) for i, c in enumerate(r)))
+a, b = (os.path.join(out, f"E-loss-{k}.json") for k in ("optimised", "unoptimised"))
+if os.path.exists(a) and os.path.exists(b):
+    la, lb = json.load(open(a))["losses"], json.load(open(b))["losses"]
+    n = min(len(la), len(lb))
+    d = [abs(x - y) for x, y in zip(la[:n], lb[:n])]
+    tail = max(n // 10, 1)
+    print(f"loss, optimised vs unoptimised over {n} steps: max |diff| {max(d):.4f}, "
+          f"last {tail} steps mean {sum(la[n - tail:n]) / tail:.4f} vs {sum(lb[n - tail:n]) / tail:.4f}")
+EOF
+echo "gpu.sh: done in ${SECONDS}s; results in $out"
