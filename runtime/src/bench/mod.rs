@@ -75,7 +75,8 @@ pub struct TrainArgs {
     /// Attention kernels (default: mem-efficient on CUDA, math on CPU).
     #[arg(long, value_enum)]
     pub attention: Option<AttentionArg>,
-    /// Update Adafactor tensor by tensor (the unoptimised path).
+    /// Update Adafactor tensor by tensor (the unoptimised path on CUDA;
+    /// on CPU tensor by tensor is the default anyway).
     #[arg(long)]
     pub per_tensor_optimizer: bool,
     /// Constant learning rate (ExT5: 0.01 for the first 10k steps).
@@ -181,6 +182,12 @@ pub fn bench(args: &TrainArgs) -> Result<(Report, Option<reference::RefRun>)> {
         tch::set_num_threads(n);
     }
     let cfg = model_config(&args.model, args.dropout)?;
+    if !dev.is_cuda() && std::env::var_os("OMP_WAIT_POLICY").is_none() {
+        // Measured here: on 2 shared cores, spinning OpenMP threads made
+        // steps up to 6x slower whenever the pipeline thread or another
+        // process wanted a core.
+        eprintln!("note: on a shared CPU set OMP_WAIT_POLICY=PASSIVE (read at start-up) for stable timings");
+    }
     let imp: AttentionImpl = match args.attention {
         Some(a) => a.into(),
         None if dev.is_cuda() => AttentionImpl::MemEfficient,
@@ -245,7 +252,11 @@ pub fn bench(args: &TrainArgs) -> Result<(Report, Option<reference::RefRun>)> {
         device: dev,
         precision: args.precision,
         attention: imp,
-        grouped_optimizer: !args.per_tensor_optimizer,
+        grouping: if args.per_tensor_optimizer {
+            crate::optim::Grouping::Never
+        } else {
+            crate::optim::Grouping::Auto
+        },
         seed: args.seed as i64,
     };
     let work_dir = match &args.work_dir {

@@ -9,7 +9,7 @@ use tch::{nn, Device, Kind, Tensor};
 
 use crate::error::Result;
 use crate::model::{seq2seq_loss, AttentionImpl, LossConfig, Seq2SeqBatch, T5Config, T5};
-use crate::optim::{self, Adafactor, AdafactorConfig};
+use crate::optim::{self, Adafactor, AdafactorConfig, Grouping};
 
 /// Parameter and activation precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -29,8 +29,8 @@ pub struct StepSetup {
     pub device: Device,
     pub precision: Precision,
     pub attention: AttentionImpl,
-    /// Adafactor over stacked same-shape tensors (`false`: tensor by tensor).
-    pub grouped_optimizer: bool,
+    /// When Adafactor stacks same-shape tensors.
+    pub grouping: Grouping,
     pub seed: i64,
 }
 
@@ -95,7 +95,7 @@ impl Trainer {
         let opt = Adafactor::new(
             &vs,
             AdafactorConfig {
-                group_by_shape: s.grouped_optimizer,
+                group_by_shape: s.grouping,
                 master_weights: bf16,
                 ..AdafactorConfig::default()
             },

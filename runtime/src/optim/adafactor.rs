@@ -42,10 +42,10 @@ pub struct AdafactorConfig {
     /// Factor a matrix only when both its last two dims are at least this
     /// (T5X: 128; transformers factors every matrix, i.e. 0).
     pub min_dim_size_to_factor: i64,
-    /// Update parameters of equal shape as one stacked tensor (fewer kernel
-    /// launches); `false` updates tensor by tensor. Results agree to float32
-    /// rounding.
-    pub group_by_shape: bool,
+    /// Whether parameters of equal shape are updated as one stacked tensor
+    /// (fewer kernel launches, a few more memory passes). Results agree
+    /// with tensor-by-tensor updates to float32 rounding.
+    pub group_by_shape: Grouping,
     /// Keep float32 master weights (for bf16 parameters): they are created
     /// from the parameters when the optimizer is, so build the optimizer
     /// before casting the model to bf16.
@@ -63,10 +63,20 @@ impl Default for AdafactorConfig {
             beta1: None,
             weight_decay: 0.0,
             min_dim_size_to_factor: 128,
-            group_by_shape: true,
+            group_by_shape: Grouping::Auto,
             master_weights: false,
         }
     }
+}
+
+/// When [`Adafactor`] stacks same-shape parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grouping {
+    /// On CUDA, where each launch costs microseconds of host time; not on
+    /// CPU, where launches are cheap and the stacking copies cost more.
+    Auto,
+    Always,
+    Never,
 }
 
 /// Second-moment statistics, stacked over a group's members (dim 0).
@@ -150,13 +160,19 @@ impl Group {
     fn update(&mut self, c: &AdafactorConfig, lr: f64, beta2t: f64, start: i64, grads: &[Tensor]) {
         let len = grads.len() as i64;
         let part = |t: &Tensor| t.narrow(0, start, len);
-        let grad = Tensor::stack(grads, 0).to_kind(Kind::Float);
-        let mut p32 = match &self.master {
-            Some(m) => part(m),
-            None => {
-                let ps = &self.params[start as usize..(start + len) as usize];
-                Tensor::stack(ps, 0).to_kind(Kind::Float)
-            }
+        let params = &self.params[start as usize..(start + len) as usize];
+        // One member: views, no stacking copies.
+        let grad = match grads {
+            [g] => g.unsqueeze(0),
+            _ => Tensor::stack(grads, 0),
+        }
+        .to_kind(Kind::Float);
+        // A lone float32 parameter without master is updated in place.
+        let in_place = self.master.is_none() && len == 1 && params[0].kind() == Kind::Float;
+        let mut p32 = match (&self.master, params) {
+            (Some(m), _) => part(m),
+            (None, [p]) if in_place => p.unsqueeze(0),
+            (None, _) => Tensor::stack(params, 0).to_kind(Kind::Float),
         };
         let lr_t = if c.multiply_by_parameter_scale {
             rms(&p32).clamp_min(c.eps2) * lr
@@ -194,18 +210,33 @@ impl Group {
             let _ = m.g_mul_scalar_(b1).g_add_(&(&update * (1.0 - b1)));
             update = m;
         }
+        if in_place || self.master.is_some() {
+            // p32 is the parameter (or its master) itself: same arithmetic
+            // as below, written in place.
+            if c.weight_decay != 0.0 {
+                let decay = &p32 * (&lr_t * c.weight_decay);
+                let _ = p32.g_sub_(&decay);
+            }
+            let _ = p32.g_sub_(&update);
+            if let Some(m) = &self.master {
+                for (i, p) in self.params[start as usize..(start + len) as usize]
+                    .iter_mut()
+                    .enumerate()
+                {
+                    // copy_ rounds to the parameter's kind (bf16) itself.
+                    p.copy_(&part(m).select(0, i as i64));
+                }
+            }
+            return;
+        }
         if c.weight_decay != 0.0 {
             p32 = &p32 - &p32 * (&lr_t * c.weight_decay);
         }
         let new = p32 - update;
-        if let Some(m) = &self.master {
-            part(m).copy_(&new);
-        }
         for (i, p) in self.params[start as usize..(start + len) as usize]
             .iter_mut()
             .enumerate()
         {
-            // copy_ rounds to the parameter's kind (bf16) itself.
             p.copy_(&new.select(0, i as i64));
         }
     }
@@ -240,7 +271,12 @@ impl Adafactor {
         let mut members: Vec<(Vec<String>, Vec<Tensor>)> = Vec::new();
         for (name, param) in named_params(vs) {
             let key = (param.size(), param.kind());
-            let at = if cfg.group_by_shape {
+            let group = match cfg.group_by_shape {
+                Grouping::Auto => param.device().is_cuda(),
+                Grouping::Always => true,
+                Grouping::Never => false,
+            };
+            let at = if group {
                 keys.iter().position(|k| *k == key)
             } else {
                 None
@@ -387,7 +423,7 @@ mod tests {
         }
     }
 
-    fn train(group_by_shape: bool, beta1: Option<f64>) -> Vec<(String, Tensor)> {
+    fn train(group_by_shape: Grouping, beta1: Option<f64>) -> Vec<(String, Tensor)> {
         let vs = store();
         let cfg = AdafactorConfig {
             group_by_shape,
@@ -406,25 +442,38 @@ mod tests {
     #[test]
     fn grouped_update_equals_tensor_by_tensor() {
         for beta1 in [None, Some(0.9)] {
-            let a = train(true, beta1);
-            let b = train(false, beta1);
+            let a = train(Grouping::Always, beta1);
+            let b = train(Grouping::Never, beta1);
             for ((name, x), (_, y)) in a.iter().zip(b.iter()) {
                 let diff = (x - y).abs().max().double_value(&[]);
                 assert!(diff < 1e-6, "{name}: {diff}");
             }
         }
         let vs = store();
+        let always = AdafactorConfig {
+            group_by_shape: Grouping::Always,
+            ..Default::default()
+        };
+        assert_eq!(Adafactor::new(&vs, always).group_count(), 3);
+        // Auto does not group on CPU.
         assert_eq!(
             Adafactor::new(&vs, AdafactorConfig::default()).group_count(),
-            3
+            9
         );
     }
 
     #[test]
     fn master_weights_keep_bf16_training_on_the_fp32_path() {
-        let reference = train(true, None);
+        for grouping in [Grouping::Always, Grouping::Never] {
+            master_run(grouping);
+        }
+    }
+
+    fn master_run(grouping: Grouping) {
+        let reference = train(Grouping::Always, None);
         let mut vs = store();
         let cfg = AdafactorConfig {
+            group_by_shape: grouping,
             master_weights: true,
             weight_decay: 0.01,
             ..Default::default()

@@ -18,7 +18,7 @@ use tch::{Kind, Tensor};
 use crate::checkpoint;
 use crate::error::{Error, Result};
 
-pub use adafactor::{Adafactor, AdafactorConfig};
+pub use adafactor::{Adafactor, AdafactorConfig, Grouping};
 pub use adamw::{AdamW, AdamWConfig};
 pub use schedule::Schedule;
 
