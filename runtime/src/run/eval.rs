@@ -74,7 +74,13 @@ fn predict(ctx: &EvalCtx, task: &Task, exs: &[EvalExample]) -> Result<Vec<String
             }
             for chunk in inputs.chunks(BATCH) {
                 for ids in decode::generate(ctx.model, chunk, &cfg, ctx.device)? {
-                    let ids: Vec<i32> = ids.into_iter().map(|i| i as i32).collect();
+                    let mut ids: Vec<i32> = ids.into_iter().map(|i| i as i32).collect();
+                    // The answer ends at EOS, whether or not the tokenizer
+                    // marks `</s>` special (a word-level tokenizer.json may not).
+                    if let Some(end) = ids.iter().position(|&i| i == ctx.tok.eos_id()) {
+                        ids.truncate(end);
+                    }
+                    ids.retain(|&i| i != ctx.tok.pad_id());
                     out.push(ctx.tok.decode(&ids, true).map_err(data_err)?);
                 }
             }
