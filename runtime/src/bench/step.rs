@@ -61,6 +61,9 @@ impl Breakdown {
 
     /// The element-wise mean of several breakdowns.
     pub fn mean(all: &[Breakdown]) -> Breakdown {
+        if all.is_empty() {
+            return Breakdown::default();
+        }
         let n = all.len().max(1) as f64;
         let sum = |f: fn(&Breakdown) -> f64| all.iter().map(f).sum::<f64>() / n;
         Breakdown {
