@@ -313,3 +313,94 @@ fn fine_tuning_continues_from_the_pretrained_loss() {
     eprintln!("took {:.1}s", t0.elapsed().as_secs_f64());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_seed_sweep_runs_one_directory_per_run_and_report_tables_and_plots_them() {
+    let _guard = serial();
+    let dir = fixture("sweep");
+    let mix = mixture(
+        &dir,
+        "  train { steps 20 batch 32 inputs 16 targets 8 lr constant(0.02) dropout 0.0 \
+         seed $seed checkpoint_every 20 }\n  pretrain { }\n  evaluate { splits validation }\n  \
+         sweep seed in [0, 1]",
+    );
+    let t0 = std::time::Instant::now();
+    let mut a = args(&dir, mix, "sweep");
+    a.eval_limit = Some(8);
+    let done = run::run(&a).unwrap();
+    eprintln!("{:?}", done.run_dirs);
+    assert_eq!(done.run_dirs.len(), 2, "{:?}", done.run_dirs);
+    for d in &done.run_dirs {
+        assert!(d.starts_with(dir.join("sweep")), "{}", d.display());
+        for f in ["plan.json", "metrics.jsonl", "report.md"] {
+            assert!(d.join(f).is_file(), "{} lacks {f}", d.display());
+        }
+        assert!(d.join("eval/syn_class/validation.scores.json").is_file());
+    }
+    assert_ne!(done.run_dirs[0], done.run_dirs[1]);
+    // Each run records its point of the sweep; `exc run` already summarised
+    // the sweep in its directory.
+    for (d, seed) in done.run_dirs.iter().zip([0, 1]) {
+        let cfg: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(d.join("config.json")).unwrap()).unwrap();
+        assert_eq!(cfg["params"]["seed"], seed, "{}", d.display());
+    }
+    assert!(dir.join("sweep/summary.md").is_file());
+
+    // `exc report` over the sweep's directory, into a directory of its own.
+    let rep = dir.join("report");
+    let summary = run::report(&run::ReportArgs {
+        dirs: vec![dir.join("sweep")],
+        out: Some(rep.clone()),
+    })
+    .unwrap();
+    assert_eq!(summary, rep.join("summary.md"));
+    let md = std::fs::read_to_string(&summary).unwrap();
+    eprintln!("{md}");
+    let table: Vec<&str> = md.lines().filter(|l| l.starts_with('|')).collect();
+    let header: Vec<&str> = table[0].split('|').map(str::trim).collect();
+    assert!(header.contains(&"syn_class/validation/accuracy"), "{md}");
+    assert!(table[1].contains("---"), "{md}");
+    let rows = &table[2..];
+    assert_eq!(rows.len(), 2, "one row per run:\n{md}");
+    for (row, d) in rows.iter().zip(&done.run_dirs) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        assert_eq!(cells.len(), header.len(), "{row}");
+        assert!(row.contains(&d.display().to_string()), "{row}");
+        for c in &cells[2..cells.len() - 1] {
+            assert!(c.parse::<f64>().is_ok() || *c == "n/a", "`{c}` in {row}");
+        }
+    }
+    // Plots: SVG files that the summary links, each a well-formed <svg> with
+    // a line through both runs.
+    let svgs: Vec<PathBuf> = std::fs::read_dir(&rep)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "svg"))
+        .collect();
+    assert!(!svgs.is_empty(), "no SVG plot in {}", rep.display());
+    for svg in &svgs {
+        let name = svg.file_name().unwrap().to_str().unwrap();
+        assert!(
+            md.contains(&format!("({name})")),
+            "summary.md does not link {name}"
+        );
+        let text = std::fs::read_to_string(svg).unwrap();
+        assert!(
+            text.starts_with("<svg") && text.trim_end().ends_with("</svg>"),
+            "{name}"
+        );
+        assert_eq!(text.matches("<svg").count(), 1, "{name}");
+        assert_eq!(
+            text.matches('<').count(),
+            text.matches('>').count(),
+            "{name}"
+        );
+        assert!(
+            text.contains("<polyline") || text.contains("<path"),
+            "{name}: {text}"
+        );
+    }
+    eprintln!("took {:.1}s", t0.elapsed().as_secs_f64());
+    let _ = std::fs::remove_dir_all(&dir);
+}
