@@ -104,6 +104,15 @@ fn tokenizer_json() -> String {
     let mut words = vec!["<pad>", "</s>", "<unk>"];
     words.extend(SYMBOLS);
     words.extend(["copy", "reverse", "lookup", "class", "low", "high"]);
+    // Sentinels for span corruption, counting down from `<extra_id_0>` = 23
+    // (the model's last id), as T5's do.
+    words.extend([
+        "<extra_id_4>",
+        "<extra_id_3>",
+        "<extra_id_2>",
+        "<extra_id_1>",
+        "<extra_id_0>",
+    ]);
     let vocab: serde_json::Map<String, serde_json::Value> = words
         .iter()
         .enumerate()
@@ -168,6 +177,13 @@ fn fixture(name: &str) -> PathBuf {
             std::fs::write(d.join(format!("{split}.jsonl")), lines.join("\n") + "\n").unwrap();
         }
     }
+    // C4 stand-in for span denoising: documents of random symbols.
+    let c4 = dir.join("data/c4");
+    std::fs::create_dir_all(&c4).unwrap();
+    let docs: Vec<String> = (0..200)
+        .map(|_| serde_json::json!({ "text": rng.seq(20, 40).join(" ") }).to_string())
+        .collect();
+    std::fs::write(c4.join("train.jsonl"), docs.join("\n") + "\n").unwrap();
     dir
 }
 
@@ -324,8 +340,30 @@ fn a_seed_sweep_runs_one_directory_per_run_and_report_tables_and_plots_them() {
          seed $seed checkpoint_every 20 }\n  pretrain { }\n  evaluate { splits validation }\n  \
          sweep seed in [0, 1]",
     );
+    sweep_and_report(&dir, mix, "seed");
+}
+
+/// The R sweep of the paper (§2.4) in miniature: span denoising of the C4
+/// stand-in mixed in at ratio 0 (none) and 1.
+#[test]
+fn a_ratio_sweep_runs_one_directory_per_run_and_report_tables_and_plots_them() {
+    let _guard = serial();
+    let dir = fixture("rsweep");
+    let mix = mixture(
+        &dir,
+        "  c4 { ratio $ratio  noise_density 0.15  mean_span 3 }\n  \
+         train { steps 20 batch 32 inputs 16 targets 8 lr constant(0.02) dropout 0.0 \
+         seed 0 checkpoint_every 20 }\n  pretrain { }\n  evaluate { splits validation }\n  \
+         sweep ratio in [0, 1]",
+    );
+    sweep_and_report(&dir, mix, "ratio");
+}
+
+/// Runs a two-point sweep over `param` (values 0 and 1) and checks its run
+/// directories and `exc report`'s summary and plots.
+fn sweep_and_report(dir: &Path, mix: PathBuf, param: &str) {
     let t0 = std::time::Instant::now();
-    let mut a = args(&dir, mix, "sweep");
+    let mut a = args(dir, mix, "sweep");
     a.eval_limit = Some(8);
     let done = run::run(&a).unwrap();
     eprintln!("{:?}", done.run_dirs);
@@ -340,10 +378,10 @@ fn a_seed_sweep_runs_one_directory_per_run_and_report_tables_and_plots_them() {
     assert_ne!(done.run_dirs[0], done.run_dirs[1]);
     // Each run records its point of the sweep; `exc run` already summarised
     // the sweep in its directory.
-    for (d, seed) in done.run_dirs.iter().zip([0, 1]) {
+    for (d, value) in done.run_dirs.iter().zip([0, 1]) {
         let cfg: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(d.join("config.json")).unwrap()).unwrap();
-        assert_eq!(cfg["params"]["seed"], seed, "{}", d.display());
+        assert_eq!(cfg["params"][param], value, "{}", d.display());
     }
     assert!(dir.join("sweep/summary.md").is_file());
 
@@ -381,6 +419,7 @@ fn a_seed_sweep_runs_one_directory_per_run_and_report_tables_and_plots_them() {
     assert!(!svgs.is_empty(), "no SVG plot in {}", rep.display());
     for svg in &svgs {
         let name = svg.file_name().unwrap().to_str().unwrap();
+        assert!(name.starts_with(&format!("{param}-")), "{name}");
         assert!(
             md.contains(&format!("({name})")),
             "summary.md does not link {name}"
@@ -402,5 +441,5 @@ fn a_seed_sweep_runs_one_directory_per_run_and_report_tables_and_plots_them() {
         );
     }
     eprintln!("took {:.1}s", t0.elapsed().as_secs_f64());
-    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(dir);
 }
