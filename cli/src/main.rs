@@ -62,12 +62,23 @@ enum Command {
     /// Report libtorch's version, CUDA/cuDNN, devices and threads
     #[cfg(feature = "runtime")]
     Env,
+    /// Measure training speed: real pre-training steps, FLOPs, MFU, a step breakdown
+    #[cfg(feature = "runtime")]
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Generate outputs with a T5 checkpoint, one input per line (or JSONL)
     #[cfg(feature = "runtime")]
     Generate(exc_runtime::cli::GenerateArgs),
     /// Print each target's negative log-likelihood under a T5 checkpoint
     #[cfg(feature = "runtime")]
     Score(exc_runtime::cli::ScoreArgs),
+}
+
+#[cfg(feature = "runtime")]
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// T5.1.1 pre-training steps on span-corrupted text, against transformers in the same run
+    Train(exc_runtime::bench::TrainArgs),
 }
 
 /// The outcome of a command, mapped to the exit code.
@@ -133,6 +144,8 @@ fn main() -> ExitCode {
                 Outcome::Invalid
             }
         },
+        #[cfg(feature = "runtime")]
+        Command::Bench(BenchCommand::Train(a)) => report(exc_runtime::bench::run(&a)),
         #[cfg(feature = "runtime")]
         Command::Generate(a) => report(exc_runtime::cli::run_generate(&a)),
         #[cfg(feature = "runtime")]
