@@ -96,7 +96,8 @@ fn short_run_writes_a_complete_run_directory() {
     ] {
         assert!(ck.join(f).is_file(), "checkpoint lacks {f}");
     }
-    for t in ["glue_rte", "glue_stsb", "squad_v1"] {
+    // STS-B is trained on but not scored (its 9 rows serve both splits).
+    for t in ["glue_rte", "squad_v1"] {
         assert!(out
             .join(format!("eval/{t}/validation.scores.json"))
             .is_file());
