@@ -5,7 +5,7 @@
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 
-use tch::{Device, Kind};
+use tch::Kind;
 
 use crate::checkpoint;
 use crate::decode::{self, GenerateConfig, LengthPenalty};
@@ -57,23 +57,6 @@ pub struct ScoreArgs {
     pub device: Option<String>,
 }
 
-fn device(spec: Option<&str>) -> Result<Device> {
-    match spec {
-        None => Ok(Device::cuda_if_available()),
-        Some("cpu") => Ok(Device::Cpu),
-        Some("cuda") => Ok(Device::Cuda(0)),
-        Some(s) => s
-            .strip_prefix("cuda:")
-            .and_then(|n| n.parse().ok())
-            .map(Device::Cuda)
-            .ok_or_else(|| {
-                Error::Input(format!(
-                    "unknown device `{s}` (expected cpu, cuda or cuda:N)"
-                ))
-            }),
-    }
-}
-
 fn read_lines(path: Option<&Path>) -> Result<Vec<String>> {
     let reader: Box<dyn BufRead> = match path {
         Some(p) => Box::new(std::io::BufReader::new(
@@ -115,7 +98,7 @@ pub fn run_generate(args: &GenerateArgs) -> Result<()> {
 
 /// `exc generate` on given input lines, writing to `out`.
 pub fn generate_to(args: &GenerateArgs, lines: &[String], out: &mut dyn Write) -> Result<()> {
-    let dev = device(args.device.as_deref())?;
+    let dev = crate::env::parse_device(args.device.as_deref())?;
     let loaded = checkpoint::load_model(&args.model, dev, Kind::Float)?;
     let tok = tokenizer::load(&tokenizer_path(&args.model, args.tokenizer.as_ref()))?;
     let mut cfg = GenerateConfig::for_model(&loaded.model);
@@ -150,7 +133,7 @@ pub fn run_score(args: &ScoreArgs) -> Result<()> {
 
 /// `exc score` on given JSONL lines, writing to `out`.
 pub fn score_to(args: &ScoreArgs, lines: &[String], out: &mut dyn Write) -> Result<()> {
-    let dev = device(args.device.as_deref())?;
+    let dev = crate::env::parse_device(args.device.as_deref())?;
     let loaded = checkpoint::load_model(&args.model, dev, Kind::Float)?;
     let tok = tokenizer::load(&tokenizer_path(&args.model, args.tokenizer.as_ref()))?;
     let mut inputs = Vec::new();

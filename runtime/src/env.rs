@@ -64,6 +64,24 @@ fn yes_no(b: bool) -> &'static str {
     }
 }
 
+/// `cpu`, `cuda` or `cuda:N` -> a device; none given means CUDA when available.
+/// Shared by every command that takes `--device`.
+pub fn parse_device(spec: Option<&str>) -> crate::Result<tch::Device> {
+    use tch::Device;
+    match spec {
+        None => Ok(Device::cuda_if_available()),
+        Some("cpu") => Ok(Device::Cpu),
+        Some("cuda") => Ok(Device::Cuda(0)),
+        Some(s) => s
+            .strip_prefix("cuda:")
+            .and_then(|n| n.parse().ok())
+            .map(Device::Cuda)
+            .ok_or_else(|| {
+                crate::Error::Input(format!("unknown device `{s}` (cpu, cuda or cuda:N)"))
+            }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

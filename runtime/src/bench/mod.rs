@@ -114,19 +114,6 @@ pub struct TrainArgs {
     pub json: Option<PathBuf>,
 }
 
-fn device(spec: Option<&str>) -> Result<Device> {
-    match spec {
-        None => Ok(Device::cuda_if_available()),
-        Some("cpu") => Ok(Device::Cpu),
-        Some("cuda") => Ok(Device::Cuda(0)),
-        Some(s) => s
-            .strip_prefix("cuda:")
-            .and_then(|n| n.parse().ok())
-            .map(Device::Cuda)
-            .ok_or_else(|| Error::Input(format!("unknown device `{s}` (cpu, cuda or cuda:N)"))),
-    }
-}
-
 fn model_config(name: &str, dropout: f64) -> Result<T5Config> {
     let path = PathBuf::from(name);
     let mut cfg = if name.ends_with(".json") || path.is_file() {
@@ -177,7 +164,7 @@ fn save(report: &Report, args: &TrainArgs) -> Result<()> {
 /// Runs exc's side of the benchmark: its report, and what a reference
 /// run needs (the initial weights and the batches, written to the work dir).
 pub fn bench(args: &TrainArgs) -> Result<(Report, Option<reference::RefRun>)> {
-    let dev = device(args.device.as_deref())?;
+    let dev = crate::env::parse_device(args.device.as_deref())?;
     if let Some(n) = args.threads {
         tch::set_num_threads(n);
     }

@@ -105,22 +105,6 @@ pub struct Resolved {
     pub exc_version: String,
 }
 
-fn parse_device(spec: Option<&str>) -> Result<Device> {
-    Ok(match spec {
-        None => Device::cuda_if_available(),
-        Some("cpu") => Device::Cpu,
-        Some("cuda") => Device::Cuda(0),
-        Some(s) => match s.strip_prefix("cuda:").and_then(|n| n.parse().ok()) {
-            Some(n) => Device::Cuda(n),
-            None => {
-                return Err(Error::Input(format!(
-                    "unknown device `{s}` (cpu, cuda, cuda:N)"
-                )))
-            }
-        },
-    })
-}
-
 fn device_name(d: Device) -> String {
     match d {
         Device::Cuda(n) => format!("cuda:{n}"),
@@ -286,7 +270,7 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
                 mixture_file: Some(mixture),
                 data_dir,
                 tokenizer,
-                device: device_name(parse_device(args.device.as_deref())?),
+                device: device_name(crate::env::parse_device(args.device.as_deref())?),
                 steps_override: args.steps,
                 eval_limit: args.eval_limit,
                 log_every: args.log_every,
@@ -303,8 +287,8 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
         }
     };
     let device = match &args.device {
-        Some(d) => parse_device(Some(d))?,
-        None => parse_device(Some(&base.device))?,
+        Some(d) => crate::env::parse_device(Some(d))?,
+        None => crate::env::parse_device(Some(&base.device))?,
     };
     let roots = DataRoots::from_env(base.data_dir.clone());
     // Every source of every stage is located before any training starts.
