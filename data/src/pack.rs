@@ -47,6 +47,10 @@ pub struct Batch {
     pub decoder_positions: Vec<i32>,
     /// 1 on real target tokens, 0 on padding.
     pub decoder_loss_weights: Vec<i32>,
+    /// 1 + the mixture index of the task each target token came from; 0 on
+    /// padding (so that the loss can be reported per task).
+    #[serde(default)]
+    pub decoder_task_ids: Vec<i32>,
     /// Examples in the batch (for throughput counters).
     pub examples: usize,
 }
@@ -56,6 +60,9 @@ pub struct Batch {
 pub struct Row {
     /// The examples in the row, in order.
     pub examples: Vec<Example>,
+    /// The mixture index of each example's task.
+    #[serde(default)]
+    pub tasks: Vec<u32>,
     inputs: usize,
     targets: usize,
 }
@@ -65,10 +72,11 @@ impl Row {
         self.inputs + ex.inputs.len() <= li && self.targets + ex.targets.len() <= lt
     }
 
-    fn push(&mut self, ex: Example) {
+    fn push(&mut self, ex: Example, task: u32) {
         self.inputs += ex.inputs.len();
         self.targets += ex.targets.len();
         self.examples.push(ex);
+        self.tasks.push(task);
     }
 }
 
@@ -109,20 +117,25 @@ impl Batcher {
 
     /// Adds an example (already cut to the lengths; longer ones are cut here
     /// as a last resort so shapes always hold). Returns a batch when full.
-    pub fn push(&mut self, mut ex: Example) -> Option<Batch> {
+    pub fn push(&mut self, ex: Example) -> Option<Batch> {
+        self.push_tagged(ex, 0)
+    }
+
+    /// [`Batcher::push`] for an example of the mixture's task `task`.
+    pub fn push_tagged(&mut self, mut ex: Example, task: u32) -> Option<Batch> {
         ex.inputs.truncate(self.inputs_length);
         ex.targets.truncate(self.targets_length);
         match self.mode {
             Batching::Pad { .. } => {
                 let mut row = Row::default();
-                row.push(ex);
+                row.push(ex, task);
                 self.rows.push(row);
             }
             Batching::Pack => {
                 if !self.open.fits(&ex, self.inputs_length, self.targets_length) {
                     self.rows.push(std::mem::take(&mut self.open));
                 }
-                self.open.push(ex);
+                self.open.push(ex, task);
             }
         }
         if self.rows.len() >= self.batch_size {
@@ -168,12 +181,14 @@ impl Batcher {
             decoder_segment_ids: vec![0; n * lt],
             decoder_positions: vec![0; n * lt],
             decoder_loss_weights: vec![0; n * lt],
+            decoder_task_ids: vec![0; n * lt],
             examples: rows.iter().map(|r| r.examples.len()).sum(),
         };
         for (r, row) in rows.iter().enumerate() {
             let (mut pi, mut pt) = (r * li, r * lt);
             for (s, ex) in row.examples.iter().enumerate() {
                 let seg = s as i32 + 1;
+                let task = row.tasks.get(s).map_or(0, |&t| t as i32 + 1);
                 for (p, &t) in ex.inputs.iter().enumerate() {
                     b.encoder_input_tokens[pi] = t;
                     b.encoder_segment_ids[pi] = seg;
@@ -187,6 +202,7 @@ impl Batcher {
                     b.decoder_segment_ids[pt] = seg;
                     b.decoder_positions[pt] = p as i32;
                     b.decoder_loss_weights[pt] = 1;
+                    b.decoder_task_ids[pt] = task;
                     pt += 1;
                 }
             }
@@ -220,6 +236,19 @@ mod tests {
         assert_eq!(batch.decoder_segment_ids, vec![1, 1, 2, 2]);
         assert_eq!(batch.decoder_positions, vec![0, 1, 0, 1]);
         assert_eq!(batch.examples, 2);
+    }
+
+    #[test]
+    fn target_tokens_carry_their_task() {
+        let mut b = Batcher::new(2, 6, 4, Batching::Pack);
+        assert!(b.push_tagged(ex(&[5, 1], &[7, 1]), 2).is_none());
+        assert!(b.push_tagged(ex(&[8, 1], &[9]), 0).is_none());
+        assert!(b.push_tagged(ex(&[3, 3, 3, 1], &[4, 1, 1]), 1).is_none());
+        let batch = b.push_tagged(ex(&[2, 2, 2], &[2]), 0).unwrap();
+        assert_eq!(batch.decoder_task_ids, vec![3, 3, 1, 0, 2, 2, 2, 0]);
+        let mut p = Batcher::new(1, 6, 4, Batching::Pad { bucket: None });
+        let batch = p.push_tagged(ex(&[5, 1], &[7, 1]), 4).unwrap();
+        assert_eq!(batch.decoder_task_ids, vec![5, 5, 0, 0]);
     }
 
     #[test]

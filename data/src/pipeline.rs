@@ -435,7 +435,7 @@ impl Pipeline {
         loop {
             let t = self.sampler.next_task();
             let ex = self.tasks[t].next_example()?;
-            if let Some(batch) = self.batcher.push(ex) {
+            if let Some(batch) = self.batcher.push_tagged(ex, t as u32) {
                 return Ok(batch);
             }
         }

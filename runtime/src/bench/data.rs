@@ -163,6 +163,7 @@ mod tests {
             decoder_segment_ids: vec![1, 1, 0],
             decoder_positions: vec![0, 1, 0],
             decoder_loss_weights: vec![1, 1, 0],
+            decoder_task_ids: vec![1, 1, 0],
             examples: 1,
         };
         let t = to_tensors(&b, Device::Cpu);
