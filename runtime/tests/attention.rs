@@ -26,6 +26,8 @@ fn run(name: &str, imp: AttentionImpl) -> (Tensor, Vec<(String, Tensor)>) {
         decoder_input_ids: shift_right(&labels, 0, 0),
         decoder_mask: None,
         labels,
+        input_segments: None,
+        decoder_segments: None,
     };
     let logits = l.model.forward(&b, true).unwrap();
     seq2seq_loss(&logits, &b.labels, LossConfig::default())

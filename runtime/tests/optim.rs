@@ -34,6 +34,8 @@ fn train_step(l: &checkpoint::Loaded, g: &common::Golden) {
         decoder_input_ids: shift_right(&labels, 0, 0),
         decoder_mask: None,
         labels,
+        input_segments: None,
+        decoder_segments: None,
     };
     optim::zero_grad(&l.vs);
     let logits = l.model.forward(&b, true).unwrap();

@@ -19,6 +19,8 @@ fn batch(g: &common::Golden) -> Seq2SeqBatch {
         decoder_input_ids: shift_right(&labels, 0, 0),
         decoder_mask: None,
         labels,
+        input_segments: None,
+        decoder_segments: None,
     }
 }
 

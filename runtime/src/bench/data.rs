@@ -142,6 +142,8 @@ pub fn to_tensors(b: &Batch, device: Device) -> Seq2SeqBatch {
         decoder_input_ids: ids(&b.decoder_input_tokens, n, lt, device),
         decoder_mask: None,
         labels: targets.masked_fill(&weights.eq(0), -100),
+        input_segments: None,
+        decoder_segments: None,
     }
 }
 

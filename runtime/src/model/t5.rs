@@ -14,7 +14,7 @@ use tch::{nn, Kind, Tensor};
 
 use super::config::T5Config;
 use super::layers::{Attention, AttentionImpl, Buckets, FeedForward, KeyValue, RmsNorm};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// One block: self-attention, cross-attention (decoder only), feed-forward;
 /// each sub-layer is pre-norm with a residual connection.
@@ -193,6 +193,36 @@ fn key_mask(mask: &Tensor) -> Tensor {
     mask.to_kind(Kind::Bool).unsqueeze(1).unsqueeze(1)
 }
 
+/// Self-attention keep-mask `[b, 1, n, n]` of packed rows from segment ids
+/// `[b, n]` (1-based example number, 0 = padding): query i sees key j when
+/// `seg_i == seg_j`.
+///
+/// For a real query (`seg_i != 0`) that is exactly "same example, key not
+/// padding". A padding query sees the padding keys, itself at least, so no
+/// row of the mask is ever empty: a fully masked row is a softmax over
+/// nothing, which some kernels and dtypes turn into NaN (and NaN times a
+/// zero gradient is still NaN in backward). What padding queries compute
+/// never reaches a real position: no real query sees a padding key, and the
+/// loss ignores padding positions.
+pub fn segment_self_mask(segments: &Tensor) -> Tensor {
+    segments
+        .unsqueeze(2)
+        .eq_tensor(&segments.unsqueeze(1))
+        .unsqueeze(1)
+}
+
+/// Cross-attention keep-mask `[b, 1, q, k]` of packed rows: decoder query i
+/// sees encoder key j when `dec_i == enc_j` and `enc_j != 0`. A decoder
+/// padding query (`dec_i == 0`) sees every key instead, so that its row is
+/// never empty even when the encoder row has no padding (see
+/// [`segment_self_mask`]); nothing real ever reads what it computes.
+pub fn segment_cross_mask(dec_segments: &Tensor, enc_segments: &Tensor) -> Tensor {
+    let d = dec_segments.unsqueeze(2);
+    let e = enc_segments.unsqueeze(1);
+    let same = d.eq_tensor(&e).logical_and(&e.ne(0));
+    same.logical_or(&d.eq(0)).unsqueeze(1)
+}
+
 /// Decoder state for incremental decoding: self-attention keys/values grown
 /// one step at a time, and the encoder keys/values computed once.
 #[derive(Debug)]
@@ -265,11 +295,28 @@ impl T5 {
 
     /// Encoder hidden states `[b, n, d_model]`; `mask` is `[b, n]`, 1 = token.
     pub fn encode(&self, ids: &Tensor, mask: Option<&Tensor>, train: bool) -> Result<Tensor> {
+        self.encode_keep(ids, mask.map(key_mask).as_ref(), train)
+    }
+
+    /// Encoder hidden states of packed rows: `segments` `[b, n]` holds each
+    /// position's 1-based example number (0 = padding), and attention stays
+    /// within an example (see [`segment_self_mask`]).
+    pub fn encode_packed(&self, ids: &Tensor, segments: &Tensor, train: bool) -> Result<Tensor> {
+        self.encode_keep(ids, Some(&segment_self_mask(segments)), train)
+    }
+
+    /// The encoder with a keep-mask broadcastable to `[b, 1, n, n]`.
+    fn encode_keep(&self, ids: &Tensor, keep: Option<&Tensor>, train: bool) -> Result<Tensor> {
         let n = ids.size().last().copied().unwrap_or(0);
         let x = self.embed(ids);
+        // Relative positions of the row, also for packed rows (as T5X does):
+        // within one example, row distances are the example's own distances,
+        // and pairs across examples are masked, so each example gets exactly
+        // the bias it would get alone. The bias stays `[1, h, n, n]`, shared
+        // by the batch.
         let mut bias = self.encoder.position_bias(n, n, 0, x.kind())?;
-        if let Some(m) = mask {
-            bias = bias + additive(&key_mask(m), x.kind());
+        if let Some(k) = keep {
+            bias = bias + additive(k, x.kind());
         }
         Ok(self.encoder.forward(&x, &bias, None, None, train))
     }
@@ -282,9 +329,9 @@ impl T5 {
             .collect()
     }
 
-    fn cross_bias(enc: &Tensor, enc_mask: Option<&Tensor>) -> Tensor {
-        match enc_mask {
-            Some(m) => additive(&key_mask(m), enc.kind()),
+    fn cross_bias(enc: &Tensor, keep: Option<&Tensor>) -> Tensor {
+        match keep {
+            Some(k) => additive(k, enc.kind()),
             None => Tensor::zeros([1, 1, 1, 1], (enc.kind(), enc.device())),
         }
     }
@@ -298,6 +345,40 @@ impl T5 {
         enc_mask: Option<&Tensor>,
         train: bool,
     ) -> Result<Tensor> {
+        let keep = mask.map(key_mask);
+        let cross = enc_mask.map(key_mask);
+        self.decode_keep(ids, keep.as_ref(), enc, cross.as_ref(), train)
+    }
+
+    /// Decoder hidden states of packed rows (teacher forcing): `segments`
+    /// `[b, n]` and `enc_segments` `[b, m]` are the decoder's and the
+    /// encoder's example numbers (0 = padding). Self-attention is causal
+    /// within an example; cross-attention sees that example's encoder
+    /// positions only. `ids` are already shifted within each example.
+    pub fn decode_packed(
+        &self,
+        ids: &Tensor,
+        segments: &Tensor,
+        enc: &Tensor,
+        enc_segments: &Tensor,
+        train: bool,
+    ) -> Result<Tensor> {
+        let keep = segment_self_mask(segments);
+        let cross = segment_cross_mask(segments, enc_segments);
+        self.decode_keep(ids, Some(&keep), enc, Some(&cross), train)
+    }
+
+    /// The decoder with a self-attention keep-mask (on top of the causal
+    /// one) broadcastable to `[b, 1, n, n]` and a cross-attention keep-mask
+    /// broadcastable to `[b, 1, n, m]`.
+    fn decode_keep(
+        &self,
+        ids: &Tensor,
+        keep: Option<&Tensor>,
+        enc: &Tensor,
+        cross: Option<&Tensor>,
+        train: bool,
+    ) -> Result<Tensor> {
         let n = ids.size().last().copied().unwrap_or(0);
         let x = self.embed(ids);
         let dev = x.device();
@@ -305,13 +386,14 @@ impl T5 {
             .tril(0)
             .unsqueeze(0)
             .unsqueeze(0);
-        let keep = match mask {
-            Some(m) => causal.logical_and(&key_mask(m)),
+        let keep = match keep {
+            Some(k) => causal.logical_and(k),
             None => causal,
         };
+        // Row positions, packed or not: see `encode_keep`.
         let bias = self.decoder.position_bias(n, n, 0, x.kind())? + additive(&keep, x.kind());
         let kvs = self.cross_kv(enc);
-        let cb = Self::cross_bias(enc, enc_mask);
+        let cb = Self::cross_bias(enc, cross);
         Ok(self
             .decoder
             .forward(&x, &bias, Some((&kvs, &cb)), None, train))
@@ -370,22 +452,41 @@ impl T5 {
         h.linear::<Tensor>(self.lm_head.as_ref().unwrap_or(&self.shared), None)
     }
 
-    /// Logits for a teacher-forced batch.
+    /// Logits for a teacher-forced batch: packed rows when the batch has
+    /// segment ids (both stacks' or neither), padded rows otherwise.
     pub fn forward(&self, batch: &Seq2SeqBatch, train: bool) -> Result<Tensor> {
-        let enc = self.encode(&batch.input_ids, batch.input_mask.as_ref(), train)?;
-        let dec = self.decode(
-            &batch.decoder_input_ids,
-            batch.decoder_mask.as_ref(),
-            &enc,
-            batch.input_mask.as_ref(),
-            train,
-        )?;
+        let dec = match (&batch.input_segments, &batch.decoder_segments) {
+            (Some(es), Some(ds)) => {
+                let enc = self.encode_packed(&batch.input_ids, es, train)?;
+                self.decode_packed(&batch.decoder_input_ids, ds, &enc, es, train)?
+            }
+            (None, None) => {
+                let enc = self.encode(&batch.input_ids, batch.input_mask.as_ref(), train)?;
+                self.decode(
+                    &batch.decoder_input_ids,
+                    batch.decoder_mask.as_ref(),
+                    &enc,
+                    batch.input_mask.as_ref(),
+                    train,
+                )?
+            }
+            _ => {
+                return Err(Error::Input(
+                    "a packed batch needs segment ids for both the encoder and the decoder".into(),
+                ))
+            }
+        };
         Ok(self.logits(&dec))
     }
 }
 
-/// A padded encoder-decoder batch. `labels` uses -100 (any negative id)
+/// An encoder-decoder batch, padded (one example per row) or packed
+/// (several per row, seqio-style). `labels` uses -100 (any negative id)
 /// for positions that do not count in the loss, as transformers does.
+///
+/// With segment ids (`[b, n]` int64, 1-based example number within the row,
+/// 0 = padding; both stacks' or neither) the model keeps attention within
+/// each example and the masks are not used; see [`Seq2SeqBatch::from_packed`].
 #[derive(Debug)]
 pub struct Seq2SeqBatch {
     pub input_ids: Tensor,
@@ -393,6 +494,10 @@ pub struct Seq2SeqBatch {
     pub decoder_input_ids: Tensor,
     pub decoder_mask: Option<Tensor>,
     pub labels: Tensor,
+    /// Encoder segment ids of packed rows.
+    pub input_segments: Option<Tensor>,
+    /// Decoder segment ids of packed rows.
+    pub decoder_segments: Option<Tensor>,
 }
 
 impl Seq2SeqBatch {
@@ -414,18 +519,68 @@ impl Seq2SeqBatch {
             decoder_input_ids: shift_right(&labels, start_id, pad_id),
             decoder_mask: None,
             labels,
+            input_segments: None,
+            decoder_segments: None,
         }
     }
 
+    /// A data-pipeline batch (packed or padded) as tensors on `device`:
+    /// token ids as they are (the decoder inputs are already shifted right
+    /// within each example, so they are not shifted again), labels = the
+    /// targets with -100 where the loss weight is 0, segment ids from the
+    /// batch's, and `input_mask` = encoder segment > 0 for code that only
+    /// looks at the mask. A padded batch has one segment per row, for which
+    /// the segment masks equal the padding masks.
+    pub fn from_packed(batch: &exc_data::pack::Batch, device: tch::Device) -> Result<Seq2SeqBatch> {
+        let (n, li, lt) = (batch.batch_size, batch.inputs_length, batch.targets_length);
+        let enc = |name: &str, v: &[i32]| flat_ids(name, v, n, li, device);
+        let dec = |name: &str, v: &[i32]| flat_ids(name, v, n, lt, device);
+        let input_segments = enc("encoder_segment_ids", &batch.encoder_segment_ids)?;
+        let weights = dec("decoder_loss_weights", &batch.decoder_loss_weights)?;
+        let targets = dec("decoder_target_tokens", &batch.decoder_target_tokens)?;
+        Ok(Seq2SeqBatch {
+            input_ids: enc("encoder_input_tokens", &batch.encoder_input_tokens)?,
+            input_mask: Some(input_segments.gt(0).to_kind(Kind::Int64)),
+            decoder_input_ids: dec("decoder_input_tokens", &batch.decoder_input_tokens)?,
+            decoder_mask: None,
+            labels: targets.masked_fill(&weights.eq(0), -100),
+            input_segments: Some(input_segments),
+            decoder_segments: Some(dec("decoder_segment_ids", &batch.decoder_segment_ids)?),
+        })
+    }
+
     pub fn to_device(&self, device: tch::Device) -> Seq2SeqBatch {
+        let opt = |t: &Option<Tensor>| t.as_ref().map(|m| m.to_device(device));
         Seq2SeqBatch {
             input_ids: self.input_ids.to_device(device),
-            input_mask: self.input_mask.as_ref().map(|m| m.to_device(device)),
+            input_mask: opt(&self.input_mask),
             decoder_input_ids: self.decoder_input_ids.to_device(device),
-            decoder_mask: self.decoder_mask.as_ref().map(|m| m.to_device(device)),
+            decoder_mask: opt(&self.decoder_mask),
             labels: self.labels.to_device(device),
+            input_segments: opt(&self.input_segments),
+            decoder_segments: opt(&self.decoder_segments),
         }
     }
+}
+
+/// A flat row-major `[rows * len]` vector as an int64 `[rows, len]` tensor
+/// on `device`.
+fn flat_ids(name: &str, v: &[i32], rows: usize, len: usize, device: tch::Device) -> Result<Tensor> {
+    if v.len() != rows * len {
+        return Err(Error::Input(format!(
+            "batch field {name} has {} values, not {rows} rows of {len}",
+            v.len()
+        )));
+    }
+    let t = Tensor::from_slice(v)
+        .view([rows as i64, len as i64])
+        .to_kind(Kind::Int64);
+    Ok(match device {
+        tch::Device::Cpu => t,
+        // Pinned memory and a non-blocking copy, as the benchmark's data
+        // does: a copy from pageable memory would wait for queued steps.
+        d => t.pin_memory(d).to_device_(d, Kind::Int64, true, false),
+    })
 }
 
 /// transformers' `_shift_right`: prepend the start id, drop the last label,
@@ -435,4 +590,60 @@ pub fn shift_right(labels: &Tensor, start_id: i64, pad_id: i64) -> Tensor {
     let start = Tensor::full([b, 1], start_id, (Kind::Int64, labels.device()));
     let shifted = Tensor::cat(&[start, labels.narrow(1, 0, (n - 1).max(0))], 1);
     shifted.masked_fill(&shifted.lt(0), pad_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(t: &Tensor) -> Vec<Vec<i64>> {
+        let t = t.squeeze_dim(0).squeeze_dim(0).to_kind(Kind::Int64);
+        let (n, _) = t.size2().unwrap_or((0, 0));
+        (0..n)
+            .map(|i| Vec::<i64>::try_from(t.get(i)).unwrap_or_default())
+            .collect()
+    }
+
+    #[test]
+    fn segment_masks_keep_examples_apart_and_no_row_empty() {
+        let enc = Tensor::from_slice(&[1i64, 1, 2, 2, 2]).view([1, 5]);
+        let dec = Tensor::from_slice(&[1i64, 2, 2, 0]).view([1, 4]);
+        assert_eq!(
+            rows(&segment_self_mask(&enc)),
+            vec![
+                vec![1, 1, 0, 0, 0],
+                vec![1, 1, 0, 0, 0],
+                vec![0, 0, 1, 1, 1],
+                vec![0, 0, 1, 1, 1],
+                vec![0, 0, 1, 1, 1],
+            ]
+        );
+        // The decoder padding query (segment 0) sees the padding key (itself).
+        assert_eq!(
+            rows(&segment_self_mask(&dec)),
+            vec![
+                vec![1, 0, 0, 0],
+                vec![0, 1, 1, 0],
+                vec![0, 1, 1, 0],
+                vec![0, 0, 0, 1],
+            ]
+        );
+        // No encoder padding: the decoder padding query sees every key.
+        assert_eq!(
+            rows(&segment_cross_mask(&dec, &enc)),
+            vec![
+                vec![1, 1, 0, 0, 0],
+                vec![0, 0, 1, 1, 1],
+                vec![0, 0, 1, 1, 1],
+                vec![1, 1, 1, 1, 1],
+            ]
+        );
+        // Encoder padding is never seen by a real decoder query.
+        let enc = Tensor::from_slice(&[1i64, 0]).view([1, 2]);
+        let dec = Tensor::from_slice(&[1i64, 0]).view([1, 2]);
+        assert_eq!(
+            rows(&segment_cross_mask(&dec, &enc)),
+            vec![vec![1, 0], vec![1, 1]]
+        );
+    }
 }
