@@ -36,6 +36,6 @@ pub mod text;
 pub mod wordnet;
 
 pub use registry::{
-    check_options, compute, known_metrics, metric_info, MetricError, MetricInfo, Options, Report,
-    METRICS,
+    check_options, compute, is_headline, known_metrics, metric_info, MetricError, MetricInfo,
+    Options, Report, METRICS,
 };

@@ -210,6 +210,15 @@ pub(crate) fn bad(option: &str, message: String) -> MetricError {
     }
 }
 
+/// Whether a score key is a metric's result rather than a diagnostic beside
+/// it (BLEU's brevity penalty, n-gram precisions and lengths; the count of
+/// invalid predictions). Checkpoint selection and summaries average only
+/// results.
+pub fn is_headline(key: &str) -> bool {
+    !(matches!(key, "bp" | "sys_len" | "ref_len" | "invalid_predictions")
+        || key.starts_with("precision_"))
+}
+
 /// Scores (x100 where T5 scales) plus string facts such as BLEU's signature.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Report {

@@ -264,3 +264,114 @@ fn quickstart_full() {
         std::fs::read_to_string(out.join("report.md")).unwrap()
     );
 }
+
+/// The paper's pipeline in miniature, on the shipped rows of seven tasks:
+/// packed pre-training with C4 → SuperGLUE co-trained with checkpoints
+/// scored on validation → generation tasks one model each → every task
+/// evaluated with its own best checkpoint; loss is logged per task, and
+/// TensorBoard mirrors metrics.jsonl.
+#[test]
+fn miniature_pretrain_finetune_evaluate() {
+    let _guard = serial();
+    let out = tmp("miniature");
+    let m = root().join("examples/miniature");
+    run::run(&RunArgs {
+        mixture: Some(m.join("miniature.exmix")),
+        data_dir: Some(m.join("data")),
+        out: Some(out.clone()),
+        device: Some("cpu".into()),
+        steps: Some(40),
+        eval_limit: Some(4),
+        log_every: 10,
+        quiet: true,
+        ..RunArgs::default()
+    })
+    .unwrap();
+    let read = |p: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join(p)).unwrap()).unwrap()
+    };
+
+    // Co-trained SuperGLUE: one model, each task with its best checkpoint.
+    let sg = read("superglue/DONE");
+    assert_eq!(sg["weights"], "superglue/checkpoints/step-00000040");
+    assert_eq!(sg["selected_on"], "validation");
+    let best = read("superglue/checkpoints/best_per_task.json");
+    for t in ["super_glue_rte", "super_glue_wsc"] {
+        let w = sg["task_weights"][t].as_str().unwrap();
+        assert_eq!(
+            w,
+            format!("superglue/checkpoints/{}", best[t].as_str().unwrap())
+        );
+        assert!(
+            out.join(w).join("model.safetensors").is_file(),
+            "{w} was pruned"
+        );
+        let scores = read(&format!("eval/{t}/validation.scores.json"));
+        assert!(scores["weights"].as_str().unwrap().ends_with(w));
+    }
+    // Per-task fine-tuning: one directory and one model per task, and no
+    // single set of weights to continue from.
+    let generation = read("generation/DONE");
+    assert!(generation.get("weights").is_none());
+    for t in ["squad_v1", "xsum", "wmt16_en_ro", "conll2003_ner"] {
+        let w = generation["task_weights"][t].as_str().unwrap();
+        assert!(
+            w.starts_with(&format!("generation/{t}/checkpoints/step-")),
+            "{w}"
+        );
+        assert!(out.join(format!("generation/{t}/DONE")).is_file());
+        let scores = read(&format!("eval/{t}/validation.scores.json"));
+        assert!((1..=4).contains(&scores["examples"].as_u64().unwrap()));
+        assert!(scores["weights"].as_str().unwrap().ends_with(w));
+    }
+
+    // metrics.jsonl: training loss per task in pre-training (C4 included),
+    // and a validation score per task at every fine-tuning checkpoint.
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(out.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let per_task = lines
+        .iter()
+        .find(|l| l["stage"] == "pretrain" && l.get("task_loss").is_some())
+        .expect("a pre-training line with task_loss");
+    assert!(per_task["task_loss"]["c4"].as_f64().unwrap() > 0.0);
+    let scored: Vec<u64> = lines
+        .iter()
+        .filter(|l| l["stage"] == "superglue" && l.get("valid_score").is_some())
+        .map(|l| l["step"].as_u64().unwrap())
+        .collect();
+    assert_eq!(scored, vec![20, 40]);
+    assert!(lines
+        .iter()
+        .any(|l| l["stage"] == "generation/xsum" && l.get("valid_score").is_some()));
+
+    // TensorBoard: the same numbers, under `<stage>/<key>` tags.
+    let tb = std::fs::read_dir(out.join("tensorboard")).unwrap();
+    let mut tags = std::collections::BTreeSet::new();
+    for f in tb {
+        for e in run::tensorboard::read_events(&f.unwrap().path()).unwrap() {
+            for s in e.summary.unwrap_or_default() {
+                tags.insert(s.tag);
+            }
+        }
+    }
+    for t in [
+        "pretrain/loss",
+        "pretrain/task_loss/c4",
+        "superglue/valid_score/super_glue_rte",
+    ] {
+        assert!(tags.contains(t), "no TensorBoard tag {t} in {tags:?}");
+    }
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains("| wmt16_en_ro/validation/bleu |"),
+        "{report}"
+    );
+    assert!(
+        !report.contains("sys_len"),
+        "diagnostics are not results: {report}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -30,6 +30,9 @@ pub struct LossOutput {
     pub nll_sum: Tensor,
     /// Number of counted tokens (float).
     pub tokens: Tensor,
+    /// Plain negative log-likelihood per token `[b, n]`, 0 where not counted
+    /// (detached: for reporting the loss per task).
+    pub nll: Tensor,
 }
 
 /// Token-level loss for logits `[b, n, V]` and labels `[b, n]`.
@@ -52,10 +55,12 @@ pub fn seq2seq_loss(logits: &Tensor, labels: &Tensor, cfg: LossConfig) -> LossOu
     }
     let tokens = mask.sum(Kind::Float);
     let loss = (per_token * &mask).sum(Kind::Float) / tokens.clamp_min(1.0);
+    let nll = nll * &mask;
     LossOutput {
         loss,
-        nll_sum: (nll * &mask).sum(Kind::Float),
+        nll_sum: nll.sum(Kind::Float),
         tokens,
+        nll: nll.detach(),
     }
 }
 

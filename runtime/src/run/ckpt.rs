@@ -22,6 +22,7 @@ pub const COMMIT: &str = "COMMIT";
 pub const STATE: &str = "state.json";
 pub const OPTIMIZER: &str = "optimizer.safetensors";
 const BEST: &str = "BEST";
+const BEST_PER_TASK: &str = "best_per_task.json";
 const PARTIAL: &str = ".partial-";
 
 /// What `state.json` records besides weights and optimizer.
@@ -35,6 +36,10 @@ pub struct TrainState {
     pub tokens: u64,
     /// Mean validation loss at this step, when it was measured.
     pub eval_loss: Option<f64>,
+    /// Per task, the selection score on validation at this step (the mean
+    /// of the task's metrics), when the stage selects checkpoints by score.
+    #[serde(default, skip_serializing_if = "indexmap::IndexMap::is_empty")]
+    pub scores: indexmap::IndexMap<String, f64>,
 }
 
 /// The directory name of a step.
@@ -192,11 +197,90 @@ pub fn best(root: &Path) -> Option<u64> {
         .ok()
 }
 
-/// Deletes all but the `keep` newest checkpoints and the best one.
+/// The best checkpoint of each task, when the stage selected by score.
+pub fn best_per_task(root: &Path) -> indexmap::IndexMap<String, u64> {
+    let map: indexmap::IndexMap<String, String> = std::fs::read_to_string(root.join(BEST_PER_TASK))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    map.into_iter()
+        .filter_map(|(t, s)| Some((t, s.strip_prefix("step-")?.parse().ok()?)))
+        .collect()
+}
+
+/// Re-derives `BEST` and `best_per_task.json` from the states of the
+/// committed checkpoints: by the mean selection score when checkpoints were
+/// scored, else by the lowest validation loss; ties go to the earlier step.
+/// Deriving rather than updating means a run killed between writing a
+/// checkpoint and marking it loses nothing: no best is ever pruned, so the
+/// best is always among the checkpoints on disk.
+pub fn mark_best(root: &Path) -> Result<()> {
+    /// The part of `state.json` that ranks a checkpoint.
+    #[derive(serde::Deserialize)]
+    struct Rank {
+        step: u64,
+        eval_loss: Option<f64>,
+        #[serde(default)]
+        scores: indexmap::IndexMap<String, f64>,
+    }
+    let mut states: Vec<Rank> = committed(root)
+        .into_iter()
+        .filter_map(|(_, d)| {
+            let text = std::fs::read_to_string(d.join(STATE)).ok()?;
+            serde_json::from_str(&text).ok()
+        })
+        .collect();
+    states.sort_by_key(|s| s.step);
+    let mean = |s: &Rank| -> Option<f64> {
+        (!s.scores.is_empty()).then(|| s.scores.values().sum::<f64>() / s.scores.len() as f64)
+    };
+    let mut best: Option<(u64, f64)> = None;
+    let mut per_task: indexmap::IndexMap<String, (u64, f64)> = indexmap::IndexMap::new();
+    let scored = states.iter().any(|s| !s.scores.is_empty());
+    for s in &states {
+        // Higher is better for scores; for losses, negate.
+        let key = if scored {
+            mean(s)
+        } else {
+            s.eval_loss.map(|l| -l)
+        };
+        if let Some(k) = key.filter(|k| !k.is_nan()) {
+            if best.is_none_or(|(_, b)| k > b) {
+                best = Some((s.step, k));
+            }
+        }
+        for (task, &v) in &s.scores {
+            if v.is_nan() {
+                continue;
+            }
+            let e = per_task.entry(task.clone()).or_insert((s.step, v));
+            if v > e.1 {
+                *e = (s.step, v);
+            }
+        }
+    }
+    if let Some((step, _)) = best {
+        set_best(root, step)?;
+    }
+    if !per_task.is_empty() {
+        let map: indexmap::IndexMap<&String, String> = per_task
+            .iter()
+            .map(|(t, (s, _))| (t, step_name(*s)))
+            .collect();
+        let text =
+            serde_json::to_string_pretty(&map).map_err(|e| Error::Checkpoint(e.to_string()))?;
+        crate::checkpoint::write_atomic(&root.join(BEST_PER_TASK), text.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Deletes all but the `keep` newest checkpoints and the best ones (overall
+/// and per task).
 pub fn prune(root: &Path, keep: usize) -> Result<()> {
     let best = best(root);
+    let task_bests: Vec<u64> = best_per_task(root).into_values().collect();
     for (i, (step, dir)) in committed(root).into_iter().enumerate() {
-        if i >= keep.max(1) && Some(step) != best {
+        if i >= keep.max(1) && Some(step) != best && !task_bests.contains(&step) {
             std::fs::remove_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         }
     }
@@ -208,4 +292,57 @@ pub fn read_state(dir: &Path) -> Result<TrainState> {
     let path = dir.join(STATE);
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
     serde_json::from_str(&text).map_err(|e| Error::Checkpoint(format!("`{}`: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn state(root: &Path, step: u64, loss: f64, scores: &[(&str, f64)]) {
+        let d = root.join(step_name(step));
+        std::fs::create_dir_all(&d).unwrap();
+        let scores: indexmap::IndexMap<&str, f64> = scores.iter().copied().collect();
+        let v = serde_json::json!({"step": step, "eval_loss": loss, "scores": scores});
+        std::fs::write(d.join(STATE), v.to_string()).unwrap();
+    }
+
+    fn tmp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("exc-ckpt-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn best_is_the_lowest_loss_without_scores() {
+        let root = tmp("loss");
+        state(&root, 10, 2.0, &[]);
+        state(&root, 20, 1.5, &[]);
+        state(&root, 30, 1.5, &[]);
+        state(&root, 40, 1.7, &[]);
+        mark_best(&root).unwrap();
+        // Ties go to the earlier step.
+        assert_eq!(best(&root), Some(20));
+        assert!(best_per_task(&root).is_empty());
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn each_task_keeps_its_own_best_and_pruning_spares_them() {
+        let root = tmp("tasks");
+        state(&root, 10, 3.0, &[("rte", 60.0), ("wsc", 10.0)]);
+        state(&root, 20, 2.0, &[("rte", 55.0), ("wsc", 40.0)]);
+        state(&root, 30, 1.0, &[("rte", 50.0), ("wsc", 20.0)]);
+        state(&root, 40, 0.5, &[("rte", 58.0), ("wsc", 30.0)]);
+        mark_best(&root).unwrap();
+        let per = best_per_task(&root);
+        assert_eq!(per.get("rte"), Some(&10));
+        assert_eq!(per.get("wsc"), Some(&20));
+        // Overall: the best mean score (step 20: 47.5), not the lowest loss.
+        assert_eq!(best(&root), Some(20));
+        prune(&root, 1).unwrap();
+        let left: Vec<u64> = committed(&root).into_iter().map(|(s, _)| s).collect();
+        assert_eq!(left, vec![40, 20, 10]);
+        let _ = std::fs::remove_dir_all(&root);
+    }
 }

@@ -30,7 +30,8 @@ pub fn data_err(e: exc_data::DataError) -> Error {
     Error::Input(e.to_string())
 }
 
-fn task<'a>(plan: &'a Plan, name: &str) -> Result<&'a Task> {
+/// The plan's task of this name.
+pub fn plan_task<'a>(plan: &'a Plan, name: &str) -> Result<&'a Task> {
     plan.tasks
         .get(name)
         .ok_or_else(|| Error::Input(format!("the plan has no task `{name}`")))
@@ -41,9 +42,8 @@ fn train_files(task: &Task, roots: &DataRoots) -> Result<Vec<PathBuf>> {
     task_source::locate_split(task, "train", roots).map_err(data_err)
 }
 
-/// The pipeline of a training stage. Padding rather than packing: the model
-/// takes one example per row (no segment-aware attention), so `pack` in the
-/// plan is recorded in the resolved config as not honoured.
+/// The pipeline of a training stage: rows packed with several examples
+/// (seqio-style, the plan's default for pre-training) or padded, one per row.
 pub fn pipeline_spec(plan: &Plan, stage: &StagePlan, roots: &DataRoots) -> Result<PipelineSpec> {
     let train = stage
         .train
@@ -52,7 +52,7 @@ pub fn pipeline_spec(plan: &Plan, stage: &StagePlan, roots: &DataRoots) -> Resul
     let mut tasks = Vec::new();
     let mut rates = Vec::new();
     for tr in stage.tasks.iter().filter(|t| t.rate > 0.0) {
-        let t = task(plan, &tr.task)?;
+        let t = plan_task(plan, &tr.task)?;
         let files = train_files(t, roots)?;
         let owned = t.clone();
         let render: Renderer = Arc::new(move |row| {
@@ -104,8 +104,12 @@ pub fn pipeline_spec(plan: &Plan, stage: &StagePlan, roots: &DataRoots) -> Resul
             inputs: train.inputs as usize,
             targets: train.targets as usize,
         },
-        // Buckets of 16 keep short batches cheap on CPU.
-        batching: Batching::Pad { bucket: Some(16) },
+        batching: if train.pack {
+            Batching::Pack
+        } else {
+            // Buckets of 16 keep short batches cheap on CPU.
+            Batching::Pad { bucket: Some(16) }
+        },
     })
 }
 
@@ -187,7 +191,7 @@ pub fn check_sources(plan: &Plan, stages: &[StagePlan], roots: &DataRoots) -> Ve
             }
         }
         for (name, split) in want {
-            let res = task(plan, &name)
+            let res = plan_task(plan, &name)
                 .and_then(|t| task_source::locate_split(t, &split, roots).map_err(data_err));
             if let Err(e) = res {
                 missing.push(format!(

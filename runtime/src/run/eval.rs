@@ -32,6 +32,8 @@ pub struct EvalCtx<'a> {
     pub limit: Option<usize>,
     pub inputs_len: usize,
     pub targets_len: usize,
+    /// The checkpoint the model was loaded from, recorded with the scores.
+    pub weights: Option<&'a Path>,
 }
 
 fn encode(tok: &T5Tokenizer, s: &str, max: usize) -> Result<Vec<i64>> {
@@ -178,6 +180,7 @@ pub fn evaluate(ctx: &EvalCtx, task: &Task, split: &str, dir: &Path) -> Result<s
         "split": split,
         "examples": exs.len(),
         "decode": task.decode,
+        "weights": ctx.weights.map(|w| w.display().to_string()),
         "scores": scores,
         "baseline": baseline.map(|(t, s)| serde_json::json!({"prediction": t, "scores": s})),
     });

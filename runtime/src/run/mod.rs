@@ -24,6 +24,7 @@ pub mod eval;
 mod progress;
 pub mod report;
 mod report_svg;
+pub mod tensorboard;
 pub mod train;
 
 use std::path::{Path, PathBuf};
@@ -110,6 +111,27 @@ fn device_name(d: Device) -> String {
         Device::Cuda(n) => format!("cuda:{n}"),
         _ => "cpu".into(),
     }
+}
+
+/// Plan settings `exc run` does not apply yet, said once at the start and
+/// kept in `config.json`.
+fn unhonoured(plan: &Plan, device: Device) -> Vec<String> {
+    let mut notes = Vec::new();
+    for s in plan.runs.iter().flat_map(|r| r.stages.iter()) {
+        let Some(t) = &s.train else { continue };
+        let bf16 = t.precision == "bf16" || (t.precision == "auto" && device.is_cuda());
+        if bf16 {
+            let n = format!(
+                "stage `{}`: precision {} would train in bf16; `exc run` trains in fp32 \
+                 (bf16 with fp32 master weights is in `exc bench train` only)",
+                s.name, t.precision
+            );
+            if !notes.contains(&n) {
+                notes.push(n);
+            }
+        }
+    }
+    notes
 }
 
 fn compile_plan(path: &Path, name: Option<&str>) -> Result<Plan> {
@@ -274,13 +296,7 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
                 steps_override: args.steps,
                 eval_limit: args.eval_limit,
                 log_every: args.log_every,
-                notes: vec![
-                    "batches are padded, not packed: the model attends within one example per row"
-                        .into(),
-                    "per-task loss is measured on up to 32 validation examples per task at each \
-                     checkpoint (the data pipeline does not tag training examples with their task)"
-                        .into(),
-                ],
+                notes: Vec::new(),
                 exc_version: env!("CARGO_PKG_VERSION").into(),
             };
             (plan, root, base)
@@ -290,9 +306,28 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
         Some(d) => crate::env::parse_device(Some(d))?,
         None => crate::env::parse_device(Some(&base.device))?,
     };
+    let mut base = base;
+    base.notes = unhonoured(&plan, device);
+    if !args.quiet {
+        for n in &base.notes {
+            eprintln!("note: {n}");
+        }
+    }
     let roots = DataRoots::from_env(base.data_dir.clone());
     // Every source of every stage is located before any training starts.
-    let stages: Vec<_> = plan.runs.iter().flat_map(|r| r.stages.clone()).collect();
+    let stages: Vec<_> = plan
+        .runs
+        .iter()
+        .flat_map(|r| {
+            r.stages.iter().enumerate().map(|(i, s)| {
+                let mut s = s.clone();
+                if let Some(split) = selection_split(r, i) {
+                    s.splits = vec![split];
+                }
+                s
+            })
+        })
+        .collect();
     let missing = data::check_sources(&plan, &stages, &roots);
     if !missing.is_empty() {
         return Err(Error::Input(format!(
@@ -350,18 +385,69 @@ struct RunCtx<'a> {
     resolved: &'a Resolved,
 }
 
-/// The final checkpoint of a finished stage of this run.
-fn stage_weights(dir: &Path, stage: &str) -> Result<PathBuf> {
+/// The split a fine-tuning stage selects its checkpoints on: its first
+/// `splits` entry (the compiler defaults it to validation). Every
+/// checkpoint is scored with the tasks' metrics on it, and each task is
+/// evaluated with its best one, as Appendix B reports "the best checkpoint
+/// per task". Pre-training never selects: the paper fine-tunes from the
+/// final pre-training checkpoint.
+pub fn selection_split(run: &RunPlan, index: usize) -> Option<String> {
+    let stage = run.stages.get(index)?;
+    (stage.kind == StageKind::Finetune).then(|| {
+        stage
+            .splits
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "validation".into())
+    })
+}
+
+/// What a finished training stage left: its final weights (none when it
+/// trained one model per task) and, per task, the weights to evaluate that
+/// task with (its best checkpoint on validation when the stage selected).
+struct StageWeights {
+    last: Option<PathBuf>,
+    per_task: indexmap::IndexMap<String, PathBuf>,
+}
+
+fn stage_weights(dir: &Path, stage: &str) -> Result<StageWeights> {
     let done = dir.join(stage).join("DONE");
     let v: serde_json::Value = read_json(&done).map_err(|_| {
         Error::Input(format!(
             "stage `{stage}` has not finished; no weights to start from"
         ))
     })?;
-    v.get("weights")
+    let last = v
+        .get("weights")
         .and_then(|w| w.as_str())
-        .map(|w| dir.join(w))
-        .ok_or_else(|| Error::Checkpoint(format!("`{}` names no weights", done.display())))
+        .map(|w| dir.join(w));
+    let per_task: indexmap::IndexMap<String, PathBuf> = v
+        .get("task_weights")
+        .and_then(|m| m.as_object())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(t, w)| Some((t.clone(), dir.join(w.as_str()?))))
+                .collect()
+        })
+        .unwrap_or_default();
+    if last.is_none() && per_task.is_empty() {
+        return Err(Error::Checkpoint(format!(
+            "`{}` names no weights",
+            done.display()
+        )));
+    }
+    Ok(StageWeights { last, per_task })
+}
+
+/// The weights a training stage starts from when it names stage `stage`.
+fn start_weights(dir: &Path, stage: &str) -> Result<PathBuf> {
+    stage_weights(dir, stage)?.last.ok_or_else(|| {
+        Error::Input(format!(
+            "stage `{stage}` trained one model per task; start from one of them with \
+             `from \"{}/{stage}/<task>/checkpoints/step-N\"`",
+            dir.display()
+        ))
+    })
 }
 
 fn fresh_model(ctx: &RunCtx, dropout: f64, seed: u64) -> Result<train::Model> {
@@ -400,7 +486,7 @@ fn run_one(ctx: &RunCtx) -> Result<()> {
     write_json(&dir.join("config.json"), ctx.resolved)?;
     let metrics = dir.join("metrics.jsonl");
     let mut last_trained: Option<String> = None;
-    for stage in &ctx.run.stages {
+    for (index, stage) in ctx.run.stages.iter().enumerate() {
         let sdir = dir.join(&stage.name);
         let done = sdir.join("DONE");
         if done.exists() {
@@ -409,54 +495,38 @@ fn run_one(ctx: &RunCtx) -> Result<()> {
             }
             continue;
         }
-        let from = match &stage.from {
-            Some(Init::Stage(s)) => Some(stage_weights(dir, s)?),
-            Some(Init::Path(p)) => Some(PathBuf::from(p)),
-            None if stage.kind == StageKind::Evaluate => match &last_trained {
-                Some(s) => Some(stage_weights(dir, s)?),
-                None => ctx.plan.model.init.as_ref().map(PathBuf::from),
-            },
-            None => None,
-        };
         match stage.kind {
             StageKind::Pretrain | StageKind::Finetune => {
-                let train = stage.train.as_ref().ok_or_else(|| {
-                    Error::Input(format!("stage `{}` has no training settings", stage.name))
-                })?;
-                let mut model = fresh_model(ctx, train.dropout, train.seed)?;
-                if let Some(w) = &from {
-                    model.load(w)?;
-                }
-                let sctx = train::StageCtx {
-                    plan: ctx.plan,
-                    stage,
-                    dir: &sdir,
-                    roots: ctx.roots,
-                    tok: ctx.tok.clone(),
-                    device: ctx.device,
-                    log_every: ctx.args.log_every.max(1),
-                    metrics: &metrics,
-                    stop_after: ctx.args.stop_after,
-                    quiet: ctx.args.quiet,
+                let from = match &stage.from {
+                    Some(Init::Stage(s)) => Some(start_weights(dir, s)?),
+                    Some(Init::Path(p)) => Some(PathBuf::from(p)),
+                    None => None,
                 };
-                let trained = train::train_stage(&sctx, model)?;
-                let weights = format!(
-                    "{}/checkpoints/{}",
-                    stage.name,
-                    ckpt::step_name(trained.final_step)
-                );
-                write_json(
-                    &done,
-                    &serde_json::json!({ "weights": weights, "step": trained.final_step }),
-                )?;
+                let select = selection_split(ctx.run, index).map(|split| train::Select {
+                    split,
+                    limit: ctx.args.eval_limit.or(ctx.resolved.eval_limit),
+                });
+                let record =
+                    train_stage_units(ctx, stage, &sdir, from.as_deref(), select, &metrics)?;
+                write_json(&done, &record)?;
                 last_trained = Some(stage.name.clone());
             }
             StageKind::Evaluate => {
-                let mut model = fresh_model(ctx, 0.0, 0)?;
-                if let Some(w) = &from {
-                    model.load(w)?;
-                }
-                evaluate_stage(ctx, stage, &model)?;
+                let weights = match &stage.from {
+                    Some(Init::Stage(s)) => Some(stage_weights(dir, s)?),
+                    Some(Init::Path(p)) => Some(StageWeights {
+                        last: Some(PathBuf::from(p)),
+                        per_task: Default::default(),
+                    }),
+                    None => match &last_trained {
+                        Some(s) => Some(stage_weights(dir, s)?),
+                        None => ctx.plan.model.init.as_ref().map(|p| StageWeights {
+                            last: Some(PathBuf::from(p)),
+                            per_task: Default::default(),
+                        }),
+                    },
+                };
+                evaluate_stage(ctx, stage, weights.as_ref())?;
                 std::fs::create_dir_all(&sdir).map_err(|e| Error::io(&sdir, e))?;
                 write_json(
                     &done,
@@ -472,10 +542,111 @@ fn run_one(ctx: &RunCtx) -> Result<()> {
     Ok(())
 }
 
+/// Trains a stage: one model on its mixture, or (`per_task`) one model
+/// per task from the same start, each in `<stage>/<task>/`. Returns what
+/// `DONE` records: the final weights (mixture) and each task's weights to
+/// evaluate with (its best checkpoint when the stage selects).
+fn train_stage_units(
+    ctx: &RunCtx,
+    stage: &exc_compiler::plan::StagePlan,
+    sdir: &Path,
+    from: Option<&Path>,
+    select: Option<train::Select>,
+    metrics: &Path,
+) -> Result<serde_json::Value> {
+    let train = stage
+        .train
+        .as_ref()
+        .ok_or_else(|| Error::Input(format!("stage `{}` has no training settings", stage.name)))?;
+    let units: Vec<(exc_compiler::plan::StagePlan, PathBuf)> = if stage.per_task {
+        stage
+            .tasks
+            .iter()
+            .map(|tr| {
+                let mut unit = stage.clone();
+                unit.name = format!("{}/{}", stage.name, tr.task);
+                unit.per_task = false;
+                unit.c4 = None;
+                unit.tasks = vec![exc_compiler::plan::TaskRate {
+                    rate: 1.0,
+                    epochs: None,
+                    ..tr.clone()
+                }];
+                (unit, sdir.join(sanitize(&tr.task)))
+            })
+            .collect()
+    } else {
+        vec![(stage.clone(), sdir.to_path_buf())]
+    };
+    let rel = |p: &Path| {
+        p.strip_prefix(ctx.dir)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .into_owned()
+    };
+    let mut task_weights = serde_json::Map::new();
+    let mut last = None;
+    let mut final_step = 0;
+    for (unit, udir) in &units {
+        let unit_done = udir.join("DONE");
+        let step = if stage.per_task && unit_done.exists() {
+            read_json::<serde_json::Value>(&unit_done)?
+                .get("step")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(train.steps)
+        } else {
+            let mut model = fresh_model(ctx, train.dropout, train.seed)?;
+            if let Some(w) = from {
+                model.load(w)?;
+            }
+            let sctx = train::StageCtx {
+                plan: ctx.plan,
+                stage: unit,
+                dir: udir,
+                roots: ctx.roots,
+                tok: ctx.tok.clone(),
+                device: ctx.device,
+                log_every: ctx.args.log_every.max(1),
+                metrics,
+                stop_after: ctx.args.stop_after,
+                quiet: ctx.args.quiet,
+                select: select.clone(),
+            };
+            let step = train::train_stage(&sctx, model)?.final_step;
+            if stage.per_task {
+                write_json(&unit_done, &serde_json::json!({ "step": step }))?;
+            }
+            step
+        };
+        final_step = step;
+        let ckdir = udir.join("checkpoints");
+        let final_weights = ckdir.join(ckpt::step_name(step));
+        let bests = ckpt::best_per_task(&ckdir);
+        for tr in &unit.tasks {
+            let w = match (&select, bests.get(&tr.task)) {
+                (Some(_), Some(&b)) => ckdir.join(ckpt::step_name(b)),
+                _ => final_weights.clone(),
+            };
+            task_weights.insert(tr.task.clone(), rel(&w).into());
+        }
+        if !stage.per_task {
+            last = Some(rel(&final_weights));
+        }
+    }
+    let mut record = serde_json::json!({ "step": final_step, "task_weights": task_weights });
+    if let Some(l) = last {
+        record["weights"] = l.into();
+    }
+    if let Some(sel) = &select {
+        record["selected_on"] = sel.split.clone().into();
+    }
+    Ok(record)
+}
+
 fn evaluate_stage(
     ctx: &RunCtx,
     stage: &exc_compiler::plan::StagePlan,
-    model: &train::Model,
+    weights: Option<&StageWeights>,
 ) -> Result<()> {
     // Lengths: the longest training stage of the run decides, as the model saw them.
     let (inputs_len, targets_len) = ctx
@@ -486,26 +657,49 @@ fn evaluate_stage(
         .map(|t| (t.inputs as usize, t.targets as usize))
         .next_back()
         .unwrap_or((512, 114));
-    let ectx = eval::EvalCtx {
-        model: &model.model,
-        tok: &ctx.tok,
-        device: ctx.device,
-        roots: ctx.roots,
-        limit: ctx.args.eval_limit.or(ctx.resolved.eval_limit),
-        inputs_len,
-        targets_len,
-    };
     let splits = if stage.splits.is_empty() {
         vec!["validation".to_string()]
     } else {
         stage.splits.clone()
     };
+    // Each task is scored with its own weights (its best checkpoint when the
+    // stage before selected); the model is reloaded only when they change.
+    let mut loaded: Option<(Option<PathBuf>, train::Model)> = None;
     for tr in &stage.tasks {
-        let task = ctx
-            .plan
-            .tasks
-            .get(&tr.task)
-            .ok_or_else(|| Error::Input(format!("the plan has no task `{}`", tr.task)))?;
+        let task = data::plan_task(ctx.plan, &tr.task)?;
+        let w: Option<PathBuf> = match weights {
+            Some(sw) => match sw.per_task.get(&tr.task).or(sw.last.as_ref()) {
+                Some(p) => Some(p.clone()),
+                None => {
+                    return Err(Error::Input(format!(
+                        "stage `{}` evaluates `{}`, but the stage it reads trained one model \
+                         per task and none for `{}`",
+                        stage.name, tr.task, tr.task
+                    )))
+                }
+            },
+            None => None,
+        };
+        if loaded.as_ref().is_none_or(|(p, _)| *p != w) {
+            let mut model = fresh_model(ctx, 0.0, 0)?;
+            if let Some(p) = &w {
+                model.load(p)?;
+            }
+            loaded = Some((w.clone(), model));
+        }
+        let Some((_, model)) = &loaded else {
+            continue;
+        };
+        let ectx = eval::EvalCtx {
+            model: &model.model,
+            tok: &ctx.tok,
+            device: ctx.device,
+            roots: ctx.roots,
+            limit: ctx.args.eval_limit.or(ctx.resolved.eval_limit),
+            inputs_len,
+            targets_len,
+            weights: w.as_deref(),
+        };
         for split in &splits {
             let out = ctx.dir.join("eval").join(sanitize(&tr.task));
             let r = tch::no_grad(|| eval::evaluate(&ectx, task, split, &out))?;

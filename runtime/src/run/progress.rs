@@ -64,6 +64,15 @@ impl Progress {
         }
     }
 
+    /// A line that is not a step (checkpoint scores), above the bar.
+    pub fn note(&self, text: &str) {
+        match &self.bar {
+            Some(b) => b.println(format!("{} {text}", self.stage)),
+            None if !self.quiet => eprintln!("{} {text}", self.stage),
+            None => {}
+        }
+    }
+
     pub fn finish(&mut self) {
         if let Some(b) = self.bar.take() {
             b.finish();

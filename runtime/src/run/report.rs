@@ -25,8 +25,11 @@ struct RunScores {
     dir: PathBuf,
     name: String,
     params: indexmap::IndexMap<String, serde_json::Value>,
-    /// `(task/split/metric, score, baseline)`.
+    /// `(task/split/metric, score, baseline)`: metric results only, not
+    /// their diagnostics (BLEU's lengths stay in `scores.json`).
     scores: Vec<(String, Option<f64>, Option<f64>)>,
+    /// `(task/split, checkpoint it was scored with)`.
+    weights: Vec<(String, String)>,
     first_loss: Option<f64>,
     last_loss: Option<f64>,
 }
@@ -39,6 +42,7 @@ fn read_run(dir: &Path) -> Option<RunScores> {
     let cfg: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).ok()?).ok()?;
     let mut scores = Vec::new();
+    let mut weights = Vec::new();
     let mut tasks: Vec<PathBuf> = std::fs::read_dir(dir.join("eval"))
         .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
@@ -60,8 +64,12 @@ fn read_run(dir: &Path) -> Option<RunScores> {
             };
             let task = v["task"].as_str().unwrap_or("?");
             let split = v["split"].as_str().unwrap_or("?");
+            if let Some(w) = v["weights"].as_str() {
+                let rel = Path::new(w).strip_prefix(dir).unwrap_or(Path::new(w));
+                weights.push((format!("{task}/{split}"), rel.display().to_string()));
+            }
             if let Some(m) = v["scores"].as_object() {
-                for (k, s) in m {
+                for (k, s) in m.iter().filter(|(k, _)| exc_metrics::is_headline(k)) {
                     let base = num(&v["baseline"]["scores"][k]);
                     scores.push((format!("{task}/{split}/{k}"), num(s), base));
                 }
@@ -83,6 +91,7 @@ fn read_run(dir: &Path) -> Option<RunScores> {
         name: cfg["run"].as_str().unwrap_or("main").to_string(),
         params: serde_json::from_value(cfg["params"].clone()).unwrap_or_default(),
         scores,
+        weights,
         first_loss: losses.first().copied(),
         last_loss: losses.last().copied(),
     })
@@ -126,6 +135,13 @@ pub fn write_run_report(dir: &Path) -> Result<()> {
     let _ = writeln!(md, "| --- | ---: | ---: |");
     for (k, s, b) in &r.scores {
         let _ = writeln!(md, "| {k} | {} | {} |", fmt(*s), fmt(*b));
+    }
+    if !r.weights.is_empty() {
+        let _ = writeln!(md, "\n| task / split | scored with |");
+        let _ = writeln!(md, "| --- | --- |");
+        for (k, w) in &r.weights {
+            let _ = writeln!(md, "| {k} | `{w}` |");
+        }
     }
     let _ = writeln!(
         md,

@@ -199,6 +199,69 @@ pub struct StageCtx<'a> {
     /// Stop (as if killed) after this step: for tests and smoke runs.
     pub stop_after: Option<u64>,
     pub quiet: bool,
+    /// Score every checkpoint with the tasks' metrics and keep the best per
+    /// task (the paper's checkpoint selection on validation).
+    pub select: Option<Select>,
+}
+
+/// Checkpoint selection by score.
+#[derive(Debug, Clone)]
+pub struct Select {
+    /// The split scored (validation).
+    pub split: String,
+    /// At most this many examples per task.
+    pub limit: Option<usize>,
+}
+
+/// The number a task's checkpoints are ranked by: the mean of its metrics'
+/// results (T5 averages a task's metrics the same way, e.g. F1 and accuracy
+/// for MRPC; B.2 ranks GEM checkpoints by the mean of BLEU and ROUGE), not
+/// their diagnostics (BLEU's lengths); every metric exc computes is
+/// higher-is-better.
+pub fn selection_score(scores: &serde_json::Value) -> Option<f64> {
+    let vals: Vec<f64> = scores
+        .as_object()?
+        .iter()
+        .filter(|(k, _)| exc_metrics::is_headline(k))
+        .filter_map(|(_, v)| v.as_f64())
+        .filter(|v| v.is_finite())
+        .collect();
+    (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / vals.len() as f64)
+}
+
+/// Scores the model on the selection split of every task of the stage;
+/// predictions go to `select/step-N/<task>/`.
+fn selection_scores(
+    ctx: &StageCtx,
+    sel: &Select,
+    model: &T5,
+    train: &TrainPlan,
+    step: u64,
+) -> Result<indexmap::IndexMap<String, f64>> {
+    let ectx = super::eval::EvalCtx {
+        model,
+        tok: &ctx.tok,
+        device: ctx.device,
+        roots: ctx.roots,
+        limit: sel.limit,
+        inputs_len: train.inputs as usize,
+        targets_len: train.targets as usize,
+        weights: None,
+    };
+    let mut out = indexmap::IndexMap::new();
+    for tr in &ctx.stage.tasks {
+        let task = data::plan_task(ctx.plan, &tr.task)?;
+        let dir = ctx
+            .dir
+            .join("select")
+            .join(ckpt::step_name(step))
+            .join(super::sanitize(&tr.task));
+        let r = tch::no_grad(|| super::eval::evaluate(&ectx, task, &sel.split, &dir))?;
+        if let Some(v) = selection_score(&r["scores"]) {
+            out.insert(tr.task.clone(), v);
+        }
+    }
+    Ok(out)
 }
 
 fn tensor2(v: &[i32], rows: usize, cols: usize, device: Device) -> Tensor {
@@ -216,6 +279,48 @@ pub fn log_metrics(path: &Path, value: &serde_json::Value) -> Result<()> {
         .open(path)
         .map_err(|e| Error::io(path, e))?;
     writeln!(f, "{value}").map_err(|e| Error::io(path, e))
+}
+
+/// `metrics.jsonl` and its TensorBoard mirror (`tensorboard/` beside it,
+/// tags `<stage>/<key>`). TensorBoard is a convenience: if its file cannot
+/// be written, a warning is printed once and the JSONL carries on.
+struct Log<'a> {
+    path: &'a Path,
+    tb: Option<super::tensorboard::EventWriter>,
+    stage: String,
+}
+
+impl<'a> Log<'a> {
+    fn open(path: &'a Path, stage: &str) -> Self {
+        let dir = path.parent().unwrap_or(Path::new(".")).join("tensorboard");
+        let tb = match super::tensorboard::EventWriter::create(&dir) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                eprintln!("warning: no TensorBoard events for stage `{stage}`: {e}");
+                None
+            }
+        };
+        Log {
+            path,
+            tb,
+            stage: stage.to_string(),
+        }
+    }
+
+    fn write(&mut self, step: u64, line: &serde_json::Value) -> Result<()> {
+        log_metrics(self.path, line)?;
+        if let Some(tb) = &mut self.tb {
+            let t = super::tensorboard::now();
+            let res = tb
+                .scalars_from_json(&self.stage, step as i64, line, t)
+                .and_then(|_| tb.flush());
+            if let Err(e) = res {
+                eprintln!("warning: TensorBoard events stop here: {e}");
+                self.tb = None;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Drops lines of `stage` logged after `step` (they belong to the part of
@@ -280,6 +385,41 @@ fn validation_loss(ctx: &StageCtx, model: &T5, train: &TrainPlan) -> Result<Vec<
     Ok(out)
 }
 
+/// Adds a micro-batch's per-token NLL to the sums of the tasks its target
+/// tokens came from.
+fn add_task_nll(
+    batch: &exc_data::pack::Batch,
+    nll: &Tensor,
+    sums: &mut [f64],
+    counts: &mut [u64],
+    device: Device,
+) -> Result<()> {
+    let ids = &batch.decoder_task_ids;
+    if ids.len() != batch.batch_size * batch.targets_length {
+        return Ok(());
+    }
+    let n = sums.len() as i64;
+    let idx = Tensor::from_slice(ids)
+        .to_kind(Kind::Int64)
+        .to_device(device);
+    let per = Tensor::zeros([n], (Kind::Double, device)).index_add(
+        0,
+        &idx,
+        &nll.reshape([-1]).to_kind(Kind::Double),
+    );
+    let per: Vec<f64> = Vec::try_from(per.to_device(Device::Cpu))
+        .map_err(|e| Error::Input(format!("per-task loss: {e}")))?;
+    for (s, v) in sums.iter_mut().zip(per) {
+        *s += v;
+    }
+    for &t in ids {
+        if let Some(c) = counts.get_mut(t as usize) {
+            *c += 1;
+        }
+    }
+    Ok(())
+}
+
 /// Runs (or resumes) one training stage, starting from `init`'s weights.
 pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
     let stage = ctx.stage;
@@ -311,7 +451,6 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
     let mut cursor = None;
     let mut step = 0u64;
     let mut tokens = 0u64;
-    let mut best_loss = f64::INFINITY;
     if let Some((s, dir)) = &found {
         model.load(dir)?;
         opt.state_mut().restore(&dir.join(ckpt::OPTIMIZER))?;
@@ -319,13 +458,8 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
         cursor = Some(st.cursor);
         step = *s;
         tokens = st.tokens;
-        if let Some(b) = ckpt::best(&ckdir).and_then(|b| {
-            ckpt::read_state(&ckdir.join(ckpt::step_name(b)))
-                .ok()?
-                .eval_loss
-        }) {
-            best_loss = b;
-        }
+        // A kill between writing a checkpoint and marking it loses nothing.
+        ckpt::mark_best(&ckdir)?;
         if !ctx.quiet {
             eprintln!("resuming stage `{}` from step {s}", stage.name);
         }
@@ -338,6 +472,7 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
         });
     }
 
+    let mut log = Log::open(ctx.metrics, &stage.name);
     let pipeline = exc_data::pipeline::Pipeline::new(&spec, ctx.tok.clone(), cursor.as_ref())
         .map_err(data_err)?;
     let rx = pipeline.spawn(4);
@@ -352,6 +487,9 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
     let training = train.dropout > 0.0;
     let mut progress = Progress::new(&stage.name, step, train.steps, ctx.quiet);
     let (mut window_loss, mut window_n, mut window_tokens) = (0.0, 0u64, 0u64);
+    // Summed NLL and token count per task (index 0: padding) in the window.
+    let n_tasks = spec.tasks.len() + 1;
+    let (mut task_nll, mut task_tok) = (vec![0.0f64; n_tasks], vec![0u64; n_tasks]);
     let (mut wait, mut window_start) = (0.0f64, Instant::now());
     let mut last_cursor = None;
     while step < train.steps {
@@ -369,24 +507,28 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
                 .map_err(data_err)?;
             wait += t0.elapsed().as_secs_f64();
             last_cursor = Some(cur);
-            let inputs = tensor2(
-                &batch.encoder_input_tokens,
-                batch.batch_size,
-                batch.inputs_length,
-                ctx.device,
-            );
-            let targets = tensor2(
-                &batch.decoder_target_tokens,
-                batch.batch_size,
-                batch.targets_length,
-                ctx.device,
-            );
+            let sb = if train.pack {
+                Seq2SeqBatch::from_packed(&batch, ctx.device)?
+            } else {
+                let inputs = tensor2(
+                    &batch.encoder_input_tokens,
+                    batch.batch_size,
+                    batch.inputs_length,
+                    ctx.device,
+                );
+                let targets = tensor2(
+                    &batch.decoder_target_tokens,
+                    batch.batch_size,
+                    batch.targets_length,
+                    ctx.device,
+                );
+                Seq2SeqBatch::from_padded(&inputs, &targets, 0, 0)
+            };
             let n_tok: i64 = batch
                 .decoder_loss_weights
                 .iter()
                 .map(|&w| i64::from(w))
                 .sum();
-            let sb = Seq2SeqBatch::from_padded(&inputs, &targets, 0, 0);
             let logits = model.model.forward(&sb, training)?;
             let out = seq2seq_loss(&logits, &sb.labels, loss_cfg);
             let value = out.loss.double_value(&[]);
@@ -406,6 +548,9 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
                 )));
             }
             accum.backward(&out.loss);
+            if n_tasks > 2 {
+                add_task_nll(&batch, &out.nll, &mut task_nll, &mut task_tok, ctx.device)?;
+            }
             step_loss += value / micro as f64;
             window_tokens += n_tok as u64;
             tokens += n_tok as u64;
@@ -422,12 +567,31 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
         let last = step == train.steps;
         if step.is_multiple_of(ctx.log_every.max(1)) || last {
             let secs = window_start.elapsed().as_secs_f64().max(1e-9);
-            let line = serde_json::json!({
+            let mut line = serde_json::json!({
                 "stage": stage.name, "step": step, "loss": window_loss / window_n as f64,
                 "lr": lr, "tokens_per_s": window_tokens as f64 / secs,
                 "data_wait": wait / secs, "tokens": tokens,
             });
-            log_metrics(ctx.metrics, &line)?;
+            if n_tasks > 2 {
+                // Mean per-token NLL of each task's targets in the window
+                // (plain NLL: no label smoothing or z-loss).
+                let per: serde_json::Map<String, serde_json::Value> = spec
+                    .tasks
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| task_tok[i + 1] > 0)
+                    .map(|(i, t)| {
+                        (
+                            t.name.clone(),
+                            (task_nll[i + 1] / task_tok[i + 1] as f64).into(),
+                        )
+                    })
+                    .collect();
+                line["task_loss"] = per.into();
+                task_nll.iter_mut().for_each(|v| *v = 0.0);
+                task_tok.iter_mut().for_each(|v| *v = 0);
+            }
+            log.write(step, &line)?;
             progress.log(
                 step,
                 window_loss / window_n as f64,
@@ -443,6 +607,7 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
         let save_now =
             (train.checkpoint_every > 0 && step.is_multiple_of(train.checkpoint_every)) || last;
         let mut eval_loss = None;
+        let mut scores = indexmap::IndexMap::new();
         // Every checkpoint is scored too, so that `BEST` can be chosen.
         if eval_now || save_now {
             let losses = validation_loss(ctx, &model.model, train)?;
@@ -451,10 +616,25 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
                 eval_loss = Some(mean);
                 let per: serde_json::Map<String, serde_json::Value> =
                     losses.into_iter().map(|(k, v)| (k, v.into())).collect();
-                log_metrics(
-                    ctx.metrics,
+                log.write(
+                    step,
                     &serde_json::json!({"stage": stage.name, "step": step, "valid_loss": per, "valid_loss_mean": mean}),
                 )?;
+            }
+        }
+        if let Some(sel) = ctx.select.as_ref().filter(|_| save_now) {
+            scores = selection_scores(ctx, sel, &model.model, train, step)?;
+            log.write(
+                step,
+                &serde_json::json!({"stage": stage.name, "step": step, "split": sel.split, "valid_score": scores}),
+            )?;
+            if !ctx.quiet {
+                let list: Vec<String> = scores.iter().map(|(t, v)| format!("{t} {v:.1}")).collect();
+                progress.note(&format!(
+                    "step {step}: {} score {}",
+                    sel.split,
+                    list.join(", ")
+                ));
             }
         }
         if save_now {
@@ -466,6 +646,7 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
                 cursor,
                 tokens,
                 eval_loss,
+                scores,
             };
             let cfg = model.model.cfg.clone();
             ckpt::write(&ckdir, step, |d| {
@@ -475,10 +656,7 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
                     .map_err(|e| Error::Checkpoint(e.to_string()))?;
                 crate::checkpoint::write_atomic(&d.join(ckpt::STATE), &json)
             })?;
-            if eval_loss.is_some_and(|l| l < best_loss) {
-                best_loss = eval_loss.unwrap_or(best_loss);
-                ckpt::set_best(&ckdir, step)?;
-            }
+            ckpt::mark_best(&ckdir)?;
             ckpt::prune(&ckdir, train.keep as usize)?;
         }
         if ctx.stop_after == Some(step) {
