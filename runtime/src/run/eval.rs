@@ -34,6 +34,9 @@ pub struct EvalCtx<'a> {
     pub targets_len: usize,
     /// The checkpoint the model was loaded from, recorded with the scores.
     pub weights: Option<&'a Path>,
+    /// Score the trivial baseline too (reads up to 2000 training rows; not
+    /// worth repeating at every checkpoint of a selection).
+    pub baseline: bool,
 }
 
 fn encode(tok: &T5Tokenizer, s: &str, max: usize) -> Result<Vec<i64>> {
@@ -157,7 +160,12 @@ pub fn evaluate(ctx: &EvalCtx, task: &Task, split: &str, dir: &Path) -> Result<s
     let raw = predict(ctx, task, &exs)?;
     let preds: Vec<String> = raw.iter().map(|p| postprocess(task, p)).collect();
     let scores = score(task, &preds, &exs);
-    let baseline = data::majority_target(task, ctx.roots).map(|t| {
+    let majority = if ctx.baseline {
+        data::majority_target(task, ctx.roots)
+    } else {
+        None
+    };
+    let baseline = majority.map(|t| {
         let t = postprocess(task, &t);
         let b: Vec<String> = vec![t.clone(); exs.len()];
         (t, score(task, &b, &exs))

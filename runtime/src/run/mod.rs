@@ -699,6 +699,7 @@ fn evaluate_stage(
             inputs_len,
             targets_len,
             weights: w.as_deref(),
+            baseline: true,
         };
         for split in &splits {
             let out = ctx.dir.join("eval").join(sanitize(&tr.task));

@@ -247,6 +247,7 @@ fn selection_scores(
         inputs_len: train.inputs as usize,
         targets_len: train.targets as usize,
         weights: None,
+        baseline: false,
     };
     let mut out = indexmap::IndexMap::new();
     for tr in &ctx.stage.tasks {
