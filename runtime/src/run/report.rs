@@ -30,6 +30,8 @@ struct RunScores {
     scores: Vec<(String, Option<f64>, Option<f64>)>,
     /// `(task/split, checkpoint it was scored with)`.
     weights: Vec<(String, String)>,
+    /// Each task's family, from the run's plan.
+    families: indexmap::IndexMap<String, String>,
     first_loss: Option<f64>,
     last_loss: Option<f64>,
 }
@@ -86,7 +88,20 @@ fn read_run(dir: &Path) -> Option<RunScores> {
             }
         }
     }
+    let plan: serde_json::Value = std::fs::read_to_string(dir.join("plan.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default();
+    let families = plan["tasks"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(t, v)| Some((t.clone(), v["family"].as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
     Some(RunScores {
+        families,
         dir: dir.to_path_buf(),
         name: cfg["run"].as_str().unwrap_or("main").to_string(),
         params: serde_json::from_value(cfg["params"].clone()).unwrap_or_default(),
@@ -244,7 +259,175 @@ pub fn report(args: &ReportArgs) -> Result<PathBuf> {
             let _ = writeln!(md, "\n![{k} against {p}]({file})");
         }
     }
+    md.push_str(&grids(&runs));
     let path = out.join("summary.md");
     crate::checkpoint::write_atomic(&path, md.as_bytes())?;
     Ok(path)
+}
+
+/// The mean score of a run over its evaluated tasks of `family` (all tasks
+/// when none is of it): per task the mean of its results on its first
+/// split, then the mean over tasks, as the paper averages families.
+fn family_mean(r: &RunScores, family: &str) -> Option<f64> {
+    let mut per_task: indexmap::IndexMap<&str, (String, Vec<f64>)> = indexmap::IndexMap::new();
+    for (key, score, _) in &r.scores {
+        let mut parts = key.splitn(3, '/');
+        let (Some(task), Some(split), Some(score)) = (parts.next(), parts.next(), *score) else {
+            continue;
+        };
+        let e = per_task
+            .entry(task)
+            .or_insert_with(|| (split.to_string(), Vec::new()));
+        if e.0 == split {
+            e.1.push(score);
+        }
+    }
+    let in_family = |t: &str| r.families.get(t).is_some_and(|f| f == family);
+    let any = per_task.keys().any(|t| in_family(t));
+    let means: Vec<f64> = per_task
+        .iter()
+        .filter(|(t, _)| !any || in_family(t))
+        .filter(|(_, (_, v))| !v.is_empty())
+        .map(|(_, (_, v))| v.iter().sum::<f64>() / v.len() as f64)
+        .collect();
+    (!means.is_empty()).then(|| means.iter().sum::<f64>() / means.len() as f64)
+}
+
+fn value_text(v: &serde_json::Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+}
+
+/// For each pair of sweep parameters, a matrix with one row per value of
+/// the first and one column per value of the second. A cell is the run's
+/// mean score on the tasks of the column's family when the values are
+/// families (the paper's Table 2: family b's score when co-trained with
+/// family a), else on all its tasks. When rows and columns share values, a
+/// second matrix gives each cell minus its column's diagonal (the column
+/// trained alone), as Table 2 reports transfer.
+fn grids(runs: &[RunScores]) -> String {
+    let mut params: Vec<String> = Vec::new();
+    for r in runs {
+        for k in r.params.keys() {
+            if !params.contains(k) {
+                params.push(k.clone());
+            }
+        }
+    }
+    let mut md = String::new();
+    for (i, a) in params.iter().enumerate() {
+        for b in &params[i + 1..] {
+            let mut rows: Vec<String> = Vec::new();
+            let mut cols: Vec<String> = Vec::new();
+            for r in runs {
+                if let (Some(x), Some(y)) = (r.params.get(a), r.params.get(b)) {
+                    let (x, y) = (value_text(x), value_text(y));
+                    if !rows.contains(&x) {
+                        rows.push(x);
+                    }
+                    if !cols.contains(&y) {
+                        cols.push(y);
+                    }
+                }
+            }
+            if rows.len() < 2 && cols.len() < 2 {
+                continue;
+            }
+            let cell = |x: &str, y: &str| -> Option<f64> {
+                let r = runs.iter().find(|r| {
+                    r.params.get(a).map(value_text).as_deref() == Some(x)
+                        && r.params.get(b).map(value_text).as_deref() == Some(y)
+                })?;
+                family_mean(r, y)
+            };
+            let table = |title: &str, f: &dyn Fn(&str, &str) -> Option<f64>| -> String {
+                let mut t = format!("\n### {title}\n\n| ${a} \\ ${b} |");
+                for c in &cols {
+                    let _ = write!(t, " {c} |");
+                }
+                t.push_str("\n| --- |");
+                t.push_str(&" ---: |".repeat(cols.len()));
+                t.push('\n');
+                for x in &rows {
+                    let _ = write!(t, "| {x} |");
+                    for y in &cols {
+                        let _ = write!(t, " {} |", fmt(f(x, y)));
+                    }
+                    t.push('\n');
+                }
+                t
+            };
+            md.push_str(&table(
+                &format!("Mean score on the column's tasks: ${a} x ${b}"),
+                &cell,
+            ));
+            if rows.iter().all(|x| cols.contains(x)) && cols.iter().all(|y| rows.contains(y)) {
+                let delta = |x: &str, y: &str| Some(cell(x, y)? - cell(y, y)?);
+                md.push_str(&table(
+                    &format!("Transfer: minus the column trained alone (${a} = ${b})"),
+                    &delta,
+                ));
+            }
+        }
+    }
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn run(root: &Path, a: &str, b: &str, scores: &[(&str, f64)]) {
+        let d = root.join(format!("a={a},b={b}"));
+        std::fs::create_dir_all(&d).unwrap();
+        let cfg = serde_json::json!({"run": format!("a={a},b={b}"), "params": {"a": a, "b": b}});
+        std::fs::write(d.join("config.json"), cfg.to_string()).unwrap();
+        let plan = serde_json::json!({"tasks": {
+            "n1": {"family": "nli"}, "n2": {"family": "nli"}, "q1": {"family": "qa"}
+        }});
+        std::fs::write(d.join("plan.json"), plan.to_string()).unwrap();
+        for (task, v) in scores {
+            let e = d.join("eval").join(task);
+            std::fs::create_dir_all(&e).unwrap();
+            let s = serde_json::json!({"task": task, "split": "validation",
+                "scores": {"accuracy": v, "invalid_predictions": 3.0}});
+            std::fs::write(e.join("validation.scores.json"), s.to_string()).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_family_grid_becomes_table_2() {
+        let root = std::env::temp_dir().join(format!("exc-report-grid-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        run(&root, "nli", "nli", &[("n1", 60.0), ("n2", 70.0)]);
+        run(&root, "qa", "qa", &[("q1", 40.0)]);
+        run(
+            &root,
+            "nli",
+            "qa",
+            &[("n1", 61.0), ("n2", 71.0), ("q1", 50.0)],
+        );
+        run(
+            &root,
+            "qa",
+            "nli",
+            &[("n1", 64.0), ("n2", 72.0), ("q1", 30.0)],
+        );
+        report(&ReportArgs {
+            dirs: vec![root.clone()],
+            out: None,
+        })
+        .unwrap();
+        let md = std::fs::read_to_string(root.join("summary.md")).unwrap();
+        // Row nli, column qa: the qa tasks' mean when co-trained with nli.
+        assert!(md.contains("| $a \\ $b | nli | qa |"), "{md}");
+        assert!(md.contains("| nli | 65.00 | 50.00 |"), "{md}");
+        assert!(md.contains("| qa | 68.00 | 40.00 |"), "{md}");
+        // Transfer: qa gains 10 from nli; nli gains 3 from qa.
+        assert!(md.contains("| nli | 0.00 | 10.00 |"), "{md}");
+        assert!(md.contains("| qa | 3.00 | 0.00 |"), "{md}");
+        // Diagnostics are not scores.
+        assert!(!md.contains("invalid_predictions"), "{md}");
+        let _ = std::fs::remove_dir_all(&root);
+    }
 }
