@@ -30,6 +30,8 @@ struct RunScores {
     scores: Vec<(String, Option<f64>, Option<f64>)>,
     /// `(task/split, checkpoint it was scored with)`.
     weights: Vec<(String, String)>,
+    /// `task/split` -> examples scored.
+    examples: indexmap::IndexMap<String, u64>,
     /// Each task's family, from the run's plan.
     families: indexmap::IndexMap<String, String>,
     first_loss: Option<f64>,
@@ -45,6 +47,7 @@ fn read_run(dir: &Path) -> Option<RunScores> {
         serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).ok()?).ok()?;
     let mut scores = Vec::new();
     let mut weights = Vec::new();
+    let mut examples = indexmap::IndexMap::new();
     let mut tasks: Vec<PathBuf> = std::fs::read_dir(dir.join("eval"))
         .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
@@ -66,6 +69,9 @@ fn read_run(dir: &Path) -> Option<RunScores> {
             };
             let task = v["task"].as_str().unwrap_or("?");
             let split = v["split"].as_str().unwrap_or("?");
+            if let Some(n) = v["examples"].as_u64() {
+                examples.insert(format!("{task}/{split}"), n);
+            }
             if let Some(w) = v["weights"].as_str() {
                 let rel = Path::new(w).strip_prefix(dir).unwrap_or(Path::new(w));
                 weights.push((format!("{task}/{split}"), rel.display().to_string()));
@@ -102,6 +108,7 @@ fn read_run(dir: &Path) -> Option<RunScores> {
         .unwrap_or_default();
     Some(RunScores {
         families,
+        examples,
         dir: dir.to_path_buf(),
         name: cfg["run"].as_str().unwrap_or("main").to_string(),
         params: serde_json::from_value(cfg["params"].clone()).unwrap_or_default(),
@@ -146,10 +153,18 @@ pub fn write_run_report(dir: &Path) -> Result<()> {
         fmt(r.first_loss),
         fmt(r.last_loss)
     );
-    let _ = writeln!(md, "| task / split / metric | score | trivial baseline |");
-    let _ = writeln!(md, "| --- | ---: | ---: |");
+    let _ = writeln!(
+        md,
+        "| task / split / metric | score | trivial baseline | examples |"
+    );
+    let _ = writeln!(md, "| --- | ---: | ---: | ---: |");
     for (k, s, b) in &r.scores {
-        let _ = writeln!(md, "| {k} | {} | {} |", fmt(*s), fmt(*b));
+        let ts = k.rsplit_once('/').map_or(k.as_str(), |x| x.0);
+        let n = r
+            .examples
+            .get(ts)
+            .map_or_else(|| "?".into(), u64::to_string);
+        let _ = writeln!(md, "| {k} | {} | {} | {n} |", fmt(*s), fmt(*b));
     }
     if !r.weights.is_empty() {
         let _ = writeln!(md, "\n| task / split | scored with |");
@@ -160,7 +175,9 @@ pub fn write_run_report(dir: &Path) -> Result<()> {
     }
     let _ = writeln!(
         md,
-        "\nThe baseline predicts the most frequent training target for every example; \
+        "\nThe baseline predicts the most frequent training target for every example. \
+         With few examples a difference is noise: an accuracy near 50% on n examples has a \
+         standard error of about 50/sqrt(n) points. \
          `n/a` is a score that is undefined (e.g. a correlation of constant predictions). \
          Predictions are in `eval/<task>/<split>.predictions.jsonl`; per-step numbers in `metrics.jsonl`."
     );
