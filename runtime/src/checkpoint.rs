@@ -200,10 +200,16 @@ pub fn load_model(dir: &Path, device: Device, kind: Kind) -> Result<Loaded> {
 /// Writes `config.json` and `model.safetensors` into `dir` (created if
 /// needed) so that `T5ForConditionalGeneration.from_pretrained(dir)` loads it.
 pub fn save_model(vs: &nn::VarStore, cfg: &T5Config, dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut tensors: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
     tensors.sort_by(|a, b| a.0.cmp(&b.0));
-    write_safetensors(&dir.join(WEIGHTS), &tensors, &BTreeMap::new())?;
+    save_tensors(&tensors, cfg, dir)
+}
+
+/// [`save_model`] from named tensors (HF names) rather than a `VarStore`:
+/// training saves its float32 master weights this way.
+pub fn save_tensors(tensors: &[(String, Tensor)], cfg: &T5Config, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    write_safetensors(&dir.join(WEIGHTS), tensors, &BTreeMap::new())?;
     let json = serde_json::to_string_pretty(&cfg.to_hf_json())
         .map_err(|e| Error::Checkpoint(format!("cannot encode config: {e}")))?;
     write_atomic(&dir.join(CONFIG), json.as_bytes())

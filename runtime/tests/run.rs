@@ -236,6 +236,168 @@ fn kill_during_checkpoint_then_resume_is_byte_identical_and_corruption_is_report
     }
 }
 
+/// A copy of the quickstart mixture that only pre-trains (no evaluate
+/// stage), on half-size batches (bf16 matmuls are slow on CPU),
+/// checkpoints every 2 steps and trains in `precision`.
+fn mixture_with_precision(dir: &Path, precision: &str) -> PathBuf {
+    let q = root().join("examples/quickstart");
+    let text = std::fs::read_to_string(q.join("quickstart.exmix"))
+        .unwrap()
+        .replace(
+            "checkpoint_every 100",
+            &format!("checkpoint_every 2\n    precision {precision}"),
+        )
+        .replace("batch 8", "batch 4")
+        .replace("inputs 128", "inputs 64")
+        .replace(
+            "use \"../../tasks\"",
+            &format!("use \"{}\"", root().join("tasks").display()),
+        )
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("evaluate"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(text.contains(&format!("precision {precision}")));
+    std::fs::create_dir_all(dir).unwrap();
+    let p = dir.join("quickstart.exmix");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn precision_args(mixture: &Path, out: &Path, steps: u64) -> RunArgs {
+    let q = root().join("examples/quickstart");
+    RunArgs {
+        mixture: Some(mixture.to_path_buf()),
+        data_dir: Some(q.join("data")),
+        tokenizer: Some(q.join("spiece.model")),
+        out: Some(out.to_path_buf()),
+        device: Some("cpu".into()),
+        steps: Some(steps),
+        log_every: 1,
+        quiet: true,
+        ..RunArgs::default()
+    }
+}
+
+fn read_json(p: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn losses(out: &Path) -> Vec<f64> {
+    std::fs::read_to_string(out.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v.get("loss").and_then(serde_json::Value::as_f64))
+        .collect()
+}
+
+/// `precision bf16`: bf16 parameters with float32 masters; the loss is
+/// finite and falls; checkpoints hold the float32 masters (which an fp32
+/// model loads) and no second copy in the optimizer's file; and a run
+/// stopped after step 3 (last checkpoint: step 2) and resumed ends with the
+/// same bytes as one that was not interrupted.
+#[test]
+fn bf16_trains_with_fp32_masters_and_resumes_byte_identically() {
+    let _guard = serial();
+    let mix_dir = tmp("bf16-mix");
+    let mixture = mixture_with_precision(&mix_dir, "bf16");
+    let full = tmp("bf16-full");
+    run::run(&precision_args(&mixture, &full, 4)).unwrap();
+
+    let loss = losses(&full);
+    assert_eq!(loss.len(), 4, "{loss:?}");
+    assert!(loss.iter().all(|l| l.is_finite()), "{loss:?}");
+    // fp32 on the same batches: 33.49, 29.78, 31.53, 28.62.
+    assert!(loss[3] < loss[0] - 2.0, "the loss does not fall: {loss:?}");
+    assert_eq!(
+        read_json(&full.join("config.json"))["precision"]["pretrain"],
+        "bf16"
+    );
+
+    let ck = full.join("pretrain/checkpoints/step-00000004");
+    // The parameters trained in bf16 (state.json records their dtype as
+    // it was when the checkpoint was written).
+    assert_eq!(read_json(&ck.join("state.json"))["precision"], "bf16");
+    // model.safetensors: float32 masters, not bf16 values widened.
+    let tensors = exc_runtime::checkpoint::read_tensors(&ck).unwrap();
+    let mut beyond_bf16 = 0;
+    for (name, t) in &tensors {
+        assert_eq!(t.kind(), tch::Kind::Float, "{name}");
+        let rounded = t.to_kind(tch::Kind::BFloat16).to_kind(tch::Kind::Float);
+        if t != &rounded {
+            beyond_bf16 += 1;
+        }
+    }
+    assert!(
+        beyond_bf16 > tensors.len() / 2,
+        "{beyond_bf16} of {}",
+        tensors.len()
+    );
+    let loaded =
+        exc_runtime::checkpoint::load_model(&ck, tch::Device::Cpu, tch::Kind::Float).unwrap();
+    assert!(loaded.report.missing.is_empty() && loaded.report.unexpected.is_empty());
+    // The optimizer's file holds its state but not the masters again.
+    let opt = ck.join("optimizer.safetensors");
+    let meta = exc_runtime::checkpoint::read_metadata(&opt).unwrap();
+    assert_eq!(
+        meta.get("master_weights").map(String::as_str),
+        Some("model.safetensors")
+    );
+    let state = tch::Tensor::read_safetensors(&opt).unwrap();
+    assert!(!state.is_empty());
+    assert!(state.iter().all(|(n, _)| !n.ends_with(".master")));
+
+    let cut = tmp("bf16-cut");
+    let mut a = precision_args(&mixture, &cut, 4);
+    a.stop_after = Some(3);
+    assert!(run::run(&a).is_err());
+    assert!(!cut.join("pretrain/checkpoints/step-00000004").exists());
+    run::run(&RunArgs {
+        resume: Some(cut.clone()),
+        quiet: true,
+        ..RunArgs::default()
+    })
+    .unwrap();
+    same_weights(&full, &cut, 4);
+    let opt_bytes = |d: &Path| {
+        std::fs::read(d.join("pretrain/checkpoints/step-00000004/optimizer.safetensors")).unwrap()
+    };
+    assert!(
+        opt_bytes(&full) == opt_bytes(&cut),
+        "optimizer states differ"
+    );
+    for d in [full, cut, mix_dir] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+/// `precision auto` on CPU trains in fp32: the same weights as `fp32`.
+#[test]
+fn auto_precision_on_cpu_is_fp32() {
+    let _guard = serial();
+    let mut outs = Vec::new();
+    for p in ["auto", "fp32"] {
+        let mix_dir = tmp(&format!("{p}-mix"));
+        let mixture = mixture_with_precision(&mix_dir, p);
+        let out = tmp(&format!("{p}-run"));
+        run::run(&precision_args(&mixture, &out, 2)).unwrap();
+        assert_eq!(
+            read_json(&out.join("config.json"))["precision"]["pretrain"],
+            "fp32"
+        );
+        let ck = out.join("pretrain/checkpoints/step-00000002");
+        assert_eq!(read_json(&ck.join("state.json"))["precision"], "fp32");
+        let _ = std::fs::remove_dir_all(mix_dir);
+        outs.push(out);
+    }
+    same_weights(&outs[0], &outs[1], 2);
+    for d in outs {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
 /// The whole quickstart as `exc run` runs it (minutes; run by hand with
 /// `cargo test -p exc-runtime --release --test run -- --ignored --nocapture`).
 #[test]

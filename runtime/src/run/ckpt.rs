@@ -1,6 +1,7 @@
 //! Checkpoints of a training stage: `checkpoints/step-NNNNNNNN/` holding the
-//! weights as an HF-loadable directory (`config.json`, `model.safetensors`),
-//! the optimizer state (`optimizer.safetensors`), the data cursor and step
+//! weights as an HF-loadable directory (`config.json`, `model.safetensors`,
+//! float32: in a bf16 stage the optimizer's master weights), the rest of the
+//! optimizer state (`optimizer.safetensors`), the data cursor and step
 //! (`state.json`), and last a `COMMIT` file listing every file's sha256.
 //!
 //! Why a commit marker and a rename: a checkpoint is first written to
@@ -40,6 +41,10 @@ pub struct TrainState {
     /// of the task's metrics), when the stage selects checkpoints by score.
     #[serde(default, skip_serializing_if = "indexmap::IndexMap::is_empty")]
     pub scores: indexmap::IndexMap<String, f64>,
+    /// The precision the parameters trained in (`bf16` or `fp32`); the
+    /// weights file holds float32 either way (the masters, in bf16).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<String>,
 }
 
 /// The directory name of a step.

@@ -101,8 +101,10 @@ pub struct Resolved {
     pub steps_override: Option<u64>,
     pub eval_limit: Option<usize>,
     pub log_every: u64,
-    /// Plan settings this runtime does not honour, and why.
-    pub notes: Vec<String>,
+    /// The precision each training stage trains in on this device (`bf16`
+    /// with float32 master weights, or `fp32`): the plan's `auto` resolved.
+    #[serde(default)]
+    pub precision: indexmap::IndexMap<String, String>,
     pub exc_version: String,
 }
 
@@ -113,25 +115,19 @@ fn device_name(d: Device) -> String {
     }
 }
 
-/// Plan settings `exc run` does not apply yet, said once at the start and
-/// kept in `config.json`.
-fn unhonoured(plan: &Plan, device: Device) -> Vec<String> {
-    let mut notes = Vec::new();
-    for s in plan.runs.iter().flat_map(|r| r.stages.iter()) {
+/// What each training stage of `run` trains in on `device`.
+fn precisions(run: &RunPlan, device: Device) -> Result<indexmap::IndexMap<String, String>> {
+    let mut out = indexmap::IndexMap::new();
+    for s in &run.stages {
         let Some(t) = &s.train else { continue };
-        let bf16 = t.precision == "bf16" || (t.precision == "auto" && device.is_cuda());
-        if bf16 {
-            let n = format!(
-                "stage `{}`: precision {} would train in bf16; `exc run` trains in fp32 \
-                 (bf16 with fp32 master weights is in `exc bench train` only)",
-                s.name, t.precision
-            );
-            if !notes.contains(&n) {
-                notes.push(n);
-            }
-        }
+        let p = if train::trains_in_bf16(t, device)? {
+            "bf16"
+        } else {
+            "fp32"
+        };
+        out.insert(s.name.clone(), p.to_string());
     }
-    notes
+    Ok(out)
 }
 
 fn compile_plan(path: &Path, name: Option<&str>) -> Result<Plan> {
@@ -296,7 +292,7 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
                 steps_override: args.steps,
                 eval_limit: args.eval_limit,
                 log_every: args.log_every,
-                notes: Vec::new(),
+                precision: Default::default(),
                 exc_version: env!("CARGO_PKG_VERSION").into(),
             };
             (plan, root, base)
@@ -307,12 +303,8 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
         None => crate::env::parse_device(Some(&base.device))?,
     };
     let mut base = base;
-    base.notes = unhonoured(&plan, device);
-    if !args.quiet {
-        for n in &base.notes {
-            eprintln!("note: {n}");
-        }
-    }
+    // Recomputed on every resume: `auto` follows the device of this process.
+    base.precision = Default::default();
     let roots = DataRoots::from_env(base.data_dir.clone());
     // Every source of every stage is located before any training starts.
     let stages: Vec<_> = plan
@@ -350,6 +342,7 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
         let resolved = Resolved {
             run: rp.name.clone(),
             params: rp.params.clone(),
+            precision: precisions(rp, device)?,
             ..base.clone()
         };
         let ctx = RunCtx {

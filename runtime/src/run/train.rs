@@ -7,6 +7,15 @@
 //! cursor come back from the checkpoint, and the only other randomness
 //! (dropout) is re-seeded from (seed, step) before every step, so the torch
 //! RNG state never needs saving.
+//!
+//! Precision (the plan's `precision`, see [`trains_in_bf16`]): in bf16 the
+//! parameters and activations are bf16 while the optimizer keeps float32
+//! master weights and state, and norms, softmax and the loss are computed in
+//! float32; never fp16. A checkpoint's `model.safetensors` holds the float32
+//! masters (what evaluation and fine-tuning load, and transformers reads as
+//! float32) and `optimizer.safetensors` the rest of the state, so a resume
+//! rebuilds the masters from the weights file and rounds the bf16
+//! parameters from them, exactly as the uninterrupted run had them.
 
 use std::io::Write;
 use std::path::Path;
@@ -38,8 +47,18 @@ fn opt_f64(s: &exc_compiler::plan::Schedule, key: &str) -> Option<f64> {
     s.options.get(key).and_then(serde_json::Value::as_f64)
 }
 
+/// The suffix the optimizers give master weights in their state.
+const MASTER: &str = ".master";
+
 impl Optim {
-    pub fn new(vs: &nn::VarStore, spec: &exc_compiler::plan::Schedule) -> Result<Self> {
+    /// The plan's optimizer over the variables of `vs`; with
+    /// `master_weights`, float32 copies of them are taken now, so call this
+    /// before casting the model to bf16.
+    pub fn new(
+        vs: &nn::VarStore,
+        spec: &exc_compiler::plan::Schedule,
+        master_weights: bool,
+    ) -> Result<Self> {
         match spec.name.as_str() {
             "adafactor" => {
                 let mut c = AdafactorConfig::default();
@@ -66,6 +85,7 @@ impl Optim {
                 if let Some(v) = opt_f64(spec, "weight_decay") {
                     c.weight_decay = v;
                 }
+                c.master_weights = master_weights;
                 Ok(Optim::Adafactor(Adafactor::new(vs, c)))
             }
             "adamw" => {
@@ -77,6 +97,7 @@ impl Optim {
                         beta2: opt_f64(spec, "beta2").unwrap_or(d.beta2),
                         eps: opt_f64(spec, "epsilon").unwrap_or(d.eps),
                         weight_decay: opt_f64(spec, "weight_decay").unwrap_or(d.weight_decay),
+                        master_weights,
                     },
                 )))
             }
@@ -104,6 +125,71 @@ impl Optim {
             Optim::AdamW(o) => o,
         }
     }
+}
+
+/// Whether a stage trains in bf16 on `device`: `bf16` always, `auto` on
+/// CUDA only (most CPUs have no fast bf16 matmuls), `fp32` never.
+pub fn trains_in_bf16(train: &TrainPlan, device: Device) -> Result<bool> {
+    match train.precision.as_str() {
+        "bf16" => Ok(true),
+        "auto" => Ok(device.is_cuda()),
+        "fp32" => Ok(false),
+        other => Err(Error::Input(format!(
+            "unknown precision `{other}` (auto, bf16 or fp32)"
+        ))),
+    }
+}
+
+/// The precision the trainable parameters of `vs` are in: `bf16`, `fp32`,
+/// or `mixed` (recorded in each checkpoint's `state.json`).
+pub fn param_precision(vs: &nn::VarStore) -> &'static str {
+    let kinds: Vec<Kind> = optim::named_params(vs)
+        .iter()
+        .map(|(_, t)| t.kind())
+        .collect();
+    if kinds.iter().all(|k| *k == Kind::BFloat16) {
+        "bf16"
+    } else if kinds.iter().all(|k| *k == Kind::Float) {
+        "fp32"
+    } else {
+        "mixed"
+    }
+}
+
+/// Writes the model and optimizer files of a checkpoint into `dir`. Master
+/// weights, when the optimizer keeps them, are the model's weights: they go
+/// into `model.safetensors` (float32, in place of the bf16 parameters) and
+/// not a second time into the optimizer's file.
+fn save_weights(vs: &nn::VarStore, cfg: &T5Config, opt: &Optim, dir: &Path) -> Result<()> {
+    let (state, mut meta) = opt.state().state_tensors();
+    let (masters, state): (Vec<_>, Vec<_>) =
+        state.into_iter().partition(|(n, _)| n.ends_with(MASTER));
+    let mut masters: std::collections::HashMap<String, Tensor> = masters
+        .into_iter()
+        .filter_map(|(n, t)| Some((n.strip_suffix(MASTER)?.to_string(), t)))
+        .collect();
+    if !masters.is_empty() {
+        meta.insert(
+            "master_weights".into(),
+            crate::checkpoint::WEIGHTS.to_string(),
+        );
+    }
+    let mut weights: Vec<(String, Tensor)> = vs
+        .variables()
+        .into_iter()
+        .map(|(name, t)| {
+            let w = match masters.remove(&name) {
+                Some(m) => m,
+                // bf16 -> float32 is exact; float32 stays as it is.
+                None if t.is_floating_point() => t.to_kind(Kind::Float),
+                None => t,
+            };
+            (name, w)
+        })
+        .collect();
+    weights.sort_by(|a, b| a.0.cmp(&b.0));
+    crate::checkpoint::save_tensors(&weights, cfg, dir)?;
+    crate::checkpoint::write_safetensors(&dir.join(ckpt::OPTIMIZER), &state, &meta)
 }
 
 /// The plan's LR schedule as the optimizer module's.
@@ -180,7 +266,8 @@ impl Model {
     }
 }
 
-/// What a finished training stage leaves.
+/// What a finished training stage leaves (the model in the precision it
+/// trained in).
 pub struct Trained {
     pub model: Model,
     pub final_step: u64,
@@ -431,7 +518,7 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
     let ckdir = ctx.dir.join("checkpoints");
     let spec = data::pipeline_spec(ctx.plan, stage, ctx.roots)?;
     let sched = schedule(train)?;
-    let mut opt = Optim::new(&model.vs, &train.optimizer)?;
+    let bf16 = trains_in_bf16(train, ctx.device)?;
 
     // Resume from the newest checkpoint that verifies.
     let (found, skipped) = ckpt::latest(&ckdir);
@@ -452,8 +539,16 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
     let mut cursor = None;
     let mut step = 0u64;
     let mut tokens = 0u64;
-    if let Some((s, dir)) = &found {
+    // The weights (float32 masters in bf16) are loaded and the optimizer
+    // state restored while the model is still float32, so the optimizer's
+    // masters are exactly the saved ones (a state without masters, as
+    // written by `save_weights`, keeps those taken from the weights); the
+    // bf16 parameters are then rounded from them, as after every step.
+    if let Some((_, dir)) = &found {
         model.load(dir)?;
+    }
+    let mut opt = Optim::new(&model.vs, &train.optimizer, bf16)?;
+    if let Some((s, dir)) = &found {
         opt.state_mut().restore(&dir.join(ckpt::OPTIMIZER))?;
         let st = ckpt::read_state(dir)?;
         cursor = Some(st.cursor);
@@ -464,6 +559,9 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
         if !ctx.quiet {
             eprintln!("resuming stage `{}` from step {s}", stage.name);
         }
+    }
+    if bf16 {
+        model.vs.bfloat16();
     }
     truncate_metrics(ctx.metrics, &stage.name, step)?;
     if step >= train.steps {
@@ -648,11 +746,11 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
                 tokens,
                 eval_loss,
                 scores,
+                precision: Some(param_precision(&model.vs).to_string()),
             };
             let cfg = model.model.cfg.clone();
             ckpt::write(&ckdir, step, |d| {
-                crate::checkpoint::save_model(&model.vs, &cfg, d)?;
-                opt.state().save(&d.join(ckpt::OPTIMIZER))?;
+                save_weights(&model.vs, &cfg, &opt, d)?;
                 let json = serde_json::to_vec_pretty(&state)
                     .map_err(|e| Error::Checkpoint(e.to_string()))?;
                 crate::checkpoint::write_atomic(&d.join(ckpt::STATE), &json)
