@@ -537,3 +537,48 @@ fn miniature_pretrain_finetune_evaluate() {
     );
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// A diverging run (AdamW at an absurd learning rate) stops at the first
+/// non-finite loss with a message naming the step and the tasks in the
+/// batch, and keeps the checkpoint written before it.
+#[test]
+fn a_nan_loss_stops_the_run_naming_step_and_tasks() {
+    let _guard = serial();
+    let mix_dir = tmp("nan-mix");
+    let mixture = mixture_with_precision(&mix_dir, "fp32");
+    let text = std::fs::read_to_string(&mixture)
+        .unwrap()
+        .replace(
+            "lr constant(0.01)",
+            "lr constant(1e30)  optimizer adamw  clip 1e30",
+        )
+        .replace("checkpoint_every 2", "checkpoint_every 1");
+    assert!(text.contains("1e30"));
+    std::fs::write(&mixture, text).unwrap();
+    let out = tmp("nan");
+    let err = run::run(&precision_args(&mixture, &out, 6))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("the loss is"), "{err}");
+    let step: u64 = err
+        .split("at step ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no step in: {err}"));
+    assert!(step >= 2, "{err}");
+    assert!(err.contains("target tokens)"), "no tasks named: {err}");
+    assert!(
+        ["`glue_rte`", "`glue_stsb`", "`squad_v1`", "`c4`"]
+            .iter()
+            .any(|t| err.contains(t)),
+        "{err}"
+    );
+    // The last good checkpoint is the step before, intact.
+    let ck = out.join(format!("pretrain/checkpoints/step-{:08}", step - 1));
+    assert!(ck.join("COMMIT").is_file(), "{err}");
+    assert!(!out
+        .join(format!("pretrain/checkpoints/step-{step:08}"))
+        .exists());
+    assert!(!out.join("pretrain/DONE").exists());
+}

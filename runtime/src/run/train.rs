@@ -473,6 +473,28 @@ fn validation_loss(ctx: &StageCtx, model: &T5, train: &TrainPlan) -> Result<Vec<
     Ok(out)
 }
 
+/// The tasks a batch's target tokens came from, with their token counts.
+fn batch_tasks(batch: &exc_data::pack::Batch, spec: &exc_data::pipeline::PipelineSpec) -> String {
+    let mut counts = vec![0usize; spec.tasks.len() + 1];
+    for &t in &batch.decoder_task_ids {
+        if let Some(c) = counts.get_mut(t as usize) {
+            *c += 1;
+        }
+    }
+    let named: Vec<String> = spec
+        .tasks
+        .iter()
+        .zip(counts.iter().skip(1))
+        .filter(|(_, &n)| n > 0)
+        .map(|(t, n)| format!("`{}` ({n} target tokens)", t.name))
+        .collect();
+    if named.is_empty() {
+        "an untagged batch".into()
+    } else {
+        named.join(", ")
+    }
+}
+
 /// Adds a micro-batch's per-token NLL to the sums of the tasks its target
 /// tokens came from.
 fn add_task_nll(
@@ -633,16 +655,12 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
             let value = out.loss.double_value(&[]);
             if !value.is_finite() {
                 return Err(Error::Input(format!(
-                    "the loss is {value} at step {step} of stage `{}` (a batch of {} examples \
-                     from the mixture {}); stopped without saving, the last good checkpoint \
-                     is kept in `{}`",
+                    "the loss is {value} at step {step} of stage `{}`, on a batch of {} \
+                     examples from {}; stopped without saving it, the last good checkpoint \
+                     is kept in `{}` (a lower learning rate, `clip`, or `z_loss` may help)",
                     stage.name,
                     batch.examples,
-                    spec.tasks
-                        .iter()
-                        .map(|t| format!("`{}`", t.name))
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    batch_tasks(&batch, &spec),
                     ckdir.display()
                 )));
             }
