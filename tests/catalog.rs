@@ -35,6 +35,9 @@ fn every_task_renders_its_samples() {
                         "\n[sample {i}, {split}]\ninput:  {}\ntarget: {}\nreferences: {:?}\n",
                         ex.input, ex.target, ex.references
                     ));
+                    if let Some(r) = &ex.reference_record {
+                        text.push_str(&format!("reference record: {r}\n"));
+                    }
                 }
             }
         }

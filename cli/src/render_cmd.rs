@@ -98,12 +98,15 @@ pub fn run(args: &Args) -> crate::Outcome {
 fn print_example(task: &Task, ex: &Example, format: Format) {
     match format {
         Format::Jsonl => {
-            let line = serde_json::json!({
+            let mut line = serde_json::json!({
                 "task": task.name,
                 "input": ex.input,
                 "target": ex.target,
                 "references": ex.references,
             });
+            if let (Some(r), Some(o)) = (&ex.reference_record, line.as_object_mut()) {
+                o.insert("reference_record".into(), r.clone());
+            }
             outln!("{line}");
         }
         Format::Text => {
@@ -111,6 +114,9 @@ fn print_example(task: &Task, ex: &Example, format: Format) {
             outln!("target: {}", ex.target);
             if ex.references.len() > 1 || ex.references.first() != Some(&ex.target) {
                 outln!("references: {}", ex.references.join(" | "));
+            }
+            if let Some(r) = &ex.reference_record {
+                outln!("scored against: {r}");
             }
             outln!();
         }

@@ -36,7 +36,7 @@ pub enum TaskEntry {
     Each(EachDecl),
     Input(Template),
     Target(TargetDecl),
-    References(Expr),
+    References(ReferencesDecl),
     Postprocess(Vec<Call>),
     Metrics(Vec<Call>),
     Decode(Call),
@@ -152,6 +152,15 @@ pub struct Template {
 pub enum TemplatePart {
     Text(String),
     Hole(Expr),
+}
+
+/// `references EXPR` (a list of acceptable answers) or
+/// `references { name: EXPR, … }` (one object per example, for metrics whose
+/// targets are records, such as `wsc_simple`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ReferencesDecl {
+    Expr(Expr),
+    Record(Vec<(Name, Expr)>),
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -139,6 +139,85 @@ fn merged_entries(
     Some(entries)
 }
 
+/// A metric that scores records (`wsc_simple`) needs `references { … }` with
+/// its fields; a metric that scores text cannot read such references.
+fn check_record_targets(
+    c: &ast::Call,
+    fields: Option<&IndexMap<String, ir::Expr>>,
+    refs_span: Option<Span>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let Some(spec) = metric_specs::metric(&c.name.node) else {
+        return; // reported by `metric`
+    };
+    let name = spec.info.name;
+    match (metric_specs::record_fields(name), fields) {
+        (Some(want), Some(have)) => {
+            let missing: Vec<&str> = want
+                .iter()
+                .copied()
+                .filter(|f| !have.contains_key(*f))
+                .collect();
+            if !missing.is_empty() {
+                let mut d = Diagnostic::error(
+                    "exc::check::missing_reference_field",
+                    format!(
+                        "metric `{name}` needs reference field{} {}",
+                        if missing.len() > 1 { "s" } else { "" },
+                        missing
+                            .iter()
+                            .map(|f| format!("`{f}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    c.span,
+                )
+                .label("scores records")
+                .help(format!(
+                    "add them: `references {{ {} }}`",
+                    want.iter()
+                        .map(|f| format!("{f}: …"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                if let Some(s) = refs_span {
+                    d = d.related(s, "references declared here");
+                }
+                diags.push(d);
+            }
+        }
+        (Some(want), None) => diags.push(
+            Diagnostic::error(
+                "exc::check::missing_reference_field",
+                format!("metric `{name}` scores records, but the task has no `references {{ … }}`"),
+                c.span,
+            )
+            .label("scores records")
+            .help(format!(
+                "declare them: `references {{ {} }}`",
+                want.iter()
+                    .map(|f| format!("{f}: …"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        ),
+        (None, Some(_)) => {
+            let mut d = Diagnostic::error(
+                "exc::check::metric_target_mismatch",
+                format!("metric `{name}` scores text, but `references {{ … }}` gives it records"),
+                c.span,
+            )
+            .label("does not read records")
+            .help("use `references EXPR` (a list of answers) with this metric, or a metric that reads records (`wsc_simple`)");
+            if let Some(s) = refs_span {
+                d = d.related(s, "references declared here");
+            }
+            diags.push(d);
+        }
+        (None, None) => {}
+    }
+}
+
 fn check_repeats(entries: &[Spanned<TaskEntry>], diags: &mut Vec<Diagnostic>) {
     let mut seen: IndexMap<&str, Span> = IndexMap::new();
     for e in entries {
@@ -314,17 +393,42 @@ fn build(
         None => (None, TargetKind::Text, None),
     };
 
-    let references = find(entries, |e| match e {
+    let (mut references, mut reference_fields) = (None, None);
+    let references_decl = find(entries, |e| match e {
         TaskEntry::References(x) => Some(x),
         _ => None,
-    })
-    .and_then(|(e, _)| match types::expr(e, &scope) {
-        Ok((x, _)) => Some(x),
-        Err(err) => {
-            diags.push(err);
-            None
-        }
     });
+    match references_decl {
+        Some((ast::ReferencesDecl::Expr(e), _)) => match types::expr(e, &scope) {
+            Ok((x, _)) => references = Some(x),
+            Err(err) => diags.push(err),
+        },
+        Some((ast::ReferencesDecl::Record(fs), _)) => {
+            let mut out: IndexMap<String, ir::Expr> = IndexMap::new();
+            for (k, e) in fs {
+                if out.contains_key(&k.node) {
+                    diags.push(
+                        Diagnostic::error(
+                            "exc::check::duplicate_reference_field",
+                            format!("reference field `{}` is given twice", k.node),
+                            k.span,
+                        )
+                        .label("repeated")
+                        .help("give each field of `references { … }` once"),
+                    );
+                    continue;
+                }
+                match types::expr(e, &scope) {
+                    Ok((x, _)) => {
+                        out.insert(k.node.clone(), x);
+                    }
+                    Err(err) => diags.push(err),
+                }
+            }
+            reference_fields = Some(out);
+        }
+        None => {}
+    }
 
     let mut postprocess = Vec::new();
     if let Some((calls, _)) = find(entries, |e| match e {
@@ -374,10 +478,18 @@ fn build(
         TaskEntry::Metrics(c) => Some(c),
         _ => None,
     }) {
-        Some((calls, _)) => calls
-            .iter()
-            .filter_map(|c| metric(c, kind, diags))
-            .collect(),
+        Some((calls, _)) => {
+            if !decl.is_abstract {
+                let refs_span = references_decl.map(|(_, s)| s);
+                for c in calls {
+                    check_record_targets(c, reference_fields.as_ref(), refs_span, diags);
+                }
+            }
+            calls
+                .iter()
+                .filter_map(|c| metric(c, kind, diags))
+                .collect()
+        }
         None => {
             if !decl.is_abstract {
                 diags.push(
@@ -484,6 +596,7 @@ fn build(
         target,
         target_kind: kind,
         references,
+        reference_fields,
         postprocess,
         metrics,
         decode,

@@ -329,6 +329,11 @@ pub struct Task {
     pub target_kind: TargetKind,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub references: Option<Expr>,
+    /// `references { name: EXPR, … }`: what the metrics score against is one
+    /// JSON object per example with these fields (`wsc_simple`'s
+    /// `{"referent": …, "label": …}`), instead of a list of answers.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reference_fields: Option<IndexMap<String, Expr>>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub postprocess: Vec<Metric>,
     pub metrics: Vec<Metric>,

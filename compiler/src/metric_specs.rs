@@ -19,6 +19,7 @@ const KINDS: &[(&str, &[TargetKind])] = &[
     ("trivia_qa", &[Text]),
     ("record", &[Text]),
     ("multirc", &[Class]),
+    ("wsc_simple", &[Text]),
     ("bleu", &[Text]),
     ("sentence_bleu", &[Text]),
     ("rouge", &[Text]),
@@ -27,6 +28,20 @@ const KINDS: &[(&str, &[TargetKind])] = &[
     ("conll_exact_match", &[Text]),
     ("rank_classification", &[Class]),
 ];
+
+/// Metrics whose targets are records, with the fields each reads: a task
+/// scored by one declares `references { field: EXPR, … }`, and a task that
+/// declares such references uses only these metrics.
+pub const RECORD_TARGETS: &[(&str, &[&str])] = &[("wsc_simple", &["referent", "label"])];
+
+/// The fields a metric's record targets need; `None` for metrics scored
+/// against text.
+pub fn record_fields(canonical: &str) -> Option<&'static [&'static str]> {
+    RECORD_TARGETS
+        .iter()
+        .find(|(n, _)| *n == canonical)
+        .map(|(_, f)| *f)
+}
 
 /// A metric as the checker sees it.
 pub struct MetricSpec {
@@ -72,6 +87,15 @@ pub fn kind_name(kind: TargetKind) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_record_target_names_a_registry_metric() {
+        for (name, _) in RECORD_TARGETS {
+            let info = metric_info(name)
+                .unwrap_or_else(|| panic!("`{name}` is not in the metric registry"));
+            assert_eq!(info.name, *name, "use the canonical name");
+        }
+    }
 
     #[test]
     fn every_kind_entry_names_a_registry_metric() {

@@ -13,6 +13,11 @@ pub struct Example {
     pub target: String,
     /// Every acceptable answer (the target alone unless the task declares `references`).
     pub references: Vec<String>,
+    /// What metrics that score records read (`references { name: EXPR, … }`):
+    /// one JSON object, text as strings, class fields as their ids, lists
+    /// and records as JSON. `references` then holds the target alone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_record: Option<Json>,
 }
 
 /// Why a row could not be rendered; the caller adds file and line.
@@ -553,6 +558,16 @@ fn python_float(x: f64) -> String {
     }
 }
 
+/// A value as the metrics read it: classes as ids (T5's labels), lists and
+/// records as JSON.
+fn to_json(v: &V) -> Json {
+    match v {
+        V::List(items) => Json::Array(items.iter().map(to_json).collect()),
+        V::Record(j, _) => j.clone(),
+        _ => to_json_scalar(v),
+    }
+}
+
 fn to_json_scalar(v: &V) -> Json {
     match v {
         V::Null | V::List(_) | V::Record(..) => Json::Null,
@@ -696,9 +711,20 @@ fn example(env: &Env<'_>) -> Result<Example, RenderError> {
         },
         None => vec![target.clone()],
     };
+    let reference_record = match &env.task.reference_fields {
+        Some(fields) => {
+            let mut o = serde_json::Map::new();
+            for (k, e) in fields {
+                o.insert(k.clone(), to_json(&env.eval(e)?));
+            }
+            Some(Json::Object(o))
+        }
+        None => None,
+    };
     Ok(Example {
         input,
         target,
         references,
+        reference_record,
     })
 }

@@ -256,7 +256,21 @@ impl Cx {
                     _ => TaskEntry::Target(TargetDecl::Expr(self.expr(t))),
                 }
             }
-            Rule::references => TaskEntry::References(self.expr(inner.next()?)),
+            Rule::references => {
+                let r = inner.next()?;
+                match r.as_rule() {
+                    Rule::ref_record => TaskEntry::References(ReferencesDecl::Record(
+                        r.into_inner()
+                            .filter_map(|f| {
+                                let mut it = f.into_inner();
+                                let k = self.name(&it.next()?);
+                                Some((k, self.expr(it.next()?)))
+                            })
+                            .collect(),
+                    )),
+                    _ => TaskEntry::References(ReferencesDecl::Expr(self.expr(r))),
+                }
+            }
             Rule::postprocess => TaskEntry::Postprocess(inner.map(|c| self.call(c)).collect()),
             Rule::metrics => TaskEntry::Metrics(inner.map(|c| self.call(c)).collect()),
             Rule::decode => TaskEntry::Decode(self.call(inner.next()?)),

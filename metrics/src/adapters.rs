@@ -303,6 +303,7 @@ pub(crate) fn dispatch(name: &str, preds: &[String], targets: &[Value], o: &Opti
             Ok(r.score("em", em).score("f1", f1))
         }
         "multirc" => multirc(preds, targets, o),
+        "wsc_simple" => wsc_simple(preds, targets),
         "mean_group_metric" => mean_group(preds, targets, o),
         "bleu" => {
             let cfg = bleu_config(o, "intl", false)?;
@@ -465,6 +466,45 @@ fn multirc(preds: &[String], targets: &[Value], o: &Options) -> R {
         .score("exact_match", em)
         .score("f1", 100.0 * f1)
         .invalid(&unknown))
+}
+
+/// `{"referent": text, "label": 0 or 1}` per row; the label may also be a
+/// boolean or `"0"`/`"1"`/`"False"`/`"True"`. Unlabelled rows (T5's -1 on the
+/// test split) are refused: an empty prediction would count as matching them.
+fn wsc_simple(preds: &[String], targets: &[Value]) -> R {
+    let (mut t, mut p, mut empty) = (Vec::new(), Vec::new(), Vec::new());
+    for (row, v) in targets.iter().enumerate() {
+        let o = v
+            .as_object()
+            .ok_or_else(|| bad_target(row, "expected an object with `referent` and `label`"))?;
+        let referent = match o.get("referent") {
+            Some(Value::String(s)) => s,
+            Some(_) => return Err(bad_target(row, "`referent` must be a string")),
+            None => return Err(bad_target(row, "missing `referent`")),
+        };
+        let label = match o.get("label") {
+            Some(Value::Bool(b)) => Some(i64::from(*b)),
+            Some(Value::Number(n)) => n.as_i64(),
+            Some(Value::String(s)) => match s.as_str() {
+                "0" | "False" => Some(0),
+                "1" | "True" => Some(1),
+                _ => None,
+            },
+            Some(_) => None,
+            None => return Err(bad_target(row, "missing `label`")),
+        }
+        .filter(|l| *l == 0 || *l == 1)
+        .ok_or_else(|| bad_target(row, format!("label `{}` is not 0 or 1", o["label"])))?;
+        let x = crate::wsc::predicted_referent(&preds[row], referent);
+        if x == INVALID {
+            empty.push(row);
+        }
+        t.push(label);
+        p.push(x);
+    }
+    Ok(Report::default()
+        .score("accuracy", 100.0 * classify::accuracy(&t, &p, None))
+        .invalid(&empty))
 }
 
 fn mean_group(preds: &[String], targets: &[Value], o: &Options) -> R {

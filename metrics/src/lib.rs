@@ -34,6 +34,7 @@ pub mod registry;
 pub mod rouge;
 pub mod text;
 pub mod wordnet;
+pub mod wsc;
 
 pub use registry::{
     check_options, compute, is_headline, known_metrics, metric_info, MetricError, MetricInfo,

@@ -139,3 +139,27 @@ fn list_names_every_metric() {
         assert!(known_metrics().contains(&n), "{n}");
     }
 }
+
+#[test]
+fn wsc_simple_reads_jsonl_records() {
+    let p = file("wsc.pred", "the table\nthe ball\n\nBob\n");
+    let r = file(
+        "wsc.jsonl",
+        concat!(
+            "{\"referent\": \"The table\", \"label\": 1}\n",
+            "{\"referent\": \"The table\", \"label\": 0}\n",
+            "{\"referent\": \"The table\", \"label\": 0}\n",
+            "{\"referent\": \"Bob's hat\", \"label\": true}\n",
+        ),
+    );
+    let out = render(&args("wsc_simple", p, r, &[])).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["accuracy"], 50.0);
+    assert_eq!(v["invalid_predictions"], 1.0);
+    let p = file("wsc_bad.pred", "the table\n");
+    let r = file("wsc_bad.jsonl", "\"The table\"\n");
+    let e = render(&args("wsc_simple", p, r, &[]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("referent"), "{e}");
+}
