@@ -32,7 +32,11 @@ const KINDS: &[(&str, &[TargetKind])] = &[
 /// Metrics whose targets are records, with the fields each reads: a task
 /// scored by one declares `references { field: EXPR, … }`, and a task that
 /// declares such references uses only these metrics.
-pub const RECORD_TARGETS: &[(&str, &[&str])] = &[("wsc_simple", &["referent", "label"])];
+pub const RECORD_TARGETS: &[(&str, &[&str])] = &[
+    ("wsc_simple", &["referent", "label"]),
+    ("record", &["group", "value"]),
+    ("multirc", &["group", "value"]),
+];
 
 /// The fields a metric's record targets need; `None` for metrics scored
 /// against text.

@@ -470,6 +470,8 @@ fn miniature_pretrain_finetune_evaluate() {
         );
         let scores = read(&format!("eval/{t}/validation.scores.json"));
         assert!(scores["weights"].as_str().unwrap().ends_with(w));
+        // WSC is scored by T5's wsc_simple against a record per example.
+        assert!(scores["scores"]["accuracy"].is_number(), "{t}: {scores}");
     }
     // Per-task fine-tuning: one directory and one model per task, and no
     // single set of weights to continue from.

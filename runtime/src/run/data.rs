@@ -135,6 +135,9 @@ pub struct EvalExample {
     pub input: String,
     pub target: String,
     pub references: Vec<String>,
+    /// The record a record-target metric scores against (`references { … }`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reference_record: Option<serde_json::Value>,
 }
 
 /// Renders up to `limit` examples of `split` of `task`.
@@ -159,6 +162,7 @@ pub fn eval_examples(
                 input: e.input,
                 target: e.target,
                 references: e.references,
+                reference_record: e.reference_record,
             });
         }
         if limit.is_some_and(|l| out.len() >= l) {

@@ -112,12 +112,10 @@ fn postprocess(task: &Task, s: &str) -> String {
 pub fn score(task: &Task, preds: &[String], exs: &[EvalExample]) -> Scores {
     let targets: Vec<serde_json::Value> = exs
         .iter()
-        .map(|e| {
-            if task.references.is_some() {
-                serde_json::json!(e.references)
-            } else {
-                serde_json::json!(postprocess(task, &e.target))
-            }
+        .map(|e| match &e.reference_record {
+            Some(r) => r.clone(),
+            None if task.references.is_some() => serde_json::json!(e.references),
+            None => serde_json::json!(postprocess(task, &e.target)),
         })
         .collect();
     let mut out = Scores::new();
@@ -173,9 +171,12 @@ pub fn evaluate(ctx: &EvalCtx, task: &Task, split: &str, dir: &Path) -> Result<s
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut lines = String::new();
     for (e, p) in exs.iter().zip(&raw) {
-        let row = serde_json::json!({
+        let mut row = serde_json::json!({
             "input": e.input, "target": e.target, "references": e.references, "prediction": p,
         });
+        if let Some(r) = &e.reference_record {
+            row["reference_record"] = r.clone();
+        }
         lines.push_str(&row.to_string());
         lines.push('\n');
     }
