@@ -16,6 +16,9 @@
 #   D  levers at base/128: math attention, tensor-by-tensor Adafactor
 #   E  loss over 200 steps (base, batch 32): optimised path vs the unoptimised
 #      one (fp32, math attention, tensor-by-tensor Adafactor)
+#   F  `exc run` end to end on the device: the miniature (packed pre-training,
+#      `precision auto` = bf16 on CUDA, checkpoint selection, per-task
+#      fine-tuning, evaluation), 40 steps a stage; prints its report
 # then prints one table. Results (JSON and logs) go to $OUT, else runtime/bench/out.
 # The python3 there must hold torch 2.11.0 (cu130) and transformers; its
 # torch/lib and nvidia/*/lib provide libtorch to the binary built here.
@@ -33,8 +36,10 @@ if [ "$mode" = "--prepare" ]; then
     source scripts/libtorch.sh
     export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
     cargo build --release -p exc-runtime --example bench_train
+    cargo build --release --locked --bin exc
     mkdir -p "$kit/text"
     cp "$CARGO_TARGET_DIR/release/examples/bench_train" "$kit/"
+    cp "$CARGO_TARGET_DIR/release/exc" "$kit/"
     cp "${EXC_BENCH_TEXT:-$root/../shared/data/text}"/*.txt "$kit/text/"
     cp "${EXC_BENCH_TOKENIZER:-$root/../shared/data/t5_tokenizer/spiece.model}" "$kit/spiece.model"
     du -sh "$kit"
@@ -132,6 +137,25 @@ run D-per-tensor-adafactor 45 --model "$base" --batch "$b128" --steps "$lever_st
 run E-loss-optimised 60 --model "$base" --batch "$b32" --steps "$long" --warmup 0 --breakdown-steps 0
 run E-loss-unoptimised 120 --model "$base" --batch "$b32" --steps "$long" --warmup 0 --breakdown-steps 0 \
     --precision fp32 --attention math --per-tensor-optimizer
+
+# F: the run path, not just the step: exc run on the device.
+exc_bin="${EXC_BIN:-$kit/exc}"
+[ -x "$exc_bin" ] || exc_bin="${CARGO_TARGET_DIR:-$root/target}/release/exc"
+t=$(left)
+[ "$t" -gt 150 ] && t=150
+if [ -x "$exc_bin" ] && [ "$t" -ge 30 ]; then
+    echo "== F-exc-run-miniature (at most ${t}s)"
+    rm -rf "$out/F-miniature"
+    (cd "$root" && timeout --kill-after=5 "$t" "$exc_bin" run examples/miniature/miniature.exmix \
+        --device "$dev" --steps 40 --eval-limit 8 --log-every 10 --out "$out/F-miniature") \
+        > "$out/F-exc-run-miniature.log" 2>&1
+    echo "exc run rc $? (log: $out/F-exc-run-miniature.log)"
+    grep -E '^(note|warning|error)|step 40/40' "$out/F-exc-run-miniature.log" | head -20
+    [ -f "$out/F-miniature/report.md" ] && cat "$out/F-miniature/report.md"
+    [ -f "$out/F-miniature/config.json" ] && grep -A3 '"precision"' "$out/F-miniature/config.json"
+else
+    echo "== F-exc-run-miniature: skipped (no exc binary at $exc_bin, or ${t}s left)"
+fi
 
 "$py" - "$out" <<'EOF'
 import glob, json, os, sys
