@@ -34,8 +34,10 @@ struct RunScores {
     examples: indexmap::IndexMap<String, u64>,
     /// Each task's family, from the run's plan.
     families: indexmap::IndexMap<String, String>,
-    first_loss: Option<f64>,
+    /// Last logged loss of the first training stage.
     last_loss: Option<f64>,
+    /// Every training stage's logged losses, in order.
+    stage_losses: indexmap::IndexMap<String, Vec<f64>>,
 }
 
 fn num(v: &serde_json::Value) -> Option<f64> {
@@ -84,16 +86,18 @@ fn read_run(dir: &Path) -> Option<RunScores> {
             }
         }
     }
-    let mut losses = Vec::new();
+    let mut stage_losses: indexmap::IndexMap<String, Vec<f64>> = indexmap::IndexMap::new();
     if let Ok(text) = std::fs::read_to_string(dir.join("metrics.jsonl")) {
         for l in text.lines() {
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(l) {
                 if let Some(x) = num(&v["loss"]) {
-                    losses.push(x);
+                    let stage = v["stage"].as_str().unwrap_or("?").to_string();
+                    stage_losses.entry(stage).or_default().push(x);
                 }
             }
         }
     }
+    let losses = stage_losses.values().next().cloned().unwrap_or_default();
     let plan: serde_json::Value = std::fs::read_to_string(dir.join("plan.json"))
         .ok()
         .and_then(|s| serde_json::from_str(&s).ok())
@@ -114,8 +118,8 @@ fn read_run(dir: &Path) -> Option<RunScores> {
         params: serde_json::from_value(cfg["params"].clone()).unwrap_or_default(),
         scores,
         weights,
-        first_loss: losses.first().copied(),
         last_loss: losses.last().copied(),
+        stage_losses,
     })
 }
 
@@ -147,12 +151,16 @@ pub fn write_run_report(dir: &Path) -> Result<()> {
         let p: Vec<String> = r.params.iter().map(|(k, v)| format!("{k} = {v}")).collect();
         let _ = writeln!(md, "Sweep point: {}.\n", p.join(", "));
     }
-    let _ = writeln!(
-        md,
-        "Training loss: {} at the first logged step, {} at the last.\n",
-        fmt(r.first_loss),
-        fmt(r.last_loss)
-    );
+    let _ = writeln!(md, "Training loss, first and last logged:\n");
+    for (stage, l) in &r.stage_losses {
+        let _ = writeln!(
+            md,
+            "- `{stage}`: {} -> {}",
+            fmt(l.first().copied()),
+            fmt(l.last().copied())
+        );
+    }
+    md.push('\n');
     let _ = writeln!(
         md,
         "| task / split / metric | score | trivial baseline | examples |"
