@@ -584,3 +584,89 @@ fn a_nan_loss_stops_the_run_naming_step_and_tasks() {
         .exists());
     assert!(!out.join("pretrain/DONE").exists());
 }
+
+/// A `per_task` fine-tuning stage interrupted inside its first task's
+/// model and resumed ends like an uninterrupted one: the same weights for
+/// both tasks, the same best checkpoints, the same scores.
+#[test]
+fn an_interrupted_per_task_stage_resumes_to_the_same_models_and_choices() {
+    let _guard = serial();
+    let mix_dir = tmp("pertask-mix");
+    std::fs::create_dir_all(&mix_dir).unwrap();
+    let mixture = mix_dir.join("pertask.exmix");
+    std::fs::write(
+        &mixture,
+        format!(
+            "mixture pertask {{
+  use \"{}\"
+  select squad_v1, conll2003_ner
+  rates uniform
+  model custom t5.1.1-small {{ d_model 32, d_ff 64, d_kv 8, num_heads 4, num_layers 1, num_decoder_layers 1 }}
+  train {{ steps 40  batch 4  inputs 128  targets 32  lr constant(0.003)  dropout 0.0  seed 0  checkpoint_every 20  keep 1 }}
+  finetune ft {{ per_task }}
+  evaluate {{ splits validation }}
+}}",
+            root().join("tasks").display()
+        ),
+    )
+    .unwrap();
+    let m = root().join("examples/miniature");
+    let args = |out: &Path| RunArgs {
+        mixture: Some(mixture.clone()),
+        data_dir: Some(m.join("data")),
+        tokenizer: Some(root().join("examples/quickstart/spiece.model")),
+        out: Some(out.to_path_buf()),
+        device: Some("cpu".into()),
+        eval_limit: Some(3),
+        log_every: 10,
+        quiet: true,
+        ..RunArgs::default()
+    };
+    let full = tmp("pertask-full");
+    run::run(&args(&full)).unwrap();
+    let cut = tmp("pertask-cut");
+    let mut a = args(&cut);
+    a.stop_after = Some(30);
+    assert!(
+        run::run(&a).is_err(),
+        "--stop-after ends the run with an error"
+    );
+    // The first task's model stopped between its checkpoints; the second
+    // has not started.
+    assert!(!cut.join("ft/conll2003_ner/DONE").exists());
+    assert!(!cut.join("ft/squad_v1").exists());
+    run::run(&resume(&cut)).unwrap();
+
+    let bytes = |out: &Path, task: &str, step: u64| {
+        std::fs::read(out.join(format!(
+            "ft/{task}/checkpoints/step-{step:08}/model.safetensors"
+        )))
+        .unwrap()
+    };
+    for task in ["conll2003_ner", "squad_v1"] {
+        assert!(
+            bytes(&full, task, 40) == bytes(&cut, task, 40),
+            "{task}: final weights differ after resume"
+        );
+        let best = |out: &Path| {
+            std::fs::read_to_string(out.join(format!("ft/{task}/checkpoints/best_per_task.json")))
+                .unwrap()
+        };
+        assert_eq!(best(&full), best(&cut), "{task}");
+        let scores = |out: &Path| {
+            let v = read_json(&out.join(format!("eval/{task}/validation.scores.json")));
+            (
+                v["scores"].clone(),
+                v["weights"]
+                    .as_str()
+                    .unwrap()
+                    .replace(&out.display().to_string(), ""),
+            )
+        };
+        assert_eq!(scores(&full), scores(&cut), "{task}");
+    }
+    assert_eq!(
+        read_json(&full.join("ft/DONE"))["task_weights"],
+        read_json(&cut.join("ft/DONE"))["task_weights"]
+    );
+}
