@@ -322,8 +322,20 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
         .collect();
     let missing = data::check_sources(&plan, &stages, &roots);
     if !missing.is_empty() {
+        let selecting = plan
+            .runs
+            .iter()
+            .flat_map(|r| r.stages.iter())
+            .any(|s| s.kind == StageKind::Finetune);
+        let hint = if selecting {
+            "\n(a fine-tune stage scores each checkpoint on its `splits`, validation by \
+             default, to choose the best one per task: give it data for that split, or name \
+             a split the task has with `splits …` in the stage)"
+        } else {
+            ""
+        };
         return Err(Error::Input(format!(
-            "missing data; nothing was run:\n  {}",
+            "missing data; nothing was run:\n  {}{hint}",
             missing.join("\n  ")
         )));
     }
