@@ -196,7 +196,9 @@ pub enum Func {
         tags: String,
     },
     /// Each list element through a small template: `{}` the element, `{0}` an
-    /// index into it, `{name}` a field of it.
+    /// index into it, `{name}` a scalar field of it, or any other hole
+    /// (`{values | join(', ')}`) evaluated with the element's fields in scope
+    /// ahead of the row's.
     Map {
         parts: Vec<MapPart>,
     },
@@ -238,6 +240,9 @@ pub enum MapPart {
     Whole,
     Index(usize),
     Field(String),
+    /// `{path | fn(…)}`: names are the element's fields first, then `each`
+    /// names, then the row's fields.
+    Hole(Expr),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -280,6 +280,16 @@ fn arg_int(env: &Env<'_>, a: &ArgRef, text: &str) -> Result<i64, RenderError> {
     }
 }
 
+/// A `slice` bound: a whole number, or `None` where the field is null.
+fn arg_bound(env: &Env<'_>, a: &ArgRef, text: &str) -> Result<Option<i64>, RenderError> {
+    if let ArgRef::Field(name) = a {
+        if let V::Null = env.path(&crate::ir::path_steps(name), name)? {
+            return Ok(None);
+        }
+    }
+    arg_int(env, a, text).map(Some)
+}
+
 fn apply(f: &Func, v: V, text: &str, env: &Env<'_>) -> Result<V, RenderError> {
     if let V::Null = v {
         return Ok(match f {
@@ -387,9 +397,11 @@ fn apply(f: &Func, v: V, text: &str, env: &Env<'_>) -> Result<V, RenderError> {
             let bounds = |n: usize| -> Result<(usize, usize), RenderError> {
                 let n = n as i64;
                 let clamp = |i: i64| if i < 0 { (n + i).max(0) } else { i.min(n) } as usize;
-                let a = clamp(arg_int(env, start, text)?);
+                // A null bound (an absent offset) is Python's `None`: from the
+                // start, or to the end.
+                let a = arg_bound(env, start, text)?.map_or(0, clamp);
                 let b = match end {
-                    Some(e) => clamp(arg_int(env, e, text)?),
+                    Some(e) => arg_bound(env, e, text)?.map_or(n as usize, clamp),
                     None => n as usize,
                 };
                 Ok((a, b.max(a)))
@@ -491,8 +503,31 @@ fn apply(f: &Func, v: V, text: &str, env: &Env<'_>) -> Result<V, RenderError> {
             let V::List(items) = v else {
                 return err(format!("`{text}`: `map` needs a list"));
             };
+            let has_holes = parts.iter().any(|p| matches!(p, MapPart::Hole(_)));
             let mut out = Vec::with_capacity(items.len());
             for item in &items {
+                // Holes see the element's fields ahead of `each` names and the row.
+                let inner = has_holes.then(|| {
+                    let mut vars: Vec<(&str, Json, Type)> = match item {
+                        V::Record(j, Type::Record { fields }) => fields
+                            .iter()
+                            .map(|(k, t)| {
+                                (
+                                    k.as_str(),
+                                    j.get(k).cloned().unwrap_or(Json::Null),
+                                    t.clone(),
+                                )
+                            })
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    vars.extend(env.vars.iter().cloned());
+                    Env {
+                        task: env.task,
+                        row: env.row,
+                        vars,
+                    }
+                });
                 let mut s = String::new();
                 for p in parts {
                     match p {
@@ -515,6 +550,10 @@ fn apply(f: &Func, v: V, text: &str, env: &Env<'_>) -> Result<V, RenderError> {
                                 s.push_str(&to_text(&v, text)?);
                             }
                             _ => return err(format!("`{text}`: `{{{f}}}` needs record elements")),
+                        },
+                        MapPart::Hole(e) => match &inner {
+                            Some(inner) => s.push_str(&to_text(&inner.eval(e)?, &e.text)?),
+                            None => return err(format!("`{text}`: no scope for `{{{}}}`", e.text)),
                         },
                     }
                 }

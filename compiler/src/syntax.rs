@@ -49,7 +49,7 @@ const MIXTURE_KEYWORDS: &[&str] = &[
 /// the rest of the project is still checked.
 pub fn parse(file: FileId, text: &str) -> Result<File, Diagnostic> {
     let pairs = Grammar::parse(Rule::file, text).map_err(|e| syntax_error(file, text, &e))?;
-    let cx = Cx { file };
+    let cx = Cx { file, offset: 0 };
     let mut items = Vec::new();
     for pair in pairs.flat_map(|p| p.into_inner()) {
         match pair.as_rule() {
@@ -146,12 +146,36 @@ fn first(pair: Pair<'_, Rule>) -> Pair<'_, Rule> {
 
 struct Cx {
     file: FileId,
+    /// Added to every span: where the parsed text starts in its file.
+    offset: usize,
+}
+
+/// Parse one hole of a `map('…')` template (`values | join(', ')`), whose
+/// text starts at byte `offset` of `file`.
+pub fn parse_hole(file: FileId, offset: usize, text: &str) -> Result<Expr, Diagnostic> {
+    let mut pairs = Grammar::parse(Rule::map_hole, text).map_err(|e| {
+        let mut d = syntax_error(file, text, &e);
+        d.span = d
+            .span
+            .map(|s| Span::new(file, s.start + offset, s.end + offset));
+        d.help = Some("a hole is a field path and functions: `{values | join(', ')}`".into());
+        d
+    })?;
+    let cx = Cx { file, offset };
+    match pairs.next().and_then(|p| p.into_inner().next()) {
+        Some(e) => Ok(cx.expr(e)),
+        None => Err(Diagnostic::error(
+            "exc::syntax::unexpected",
+            "expected a field path",
+            Span::new(file, offset, offset + text.len()),
+        )),
+    }
 }
 
 impl Cx {
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.file, s.start(), s.end())
+        Span::new(self.file, s.start() + self.offset, s.end() + self.offset)
     }
 
     fn name(&self, pair: &Pair<'_, Rule>) -> Name {

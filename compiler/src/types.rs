@@ -453,8 +453,7 @@ fn apply(call: &ast::Call, ty: &Type, scope: &Scope<'_>) -> Result<(Func, Type),
         },
         "map" => match inner {
             Type::List { of } => {
-                let template = str_arg(call, 0, "template")?;
-                let parts = map_parts(&template, of).map_err(|m| bad_arg(call, &m))?;
+                let parts = map_parts(call, of, scope)?;
                 (
                     Func::Map { parts },
                     Type::List {
@@ -618,79 +617,77 @@ fn ref_arg(
     }
 }
 
-/// Parse and check a `map` template against the list's element type.
-fn map_parts(template: &str, elem: &Type) -> Result<Vec<MapPart>, String> {
+/// Parse and check a `map` template against the list's element type. `{}`,
+/// `{0}` and `{field}` (a scalar field of the element) read the element;
+/// any other hole is an expression typed with the element's fields in scope
+/// ahead of the `each` names and the row's fields.
+fn map_parts(call: &ast::Call, elem: &Type, scope: &Scope<'_>) -> Result<Vec<MapPart>, Diagnostic> {
+    let template = str_arg(call, 0, "template")?;
+    // Where the template's text starts in the file (after the quote); exact
+    // unless the string holds escapes, and then still inside the string.
+    let (file, base) = match arg(call, 0, "template") {
+        Some(v) => (v.span.file, v.span.start + 1),
+        None => (call.span.file, call.span.start),
+    };
+    let elem = elem.strip_optional();
+    let mut vars: Vec<(String, Type)> = match elem {
+        Type::Record { fields } => fields.iter().map(|(k, t)| (k.clone(), t.clone())).collect(),
+        _ => Vec::new(),
+    };
+    vars.extend(scope.vars.iter().cloned());
+    let inner = Scope {
+        fields: scope.fields,
+        vars,
+    };
     let mut parts = Vec::new();
     let mut text = String::new();
-    let mut chars = template.chars().peekable();
-    while let Some(c) = chars.next() {
+    let mut chars = template.char_indices().peekable();
+    while let Some((_, c)) = chars.next() {
         match c {
-            '{' if chars.peek() == Some(&'{') => {
+            '{' if chars.peek().map(|&(_, c)| c) == Some('{') => {
                 chars.next();
                 text.push('{');
             }
-            '}' if chars.peek() == Some(&'}') => {
+            '}' if chars.peek().map(|&(_, c)| c) == Some('}') => {
                 chars.next();
                 text.push('}');
             }
             '{' => {
-                let mut key = String::new();
-                loop {
-                    match chars.next() {
-                        Some('}') => break,
-                        Some(k) => key.push(k),
-                        None => return Err(format!("`{template}` has an unclosed `{{`")),
+                // The hole runs to the first `}` outside a quoted string.
+                let from = chars.peek().map_or(template.len(), |&(i, _)| i);
+                let mut to = None;
+                let mut quote: Option<char> = None;
+                while let Some((i, k)) = chars.next() {
+                    match (quote, k) {
+                        (Some(_), '\\') => {
+                            chars.next();
+                        }
+                        (Some(q), k) if k == q => quote = None,
+                        (None, '\'' | '"') => quote = Some(k),
+                        (None, '}') => {
+                            to = Some(i);
+                            break;
+                        }
+                        _ => {}
                     }
                 }
+                let Some(to) = to else {
+                    return Err(bad_arg(call, &format!("`{template}` has an unclosed `{{`")));
+                };
                 if !text.is_empty() {
                     parts.push(MapPart::Text(std::mem::take(&mut text)));
                 }
-                let key = key.trim();
-                let elem = elem.strip_optional();
-                let part = if key.is_empty() {
-                    if !is_scalar(elem) {
-                        return Err(format!(
-                            "`{{}}` needs scalar elements, these are {}",
-                            elem.describe()
-                        ));
-                    }
-                    MapPart::Whole
-                } else if let Ok(i) = key.parse::<usize>() {
-                    match elem {
-                        Type::List { of } if is_scalar(of) => MapPart::Index(i),
-                        _ => {
-                            return Err(format!(
-                                "`{{{i}}}` indexes into each element, but they are {}",
-                                elem.describe()
-                            ))
-                        }
-                    }
-                } else {
-                    match elem {
-                        Type::Record { fields } => match fields.get(key) {
-                            Some(t) if is_scalar(t) => MapPart::Field(key.to_string()),
-                            Some(t) => {
-                                return Err(format!("`{key}` is {}, not text", t.describe()))
-                            }
-                            None => {
-                                return Err(suggestion(key, fields.keys().map(String::as_str))
-                                    .map_or_else(
-                                        || format!("the elements have no field `{key}`"),
-                                        |s| format!("the elements have no field `{key}`: {s}"),
-                                    ))
-                            }
-                        },
-                        _ => {
-                            return Err(format!(
-                                "`{{{key}}}` names a field, but the elements are {}",
-                                elem.describe()
-                            ))
-                        }
-                    }
-                };
-                parts.push(part);
+                let raw = template.get(from..to).unwrap_or("");
+                let key = raw.trim();
+                let key_at = base + from + (raw.len() - raw.trim_start().len());
+                parts.push(map_hole(call, key, key_at, file, elem, &inner)?);
             }
-            '}' => return Err(format!("`{template}` has a `}}` without `{{`")),
+            '}' => {
+                return Err(bad_arg(
+                    call,
+                    &format!("`{template}` has a `}}` without `{{`"),
+                ))
+            }
             c => text.push(c),
         }
     }
@@ -698,4 +695,67 @@ fn map_parts(template: &str, elem: &Type) -> Result<Vec<MapPart>, String> {
         parts.push(MapPart::Text(text));
     }
     Ok(parts)
+}
+
+/// One hole of a `map` template; `at` is where `key` starts in the file.
+fn map_hole(
+    call: &ast::Call,
+    key: &str,
+    at: usize,
+    file: crate::source::FileId,
+    elem: &Type,
+    scope: &Scope<'_>,
+) -> Result<MapPart, Diagnostic> {
+    if key.is_empty() {
+        if !is_scalar(elem) {
+            return Err(bad_arg(
+                call,
+                &format!(
+                    "`{{}}` needs scalar elements, these are {}",
+                    elem.describe()
+                ),
+            ));
+        }
+        return Ok(MapPart::Whole);
+    }
+    if let Ok(i) = key.parse::<usize>() {
+        return match elem {
+            Type::List { of } if is_scalar(of) => Ok(MapPart::Index(i)),
+            _ => Err(bad_arg(
+                call,
+                &format!(
+                    "`{{{i}}}` indexes into each element, but they are {}",
+                    elem.describe()
+                ),
+            )),
+        };
+    }
+    // A scalar field of the element, as before holes took expressions.
+    if let Type::Record { fields } = elem {
+        if fields.get(key).is_some_and(is_scalar) {
+            return Ok(MapPart::Field(key.to_string()));
+        }
+    }
+    // A bare name neither the element nor the row has: say what the elements are.
+    let bare = key.chars().all(|c| c.is_alphanumeric() || c == '_');
+    if bare && scope.lookup(key).is_none() {
+        return Err(bad_arg(
+            call,
+            &match elem {
+                Type::Record { fields } => suggestion(key, fields.keys().map(String::as_str))
+                    .map_or_else(
+                        || format!("the elements have no field `{key}`"),
+                        |s| format!("the elements have no field `{key}`: {s}"),
+                    ),
+                _ => format!(
+                    "`{{{key}}}` names a field, but the elements are {}",
+                    elem.describe()
+                ),
+            },
+        ));
+    }
+    let e = crate::syntax::parse_hole(file, at, key)?;
+    let (lowered, ty) = expr(&e, scope)?;
+    check_hole(&ty, &e)?;
+    Ok(MapPart::Hole(lowered))
 }

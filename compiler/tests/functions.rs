@@ -202,3 +202,106 @@ fn reference_record_renders_one_object_per_example() {
     .unwrap();
     assert_eq!(r.scores["accuracy"], 100.0);
 }
+
+/// GEM SGD's acts: a list field of each element joined inside the element.
+const SGD: &str = r#"task t { fields { acts: list<{ act: class[GOODBYE, REQUEST], slot: text, values: list<text> }> } input "{acts | map('{act} ( {slot} = {values | join(" , ")} )') | join(' ') | replace(' =  )', ' )') | replace(' (  )', '')}" target "x" metrics bleu }"#;
+
+#[test]
+fn list_fields_join_inside_a_map_element() {
+    let ex = render(
+        SGD,
+        serde_json::json!({"acts": [
+            {"act": 1, "slot": "cuisine", "values": ["Mexican", "Italian"]},
+            {"act": 1, "slot": "city", "values": []},
+            {"act": 0, "slot": "", "values": []},
+        ]}),
+        "train",
+    );
+    assert_eq!(
+        ex[0].input,
+        "REQUEST ( cuisine = Mexican , Italian ) REQUEST ( city ) GOODBYE"
+    );
+}
+
+#[test]
+fn map_hole_strings_may_use_escaped_single_quotes() {
+    let ex = render(
+        r#"task t { fields { acts: list<{ slot: text, values: list<text> }> } input "{acts | map('{slot}={values | join(\'}, \')}') | join(' ')}" target "x" metrics bleu }"#,
+        serde_json::json!({"acts": [{"slot": "a", "values": ["x", "y"]}]}),
+        "train",
+    );
+    assert_eq!(ex[0].input, "a=x}, y");
+}
+
+#[test]
+fn functions_apply_inside_map_templates() {
+    let ex = render(
+        r#"task t { fields { items: list<{ name: text, n: int, tags: list<text>? }> } input "{items | map('{name | upper}={n | names("zero", "one")}:{tags | len | str | default("-")}') | join(' ')}" target "x" metrics bleu }"#,
+        serde_json::json!({"items": [{"name": "a", "n": 1, "tags": ["x", "y"]}, {"name": "b", "n": 0, "tags": null}]}),
+        "train",
+    );
+    assert_eq!(ex[0].input, "A=one:2 B=zero:-");
+}
+
+/// DialoGLUE's slots: each element's offsets slice a field of the row; an
+/// element field shadows a row field of the same name; a null offset is
+/// Python's `None`.
+#[test]
+fn map_holes_see_the_element_then_the_row() {
+    let src = r#"task t { fields { text: text, slot: text, labels: list<{ slot: text, span: { start: int?, end: int } }> } input "{slot}: {labels | map('{slot}={text | slice(span.start, span.end)}') | join('; ')}" target "x" metrics bleu }"#;
+    let ex = render(
+        src,
+        serde_json::json!({"text": "Anaheim to Sacramento", "slot": "row", "labels": [
+            {"slot": "to", "span": {"end": 7}},
+            {"slot": "from", "span": {"start": 11, "end": 21}},
+        ]}),
+        "train",
+    );
+    assert_eq!(ex[0].input, "row: to=Anaheim; from=Sacramento");
+}
+
+/// Where a diagnostic points, as the source text under its span.
+fn spans(src: &str) -> Vec<(String, &str)> {
+    checked(src)
+        .1
+        .into_iter()
+        .map(|d| {
+            let s = d.span.unwrap();
+            (d.code.to_string(), src[s.start..s.end].trim_end())
+        })
+        .collect()
+}
+
+#[test]
+fn type_errors_inside_map_templates_point_into_the_template() {
+    let head = r#"task t { fields { text: text, acts: list<{ slot: text, n: int, values: list<text> }> } target "x" metrics bleu input "#;
+    let with = |t: &str| format!("{head}\"{{acts | map('{t}') | join(' ')}}\" }}");
+    // A function on the wrong type: the call, inside the template.
+    let src = with("{n | upper}");
+    assert_eq!(
+        spans(&src),
+        vec![("exc::check::type_mismatch".to_string(), "upper")]
+    );
+    // A list field used as text.
+    let src = with("{slot} {values}");
+    assert_eq!(
+        spans(&src),
+        vec![("exc::check::not_text".to_string(), "values")]
+    );
+    // A name neither the element nor the row has.
+    let src = with("{slott | lower}");
+    assert_eq!(
+        spans(&src),
+        vec![("exc::check::unknown_field".to_string(), "slott")]
+    );
+    let errs = check_errors(&with("{slott | lower}"));
+    assert!(errs[0].contains("slot"), "{errs:?}");
+    // A hole that does not parse is a syntax diagnostic, not a panic.
+    let src = with("{values | join(}");
+    let got = spans(&src);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, "exc::syntax::unexpected");
+    // A hole left open.
+    let errs = check_errors(&with("{values | join(\" \")"));
+    assert!(errs[0].contains("unclosed"), "{errs:?}");
+}
