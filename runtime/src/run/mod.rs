@@ -307,19 +307,9 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
     base.precision = Default::default();
     let roots = DataRoots::from_env(base.data_dir.clone());
     // Every source of every stage is located before any training starts.
-    let stages: Vec<_> = plan
-        .runs
-        .iter()
-        .flat_map(|r| {
-            r.stages.iter().enumerate().map(|(i, s)| {
-                let mut s = s.clone();
-                if let Some(split) = selection_split(r, i) {
-                    s.splits = vec![split];
-                }
-                s
-            })
-        })
-        .collect();
+    // A fine-tune stage's `splits` (the compiler's default: validation) are
+    // its selection splits, so they are checked here too.
+    let stages: Vec<_> = plan.runs.iter().flat_map(|r| r.stages.clone()).collect();
     let missing = data::check_sources(&plan, &stages, &roots);
     if !missing.is_empty() {
         let selecting = plan

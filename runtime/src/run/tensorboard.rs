@@ -54,6 +54,19 @@ pub struct Event {
 }
 
 impl Event {
+    /// One scalar (stored as f32, as TensorBoard's `simple_value`).
+    pub fn scalar(tag: &str, step: i64, value: f64, wall_time: f64) -> Event {
+        Event {
+            wall_time,
+            step,
+            summary: Some(vec![Scalar {
+                tag: tag.to_string(),
+                value: value as f32,
+            }]),
+            ..Event::default()
+        }
+    }
+
     /// The first event of a file: the format version and who wrote it.
     pub fn header(wall_time: f64, writer: &str) -> Event {
         Event {
@@ -369,15 +382,7 @@ impl EventWriter {
 
     /// Appends a scalar (stored as f32, as TensorBoard's `simple_value`).
     pub fn scalar(&mut self, tag: &str, step: i64, value: f64, wall_time: f64) -> Result<()> {
-        self.write(&Event {
-            wall_time,
-            step,
-            summary: Some(vec![Scalar {
-                tag: tag.to_string(),
-                value: value as f32,
-            }]),
-            ..Event::default()
-        })
+        self.write(&Event::scalar(tag, step, value, wall_time))
     }
 
     /// Mirrors a JSON object of numbers (a `metrics.jsonl` line) as one
@@ -609,15 +614,7 @@ mod tests {
     fn expected(writer: &str) -> Vec<Event> {
         let mut events = vec![Event::header(T0, writer)];
         for &(tag, step, value, wall_time) in SCALARS {
-            events.push(Event {
-                wall_time,
-                step,
-                summary: Some(vec![Scalar {
-                    tag: tag.to_string(),
-                    value: value as f32,
-                }]),
-                ..Event::default()
-            });
+            events.push(Event::scalar(tag, step, value, wall_time));
         }
         events.push(Event {
             wall_time: MULTI_WALL,

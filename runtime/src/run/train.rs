@@ -473,14 +473,21 @@ fn validation_loss(ctx: &StageCtx, model: &T5, train: &TrainPlan) -> Result<Vec<
     Ok(out)
 }
 
-/// The tasks a batch's target tokens came from, with their token counts.
-fn batch_tasks(batch: &exc_data::pack::Batch, spec: &exc_data::pipeline::PipelineSpec) -> String {
-    let mut counts = vec![0usize; spec.tasks.len() + 1];
+/// Target tokens of each task in a batch (index 0: padding, then the
+/// mixture's tasks in order); `n` is the mixture's task count + 1.
+fn task_token_counts(batch: &exc_data::pack::Batch, n: usize) -> Vec<u64> {
+    let mut counts = vec![0u64; n];
     for &t in &batch.decoder_task_ids {
         if let Some(c) = counts.get_mut(t as usize) {
             *c += 1;
         }
     }
+    counts
+}
+
+/// The tasks a batch's target tokens came from, with their token counts.
+fn batch_tasks(batch: &exc_data::pack::Batch, spec: &exc_data::pipeline::PipelineSpec) -> String {
+    let counts = task_token_counts(batch, spec.tasks.len() + 1);
     let named: Vec<String> = spec
         .tasks
         .iter()
@@ -495,37 +502,30 @@ fn batch_tasks(batch: &exc_data::pack::Batch, spec: &exc_data::pipeline::Pipelin
     }
 }
 
-/// Adds a micro-batch's per-token NLL to the sums of the tasks its target
-/// tokens came from.
+/// Adds a micro-batch's per-token NLL to the per-task sums, which stay on
+/// the device (read back once per logging window, not per micro-batch).
 fn add_task_nll(
     batch: &exc_data::pack::Batch,
     nll: &Tensor,
-    sums: &mut [f64],
+    sums: &mut Tensor,
     counts: &mut [u64],
     device: Device,
 ) -> Result<()> {
     let ids = &batch.decoder_task_ids;
     if ids.len() != batch.batch_size * batch.targets_length {
-        return Ok(());
+        return Err(Error::Input(format!(
+            "a batch tags {} target tokens with tasks but holds {}",
+            ids.len(),
+            batch.batch_size * batch.targets_length
+        )));
     }
-    let n = sums.len() as i64;
     let idx = Tensor::from_slice(ids)
         .to_kind(Kind::Int64)
         .to_device(device);
-    let per = Tensor::zeros([n], (Kind::Double, device)).index_add(
-        0,
-        &idx,
-        &nll.reshape([-1]).to_kind(Kind::Double),
-    );
-    let per: Vec<f64> = Vec::try_from(per.to_device(Device::Cpu))
-        .map_err(|e| Error::Input(format!("per-task loss: {e}")))?;
-    for (s, v) in sums.iter_mut().zip(per) {
-        *s += v;
-    }
-    for &t in ids {
-        if let Some(c) = counts.get_mut(t as usize) {
-            *c += 1;
-        }
+    *sums = sums.index_add(0, &idx, &nll.reshape([-1]).to_kind(Kind::Double));
+    let add = task_token_counts(batch, counts.len());
+    for (c, n) in counts.iter_mut().zip(add) {
+        *c += n;
     }
     Ok(())
 }
@@ -610,7 +610,8 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
     let (mut window_loss, mut window_n, mut window_tokens) = (0.0, 0u64, 0u64);
     // Summed NLL and token count per task (index 0: padding) in the window.
     let n_tasks = spec.tasks.len() + 1;
-    let (mut task_nll, mut task_tok) = (vec![0.0f64; n_tasks], vec![0u64; n_tasks]);
+    let new_sums = || Tensor::zeros([n_tasks as i64], (Kind::Double, ctx.device));
+    let (mut task_nll, mut task_tok) = (new_sums(), vec![0u64; n_tasks]);
     let (mut wait, mut window_start) = (0.0f64, Instant::now());
     let mut last_cursor = None;
     while step < train.steps {
@@ -692,6 +693,8 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
             if n_tasks > 2 {
                 // Mean per-token NLL of each task's targets in the window
                 // (plain NLL: no label smoothing or z-loss).
+                let sums: Vec<f64> = Vec::try_from(task_nll.to_device(Device::Cpu))
+                    .map_err(|e| Error::Input(format!("per-task loss: {e}")))?;
                 let per: serde_json::Map<String, serde_json::Value> = spec
                     .tasks
                     .iter()
@@ -700,12 +703,12 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
                     .map(|(i, t)| {
                         (
                             t.name.clone(),
-                            (task_nll[i + 1] / task_tok[i + 1] as f64).into(),
+                            (sums[i + 1] / task_tok[i + 1] as f64).into(),
                         )
                     })
                     .collect();
                 line["task_loss"] = per.into();
-                task_nll.iter_mut().for_each(|v| *v = 0.0);
+                task_nll = new_sums();
                 task_tok.iter_mut().for_each(|v| *v = 0);
             }
             log.write(step, &line)?;
