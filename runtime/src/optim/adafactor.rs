@@ -392,11 +392,7 @@ mod tests {
     use super::*;
     use tch::{nn, Device};
 
-    /// Deterministic values (tests run in parallel, so no global RNG).
-    fn wave(size: &[i64], phase: f64, scale: f64) -> Tensor {
-        let n: i64 = size.iter().product();
-        ((Tensor::arange(n, (Kind::Float, Device::Cpu)) * 0.37 + phase).sin() * scale).view(size)
-    }
+    use super::super::wave;
 
     /// A store with several parameters per shape (as T5 has).
     fn store() -> nn::VarStore {

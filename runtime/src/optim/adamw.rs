@@ -160,10 +160,7 @@ mod tests {
     use super::*;
     use tch::{nn, Device};
 
-    fn wave(size: &[i64], phase: f64, scale: f64) -> Tensor {
-        let n: i64 = size.iter().product();
-        ((Tensor::arange(n, (Kind::Float, Device::Cpu)) * 0.37 + phase).sin() * scale).view(size)
-    }
+    use super::super::wave;
 
     fn store() -> nn::VarStore {
         let vs = nn::VarStore::new(Device::Cpu);

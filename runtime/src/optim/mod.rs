@@ -10,6 +10,15 @@ pub mod adafactor;
 pub mod adamw;
 pub mod schedule;
 
+/// Deterministic tensors for the optimizers' tests (tests run in parallel
+/// threads that share libtorch's RNG, so no random draws).
+#[cfg(test)]
+pub(crate) fn wave(size: &[i64], phase: f64, scale: f64) -> tch::Tensor {
+    let n: i64 = size.iter().product();
+    ((tch::Tensor::arange(n, (tch::Kind::Float, tch::Device::Cpu)) * 0.37 + phase).sin() * scale)
+        .view(size)
+}
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
