@@ -176,8 +176,86 @@ fn clipping_bounds_the_global_norm() {
     let l = load();
     let g = golden("t5_1_1_tiny");
     train_step(&l, &g);
-    let before = optim::clip_grad_norm(&l.vs, 0.5);
+    let grads = |vs: &tch::nn::VarStore| -> Vec<tch::Tensor> {
+        optim::named_params(vs)
+            .into_iter()
+            .map(|(_, t)| t.grad().copy())
+            .collect()
+    };
+    let raw = grads(&l.vs);
+    let before = optim::clip_grad_norm(&l.vs, 0.5).unwrap().double_value(&[]);
     assert!(before > 0.5);
-    let after = optim::clip_grad_norm(&l.vs, 1e9);
+    // Every gradient is scaled by the same factor.
+    let scale = 0.5 / (before + 1e-6);
+    for (g, r) in grads(&l.vs).iter().zip(&raw) {
+        let diff = (g - r * scale).abs().max().double_value(&[]);
+        assert!(diff < 1e-6, "{diff}");
+    }
+    let clipped = grads(&l.vs);
+    let after = optim::clip_grad_norm(&l.vs, 1e9).unwrap().double_value(&[]);
     assert!((after - 0.5).abs() < 1e-4, "{after}");
+    // Within bounds the gradients are left exactly as they were.
+    for (g, c) in grads(&l.vs).iter().zip(&clipped) {
+        assert!(g.equal(c));
+    }
+}
+
+/// bf16 gradients of several micro-batches are summed in float32 and
+/// rounded once; float32 parameters accumulate as autograd does.
+#[test]
+fn accumulation_sums_bf16_gradients_in_float32() {
+    use tch::Tensor;
+    let grads_of = |kind: Kind, micro: i64| -> (Tensor, Vec<Tensor>) {
+        let mut vs = tch::nn::VarStore::new(Device::Cpu);
+        let w = vs.root().var("w", &[64], tch::nn::Init::Const(0.0));
+        tch::no_grad(|| {
+            let mut w = w.shallow_clone();
+            let _ = w.copy_(&(Tensor::arange(64, (Kind::Float, Device::Cpu)) * 0.37).sin());
+        });
+        if kind == Kind::BFloat16 {
+            vs.bfloat16();
+        }
+        let x = |i: i64| (Tensor::arange(64, (Kind::Float, Device::Cpu)) * (0.11 + i as f64)).cos();
+        // Each micro-batch's own gradient, alone.
+        let mut alone = Vec::new();
+        for i in 0..micro {
+            optim::zero_grad(&vs);
+            let loss = (&w * x(i).to_kind(kind))
+                .to_kind(Kind::Float)
+                .sum(Kind::Float)
+                * 3.7;
+            (loss / micro as f64).backward();
+            alone.push(w.grad().copy());
+        }
+        optim::zero_grad(&vs);
+        let mut acc = optim::Accumulation::new(&vs, micro);
+        for i in 0..micro {
+            let loss = (&w * x(i).to_kind(kind))
+                .to_kind(Kind::Float)
+                .sum(Kind::Float)
+                * 3.7;
+            acc.backward(&loss);
+        }
+        acc.finish();
+        (w.grad().copy(), alone)
+    };
+    let (got, alone) = grads_of(Kind::BFloat16, 4);
+    assert_eq!(got.kind(), Kind::BFloat16);
+    let sum = alone
+        .iter()
+        .fold(Tensor::zeros([64], (Kind::Float, Device::Cpu)), |s, g| {
+            s + g.to_kind(Kind::Float)
+        });
+    assert!(
+        got.equal(&sum.to_kind(Kind::BFloat16)),
+        "not the float32 sum rounded once"
+    );
+    // Summed in bf16 the result would differ somewhere.
+    let naive = alone[1..].iter().fold(alone[0].copy(), |s, g| s + g);
+    assert!(!got.equal(&naive), "the test does not tell the two apart");
+
+    let (got, alone) = grads_of(Kind::Float, 3);
+    let sum = alone[1..].iter().fold(alone[0].copy(), |s, g| s + g);
+    let diff = (&got - &sum).abs().max().double_value(&[]);
+    assert!(diff < 1e-6, "{diff}");
 }

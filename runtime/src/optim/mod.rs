@@ -93,46 +93,99 @@ pub fn zero_grad(vs: &tch::nn::VarStore) {
 }
 
 /// Scales gradients so their global L2 norm is at most `max_norm`; returns
-/// the norm before clipping (as `torch.nn.utils.clip_grad_norm_`).
-pub fn clip_grad_norm(vs: &tch::nn::VarStore, max_norm: f64) -> f64 {
+/// the norm before clipping (as `torch.nn.utils.clip_grad_norm_`) as a
+/// scalar tensor on the gradients' device. Nothing is read back to the
+/// host: the scale `min(1, max_norm / (norm + 1e-6))` is applied on the
+/// device (a multiplication by exactly 1 when the norm is within bounds),
+/// so a training step never waits for the GPU here.
+pub fn clip_grad_norm(vs: &tch::nn::VarStore, max_norm: f64) -> Option<Tensor> {
     let grads: Vec<Tensor> = named_params(vs)
         .into_iter()
         .map(|(_, t)| t.grad())
         .filter(|g| g.defined())
         .collect();
     if grads.is_empty() {
-        return 0.0;
+        return None;
     }
-    let total = tch::no_grad(|| {
+    tch::no_grad(|| {
         let sq: Vec<Tensor> = grads
             .iter()
             .map(|g| g.to_kind(Kind::Float).square().sum(Kind::Float))
             .collect();
-        Tensor::stack(&sq, 0).sum(Kind::Float).sqrt()
-    });
-    let norm = total.double_value(&[]);
-    let coef = max_norm / (norm + 1e-6);
-    if coef < 1.0 {
-        tch::no_grad(|| {
-            for mut g in grads {
-                let _ = g.g_mul_scalar_(coef);
-            }
-        });
-    }
-    norm
+        let norm = Tensor::stack(&sq, 0).sum(Kind::Float).sqrt();
+        let coef = (max_norm / (&norm + 1e-6)).clamp_max(1.0);
+        // A 0-dim float factor does not promote a bf16 gradient.
+        for mut g in grads {
+            let _ = g.g_mul_(&coef);
+        }
+        Some(norm)
+    })
 }
 
 /// Gradient accumulation: the loss of each micro-batch is divided by the
 /// number of micro-batches before `backward`, so the summed gradients equal
 /// those of one large batch (when micro-batches hold equal token counts).
-#[derive(Debug, Clone, Copy)]
+///
+/// With bf16 parameters the gradients are bf16 too, and adding several
+/// micro-batches' gradients in bf16 would round after every addition. So
+/// for bf16 parameters and more than one micro-batch, each micro-batch's
+/// gradients are added into float32 buffers (and cleared), and
+/// [`finish`](Self::finish) writes the float32 sum back, rounded once: the
+/// accumulated gradient is then as precise as a single large batch's.
+#[derive(Debug)]
 pub struct Accumulation {
     pub micro_batches: i64,
+    /// (parameter, its float32 gradient sum), when accumulating in float32.
+    sums: Vec<(Tensor, Tensor)>,
 }
 
 impl Accumulation {
+    /// Accumulation over `micro_batches` for the parameters of `vs`.
+    pub fn new(vs: &tch::nn::VarStore, micro_batches: i64) -> Self {
+        let sums = if micro_batches > 1 {
+            named_params(vs)
+                .into_iter()
+                .filter(|(_, p)| p.kind() != Kind::Float && p.kind() != Kind::Double)
+                .map(|(_, p)| {
+                    let sum = Tensor::zeros(p.size(), (Kind::Float, p.device()));
+                    (p, sum)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Accumulation {
+            micro_batches,
+            sums,
+        }
+    }
+
     /// Backpropagates one micro-batch's mean loss.
-    pub fn backward(&self, loss: &Tensor) {
+    pub fn backward(&mut self, loss: &Tensor) {
         (loss / self.micro_batches.max(1) as f64).backward();
+        tch::no_grad(|| {
+            for (p, sum) in &mut self.sums {
+                let mut g = p.grad();
+                if g.defined() {
+                    let _ = sum.g_add_(&g.to_kind(Kind::Float));
+                    let _ = g.zero_();
+                }
+            }
+        });
+    }
+
+    /// Puts the accumulated gradients where the optimizer reads them
+    /// (nothing to do unless they were summed in float32), and clears the
+    /// sums for the next step.
+    pub fn finish(&mut self) {
+        tch::no_grad(|| {
+            for (p, sum) in &mut self.sums {
+                let mut g = p.grad();
+                if g.defined() {
+                    let _ = g.copy_(sum);
+                }
+                let _ = sum.zero_();
+            }
+        });
     }
 }
