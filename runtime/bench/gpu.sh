@@ -13,9 +13,10 @@
 #      torch.compile on the same weights and batches (ratios, loss agreement)
 #   B  T5.1.1-large 512/114 bf16 at batch 64, with transformers eager
 #   C  T5.1.1-base: the largest batch that fits (tries 512, 384, 256, 192)
-#   D  levers at base/128: math attention, tensor-by-tensor Adafactor
+#   D  levers at base/128, each turned off alone: math attention, composite
+#      RMS norm, tensor-by-tensor Adafactor
 #   E  loss over 200 steps (base, batch 32): optimised path vs the unoptimised
-#      one (fp32, math attention, tensor-by-tensor Adafactor)
+#      one (fp32, math attention, composite norm, tensor-by-tensor Adafactor)
 #   F  `exc run` end to end on the device: the miniature (packed pre-training,
 #      `precision auto` = bf16 on CUDA, checkpoint selection, per-task
 #      fine-tuning, evaluation), 40 steps a stage; prints its report
@@ -133,10 +134,11 @@ for b in "${tries[@]}"; do
     rm -f "$out/C-base-b$b.json"
 done
 run D-math-attention 45 --model "$base" --batch "$b128" --steps "$lever_steps" --warmup 2 --attention math
+run D-composite-norm 45 --model "$base" --batch "$b128" --steps "$lever_steps" --warmup 2 --norm composite
 run D-per-tensor-adafactor 45 --model "$base" --batch "$b128" --steps "$lever_steps" --warmup 2 --per-tensor-optimizer
 run E-loss-optimised 60 --model "$base" --batch "$b32" --steps "$long" --warmup 0 --breakdown-steps 0
 run E-loss-unoptimised 120 --model "$base" --batch "$b32" --steps "$long" --warmup 0 --breakdown-steps 0 \
-    --precision fp32 --attention math --per-tensor-optimizer
+    --precision fp32 --attention math --norm composite --per-tensor-optimizer
 
 # F: the run path, not just the step: exc run on the device.
 exc_bin="${EXC_BIN:-$kit/exc}"
@@ -169,10 +171,10 @@ for f in sorted(glob.glob(os.path.join(out, "*.json"))):
     refs = " ".join(f"{x['result']['mode']} {x['speedup']:.2f}x (dloss {x['max_loss_diff']:.3f})" for x in r["references"])
     bd = r["breakdown"]
     parts = "/".join(f"{1e3 * bd[k]:.0f}" for k in ("data", "forward", "backward", "optimizer"))
-    rows.append((name, r["precision"], r["attention"], str(r["batch"]), f"{1e3 * r['step_s']:.1f}",
+    rows.append((name, r["precision"], r["attention"], r.get("norm", "-"), str(r["batch"]), f"{1e3 * r['step_s']:.1f}",
                  f"{r['examples_per_s']:.1f}", f"{r['tokens_per_s']:.0f}", f"{100 * r['data_wait_share']:.1f}%",
                  mem, f"{r['achieved_tflops']:.1f}", mfu, parts, refs))
-head = ("run", "prec", "attention", "batch", "step ms", "ex/s", "tok/s", "data wait", "mem GiB",
+head = ("run", "prec", "attention", "norm", "batch", "step ms", "ex/s", "tok/s", "data wait", "mem GiB",
         "TFLOP/s", "MFU", "data/fwd/bwd/opt ms", "exc speed vs transformers")
 w = [max(len(str(x[i])) for x in rows + [head]) for i in range(len(head))]
 for r in [head] + rows:

@@ -150,3 +150,30 @@ fn missing_and_unexpected_tensors_are_named() {
     assert!(err.contains("decoder.final_layer_norm.weight"), "{err}");
     assert!(err.contains("encoder.extra.weight"), "{err}");
 }
+
+/// libtorch's fused RMS norm (`NormImpl::Fused`, the bench's default on
+/// CUDA) gives transformers' logits too, and the bench's own check of it
+/// finds it within float32 rounding, and no less accurate than the
+/// composite path in bf16.
+#[test]
+fn fused_norm_matches_transformers() {
+    use exc_runtime::bench::step::check_norm;
+    use exc_runtime::model::NormImpl;
+    let name = "t5_1_1_tiny";
+    let mut loaded = checkpoint::load_model(&model_dir(name), Device::Cpu, Kind::Float).unwrap();
+    loaded.model.set_norm(NormImpl::Fused);
+    let g = golden(name);
+    let logits = loaded.model.forward(&batch(&g), false).unwrap();
+    assert_close(&format!("{name} logits"), &logits, &g.get("logits"), 1e-5);
+
+    let fp32 = check_norm(Device::Cpu, Kind::Float);
+    assert!(fp32.fused.iter().all(|e| *e < 1e-5), "{fp32:?}");
+    assert!(fp32.ok());
+    // In bf16 the fused path is no further from float32 than the composite.
+    let bf16 = check_norm(Device::Cpu, Kind::BFloat16);
+    assert!(bf16.ok(), "{bf16:?}");
+    assert!(
+        bf16.composite.iter().all(|e| *e > 0.0),
+        "bf16 rounds: {bf16:?}"
+    );
+}

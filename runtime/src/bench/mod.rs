@@ -20,7 +20,7 @@ use std::time::Instant;
 use tch::{Device, Kind};
 
 use crate::error::{Error, Result};
-use crate::model::{AttentionImpl, T5Config};
+use crate::model::{AttentionImpl, NormImpl, T5Config};
 pub use reference::RefMode;
 pub use report::Report;
 pub use step::{Breakdown, Precision};
@@ -39,6 +39,22 @@ impl From<AttentionArg> for AttentionImpl {
             AttentionArg::Math => AttentionImpl::Math,
             AttentionArg::Sdpa => AttentionImpl::Sdpa,
             AttentionArg::MemEfficient => AttentionImpl::MemEfficient,
+        }
+    }
+}
+
+/// RMS norm kernels as the command line names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NormArg {
+    Composite,
+    Fused,
+}
+
+impl From<NormArg> for NormImpl {
+    fn from(a: NormArg) -> Self {
+        match a {
+            NormArg::Composite => NormImpl::Composite,
+            NormArg::Fused => NormImpl::Fused,
         }
     }
 }
@@ -75,6 +91,9 @@ pub struct TrainArgs {
     /// Attention kernels (default: mem-efficient on CUDA, math on CPU).
     #[arg(long, value_enum)]
     pub attention: Option<AttentionArg>,
+    /// RMS norm kernels (default: fused on CUDA, composite on CPU).
+    #[arg(long, value_enum)]
+    pub norm: Option<NormArg>,
     /// Update Adafactor tensor by tensor (the unoptimised path on CUDA;
     /// on CPU tensor by tensor is the default anyway).
     #[arg(long)]
@@ -112,6 +131,17 @@ pub struct TrainArgs {
     /// Also write the report as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+}
+
+/// Three relative errors, printed `a/b/c`.
+struct Fmt3([f64; 3]);
+
+impl std::fmt::LowerExp for Fmt3 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [a, b, c] = self.0;
+        let p = f.precision().unwrap_or(1);
+        write!(f, "{a:.p$e}/{b:.p$e}/{c:.p$e}")
+    }
 }
 
 fn model_config(name: &str, dropout: f64) -> Result<T5Config> {
@@ -210,6 +240,20 @@ pub fn bench(args: &TrainArgs) -> Result<(Report, Option<reference::RefRun>)> {
             )));
         }
     }
+    let norm: NormImpl = match args.norm {
+        Some(n) => n.into(),
+        None if dev.is_cuda() => NormImpl::Fused,
+        None => NormImpl::Composite,
+    };
+    let norm_check = (norm != NormImpl::Composite).then(|| step::check_norm(dev, kind));
+    if let Some(c) = norm_check.filter(|c| !c.ok()) {
+        return Err(Error::Input(format!(
+            "the fused RMS norm is further from float32 than the composite one here \
+             (output, input grad, weight grad: fused {:.1e}, composite {:.1e}); use --norm composite",
+            Fmt3(c.fused),
+            Fmt3(c.composite)
+        )));
+    }
 
     let text = if args.text.is_empty() {
         env_path("EXC_BENCH_TEXT")
@@ -239,6 +283,7 @@ pub fn bench(args: &TrainArgs) -> Result<(Report, Option<reference::RefRun>)> {
         device: dev,
         precision: args.precision,
         attention: imp,
+        norm,
         grouping: if args.per_tensor_optimizer {
             crate::optim::Grouping::Never
         } else {
@@ -347,6 +392,8 @@ pub fn bench(args: &TrainArgs) -> Result<(Report, Option<reference::RefRun>)> {
         device: device_name,
         attention: imp,
         attention_check,
+        norm,
+        norm_check,
         optimizer_groups: trainer.opt.group_count(),
         warmup_s,
         timed_s,

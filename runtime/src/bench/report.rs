@@ -6,8 +6,9 @@ use std::fmt::Write;
 use super::flops;
 use super::reference::RefResult;
 use super::step::Breakdown;
+use super::step::NormCheck;
 use super::TrainArgs;
-use crate::model::{AttentionImpl, T5Config};
+use crate::model::{AttentionImpl, NormImpl, T5Config};
 
 /// What the run measured, before derivation.
 pub struct Inputs<'a> {
@@ -16,6 +17,8 @@ pub struct Inputs<'a> {
     pub device: String,
     pub attention: AttentionImpl,
     pub attention_check: Option<(f64, f64)>,
+    pub norm: NormImpl,
+    pub norm_check: Option<NormCheck>,
     pub optimizer_groups: usize,
     pub warmup_s: f64,
     pub timed_s: f64,
@@ -47,6 +50,9 @@ pub struct Report {
     pub attention: &'static str,
     /// (max |output diff|, bias-gradient relative diff) against math.
     pub attention_check: Option<(f64, f64)>,
+    pub norm: &'static str,
+    /// Relative errors of the fused and composite RMS norms against float32.
+    pub norm_check: Option<NormCheck>,
     pub optimizer_groups: usize,
     pub threads: i32,
     pub batch: usize,
@@ -86,6 +92,8 @@ impl Report {
             precision: a.precision,
             attention: i.attention.name(),
             attention_check: i.attention_check,
+            norm: i.norm.name(),
+            norm_check: i.norm_check,
             optimizer_groups: i.optimizer_groups,
             threads: i.threads,
             batch: a.batch,
@@ -117,13 +125,14 @@ impl Report {
         let ms = |x: f64| format!("{:.1} ms", x * 1e3);
         let _ = writeln!(
             s,
-            "exc bench train: {} ({:.1}M parameters) on {}, {:?}, attention {}, \
+            "exc bench train: {} ({:.1}M parameters) on {}, {:?}, attention {}, norm {}, \
              Adafactor in {} update groups, {} threads",
             self.model,
             self.parameters as f64 / 1e6,
             self.device,
             self.precision,
             self.attention,
+            self.norm,
             self.optimizer_groups,
             self.threads
         );
@@ -131,6 +140,15 @@ impl Report {
             let _ = writeln!(
                 s,
                 "  attention check vs math: max |out diff| {out:.2e}, bias grad rel. diff {grad:.2e}"
+            );
+        }
+        if let Some(c) = self.norm_check {
+            let [fo, fi, fw] = c.fused;
+            let [co, ci, cw] = c.composite;
+            let _ = writeln!(
+                s,
+                "  norm check vs float32 (relative; output, input grad, weight grad): \
+                 fused {fo:.1e}, {fi:.1e}, {fw:.1e}; composite {co:.1e}, {ci:.1e}, {cw:.1e}"
             );
         }
         let _ = writeln!(

@@ -8,7 +8,8 @@ use std::time::Instant;
 use tch::{nn, Device, Kind, Tensor};
 
 use crate::error::Result;
-use crate::model::{seq2seq_loss, AttentionImpl, LossConfig, Seq2SeqBatch, T5Config, T5};
+use crate::model::layers::RmsNorm;
+use crate::model::{seq2seq_loss, AttentionImpl, LossConfig, NormImpl, Seq2SeqBatch, T5Config, T5};
 use crate::optim::{self, Adafactor, AdafactorConfig, Grouping};
 
 /// Parameter and activation precision.
@@ -29,6 +30,7 @@ pub struct StepSetup {
     pub device: Device,
     pub precision: Precision,
     pub attention: AttentionImpl,
+    pub norm: NormImpl,
     /// When Adafactor stacks same-shape tensors.
     pub grouping: Grouping,
     pub seed: i64,
@@ -91,6 +93,7 @@ impl Trainer {
         let mut vs = nn::VarStore::new(s.device);
         let mut model = T5::new(&vs.root(), &s.cfg)?;
         model.set_attention(s.attention);
+        model.set_norm(s.norm);
         if let Some(dir) = save_init {
             crate::checkpoint::save_model(&vs, &s.cfg, dir)?;
         }
@@ -207,4 +210,80 @@ pub fn check_attention(imp: AttentionImpl, device: Device, kind: Kind) -> (f64, 
         1.0
     };
     (out, grad)
+}
+
+/// How far each RMS norm path at the benchmark's precision is from the
+/// composite path in float32: (output, input gradient, weight gradient),
+/// each the max absolute difference over the float32 value's max absolute
+/// value. In bf16 both paths are off by rounding (the weight gradient sums
+/// many rounded products, so its error is the largest); the fused one is
+/// trusted when it is no further off than the composite one.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct NormCheck {
+    pub fused: [f64; 3],
+    pub composite: [f64; 3],
+}
+
+impl NormCheck {
+    /// Whether the fused path is within twice the composite path's error
+    /// (plus float32 rounding) on every figure.
+    pub fn ok(&self) -> bool {
+        self.fused
+            .iter()
+            .zip(&self.composite)
+            .all(|(f, c)| *f <= 2.0 * c + 1e-5)
+    }
+}
+
+/// Compares the fused RMS norm with the composite path on `device` at
+/// `kind` (forward, input and weight gradients) on a T5-shaped problem,
+/// both against the composite path in float32. Run before trusting the
+/// fused kernel on a new card.
+pub fn check_norm(device: Device, kind: Kind) -> NormCheck {
+    let run = |imp: NormImpl, kind: Kind| {
+        let mut vs = nn::VarStore::new(device);
+        let mut norm = RmsNorm::new(&vs.root(), 256, 1e-6);
+        norm.set_impl(imp);
+        let opts = (Kind::Float, device);
+        let n = 4 * 64 * 256;
+        let x = ((Tensor::arange(n, opts) * 0.731).sin() * 3.0)
+            .view([4, 64, 256])
+            .to_kind(kind)
+            .set_requires_grad(true);
+        tch::no_grad(|| {
+            for (_, mut w) in vs.variables() {
+                let scale = (Tensor::arange(256, opts) * 0.37).cos() + 1.5;
+                let _ = w.copy_(&scale);
+            }
+        });
+        if kind == Kind::BFloat16 {
+            vs.bfloat16();
+        }
+        let y = norm.forward(&x);
+        let up = (Tensor::arange(n, opts) * 0.113).cos().view([4, 64, 256]);
+        (y.to_kind(Kind::Float) * up).sum(Kind::Float).backward();
+        let wg = vs
+            .variables()
+            .into_iter()
+            .find(|(k, _)| k == "weight")
+            .map(|(_, v)| v.grad().to_kind(Kind::Float));
+        [
+            y.to_kind(Kind::Float),
+            x.grad().to_kind(Kind::Float),
+            wg.unwrap_or_else(|| Tensor::zeros([256], opts)),
+        ]
+    };
+    let truth = run(NormImpl::Composite, Kind::Float);
+    let errors = |got: [Tensor; 3]| {
+        let mut out = [0.0; 3];
+        for (o, (g, t)) in out.iter_mut().zip(got.iter().zip(&truth)) {
+            let scale = t.abs().max().double_value(&[]).max(1e-12);
+            *o = (g - t).abs().max().double_value(&[]) / scale;
+        }
+        out
+    };
+    NormCheck {
+        fused: errors(run(NormImpl::Fused, kind)),
+        composite: errors(run(NormImpl::Composite, kind)),
+    }
 }

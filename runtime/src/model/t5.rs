@@ -13,7 +13,7 @@
 use tch::{nn, Kind, Tensor};
 
 use super::config::T5Config;
-use super::layers::{Attention, AttentionImpl, Buckets, FeedForward, KeyValue, RmsNorm};
+use super::layers::{Attention, AttentionImpl, Buckets, FeedForward, KeyValue, NormImpl, RmsNorm};
 use crate::error::{Error, Result};
 
 /// One block: self-attention, cross-attention (decoder only), feed-forward;
@@ -284,6 +284,21 @@ impl T5 {
                 blk.self_attn.set_impl(imp);
                 if let Some((a, _)) = &mut blk.cross {
                     a.set_impl(imp);
+                }
+            }
+        }
+    }
+
+    /// Selects the RMS norm kernels of every layer (default: the
+    /// composite path the parity goldens check; see [`NormImpl`]).
+    pub fn set_norm(&mut self, imp: NormImpl) {
+        for stack in [&mut self.encoder, &mut self.decoder] {
+            stack.final_norm.set_impl(imp);
+            for blk in &mut stack.blocks {
+                blk.self_norm.set_impl(imp);
+                blk.ffn_norm.set_impl(imp);
+                if let Some((_, n)) = &mut blk.cross {
+                    n.set_impl(imp);
                 }
             }
         }
