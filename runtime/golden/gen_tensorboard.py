@@ -64,6 +64,10 @@ MULTI = (
     ],
 )
 
+# A SessionLog.START event (step, wall_time): what a resumed exc run writes
+# so that TensorBoard drops the interrupted run's events from that step on.
+START = (51, 1700000200.0)
+
 
 def summary(values):
     return summary_pb2.Summary(
@@ -81,6 +85,9 @@ def generate():
             w.add_event(event_pb2.Event(wall_time=wall_time, step=step, summary=summary([(tag, value)])))
         step, wall_time, values = MULTI
         w.add_event(event_pb2.Event(wall_time=wall_time, step=step, summary=summary(values)))
+        step, wall_time = START
+        start = event_pb2.SessionLog(status=event_pb2.SessionLog.START)
+        w.add_event(event_pb2.Event(wall_time=wall_time, step=step, session_log=start))
         w.close()
         (written,) = glob.glob(os.path.join(tmp, "events.out.tfevents.*"))
         os.makedirs(os.path.dirname(OUT), exist_ok=True)

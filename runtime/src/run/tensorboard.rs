@@ -13,11 +13,18 @@
 //! encoded, by hand: `wall_time` (1, double), `step` (2, int64),
 //! `file_version` (3, string), `summary` (5) → `Summary.value` (1, repeated)
 //! → `Value.tag` (1, string), `Value.simple_value` (2, float), and
+//! `session_log` (7) → `SessionLog.status` (1, enum; START = 1), and
 //! `source_metadata` (10) → `SourceMetadata.writer` (1, string). As in
 //! proto3, a zero `wall_time` or `step` and an empty tag are left out; the
-//! oneof members (`file_version`, `summary`, `simple_value`) are always
+//! oneof members (`file_version`, `summary`, `session_log`, `simple_value`) are always
 //! written. `runtime/golden/gen_tensorboard.py` wrote the golden file the
 //! tests compare with, and read a file of ours back with TensorBoard.
+//!
+//! A `SessionLog.START` event at step `s` tells TensorBoard that a run
+//! restarted there: every START after a run's first makes TensorBoard drop
+//! the events it has read with a step of `s` or more (its
+//! `_CheckForRestartAndMaybePurge`), which is how a resumed run hides the
+//! steps the interrupted one logged past its last checkpoint.
 //!
 //! [`read_events`] is a small reader (both checksums verified) for tests.
 
@@ -49,6 +56,8 @@ pub struct Event {
     /// `summary`: its values that hold a `simple_value` (others are skipped
     /// by the reader).
     pub summary: Option<Vec<Scalar>>,
+    /// `session_log` with status START.
+    pub session_start: bool,
     /// `source_metadata.writer`.
     pub source_writer: Option<String>,
 }
@@ -63,6 +72,16 @@ impl Event {
                 tag: tag.to_string(),
                 value: value as f32,
             }]),
+            ..Event::default()
+        }
+    }
+
+    /// A `SessionLog.START` at `step`: a (re)start of the run there.
+    pub fn session_start(step: i64, wall_time: f64) -> Event {
+        Event {
+            wall_time,
+            step,
+            session_start: true,
             ..Event::default()
         }
     }
@@ -105,6 +124,12 @@ impl Event {
             }
             bytes_field(&mut out, 5, &summary);
         }
+        if self.session_start {
+            let mut log = Vec::new();
+            key(&mut log, 1, WIRE_VARINT);
+            varint(&mut log, SESSION_START);
+            bytes_field(&mut out, 7, &log);
+        }
         if let Some(w) = &self.source_writer {
             let mut meta = Vec::new();
             if !w.is_empty() {
@@ -125,6 +150,15 @@ impl Event {
                 (2, WIRE_VARINT) => event.step = r.varint()? as i64,
                 (3, WIRE_LEN) => event.file_version = Some(utf8(r.bytes()?)?),
                 (5, WIRE_LEN) => event.summary = Some(decode_summary(r.bytes()?)?),
+                (7, WIRE_LEN) => {
+                    let mut m = Reader::new(r.bytes()?);
+                    while let Some((f, w)) = m.key()? {
+                        match (f, w) {
+                            (1, WIRE_VARINT) => event.session_start = m.varint()? == SESSION_START,
+                            _ => m.skip(w)?,
+                        }
+                    }
+                }
                 (10, WIRE_LEN) => {
                     let mut m = Reader::new(r.bytes()?);
                     let mut writer = String::new();
@@ -171,6 +205,8 @@ fn utf8(b: &[u8]) -> std::result::Result<String, String> {
     String::from_utf8(b.to_vec()).map_err(|_| "a string field is not UTF-8".to_string())
 }
 
+/// `SessionLog.SessionStatus.START`.
+const SESSION_START: u64 = 1;
 const WIRE_VARINT: u8 = 0;
 const WIRE_I64: u8 = 1;
 const WIRE_LEN: u8 = 2;
@@ -580,6 +616,9 @@ mod tests {
     /// `MULTI` of the script, written from a metrics.jsonl-like line.
     const MULTI_STEP: i64 = 100;
     const MULTI_WALL: f64 = 1_700_000_100.5;
+    /// `START` of the script: a SessionLog.START event.
+    const START_STEP: i64 = 51;
+    const START_WALL: f64 = 1_700_000_200.0;
 
     fn golden_path() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("golden/tensorboard/events.out.tfevents.golden")
@@ -606,6 +645,8 @@ mod tests {
             .scalars_from_json("pretrain", MULTI_STEP, &line, MULTI_WALL)
             .unwrap();
         assert_eq!(n, 3);
+        w.write(&Event::session_start(START_STEP, START_WALL))
+            .unwrap();
         w.flush().unwrap();
         w.path().to_path_buf()
     }
@@ -634,6 +675,7 @@ mod tests {
             ),
             ..Event::default()
         });
+        events.push(Event::session_start(START_STEP, START_WALL));
         events
     }
 
@@ -645,6 +687,7 @@ mod tests {
                 e.step,
                 e.file_version.clone(),
                 e.source_writer.clone(),
+                e.session_start,
                 e.summary.as_ref().map(|s| {
                     s.iter()
                         .map(|v| (v.tag.clone(), v.value.to_bits()))
@@ -662,7 +705,7 @@ mod tests {
     fn bytes_match_tensorboard() {
         let golden = std::fs::read(golden_path()).unwrap();
         let golden_records = read_records(&golden).unwrap();
-        assert_eq!(golden_records.len(), 1 + SCALARS.len() + 1);
+        assert_eq!(golden_records.len(), 1 + SCALARS.len() + 2);
 
         // The first record: TensorBoard's header, from our encoder.
         let header = frame_record(&Event::header(T0, TB_WRITER).encode());

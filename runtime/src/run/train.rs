@@ -369,30 +369,41 @@ pub fn log_metrics(path: &Path, value: &serde_json::Value) -> Result<()> {
     writeln!(f, "{value}").map_err(|e| Error::io(path, e))
 }
 
-/// `metrics.jsonl` and its TensorBoard mirror (`tensorboard/` beside it,
-/// tags `<stage>/<key>`). TensorBoard is a convenience: if its file cannot
-/// be written, a warning is printed once and the JSONL carries on.
+/// `metrics.jsonl` and its TensorBoard mirror: one TensorBoard run per
+/// trained model, `tensorboard/<stage>/` (`tensorboard/<stage>/<task>/` in
+/// a `per_task` stage), tags the line's keys. Each process that trains the
+/// model starts a new event file with a `SessionLog.START` just past the
+/// step it resumes from, so TensorBoard drops what an interrupted run
+/// logged beyond its last checkpoint (as `metrics.jsonl` is cut back); the
+/// purge is per run, which is why each model has its own directory.
+/// TensorBoard is a convenience: if its file cannot be written, a warning
+/// is printed once and the JSONL carries on.
 struct Log<'a> {
     path: &'a Path,
     tb: Option<super::tensorboard::EventWriter>,
-    stage: String,
 }
 
 impl<'a> Log<'a> {
-    fn open(path: &'a Path, stage: &str) -> Self {
-        let dir = path.parent().unwrap_or(Path::new(".")).join("tensorboard");
-        let tb = match super::tensorboard::EventWriter::create(&dir) {
+    fn open(path: &'a Path, stage: &str, resumed_at: u64) -> Self {
+        let dir = path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("tensorboard")
+            .join(stage);
+        let start = super::tensorboard::Event::session_start(
+            resumed_at as i64 + 1,
+            super::tensorboard::now(),
+        );
+        let tb = super::tensorboard::EventWriter::create(&dir)
+            .and_then(|mut w| w.write(&start).and_then(|()| w.flush()).map(|()| w));
+        let tb = match tb {
             Ok(w) => Some(w),
             Err(e) => {
                 eprintln!("warning: no TensorBoard events for stage `{stage}`: {e}");
                 None
             }
         };
-        Log {
-            path,
-            tb,
-            stage: stage.to_string(),
-        }
+        Log { path, tb }
     }
 
     fn write(&mut self, step: u64, line: &serde_json::Value) -> Result<()> {
@@ -400,7 +411,7 @@ impl<'a> Log<'a> {
         if let Some(tb) = &mut self.tb {
             let t = super::tensorboard::now();
             let res = tb
-                .scalars_from_json(&self.stage, step as i64, line, t)
+                .scalars_from_json("", step as i64, line, t)
                 .and_then(|_| tb.flush());
             if let Err(e) = res {
                 eprintln!("warning: TensorBoard events stop here: {e}");
@@ -530,6 +541,47 @@ fn add_task_nll(
     Ok(())
 }
 
+/// A step whose losses have not been read back from the device yet.
+struct Pending {
+    step: u64,
+    /// One scalar loss per micro-batch, detached.
+    losses: Vec<Tensor>,
+    /// The micro-batches, kept to name their tasks if a loss is not finite.
+    batches: Vec<exc_data::pack::Batch>,
+}
+
+impl Pending {
+    /// Reads the step's losses (waiting for the device) and returns their
+    /// mean, or the error that stops the run on a NaN or infinite loss.
+    fn settle(
+        self,
+        stage: &str,
+        spec: &exc_data::pipeline::PipelineSpec,
+        ckdir: &std::path::Path,
+    ) -> Result<f64> {
+        let values: Vec<f64> = Vec::try_from(
+            Tensor::stack(&self.losses, 0)
+                .to_kind(Kind::Double)
+                .to_device(Device::Cpu),
+        )
+        .map_err(|e| Error::Input(format!("reading the loss back: {e}")))?;
+        for (value, batch) in values.iter().zip(&self.batches) {
+            if !value.is_finite() {
+                return Err(Error::Input(format!(
+                    "the loss is {value} at step {} of stage `{stage}`, on a batch of {} \
+                     examples from {}; stopped without saving it, the last good checkpoint \
+                     is kept in `{}` (a lower learning rate, `clip`, or `z_loss` may help)",
+                    self.step,
+                    batch.examples,
+                    batch_tasks(batch, spec),
+                    ckdir.display()
+                )));
+            }
+        }
+        Ok(values.iter().sum::<f64>() / values.len().max(1) as f64)
+    }
+}
+
 /// Runs (or resumes) one training stage, starting from `init`'s weights.
 pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
     let stage = ctx.stage;
@@ -593,7 +645,7 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
         });
     }
 
-    let mut log = Log::open(ctx.metrics, &stage.name);
+    let mut log = Log::open(ctx.metrics, &stage.name, step);
     let pipeline = exc_data::pipeline::Pipeline::new(&spec, ctx.tok.clone(), cursor.as_ref())
         .map_err(data_err)?;
     let rx = pipeline.spawn(4);
@@ -602,9 +654,8 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
         z_loss: train.z_loss,
     };
     let micro = train.accumulate.max(1);
-    let accum = optim::Accumulation {
-        micro_batches: micro as i64,
-    };
+    // After the cast to bf16 above: bf16 gradients are summed in float32.
+    let mut accum = optim::Accumulation::new(&model.vs, micro as i64);
     let training = train.dropout > 0.0;
     let mut progress = Progress::new(&stage.name, step, train.steps, ctx.quiet);
     let (mut window_loss, mut window_n, mut window_tokens) = (0.0, 0u64, 0u64);
@@ -614,13 +665,15 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
     let (mut task_nll, mut task_tok) = (new_sums(), vec![0u64; n_tasks]);
     let (mut wait, mut window_start) = (0.0f64, Instant::now());
     let mut last_cursor = None;
+    let mut pending: Option<Pending> = None;
     while step < train.steps {
         step += 1;
         // Dropout draws from torch's global RNG: reseeding per step makes a
         // resumed run draw exactly what the uninterrupted one drew.
         tch::manual_seed((train.seed.wrapping_mul(1_000_003) ^ step) as i64);
         let lr = sched.lr(step as i64);
-        let mut step_loss = 0.0;
+        let mut losses = Vec::with_capacity(micro as usize);
+        let mut batches = Vec::with_capacity(micro as usize);
         for _ in 0..micro {
             let t0 = Instant::now();
             let (batch, cur) = rx
@@ -653,37 +706,56 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
                 .sum();
             let logits = model.model.forward(&sb, training)?;
             let out = seq2seq_loss(&logits, &sb.labels, loss_cfg);
-            let value = out.loss.double_value(&[]);
-            if !value.is_finite() {
-                return Err(Error::Input(format!(
-                    "the loss is {value} at step {step} of stage `{}`, on a batch of {} \
-                     examples from {}; stopped without saving it, the last good checkpoint \
-                     is kept in `{}` (a lower learning rate, `clip`, or `z_loss` may help)",
-                    stage.name,
-                    batch.examples,
-                    batch_tasks(&batch, &spec),
-                    ckdir.display()
-                )));
-            }
             accum.backward(&out.loss);
             if n_tasks > 2 {
                 add_task_nll(&batch, &out.nll, &mut task_nll, &mut task_tok, ctx.device)?;
             }
-            step_loss += value / micro as f64;
+            losses.push(out.loss.detach());
+            batches.push(batch);
             window_tokens += n_tok as u64;
             tokens += n_tok as u64;
         }
+        accum.finish();
         if let Some(c) = train.clip {
             optim::clip_grad_norm(&model.vs, c);
         }
         opt.step(lr);
         optim::zero_grad(&model.vs);
-        window_loss += step_loss;
-        window_n += 1;
-        progress.step(step, step_loss);
 
         let last = step == train.steps;
-        if step.is_multiple_of(ctx.log_every.max(1)) || last {
+        let log_now = step.is_multiple_of(ctx.log_every.max(1)) || last;
+        let eval_now = train
+            .eval_every
+            .is_some_and(|e| e > 0 && step.is_multiple_of(e))
+            || last;
+        let save_now =
+            (train.checkpoint_every > 0 && step.is_multiple_of(train.checkpoint_every)) || last;
+        // The loss is read back one step late: reading this step's loss now
+        // would make the host wait for the device every step. The previous
+        // step's is read instead, while this one runs. Before anything is
+        // logged, scored or saved, this step's loss is read too, so a NaN
+        // is always caught before a checkpoint could hold its update.
+        let mut ready = pending.replace(Pending {
+            step,
+            losses,
+            batches,
+        });
+        let settle_now = log_now || eval_now || save_now || ctx.stop_after == Some(step);
+        loop {
+            if let Some(p) = ready.take() {
+                let at = p.step;
+                let loss = p.settle(&stage.name, &spec, &ckdir)?;
+                window_loss += loss;
+                window_n += 1;
+                progress.step(at, loss);
+            }
+            if !settle_now || pending.is_none() {
+                break;
+            }
+            ready = pending.take();
+        }
+
+        if log_now {
             let secs = window_start.elapsed().as_secs_f64().max(1e-9);
             let mut line = serde_json::json!({
                 "stage": stage.name, "step": step, "loss": window_loss / window_n as f64,
@@ -720,12 +792,6 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
             (window_loss, window_n, window_tokens, wait) = (0.0, 0, 0, 0.0);
             window_start = Instant::now();
         }
-        let eval_now = train
-            .eval_every
-            .is_some_and(|e| e > 0 && step.is_multiple_of(e))
-            || last;
-        let save_now =
-            (train.checkpoint_every > 0 && step.is_multiple_of(train.checkpoint_every)) || last;
         let mut eval_loss = None;
         let mut scores = indexmap::IndexMap::new();
         // Every checkpoint is scored too, so that `BEST` can be chosen.
