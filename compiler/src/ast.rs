@@ -254,10 +254,12 @@ pub enum MixEntry {
         var: Name,
         values: Vec<Spanned<Value>>,
     },
-    /// Stage-only entries (`from`, `splits`, `per_task`, free settings).
+    /// Stage-only entries (`from`, `splits`, `per_task`, `last_checkpoint`,
+    /// free settings).
     From(Spanned<String>),
     Splits(Vec<Name>),
     PerTask,
+    LastCheckpoint,
     Setting(Setting),
 }
 

@@ -338,7 +338,7 @@ impl Cx<'_> {
                 self.diags.push(
                     Diagnostic::error("exc::check::unknown_setting", format!("`{}` is not an entry of a stage", s.key.node), s.key.span)
                         .label("unknown entry")
-                        .help("a stage takes `from`, `select`, `exclude`, `subset`, `rates`, `c4`, `train { … }`, `splits` and `per_task`; training settings go inside `train { … }`"),
+                        .help("a stage takes `from`, `select`, `exclude`, `subset`, `rates`, `c4`, `train { … }`, `splits`, `per_task` and `last_checkpoint`; training settings go inside `train { … }`"),
                 );
             }
         }
@@ -386,6 +386,7 @@ impl Cx<'_> {
             c
         });
         let from = self.from(kind, eff, earlier);
+        let last_checkpoint = self.last_checkpoint(kind, eff);
         let splits = eff
             .iter()
             .rev()
@@ -394,7 +395,7 @@ impl Cx<'_> {
                 _ => None,
             })
             .unwrap_or_else(|| {
-                if kind == StageKind::Pretrain {
+                if kind == StageKind::Pretrain || last_checkpoint {
                     Vec::new()
                 } else {
                     vec!["validation".to_string()]
@@ -410,7 +411,36 @@ impl Cx<'_> {
             train,
             splits,
             per_task: eff.iter().any(|e| matches!(e.node, MixEntry::PerTask)),
+            last_checkpoint,
         }
+    }
+
+    /// Whether a stage says `last_checkpoint`, which only a fine-tune stage
+    /// without `splits` can: its `splits` are where it selects.
+    fn last_checkpoint(&mut self, kind: StageKind, eff: &[&Spanned<MixEntry>]) -> bool {
+        let Some(at) = eff
+            .iter()
+            .find(|e| matches!(e.node, MixEntry::LastCheckpoint))
+            .map(|e| e.span)
+        else {
+            return false;
+        };
+        if kind != StageKind::Finetune {
+            self.diags.push(
+                Diagnostic::error("exc::check::last_checkpoint", "`last_checkpoint` belongs in a fine-tune stage", at)
+                    .label("not a fine-tune stage")
+                    .help("only a `finetune` stage chooses among its checkpoints; pre-training always ends with its last one, and an evaluate stage trains nothing"),
+            );
+            return false;
+        }
+        if let Some(splits) = eff.iter().find(|e| matches!(e.node, MixEntry::Splits(_))) {
+            self.diags.push(
+                Diagnostic::error("exc::check::last_checkpoint", "`splits` and `last_checkpoint` contradict each other", splits.span)
+                    .label("the split this stage would select checkpoints on")
+                    .help("a fine-tune stage's `splits` is where each checkpoint is scored to choose the best one; `last_checkpoint` turns that choice off: keep one of the two"),
+            );
+        }
+        true
     }
 
     fn from(

@@ -81,6 +81,12 @@ pub struct StagePlan {
     /// Fine-tune (or evaluate) each task on its own rather than as one mixture.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub per_task: bool,
+    /// A fine-tune stage that does not select: its checkpoints are not
+    /// scored, and every task is evaluated with the last one (`splits` is
+    /// then empty). Absent (false) in plans written before it existed,
+    /// which select as before.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub last_checkpoint: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -686,6 +686,7 @@ impl Cx {
             Rule::from => MixEntry::From(self.string_or_name(p.into_inner().next()?)),
             Rule::splits => MixEntry::Splits(p.into_inner().map(|s| self.name(&s)).collect()),
             Rule::each_task => MixEntry::PerTask,
+            Rule::last_ckpt => MixEntry::LastCheckpoint,
             Rule::setting => MixEntry::Setting(self.setting(p)?),
             _ => return None,
         };

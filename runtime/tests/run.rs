@@ -64,6 +64,34 @@ fn resume(out: &Path) -> RunArgs {
     }
 }
 
+/// What TensorBoard shows of one run directory: the scalars of its event
+/// files read in name order, where every `SessionLog.START` after the
+/// first drops what was read with a step at or past its own (TensorBoard's
+/// `_CheckForRestartAndMaybePurge`); keyed by (tag, step).
+fn tensorboard_view(dir: &Path) -> std::collections::BTreeMap<(String, i64), f32> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|f| f.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    let (mut view, mut started) = (std::collections::BTreeMap::new(), false);
+    for f in files {
+        for e in run::tensorboard::read_events(&f).unwrap() {
+            if e.session_start {
+                if started {
+                    view.retain(|(_, step): &(String, i64), _| *step < e.step);
+                }
+                started = true;
+            }
+            for s in e.summary.unwrap_or_default() {
+                view.insert((s.tag, e.step), s.value);
+            }
+        }
+    }
+    view
+}
+
 fn weights(out: &Path, step: u64) -> Vec<u8> {
     let p = out.join(format!(
         "pretrain/checkpoints/step-{step:08}/model.safetensors"
@@ -511,23 +539,17 @@ fn miniature_pretrain_finetune_evaluate() {
         .iter()
         .any(|l| l["stage"] == "generation/xsum" && l.get("valid_score").is_some()));
 
-    // TensorBoard: the same numbers, under `<stage>/<key>` tags.
-    let tb = std::fs::read_dir(out.join("tensorboard")).unwrap();
-    let mut tags = std::collections::BTreeSet::new();
-    for f in tb {
-        for e in run::tensorboard::read_events(&f.unwrap().path()).unwrap() {
-            for s in e.summary.unwrap_or_default() {
-                tags.insert(s.tag);
-            }
-        }
-    }
-    for t in [
-        "pretrain/loss",
-        "pretrain/task_loss/c4",
-        "superglue/valid_score/super_glue_rte",
-    ] {
-        assert!(tags.contains(t), "no TensorBoard tag {t} in {tags:?}");
-    }
+    // TensorBoard: the same numbers, one run per trained model.
+    let tags = |run: &str| -> std::collections::BTreeSet<String> {
+        tensorboard_view(&out.join("tensorboard").join(run))
+            .into_keys()
+            .map(|(tag, _)| tag)
+            .collect()
+    };
+    assert!(tags("pretrain").contains("loss"), "{:?}", tags("pretrain"));
+    assert!(tags("pretrain").contains("task_loss/c4"));
+    assert!(tags("superglue").contains("valid_score/super_glue_rte"));
+    assert!(tags("generation/xsum").contains("valid_score/xsum"));
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(
         report.contains("| wmt16_en_ro/validation/bleu |"),
@@ -635,7 +657,12 @@ fn an_interrupted_per_task_stage_resumes_to_the_same_models_and_choices() {
     // has not started.
     assert!(!cut.join("ft/conll2003_ner/DONE").exists());
     assert!(!cut.join("ft/squad_v1").exists());
-    run::run(&resume(&cut)).unwrap();
+    // Logging as the first run did, so that TensorBoard's windows match.
+    run::run(&RunArgs {
+        log_every: 10,
+        ..resume(&cut)
+    })
+    .unwrap();
 
     let bytes = |out: &Path, task: &str, step: u64| {
         std::fs::read(out.join(format!(
@@ -669,4 +696,79 @@ fn an_interrupted_per_task_stage_resumes_to_the_same_models_and_choices() {
         read_json(&full.join("ft/DONE"))["task_weights"],
         read_json(&cut.join("ft/DONE"))["task_weights"]
     );
+    // TensorBoard shows the resumed model as if it had never stopped: the
+    // interrupted process's step 30 is dropped by the resumed one's START
+    // at 21 (timings aside, the numbers are the same).
+    let view = |out: &Path| {
+        let mut v = tensorboard_view(&out.join("tensorboard/ft/conll2003_ner"));
+        v.retain(|(tag, _), _| !matches!(tag.as_str(), "tokens_per_s" | "data_wait"));
+        v
+    };
+    let resumed = std::fs::read_dir(cut.join("tensorboard/ft/conll2003_ner")).unwrap();
+    assert_eq!(resumed.count(), 2, "one event file per process");
+    assert_eq!(view(&full), view(&cut));
+    assert!(view(&cut).contains_key(&("loss".to_string(), 30)));
+}
+
+/// A fine-tune stage on a task with no validation data (the miniature's
+/// MRPC is train only) cannot select, and says how to go on; with
+/// `last_checkpoint` it trains, scores no checkpoint, and hands the last
+/// one on.
+#[test]
+fn a_last_checkpoint_stage_needs_no_validation_data() {
+    let _guard = serial();
+    let mix_dir = tmp("last-mix");
+    std::fs::create_dir_all(&mix_dir).unwrap();
+    let write = |stage: &str| {
+        let mixture = mix_dir.join("last.exmix");
+        std::fs::write(
+            &mixture,
+            format!(
+                "mixture last {{
+  use \"{}\"
+  select glue_mrpc
+  rates uniform
+  model custom t5.1.1-small {{ d_model 32, d_ff 64, d_kv 8, num_heads 4, num_layers 1, num_decoder_layers 1 }}
+  train {{ steps 4  batch 4  inputs 128  targets 8  lr constant(0.003)  dropout 0.0  seed 0  checkpoint_every 2  keep 1 }}
+  finetune ft {{ {stage} }}
+}}",
+                root().join("tasks").display()
+            ),
+        )
+        .unwrap();
+        mixture
+    };
+    let m = root().join("examples/miniature");
+    let args = |mixture: PathBuf, out: &Path| RunArgs {
+        mixture: Some(mixture),
+        data_dir: Some(m.join("data")),
+        tokenizer: Some(root().join("examples/quickstart/spiece.model")),
+        out: Some(out.to_path_buf()),
+        device: Some("cpu".into()),
+        log_every: 2,
+        quiet: true,
+        ..RunArgs::default()
+    };
+    let out = tmp("last");
+    let err = run::run(&args(write(""), &out)).unwrap_err().to_string();
+    assert!(
+        err.contains("glue_mrpc") && err.contains("validation"),
+        "{err}"
+    );
+    assert!(err.contains("`last_checkpoint`"), "no way out named: {err}");
+    let out = tmp("last-ok");
+    run::run(&args(write("last_checkpoint"), &out)).unwrap();
+    let done = read_json(&out.join("ft/DONE"));
+    assert_eq!(done["weights"], "ft/checkpoints/step-00000004");
+    assert_eq!(
+        done["task_weights"]["glue_mrpc"],
+        "ft/checkpoints/step-00000004"
+    );
+    assert!(done.get("selected_on").is_none(), "{done}");
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    assert!(metrics.contains("\"loss\""));
+    assert!(!metrics.contains("valid_score"), "{metrics}");
+    for d in [out, mix_dir] {
+        let _ = std::fs::remove_dir_all(d);
+    }
 }

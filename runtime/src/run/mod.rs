@@ -316,11 +316,12 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
             .runs
             .iter()
             .flat_map(|r| r.stages.iter())
-            .any(|s| s.kind == StageKind::Finetune);
+            .any(|s| s.kind == StageKind::Finetune && !s.last_checkpoint);
         let hint = if selecting {
             "\n(a fine-tune stage scores each checkpoint on its `splits`, validation by \
-             default, to choose the best one per task: give it data for that split, or name \
-             a split the task has with `splits …` in the stage)"
+             default, to choose the best one per task: give it data for that split, name \
+             a split the task has with `splits …` in the stage, or say `last_checkpoint` in \
+             the stage to evaluate with its last checkpoint instead)"
         } else {
             ""
         };
@@ -385,10 +386,10 @@ struct RunCtx<'a> {
 /// checkpoint is scored with the tasks' metrics on it, and each task is
 /// evaluated with its best one, as Appendix B reports "the best checkpoint
 /// per task". Pre-training never selects: the paper fine-tunes from the
-/// final pre-training checkpoint.
+/// final pre-training checkpoint; nor does a `last_checkpoint` stage.
 pub fn selection_split(run: &RunPlan, index: usize) -> Option<String> {
     let stage = run.stages.get(index)?;
-    (stage.kind == StageKind::Finetune).then(|| {
+    (stage.kind == StageKind::Finetune && !stage.last_checkpoint).then(|| {
         stage
             .splits
             .first()
