@@ -165,9 +165,60 @@ pub enum ReferencesDecl {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expr {
-    pub path: Spanned<Path>,
+    pub head: Head,
     pub calls: Vec<Call>,
     pub span: Span,
+}
+
+/// What an expression starts from, before its functions.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Head {
+    /// A field (or `each` name) and the steps into it.
+    Path(Spanned<Path>),
+    /// `zip(name = path, …)`: parallel lists walked in step, one record per position.
+    Zip(Vec<ZipList>),
+}
+
+/// One list of a `zip`; without a name, the element field is named after the
+/// path's last field (`choices.label` -> `label`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZipList {
+    pub name: Option<Name>,
+    pub path: Spanned<Path>,
+}
+
+impl ZipList {
+    /// The element field this list fills.
+    pub fn field_name(&self) -> Option<&str> {
+        match &self.name {
+            Some(n) => Some(n.node.as_str()),
+            None => self.path.node.0.iter().rev().find_map(|s| match s {
+                Segment::Field(f) => Some(f.as_str()),
+                Segment::Index(_) => None,
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for Head {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Head::Path(p) => write!(f, "{}", p.node),
+            Head::Zip(lists) => {
+                f.write_str("zip(")?;
+                for (i, l) in lists.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    if let Some(n) = &l.name {
+                        write!(f, "{} = ", n.node)?;
+                    }
+                    write!(f, "{}", l.path.node)?;
+                }
+                f.write_str(")")
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

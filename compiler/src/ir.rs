@@ -120,9 +120,23 @@ pub enum Step {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Expr {
     pub text: String,
+    /// Empty (and left out of the plan) when the expression starts with `zip`.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub path: Vec<Step>,
+    /// `zip(name = path, …)` in place of a path: the lists walked in step.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub zip: Vec<Zipped>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub calls: Vec<Func>,
+}
+
+/// One list of a `zip`: its elements become the field `name` of the records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Zipped {
+    pub name: String,
+    /// The path as written, for messages.
+    pub text: String,
+    pub path: Vec<Step>,
 }
 
 /// A checked string function with its arguments resolved.
@@ -174,10 +188,11 @@ pub enum Func {
         index: ArgRef,
     },
     /// The element of the `values` list at the position where `keys` holds this
-    /// value (ARC: `answerKey | lookup(choices.label, choices.text)`).
+    /// value (ARC: `answerKey | lookup(choices.label, choices.text)`); either
+    /// list may be written out (WinoGrande: `answer | lookup({ "1": "option1", … })`).
     Lookup {
-        keys: String,
-        values: String,
+        keys: Table,
+        values: Table,
     },
     /// Characters `start..end` of a text, or elements of a list (Python slicing).
     Slice {
@@ -211,6 +226,16 @@ pub enum ArgRef {
     Int(i64),
     /// A path into the row, as written (`label.span.start`).
     Field(String),
+}
+
+/// A list argument: a list field of the row (a path, as written) or a list
+/// written out in the task, whose `null` values mark unlabelled keys. A plan's
+/// string is a field, as before written lists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Table {
+    Field(String),
+    Literal(Vec<Option<String>>),
 }
 
 /// `a.b[0].c` -> its steps (the checker has already typed it).

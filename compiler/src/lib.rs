@@ -31,6 +31,7 @@ pub mod render;
 pub mod settings;
 pub mod source;
 pub mod syntax;
+pub mod tables;
 pub mod task_entries;
 pub mod types;
 pub mod value;

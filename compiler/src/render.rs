@@ -2,7 +2,9 @@
 //! target over one data row. `exc render` and the runtime's data pipeline both
 //! call [`render_row`], so there is one template engine.
 
-use crate::ir::{ArgRef, CmpOp, Expr, Func, MapPart, Part, Step, Target, Task, Template, Type};
+use crate::ir::{
+    ArgRef, CmpOp, Expr, Func, MapPart, Part, Step, Table, Target, Task, Template, Type,
+};
 use serde_json::Value as Json;
 use std::fmt;
 
@@ -148,6 +150,14 @@ impl Env<'_> {
     /// Walk a path through JSON and types together. Field access on a list of
     /// records maps over the list (HF `Sequence` of dicts).
     fn path(&self, path: &[Step], text: &str) -> Result<V, RenderError> {
+        // Name the field, not the whole `path | fn` chain, in type errors.
+        let at = text.split(" | ").next().unwrap_or(text);
+        let (json, ty) = self.raw(path, at)?;
+        from_json(&json, &ty, at)
+    }
+
+    /// The JSON a path reaches and its declared type.
+    fn raw(&self, path: &[Step], at: &str) -> Result<(Json, Type), RenderError> {
         let Some(Step::Field(root)) = path.first() else {
             return err("empty path");
         };
@@ -167,10 +177,60 @@ impl Env<'_> {
         if json.is_null() && !matches!(ty, Type::Optional { .. }) && !self.has_field(root) {
             return err(format!("the row has no field `{root}`"));
         }
-        // Name the field, not the whole `path | fn` chain, in type errors.
-        let at = text.split(" | ").next().unwrap_or(text);
-        let (json, ty) = walk(json, ty, path.get(1..).unwrap_or(&[]), at)?;
-        from_json(&json, &ty, at)
+        walk(json, ty, path.get(1..).unwrap_or(&[]), at)
+    }
+
+    /// `zip(name = list, …)`: one record per position, a field per list.
+    /// Lists of different lengths are an error, never cut to the shortest.
+    fn zip(&self, e: &Expr) -> Result<V, RenderError> {
+        let head = e.text.split(" | ").next().unwrap_or(&e.text);
+        let mut columns = Vec::with_capacity(e.zip.len());
+        for z in &e.zip {
+            let (json, ty) = self.raw(&z.path, &z.text)?;
+            match (json, ty.strip_optional()) {
+                // An absent list (null) makes the whole zip absent, as a path would be.
+                (Json::Null, _) => return Ok(V::Null),
+                (Json::Array(items), Type::List { of }) => columns.push((z, items, (**of).clone())),
+                (j, t) => {
+                    return err(format!(
+                        "`{}` should be {}, found {}",
+                        z.text,
+                        t.describe(),
+                        json_kind(&j)
+                    ))
+                }
+            }
+        }
+        let len = columns.first().map_or(0, |(_, items, _)| items.len());
+        if columns.iter().any(|(_, items, _)| items.len() != len) {
+            let sizes: Vec<String> = columns
+                .iter()
+                .map(|(z, items, _)| format!("`{}` has {}", z.text, items.len()))
+                .collect();
+            return err(format!(
+                "`{head}`: the lists differ in length ({}); zip pairs elements by position, so each list must have one element per position",
+                sizes.join(", ")
+            ));
+        }
+        let ty = Type::Record {
+            fields: columns
+                .iter()
+                .map(|(z, _, t)| (z.name.clone(), t.clone()))
+                .collect(),
+        };
+        Ok(V::List(
+            (0..len)
+                .map(|i| {
+                    let record = columns
+                        .iter()
+                        .map(|(z, items, _)| {
+                            (z.name.clone(), items.get(i).cloned().unwrap_or(Json::Null))
+                        })
+                        .collect();
+                    V::Record(Json::Object(record), ty.clone())
+                })
+                .collect(),
+        ))
     }
 
     fn has_field(&self, root: &str) -> bool {
@@ -178,7 +238,11 @@ impl Env<'_> {
     }
 
     fn eval(&self, e: &Expr) -> Result<V, RenderError> {
-        let mut v = self.path(&e.path, &e.text)?;
+        let mut v = if e.zip.is_empty() {
+            self.path(&e.path, &e.text)?
+        } else {
+            self.zip(e)?
+        };
         for f in &e.calls {
             v = apply(f, v, &e.text, self)?;
         }
@@ -424,12 +488,7 @@ fn apply(f: &Func, v: V, text: &str, env: &Env<'_>) -> Result<V, RenderError> {
         }
         Func::Lookup { keys, values } => {
             let key = to_text(&v, text)?;
-            let (V::List(ks), V::List(vs)) = (
-                env.path(&crate::ir::path_steps(keys), keys)?,
-                env.path(&crate::ir::path_steps(values), values)?,
-            ) else {
-                return err(format!("`{text}`: `{keys}` and `{values}` must be lists"));
-            };
+            let (ks, vs) = (table(env, keys, text)?, table(env, values, text)?);
             let mut found = None;
             for (i, k) in ks.iter().enumerate() {
                 if to_text(k, text)? == key {
@@ -437,9 +496,29 @@ fn apply(f: &Func, v: V, text: &str, env: &Env<'_>) -> Result<V, RenderError> {
                     break;
                 }
             }
-            match found.and_then(|i| vs.into_iter().nth(i)) {
-                Some(x) => x,
-                None => return err(format!("`{text}`: `{key}` is not among `{keys}`")),
+            let Some(i) = found else {
+                return err(format!(
+                    "`{text}`: \"{key}\" is not among the keys {}",
+                    show_table(keys, &ks, text)?
+                ));
+            };
+            let len = vs.len();
+            match (values, vs.into_iter().nth(i)) {
+                // Written values are a class over them; `null` is unlabelled (-1).
+                (Table::Literal(written), Some(x)) => {
+                    let names = crate::tables::class_names(written);
+                    let id = match &x {
+                        V::Text(t) => names.iter().position(|n| n == t).map_or(-1, |p| p as i64),
+                        _ => -1,
+                    };
+                    V::Class { id, names }
+                }
+                (Table::Field(_), Some(x)) => x,
+                (_, None) => {
+                    return err(format!(
+                        "`{text}`: \"{key}\" is key {i} but the values have {len}"
+                    ))
+                }
             }
         }
         Func::Mark { index, mark } => {
@@ -561,6 +640,33 @@ fn apply(f: &Func, v: V, text: &str, env: &Env<'_>) -> Result<V, RenderError> {
             }
             V::List(out)
         }
+    })
+}
+
+/// A `lookup` list: a list field of the row, or the task's own list (text).
+fn table(env: &Env<'_>, t: &Table, text: &str) -> Result<Vec<V>, RenderError> {
+    match t {
+        Table::Literal(items) => Ok(items
+            .iter()
+            .map(|s| s.as_ref().map_or(V::Null, |s| V::Text(s.clone())))
+            .collect()),
+        Table::Field(name) => match env.path(&crate::ir::path_steps(name), name)? {
+            V::List(items) => Ok(items),
+            _ => err(format!("`{text}`: `{name}` is not a list")),
+        },
+    }
+}
+
+/// The keys in an error: the field's name and values, or the written list.
+fn show_table(t: &Table, keys: &[V], text: &str) -> Result<String, RenderError> {
+    let quoted = keys
+        .iter()
+        .map(|k| to_text(k, text).map(|k| format!("\"{k}\"")))
+        .collect::<Result<Vec<_>, _>>()?
+        .join(", ");
+    Ok(match t {
+        Table::Field(name) => format!("of `{name}` ({quoted})"),
+        Table::Literal(_) => quoted,
     })
 }
 

@@ -124,7 +124,8 @@ fn rule_name(rule: Rule) -> Option<String> {
         Rule::string | Rule::template => "a string",
         Rule::number | Rule::int => "a number",
         Rule::ident | Rule::bare => "a name",
-        Rule::expr | Rule::path => "a field path",
+        Rule::expr | Rule::path | Rule::zip_list => "a field path",
+        Rule::zip_head => "`zip(name = list, …)`",
         Rule::literal => "a value",
         Rule::type_expr | Rule::prim_type => "a type",
         Rule::call | Rule::call_value => "a function",
@@ -461,12 +462,30 @@ impl Cx {
     fn expr(&self, p: Pair<'_, Rule>) -> Expr {
         let span = self.span(&p);
         let mut inner = p.into_inner();
-        let path = match inner.next() {
-            Some(path) => self.path(path),
-            None => Spanned::new(Path::default(), span),
+        let head = match inner.next() {
+            Some(z) if z.as_rule() == Rule::zip_head => Head::Zip(
+                z.into_inner()
+                    .filter_map(|l| {
+                        let mut it = l.into_inner();
+                        let first = it.next()?;
+                        Some(match it.next() {
+                            Some(path) => ZipList {
+                                name: Some(self.name(&first)),
+                                path: self.path(path),
+                            },
+                            None => ZipList {
+                                name: None,
+                                path: self.path(first),
+                            },
+                        })
+                    })
+                    .collect(),
+            ),
+            Some(path) => Head::Path(self.path(path)),
+            None => Head::Path(Spanned::new(Path::default(), span)),
         };
         let calls = inner.map(|c| self.call(c)).collect();
-        Expr { path, calls, span }
+        Expr { head, calls, span }
     }
 
     fn path(&self, p: Pair<'_, Rule>) -> Spanned<Path> {

@@ -3,7 +3,7 @@
 
 use crate::ast::{self, Segment, TypeExpr, Value};
 use crate::diagnostic::{suggestion, Diagnostic};
-use crate::ir::{ArgRef, Expr, Func, MapPart, Step, Type};
+use crate::ir::{ArgRef, Expr, Func, MapPart, Step, Type, Zipped};
 use crate::source::Spanned;
 use indexmap::IndexMap;
 
@@ -105,7 +105,7 @@ impl Scope<'_> {
     }
 
     /// The type a dotted path reaches (`label.span.start`), if it is valid.
-    fn lookup_path(&self, text: &str) -> Option<Type> {
+    pub(crate) fn lookup_path(&self, text: &str) -> Option<Type> {
         let segs: Vec<Segment> = crate::ir::path_steps(text)
             .into_iter()
             .map(|s| match s {
@@ -117,7 +117,7 @@ impl Scope<'_> {
         path_type(&path, self).ok()
     }
 
-    fn names(&self) -> Vec<&str> {
+    pub(crate) fn names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.fields.keys().map(String::as_str).collect();
         names.extend(self.vars.iter().map(|(v, _)| v.as_str()));
         names
@@ -195,34 +195,118 @@ fn step(ty: &Type, seg: &Segment) -> Option<Type> {
 
 /// Type an expression and lower it to IR.
 pub fn expr(e: &ast::Expr, scope: &Scope<'_>) -> Result<(Expr, Type), Diagnostic> {
-    let mut ty = path_type(&e.path, scope)?;
+    let (path, zip, mut ty) = match &e.head {
+        ast::Head::Path(p) => (steps(&p.node), Vec::new(), path_type(p, scope)?),
+        ast::Head::Zip(lists) => {
+            let (zip, ty) = zip_type(lists, e, scope)?;
+            (Vec::new(), zip, ty)
+        }
+    };
     let mut calls = Vec::new();
     for call in &e.calls {
         let (f, t) = apply(call, &ty, scope)?;
         calls.push(f);
         ty = t;
     }
-    let path = e
-        .path
-        .node
-        .0
-        .iter()
-        .map(|s| match s {
-            Segment::Field(f) => Step::Field(f.clone()),
-            Segment::Index(i) => Step::Index(*i),
-        })
-        .collect();
     Ok((
         Expr {
             text: expr_text(e),
             path,
+            zip,
             calls,
         },
         ty,
     ))
 }
 
-fn is_scalar(t: &Type) -> bool {
+fn steps(path: &ast::Path) -> Vec<Step> {
+    path.0
+        .iter()
+        .map(|s| match s {
+            Segment::Field(f) => Step::Field(f.clone()),
+            Segment::Index(i) => Step::Index(*i),
+        })
+        .collect()
+}
+
+/// `zip(name = list, …)`: a list of records, one field per list, each the
+/// list's element type. Optional if any list is. The lists' lengths can only
+/// be compared per row, so `render` does that.
+fn zip_type(
+    lists: &[ast::ZipList],
+    e: &ast::Expr,
+    scope: &Scope<'_>,
+) -> Result<(Vec<Zipped>, Type), Diagnostic> {
+    let example = "`zip(label = choices.label, text = choices.text)`";
+    if lists.len() < 2 {
+        return Err(Diagnostic::error(
+            "exc::check::bad_argument",
+            "`zip` needs at least two lists",
+            e.span,
+        )
+        .label("one list")
+        .help(format!("zip walks parallel lists in step: {example}")));
+    }
+    let mut fields = IndexMap::new();
+    let mut first_at: IndexMap<String, crate::source::Span> = IndexMap::new();
+    let mut zipped = Vec::new();
+    let mut optional = false;
+    for l in lists {
+        let span = l.name.as_ref().map_or(l.path.span, |n| n.span);
+        let Some(name) = l.field_name() else {
+            return Err(Diagnostic::error(
+                "exc::check::bad_argument",
+                format!("`{}` needs a name in `zip`", l.path.node),
+                l.path.span,
+            )
+            .label("no field name to take")
+            .help(format!("name it: `zip(items = {}, …)`", l.path.node)));
+        };
+        if let Some(prev) = first_at.get(name) {
+            return Err(Diagnostic::error(
+                "exc::check::duplicate_field",
+                format!("`zip` names two lists `{name}`"),
+                span,
+            )
+            .label("second list with this name")
+            .related(*prev, "first named here")
+            .help("each list gives the records one field; name them apart: `zip(a = …, b = …)`, then `{a}` and `{b}` in `map`"));
+        }
+        let ty = path_type(&l.path, scope)?;
+        let Type::List { of } = ty.strip_optional() else {
+            return Err(Diagnostic::error(
+                "exc::check::not_a_list",
+                format!(
+                    "`zip` walks lists, but `{}` is {}",
+                    l.path.node,
+                    ty.describe()
+                ),
+                l.path.span,
+            )
+            .label("not a list")
+            .help(format!("give `zip` list fields: {example}")));
+        };
+        optional |= matches!(ty, Type::Optional { .. });
+        first_at.insert(name.to_string(), span);
+        fields.insert(name.to_string(), (**of).clone());
+        zipped.push(Zipped {
+            name: name.to_string(),
+            text: l.path.node.to_string(),
+            path: steps(&l.path.node),
+        });
+    }
+    let list = Type::List {
+        of: Box::new(Type::Record { fields }),
+    };
+    let ty = if optional {
+        Type::Optional { of: Box::new(list) }
+    } else {
+        list
+    };
+    Ok((zipped, ty))
+}
+
+pub(crate) fn is_scalar(t: &Type) -> bool {
     matches!(
         t.strip_optional(),
         Type::Text | Type::Int | Type::Float | Type::Bool | Type::Class { .. }
@@ -387,37 +471,8 @@ fn apply(call: &ast::Call, ty: &Type, scope: &Scope<'_>) -> Result<(Func, Type),
         }
         "slice" => return Err(mismatch("text or a list")),
         "lookup" if is_scalar(inner) => {
-            let (keys, values) = (
-                ref_arg(call, 0, "keys", scope, false)?,
-                ref_arg(call, 1, "values", scope, false)?,
-            );
-            let (ArgRef::Field(k), ArgRef::Field(v)) = (&keys, &values) else {
-                return Err(bad_arg(
-                    call,
-                    "`lookup(keys, values)` names two list fields",
-                ));
-            };
-            let out = match (
-                scope.lookup_path(k).as_ref().map(Type::strip_optional),
-                scope.lookup_path(v).as_ref().map(Type::strip_optional),
-            ) {
-                (Some(Type::List { of: kt }), Some(Type::List { of: vt })) if is_scalar(kt) => {
-                    (**vt).clone()
-                }
-                _ => {
-                    return Err(bad_arg(
-                        call,
-                        &format!("`{k}` and `{v}` must both be lists, the keys scalars"),
-                    ))
-                }
-            };
-            (
-                Func::Lookup {
-                    keys: k.clone(),
-                    values: v.clone(),
-                },
-                out,
-            )
+            let (keys, values, out) = crate::tables::lookup_args(call, scope)?;
+            (Func::Lookup { keys, values }, out)
         }
         "lookup" => return Err(mismatch("a scalar key")),
         "mark" if stringy => {
@@ -485,7 +540,7 @@ fn apply(call: &ast::Call, ty: &Type, scope: &Scope<'_>) -> Result<(Func, Type),
     Ok((func, out))
 }
 
-fn bad_arg(call: &ast::Call, help: &str) -> Diagnostic {
+pub(crate) fn bad_arg(call: &ast::Call, help: &str) -> Diagnostic {
     Diagnostic::error(
         "exc::check::bad_argument",
         format!("wrong arguments to `{}`", call.name.node),
@@ -495,7 +550,7 @@ fn bad_arg(call: &ast::Call, help: &str) -> Diagnostic {
     .help(help.to_string())
 }
 
-fn arg<'a>(call: &'a ast::Call, pos: usize, name: &str) -> Option<&'a Spanned<Value>> {
+pub(crate) fn arg<'a>(call: &'a ast::Call, pos: usize, name: &str) -> Option<&'a Spanned<Value>> {
     call.args
         .iter()
         .find(|a| a.name.as_ref().is_some_and(|n| n.node == name))
@@ -536,14 +591,18 @@ pub fn check_hole(ty: &Type, e: &ast::Expr) -> Result<(), Diagnostic> {
         return Ok(());
     }
     let help = match ty.strip_optional() {
-        Type::List { .. } => format!("join it into text: `{{{} | join(\", \")}}`", e.path.node),
+        Type::List { of } if matches!(of.strip_optional(), Type::Record { .. }) => format!(
+            "write each element through a template, then join: `{{{} | map('…') | join(\" \")}}`",
+            e.head
+        ),
+        Type::List { .. } => format!("join it into text: `{{{} | join(\", \")}}`", e.head),
         _ => "pick a field of it with `.name`".to_string(),
     };
     Err(Diagnostic::error(
         "exc::check::not_text",
         format!(
             "`{}` is {}, which cannot be used as text",
-            e.path.node,
+            e.head,
             ty.describe()
         ),
         e.span,
@@ -554,7 +613,7 @@ pub fn check_hole(ty: &Type, e: &ast::Expr) -> Result<(), Diagnostic> {
 
 /// A readable form of an expression for messages and the plan.
 pub fn expr_text(e: &ast::Expr) -> String {
-    let mut s = e.path.node.to_string();
+    let mut s = e.head.to_string();
     for c in &e.calls {
         s.push_str(" | ");
         s.push_str(&call_text(c));
@@ -737,22 +796,35 @@ fn map_hole(
         }
     }
     // A bare name neither the element nor the row has: say what the elements are.
+    // At the hole, so a misspelt `zip` name is shown where it is used.
     let bare = key.chars().all(|c| c.is_alphanumeric() || c == '_');
     if bare && scope.lookup(key).is_none() {
-        return Err(bad_arg(
-            call,
-            &match elem {
-                Type::Record { fields } => suggestion(key, fields.keys().map(String::as_str))
-                    .map_or_else(
-                        || format!("the elements have no field `{key}`"),
-                        |s| format!("the elements have no field `{key}`: {s}"),
-                    ),
-                _ => format!(
+        let span = crate::source::Span::new(file, at, at + key.len());
+        let (message, help) = match elem {
+            Type::Record { fields } => {
+                let names: Vec<&str> = fields.keys().map(String::as_str).collect();
+                (
+                    format!("the elements have no field `{key}`"),
+                    suggestion(key, names.iter().copied())
+                        .unwrap_or_else(|| format!("their fields are: {}", names.join(", "))),
+                )
+            }
+            _ => (
+                format!(
                     "`{{{key}}}` names a field, but the elements are {}",
                     elem.describe()
                 ),
-            },
-        ));
+                match elem {
+                    Type::List { .. } => "write `{0}`, `{1}`, … for its items".to_string(),
+                    _ => "write `{}` for the element itself".to_string(),
+                },
+            ),
+        };
+        return Err(
+            Diagnostic::error("exc::check::unknown_field", message, span)
+                .label("not a field of the elements")
+                .help(help),
+        );
     }
     let e = crate::syntax::parse_hole(file, at, key)?;
     let (lowered, ty) = expr(&e, scope)?;

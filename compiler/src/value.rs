@@ -47,10 +47,25 @@ pub fn show(v: &Value) -> String {
             "{{ {} }}",
             entries
                 .iter()
-                .map(|(k, x)| format!("{}: {}", k.node, show(&x.node)))
+                .map(|(k, x)| format!("{}: {}", show_key(&k.node), show(&x.node)))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
+    }
+}
+
+/// A record key as it can be written back: bare when it is a name (`label`),
+/// quoted otherwise (`"1"`, `""`).
+fn show_key(k: &str) -> String {
+    let mut chars = k.chars();
+    let name = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if name {
+        k.to_string()
+    } else {
+        format!("{k:?}")
     }
 }
 

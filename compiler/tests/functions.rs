@@ -305,3 +305,205 @@ fn type_errors_inside_map_templates_point_into_the_template() {
     let errs = check_errors(&with("{values | join(\" \")"));
     assert!(errs[0].contains("unclosed"), "{errs:?}");
 }
+
+/// Render one row and expect an error: its message.
+fn render_error(task_src: &str, row: serde_json::Value) -> String {
+    let (tasks, diags) = checked(task_src);
+    assert!(diags.is_empty(), "{diags:?}");
+    let task = tasks.values().next().unwrap();
+    render_row(task, &row, "train").unwrap_err().message
+}
+
+/// ARC: two parallel lists of one record, written element by element; an
+/// unnamed list is named after its path's last field.
+#[test]
+fn zip_writes_parallel_lists_element_by_element() {
+    let ex = render(
+        r#"task t { fields { choices: { text: list<text>, label: list<text> } } input "{zip(choices.label, choices.text) | map('({label}) {text}') | join(' ')}" target "x" metrics bleu }"#,
+        serde_json::json!({"choices": {"text": ["dry palms", "wet palms"], "label": ["A", "B"]}}),
+        "train",
+    );
+    assert_eq!(ex[0].input, "(A) dry palms (B) wet palms");
+}
+
+/// QuAC: a row-level list and a record's list, named, then cut at the `each`
+/// position; an element field that is a list takes functions in `map`.
+#[test]
+fn zip_interleaves_a_dialogue_turn_by_turn() {
+    let src = r#"task t { fields { questions: list<text>, answers: { texts: list<list<text>> } } each q, i in questions input "{zip(question = questions, answers = answers.texts) | slice(0, i) | slice(-2) | map('{question} {answers | first}') | join(' | ')} >> {q}" target "x" metrics bleu }"#;
+    let ex = render(
+        src,
+        serde_json::json!({"questions": ["q1", "q2", "q3", "q4"], "answers": {"texts": [["a1"], ["a2", "x"], ["a3"], ["a4"]]}}),
+        "train",
+    );
+    let inputs: Vec<&str> = ex.iter().map(|e| e.input.as_str()).collect();
+    assert_eq!(
+        inputs,
+        [
+            " >> q1",
+            "q1 a1 >> q2",
+            "q1 a1 | q2 a2 >> q3",
+            "q2 a2 | q3 a3 >> q4"
+        ]
+    );
+}
+
+/// Lists of different lengths stop the row with both lengths named; they are
+/// never cut to the shorter one.
+#[test]
+fn zip_of_lists_of_different_lengths_is_an_error() {
+    let msg = render_error(
+        r#"task t { fields { a: list<text>, b: list<int> } input "{zip(a, b) | map('{a}{b}') | join(' ')}" target "x" metrics bleu }"#,
+        serde_json::json!({"a": ["x", "y", "z"], "b": [1, 2]}),
+    );
+    assert!(msg.contains("zip(a, b)"), "{msg}");
+    assert!(msg.contains("differ in length"), "{msg}");
+    assert!(msg.contains("`a` has 3, `b` has 2"), "{msg}");
+}
+
+/// An absent optional list makes the zip absent, as an absent path is.
+#[test]
+fn zip_of_an_absent_optional_list_is_absent() {
+    let ex = render(
+        r#"task t { fields { a: list<text>?, b: list<text> } input "[{zip(a, b) | map('{a}={b}') | join(' ') | default('none')}]" target "x" metrics bleu }"#,
+        serde_json::json!({"a": null, "b": ["y"]}),
+        "train",
+    );
+    assert_eq!(ex[0].input, "[none]");
+}
+
+#[test]
+fn zip_mistakes_are_diagnosed_where_they_are() {
+    let head = r#"task t { fields { text: text, labels: list<text>, texts: list<text>, more: { labels: list<text> } } target "x" metrics bleu input "#;
+    let with = |hole: &str| format!("{head}\"{{{hole}}}\" }}");
+    // A list element field that the zip does not give, at the hole.
+    let src = with("zip(label = labels, text = texts) | map('({labl}) {text}') | join(' ')");
+    assert_eq!(
+        spans(&src),
+        vec![("exc::check::unknown_field".to_string(), "labl")]
+    );
+    let errs = check_errors(&src);
+    assert!(errs[0].contains("did you mean `label`?"), "{errs:?}");
+    // Two lists under one name.
+    let src = with("zip(labels, more.labels) | map('{labels}') | join(' ')");
+    assert_eq!(
+        spans(&src),
+        vec![("exc::check::duplicate_field".to_string(), "more.labels")]
+    );
+    // A list that is text.
+    let src = with("zip(labels, text) | map('{labels}') | join(' ')");
+    assert_eq!(
+        spans(&src),
+        vec![("exc::check::not_a_list".to_string(), "text")]
+    );
+    // An unknown list.
+    let src = with("zip(labels, textz) | map('{labels}') | join(' ')");
+    assert_eq!(
+        spans(&src),
+        vec![("exc::check::unknown_field".to_string(), "textz")]
+    );
+    // One list only.
+    let errs = check_errors(&with("zip(labels) | map('{labels}') | join(' ')"));
+    assert!(errs[0].contains("at least two lists"), "{errs:?}");
+    // Records used as text.
+    let errs = check_errors(&with("zip(labels, texts) | join(' ')"));
+    assert!(errs[0].contains("exc::check::type_mismatch"), "{errs:?}");
+    let errs = check_errors(&with("zip(labels, texts)"));
+    assert!(errs[0].contains("map('…')"), "{errs:?}");
+}
+
+/// WinoGrande: a text column with a fixed set of values mapped through a
+/// table written in the task; an unlabelled row's "" is mapped explicitly.
+#[test]
+fn lookup_maps_a_text_column_through_a_written_table() {
+    let src = r#"task t { fields { answer: text } input "x" target answer | lookup({ "1": "option1", "2": "option2", "": null }) metrics accuracy }"#;
+    let target = |a: &str| {
+        render(src, serde_json::json!({ "answer": a }), "train")[0]
+            .target
+            .clone()
+    };
+    assert_eq!(target("2"), "option2");
+    // `null`: no label, rendered as T5 renders an unlabelled class.
+    assert_eq!(target(""), "<unk>");
+    // The written values are the target's classes, as `names` gives them.
+    let task = checked(src).0.into_values().next().unwrap();
+    assert_eq!(task.choices, Some(vec!["option1".into(), "option2".into()]));
+    assert_eq!(task.target_kind, exc_compiler::ir::TargetKind::Class);
+    let msg = render_error(src, serde_json::json!({"answer": "3"}));
+    assert!(
+        msg.contains(r#""3" is not among the keys "1", "2", """#),
+        "{msg}"
+    );
+}
+
+/// RACE: the letter's position among written keys picks the option's text.
+#[test]
+fn lookup_keys_may_be_written_and_values_a_field() {
+    let src = r#"task t { fields { answer: text, options: list<text> } input "x" target answer | lookup(["A", "B", "C", "D"], options) metrics accuracy }"#;
+    let ex = render(
+        src,
+        serde_json::json!({"answer": "C", "options": ["w", "x", "y", "z"]}),
+        "train",
+    );
+    assert_eq!(ex[0].target, "y");
+    let msg = render_error(
+        src,
+        serde_json::json!({"answer": "D", "options": ["w", "x"]}),
+    );
+    assert!(msg.contains("key 3 but the values have 2"), "{msg}");
+}
+
+#[test]
+fn lookup_table_mistakes_are_diagnosed() {
+    let with = |call: &str| {
+        format!(
+            r#"task t {{ fields {{ answer: text, options: list<text> }} input "x" target answer | {call} metrics accuracy }}"#
+        )
+    };
+    let src = with(r#"lookup({ "1": "option1", "1": "option2" })"#);
+    assert_eq!(
+        spans(&src),
+        vec![("exc::check::duplicate_key".to_string(), r#""1""#)]
+    );
+    let errs = check_errors(&with(r#"lookup(["1", "2"], ["option1"])"#));
+    assert!(
+        errs[0].starts_with("exc::check::table_length_mismatch: `lookup` has 2 keys but 1 values"),
+        "{errs:?}"
+    );
+    let errs = check_errors(&with(r#"lookup({ "1": null })"#));
+    assert!(errs[0].contains("every value is `null`"), "{errs:?}");
+    let errs = check_errors(&with(r#"lookup([null], ["x"])"#));
+    assert!(
+        errs[0].contains("a `lookup` key is a string or a number"),
+        "{errs:?}"
+    );
+    let src = with(r#"lookup({ "1": ["option1"] })"#);
+    assert_eq!(
+        spans(&src),
+        vec![("exc::check::bad_argument".to_string(), r#"["option1"]"#)]
+    );
+    let errs = check_errors(&with(r#"lookup(["A"], optionz)"#));
+    assert!(errs[0].contains("did you mean `options`?"), "{errs:?}");
+    let errs = check_errors(&with("lookup(answer, options)"));
+    assert!(errs[0].contains("must be a list of scalars"), "{errs:?}");
+}
+
+/// Plans written before these features still read: a `lookup` over fields
+/// names them as strings, and every expression has a path.
+#[test]
+fn older_plan_expressions_still_read() {
+    let e: exc_compiler::ir::Expr = serde_json::from_value(serde_json::json!({
+        "text": "answerKey | lookup(choices.label, choices.text)",
+        "path": ["answerKey"],
+        "calls": [{"fn": "lookup", "keys": "choices.label", "values": "choices.text"}],
+    }))
+    .unwrap();
+    assert!(e.zip.is_empty());
+    assert_eq!(
+        e.calls[0],
+        exc_compiler::ir::Func::Lookup {
+            keys: exc_compiler::ir::Table::Field("choices.label".into()),
+            values: exc_compiler::ir::Table::Field("choices.text".into()),
+        }
+    );
+}
