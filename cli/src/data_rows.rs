@@ -22,16 +22,14 @@ pub fn render_split(
     limit: usize,
 ) -> Result<Vec<Rendered>, String> {
     let files = task_source::locate_split(task, split, roots).map_err(|e| describe(&e))?;
-    let mut rows =
-        exc_data::source::SourceFiles::new(files.clone(), task_source::read_options(task))
-            .map_err(|e| describe(&e))?;
+    let mut rows = exc_data::source::SourceFiles::new(files, task_source::read_options(task))
+        .map_err(|e| describe(&e))?;
     let mut out = Vec::new();
     while out.len() < limit {
-        let pos = rows.position();
-        let place = files.get(pos.file).map_or_else(String::new, |f| {
-            format!("{}, row {}", f.display(), pos.row + 1)
-        });
         let Some(row) = rows.next() else { break };
+        let place = rows.last_place().map_or_else(String::new, |(f, row)| {
+            format!("{}, row {row}", f.describe())
+        });
         let result = match row {
             Ok(row) => render_row(task, &row, split).map_err(|e| e.message),
             Err(e) => Err(describe(&e)),
@@ -70,7 +68,7 @@ pub fn check(
             eprintln!("{}: no `source`; nothing to read", task.name);
             continue;
         };
-        for split in source.splits().keys() {
+        for split in &source.split_names() {
             let rendered = match render_split(task, split, &roots, rows) {
                 Ok(r) => r,
                 Err(e) => {

@@ -75,6 +75,7 @@ pub enum SourceDecl {
         dataset: Spanned<String>,
         config: Option<Spanned<String>>,
         revision: Option<Spanned<String>>,
+        parts: Option<PartsDecl>,
         splits: Vec<(Name, Spanned<String>)>,
     },
     Files {
@@ -82,8 +83,28 @@ pub enum SourceDecl {
         columns: Option<Vec<Name>>,
         header: Option<bool>,
         quoting: Option<bool>,
-        splits: Vec<(Name, Spanned<String>)>,
+        parts: Option<PartsDecl>,
+        splits: Vec<(Name, Spanned<SplitFiles>)>,
     },
+}
+
+/// `parts FIELD [a, b]` or `parts FIELD { a = "value", … }`: the field a row's
+/// part is stored in, and each part's name with what `{FIELD}` stands for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartsDecl {
+    pub field: Name,
+    /// (name, value); the list form gives each name as its own value.
+    pub parts: Vec<(Name, Spanned<String>)>,
+    pub span: Span,
+}
+
+/// What a `source files` split reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SplitFiles {
+    /// A path pattern.
+    Pattern(String),
+    /// `{ column: "path", … }`: line-aligned files, line i of each = row i.
+    Columns(Vec<(Name, Spanned<String>)>),
 }
 
 #[derive(Debug, Clone, PartialEq)]

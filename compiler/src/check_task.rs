@@ -3,12 +3,13 @@
 //! type-checks and renders every `sample`. Collects every diagnostic.
 
 use crate::ast::{self, TaskDecl, TaskEntry, Value};
+use crate::check_source::{check_part_field, source_of};
 use crate::diagnostic::{suggestion, Diagnostic};
 use crate::ir::{self, Decode, Metric, Part, Target, TargetKind, Task, Type};
 use crate::metric_specs;
 use crate::render::render_row;
 use crate::source::{Span, Spanned};
-use crate::task_entries::{decode, metric, source_of};
+use crate::task_entries::{decode, metric};
 use crate::types::{self, Scope};
 use crate::value::{self, to_json};
 
@@ -518,7 +519,10 @@ fn build(
         TaskEntry::Source(s) => Some(s),
         _ => None,
     })
-    .and_then(|(s, _)| source_of(s, diags));
+    .and_then(|(s, _)| {
+        check_part_field(s, &fields, diags);
+        source_of(s, diags)
+    });
 
     let examples = find(entries, |e| match e {
         TaskEntry::Examples(n) => Some(n),

@@ -62,25 +62,65 @@ pub enum Source {
         config: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none", default)]
         revision: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        parts: Option<Parts>,
         splits: IndexMap<String, String>,
     },
-    /// Local files; `splits` maps a split to a path pattern relative to the project root.
+    /// Local files; `splits` maps a split to a path pattern relative to the
+    /// data directory, or to line-aligned files read as columns.
     Files {
         format: FileFormat,
         #[serde(skip_serializing_if = "Option::is_none", default)]
         columns: Option<Vec<String>>,
         header: bool,
         quoting: bool,
-        splits: IndexMap<String, String>,
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        parts: Option<Parts>,
+        splits: IndexMap<String, SplitFiles>,
     },
 }
 
 impl Source {
-    pub fn splits(&self) -> &IndexMap<String, String> {
+    /// Our split names, in declaration order.
+    pub fn split_names(&self) -> Vec<String> {
         match self {
-            Source::Hf { splits, .. } | Source::Files { splits, .. } => splits,
+            Source::Hf { splits, .. } => splits.keys().cloned().collect(),
+            Source::Files { splits, .. } => splits.keys().cloned().collect(),
         }
     }
+
+    pub fn parts(&self) -> Option<&Parts> {
+        match self {
+            Source::Hf { parts, .. } | Source::Files { parts, .. } => parts.as_ref(),
+        }
+    }
+}
+
+/// `parts FIELD …`: a source read once per part, `{FIELD}` in its config,
+/// hub splits or paths replaced by the part's value; every row gets the
+/// part's name in `field`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Parts {
+    pub field: String,
+    /// Part name -> what `{field}` stands for, in reading order.
+    pub values: IndexMap<String, String>,
+}
+
+impl Parts {
+    /// `text` with `{field}` replaced by `value`.
+    pub fn fill(&self, text: &str, value: &str) -> String {
+        text.replace(&format!("{{{}}}", self.field), value)
+    }
+}
+
+/// What one split of a `source files` reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SplitFiles {
+    /// A path pattern (`*` in the file name).
+    Pattern(String),
+    /// Field -> file: line-aligned files, line i of each is row i.
+    Columns(IndexMap<String, String>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

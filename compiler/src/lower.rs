@@ -5,12 +5,12 @@
 use crate::ast::{
     self, MixEntry, MixtureDecl, ModelDecl, RatesDecl, Selector, Setting, SettingValue, Value,
 };
+use crate::check_source::escapes;
 use crate::diagnostic::{suggestion, Diagnostic};
 use crate::ir::Task;
 use crate::plan::{self, Init, Plan, RunPlan, StageKind, StagePlan, TaskRate};
 use crate::rates::{self, Member, Policy};
 use crate::source::{Span, Spanned};
-use crate::task_entries::escapes;
 use crate::value::{show, to_json};
 use indexmap::{IndexMap, IndexSet};
 

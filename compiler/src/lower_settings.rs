@@ -2,13 +2,13 @@
 //! `train { }` -> [`TrainPlan`], `model …` -> [`ModelPlan`].
 
 use crate::ast::{self, MixEntry, ModelDecl};
+use crate::check_source::escapes;
 use crate::diagnostic::{suggestion, Diagnostic};
 use crate::ir::Source;
 use crate::lower::Cx;
 use crate::plan::{self, C4Plan, ModelConfig, ModelPlan, Schedule, StageKind, TrainPlan};
 use crate::settings::Settings;
 use crate::source::{Span, Spanned};
-use crate::task_entries::escapes;
 use indexmap::IndexMap;
 
 const TRAIN_KEYS: &[&str] = &[
@@ -122,14 +122,30 @@ impl Cx<'_> {
         let source = match source {
             Some(s) => {
                 let mut d = Vec::new();
-                let out = crate::task_entries::source_of(&s, &mut d);
+                let out = crate::check_source::source_of(&s, &mut d);
                 self.diags.extend(d);
+                // The C4 reader takes the hub layout only; a part field
+                // would mean nothing to span corruption.
+                if let ast::SourceDecl::Hf { parts: Some(p), .. }
+                | ast::SourceDecl::Files { parts: Some(p), .. } = &s
+                {
+                    self.diags.push(
+                        Diagnostic::error(
+                            "exc::check::part_field",
+                            "`c4` reads one corpus; `parts` belongs to task sources",
+                            p.span,
+                        )
+                        .label("not for c4")
+                        .help("remove `parts` from the c4 source"),
+                    );
+                }
                 out?
             }
             None => Source::Hf {
                 dataset: "allenai/c4".into(),
                 config: Some("en".into()),
                 revision: None,
+                parts: None,
                 splits: [("train", "train"), ("validation", "validation")]
                     .into_iter()
                     .map(|(a, b)| (a.into(), b.into()))

@@ -6,8 +6,11 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// Bumped whenever a field changes meaning or disappears.
-pub const FORMAT: u32 = 1;
+/// Bumped whenever a field changes meaning or disappears, or is added where
+/// an older runtime would read the plan wrongly by ignoring it.
+/// 2: a source's `parts` (an older runtime would read `{field}` literally)
+/// and `source files` splits of line-aligned column files.
+pub const FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {

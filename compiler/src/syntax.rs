@@ -324,7 +324,9 @@ impl Cx {
         let mut columns = None;
         let mut header = None;
         let mut quoting = None;
+        let mut parts = None;
         let mut splits = Vec::new();
+        let mut file_splits = Vec::new();
         // `config` and `revision` are told apart by the keyword before them.
         let text = p.as_str().to_string();
         let base = p.as_span().start();
@@ -357,11 +359,20 @@ impl Cx {
                         }
                     }
                 }
+                Rule::parts => parts = self.parts(q),
                 Rule::split_map => {
                     for e in q.into_inner() {
                         let mut it = e.into_inner();
                         if let (Some(k), Some(v)) = (it.next(), it.next()) {
                             splits.push((self.name(&k), self.string(v)));
+                        }
+                    }
+                }
+                Rule::file_split_map => {
+                    for e in q.into_inner() {
+                        let mut it = e.into_inner();
+                        if let (Some(k), Some(v)) = (it.next(), it.next()) {
+                            file_splits.push((self.name(&k), self.split_files(v)));
                         }
                     }
                 }
@@ -373,6 +384,7 @@ impl Cx {
                 dataset: dataset.unwrap_or_else(|| Spanned::new(String::new(), Span::default())),
                 config,
                 revision,
+                parts,
                 splits,
             },
             _ => SourceDecl::Files {
@@ -380,8 +392,57 @@ impl Cx {
                 columns,
                 header,
                 quoting,
-                splits,
+                parts,
+                splits: file_splits,
             },
+        }
+    }
+
+    fn parts(&self, p: Pair<'_, Rule>) -> Option<PartsDecl> {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        let field = self.name(&it.next()?);
+        let list = it.next()?;
+        let parts = match list.as_rule() {
+            Rule::part_list => list
+                .into_inner()
+                .filter_map(|l| l.into_inner().next())
+                .map(|l| {
+                    let name = self.string_or_name(l);
+                    (name.clone(), name)
+                })
+                .collect(),
+            _ => list
+                .into_inner()
+                .filter_map(|e| {
+                    let mut it = e.into_inner();
+                    let name = self.string_or_name(it.next()?.into_inner().next()?);
+                    Some((name, self.string(it.next()?)))
+                })
+                .collect(),
+        };
+        Some(PartsDecl { field, parts, span })
+    }
+
+    fn split_files(&self, v: Pair<'_, Rule>) -> Spanned<SplitFiles> {
+        let span = self.span(&v);
+        match v.as_rule() {
+            Rule::column_files => Spanned::new(
+                SplitFiles::Columns(
+                    v.into_inner()
+                        .filter_map(|c| {
+                            let mut it = c.into_inner();
+                            let name = self.name(&it.next()?);
+                            Some((name, self.string(it.next()?)))
+                        })
+                        .collect(),
+                ),
+                span,
+            ),
+            _ => {
+                let s = self.string(v);
+                Spanned::new(SplitFiles::Pattern(s.node), span)
+            }
         }
     }
 

@@ -1,12 +1,10 @@
 //! Single task entries -> IR: `metrics` (checked against the metric
-//! registry and the target kind), `decode`, and `source` (with the check
-//! that file paths stay inside the data directory).
+//! registry and the target kind) and `decode`. `source` is `check_source`.
 
 use crate::ast::{self, Value};
 use crate::diagnostic::{suggestion, Diagnostic};
-use crate::ir::{Decode, FileFormat, Metric, Source, TargetKind};
+use crate::ir::{Decode, Metric, TargetKind};
 use crate::metric_specs;
-use crate::source::Spanned;
 use crate::value;
 use indexmap::IndexMap;
 
@@ -200,99 +198,4 @@ pub(crate) fn decode(c: &ast::Call, kind: TargetKind, diags: &mut Vec<Diagnostic
             Decode::Greedy
         }
     }
-}
-
-pub fn source_of(s: &ast::SourceDecl, diags: &mut Vec<Diagnostic>) -> Option<Source> {
-    let splits = |list: &[(ast::Name, Spanned<String>)]| -> IndexMap<String, String> {
-        list.iter()
-            .map(|(k, v)| (k.node.clone(), v.node.clone()))
-            .collect()
-    };
-    match s {
-        ast::SourceDecl::Hf {
-            dataset,
-            config,
-            revision,
-            splits: sp,
-        } => {
-            if !dataset.node.contains('/') && !dataset.node.is_empty() {
-                diags.push(
-                    Diagnostic::warning(
-                        "exc::check::hf_id_without_org",
-                        format!("hub id `{}` has no organisation", dataset.node),
-                        dataset.span,
-                    )
-                    .label("legacy id")
-                    .help("most canonical datasets moved under an organisation, e.g. `glue` is now `nyu-mll/glue`"),
-                );
-            }
-            Some(Source::Hf {
-                dataset: dataset.node.clone(),
-                config: config.as_ref().map(|c| c.node.clone()),
-                revision: revision.as_ref().map(|c| c.node.clone()),
-                splits: splits(sp),
-            })
-        }
-        ast::SourceDecl::Files {
-            format,
-            columns,
-            header,
-            quoting,
-            splits: sp,
-        } => {
-            let Some(fmt) = FileFormat::parse(&format.node) else {
-                diags.push(
-                    Diagnostic::error(
-                        "exc::check::unknown_format",
-                        format!("unknown file format `{}`", format.node),
-                        format.span,
-                    )
-                    .label("not a format")
-                    .help(format!("the formats are: {}", FileFormat::NAMES.join(", "))),
-                );
-                return None;
-            };
-            for (_, path) in sp {
-                if escapes(&path.node) {
-                    diags.push(
-                        Diagnostic::error(
-                            "exc::check::path_escapes_root",
-                            format!("`{}` points outside the data directory", path.node),
-                            path.span,
-                        )
-                        .label("escapes with `..`")
-                        .help("source paths are relative to the data directory (`--data-dir`); use an absolute path to read elsewhere"),
-                    );
-                }
-            }
-            Some(Source::Files {
-                format: fmt,
-                columns: columns
-                    .as_ref()
-                    .map(|c| c.iter().map(|n| n.node.clone()).collect()),
-                header: header.unwrap_or(true),
-                quoting: quoting.unwrap_or(!matches!(fmt, FileFormat::Tsv)),
-                splits: splits(sp),
-            })
-        }
-    }
-}
-
-/// Whether a relative path climbs above its base with `..`.
-pub fn escapes(path: &str) -> bool {
-    if std::path::Path::new(path).is_absolute() {
-        return false;
-    }
-    let mut depth: i64 = 0;
-    for part in path.split(['/', '\\']) {
-        match part {
-            ".." => depth -= 1,
-            "" | "." => {}
-            _ => depth += 1,
-        }
-        if depth < 0 {
-            return true;
-        }
-    }
-    false
 }

@@ -105,7 +105,7 @@ fn main() {
     let spec = PipelineSpec {
         tasks: vec![TaskSpec {
             name: "c4".into(),
-            files: vec![jsonl.clone()],
+            files: vec![jsonl.clone().into()],
             read: ReadOptions::default(),
             objective: Objective::SpanCorruption {
                 spec: SpanCorruption::t5(),

@@ -26,6 +26,23 @@ pub enum DataError {
         /// What is wrong with it.
         message: String,
     },
+    /// Line-aligned column files whose line counts differ.
+    #[error(
+        "`{short}` has {short_lines} lines but `{long}` has {}: line-aligned column files need the same number of lines",
+        long_lines.map_or_else(|| format!("more (line {line})"), |n| n.to_string())
+    )]
+    Unaligned {
+        /// The file that ends first.
+        short: PathBuf,
+        /// Its lines.
+        short_lines: u64,
+        /// A file that goes on.
+        long: PathBuf,
+        /// Its lines, when counted.
+        long_lines: Option<u64>,
+        /// The first line of `long` without a partner.
+        line: u64,
+    },
     /// A file whose format exc does not know or cannot read.
     #[error("`{path}`: {message}")]
     Format {
@@ -73,6 +90,10 @@ impl DataError {
     pub fn help(&self) -> Option<&str> {
         match self {
             DataError::Missing { help, .. } => Some(help),
+            DataError::Unaligned { .. } => Some(
+                "line i of each file is one row: fix the files so that they pair up line by \
+                 line (exc never drops the unpaired lines)",
+            ),
             _ => None,
         }
     }

@@ -15,7 +15,6 @@
 //! same as with one thread (the private `workers` module says why).
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 
@@ -28,7 +27,7 @@ use crate::objective::Example;
 use crate::pack::{Batch, Batcher, Batching};
 use crate::rng::Rng;
 use crate::sampler::{MixtureSampler, SamplerSpec};
-use crate::source::{ReadOptions, SourceFiles, SourcePosition};
+use crate::source::{ReadOptions, SourceFile, SourceFiles, SourcePosition};
 use crate::tokenizer::T5Tokenizer;
 use crate::workers::{prepare, JobContext, Pool, Prepared, ReadAhead};
 
@@ -56,8 +55,8 @@ pub enum Objective {
 pub struct TaskSpec {
     /// Task name (for cursors, counters and messages).
     pub name: String,
-    /// Its files, read in order (see [`crate::source::locate`]).
-    pub files: Vec<PathBuf>,
+    /// Its files, read in order (see [`crate::task_source::locate_split`]).
+    pub files: Vec<SourceFile>,
     /// How to read them.
     pub read: ReadOptions,
     /// What to make of each row.
@@ -98,7 +97,7 @@ struct RowStream {
     task: u64,
     seed: u64,
     window: usize,
-    files: Vec<PathBuf>,
+    files: Vec<SourceFile>,
     read: ReadOptions,
     source: SourceFiles,
     epoch: u64,
@@ -153,7 +152,7 @@ impl RowStream {
                         "source `{}` has no rows",
                         self.files
                             .first()
-                            .map(|p| p.display().to_string())
+                            .map(SourceFile::describe)
                             .unwrap_or_default()
                     )));
                 }

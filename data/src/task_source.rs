@@ -1,72 +1,40 @@
 //! A checked task's `source` (from the plan) -> where its rows are and how to
 //! read them. Shared by `exc render --data`, `exc check --data` and `exc run`.
+//!
+//! A split becomes a list of [`SourceFile`]s read in order: one per file of
+//! each `+`-joined config or hub split, once per part when the source
+//! declares `parts` (each row then carries its part's name), and one per
+//! group of line-aligned column files.
 
 use std::path::PathBuf;
 
-use exc_compiler::ir::{FileFormat, Source, Task};
+use exc_compiler::ir::{FileFormat, Parts, Source, SplitFiles, Task};
+use serde_json::{Map, Value};
 
 use crate::error::{DataError, Result};
-use crate::source::locate::{locate, DataRoots, SourceRef};
-use crate::source::{Format, ReadOptions, SourceFiles};
+use crate::source::locate::{glob, locate, DataRoots, SourceRef};
+use crate::source::{line_count, Format, ReadOptions, SourceFile, SourceFiles};
 
-/// The lookups for one split of a task (several when the config or the hub
-/// split joins names with `+`, e.g. `train_r1+train_r2+train_r3`). `None`
-/// when the task declares no such split.
-pub fn source_refs(task: &Task, split: &str) -> Option<Vec<SourceRef>> {
-    match task.source.as_ref()? {
-        Source::Hf {
-            dataset,
-            config,
-            splits,
-            ..
-        } => {
-            let hub_split = splits.get(split)?;
-            let configs: Vec<Option<String>> = match config {
-                Some(c) => c.split('+').map(|c| Some(c.trim().to_string())).collect(),
-                None => vec![None],
-            };
-            Some(
-                configs
-                    .iter()
-                    .flat_map(|c| {
-                        hub_split.split('+').map(move |s| SourceRef {
-                            task: task.name.clone(),
-                            dataset: Some(dataset.clone()),
-                            config: c.clone(),
-                            split: s.trim().to_string(),
-                            files: Vec::new(),
-                        })
-                    })
-                    .collect(),
-            )
-        }
-        Source::Files { .. } => source_ref(task, split).map(|r| vec![r]),
-    }
-}
-
-/// The lookup for one split of a task. `None` when the task declares no such split.
-pub fn source_ref(task: &Task, split: &str) -> Option<SourceRef> {
-    match task.source.as_ref()? {
-        Source::Hf {
-            dataset,
-            config,
-            splits,
-            ..
-        } => Some(SourceRef {
-            task: task.name.clone(),
-            dataset: Some(dataset.clone()),
-            config: config.clone(),
-            split: splits.get(split)?.clone(),
-            files: Vec::new(),
-        }),
-        Source::Files { splits, .. } => Some(SourceRef {
-            task: task.name.clone(),
-            dataset: None,
-            config: None,
-            split: split.to_string(),
-            files: vec![splits.get(split)?.clone()],
-        }),
-    }
+/// The hub lookups of one split of a hub source for one part (several when
+/// the config or the hub split joins names with `+`, e.g.
+/// `train_r1+train_r2+train_r3`).
+fn hub_refs(task: &str, dataset: &str, config: Option<&str>, hub_split: &str) -> Vec<SourceRef> {
+    let configs: Vec<Option<String>> = match config {
+        Some(c) => c.split('+').map(|c| Some(c.trim().to_string())).collect(),
+        None => vec![None],
+    };
+    configs
+        .iter()
+        .flat_map(|c| {
+            hub_split.split('+').map(move |s| SourceRef {
+                task: task.to_string(),
+                dataset: Some(dataset.to_string()),
+                config: c.clone(),
+                split: s.trim().to_string(),
+                files: Vec::new(),
+            })
+        })
+        .collect()
 }
 
 /// How the task's files are read (format, quoting, header-less columns).
@@ -93,9 +61,24 @@ pub fn read_options(task: &Task) -> ReadOptions {
     }
 }
 
-/// The files of one split, or an error listing every place looked.
-pub fn locate_split(task: &Task, split: &str, roots: &DataRoots) -> Result<Vec<PathBuf>> {
-    let refs = source_refs(task, split).ok_or_else(|| DataError::Missing {
+/// Each part as (name, what `{field}` stands for); one unnamed part when
+/// the source has none.
+fn parts_of(parts: Option<&Parts>) -> Vec<(Option<&str>, &str)> {
+    match parts {
+        Some(p) => p
+            .values
+            .iter()
+            .map(|(n, v)| (Some(n.as_str()), v.as_str()))
+            .collect(),
+        None => vec![(None, "")],
+    }
+}
+
+/// The files of one split, in reading order, or an error listing every
+/// place looked. Column files are checked to have equal line counts here,
+/// so `exc run` stops before training rather than at the end of an epoch.
+pub fn locate_split(task: &Task, split: &str, roots: &DataRoots) -> Result<Vec<SourceFile>> {
+    let no_split = || DataError::Missing {
         task: task.name.clone(),
         looked: Vec::new(),
         help: format!(
@@ -103,15 +86,182 @@ pub fn locate_split(task: &Task, split: &str, roots: &DataRoots) -> Result<Vec<P
             task.name,
             task.source
                 .as_ref()
-                .map(|s| s.splits().keys().cloned().collect::<Vec<_>>().join(", "))
+                .map(|s| s.split_names().join(", "))
                 .unwrap_or_else(|| "none (it has no `source`)".into())
         ),
-    })?;
-    let mut files = Vec::new();
-    for src in &refs {
-        files.extend(locate(src, roots)?);
+    };
+    let source = task.source.as_ref().ok_or_else(no_split)?;
+    let parts = source.parts();
+    let fill = |text: &str, value: &str| match parts {
+        Some(p) => p.fill(text, value),
+        None => text.to_string(),
+    };
+    let mut out: Vec<SourceFile> = Vec::new();
+    for (name, value) in parts_of(parts) {
+        let mut fields = Map::new();
+        if let (Some(p), Some(n)) = (parts, name) {
+            fields.insert(p.field.clone(), Value::String(n.to_string()));
+        }
+        let mut files = match source {
+            Source::Hf {
+                dataset,
+                config,
+                splits,
+                ..
+            } => {
+                let hub_split = splits.get(split).ok_or_else(no_split)?;
+                let config = config.as_deref().map(|c| fill(c, value));
+                let mut files = Vec::new();
+                for r in hub_refs(
+                    &task.name,
+                    dataset,
+                    config.as_deref(),
+                    &fill(hub_split, value),
+                ) {
+                    files.extend(locate(&r, roots)?.into_iter().map(SourceFile::from));
+                }
+                files
+            }
+            Source::Files { splits, .. } => match splits.get(split).ok_or_else(no_split)? {
+                SplitFiles::Pattern(p) => {
+                    let r = SourceRef {
+                        task: task.name.clone(),
+                        dataset: None,
+                        config: None,
+                        split: split.to_string(),
+                        files: vec![fill(p, value)],
+                    };
+                    locate(&r, roots)?
+                        .into_iter()
+                        .map(SourceFile::from)
+                        .collect()
+                }
+                SplitFiles::Columns(cols) => {
+                    let cols: Vec<(String, String)> = cols
+                        .iter()
+                        .map(|(c, p)| (c.clone(), fill(p, value)))
+                        .collect();
+                    column_files(&task.name, &cols, roots)?
+                }
+            },
+        };
+        for f in &mut files {
+            f.fields = fields.clone();
+        }
+        out.extend(files);
     }
-    Ok(files)
+    no_file_twice(task, &out)?;
+    Ok(out)
+}
+
+/// Two parts (or two joined configs) that found the same file would read
+/// its rows twice, under two names: refuse rather than double them. This
+/// happens when a `DATA_DIR/TASK/SPLIT.*` file stands in for every part.
+fn no_file_twice(task: &Task, files: &[SourceFile]) -> Result<()> {
+    let mut seen: Vec<&PathBuf> = Vec::new();
+    for f in files {
+        let paths = std::iter::once(&f.path).chain(f.columns.iter().skip(1).map(|(_, p)| p));
+        for p in paths {
+            if seen.contains(&p) {
+                return Err(DataError::Config(format!(
+                    "task `{}`: `{}` was found for two parts of one split and would be read twice; \
+                     put each part's data where its own config, hub split or path names it",
+                    task.name,
+                    p.display()
+                )));
+            }
+            seen.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Where a pattern relative to the data directory points.
+fn under_data_dir(pattern: &str, roots: &DataRoots) -> PathBuf {
+    match &roots.data_dir {
+        Some(dir) => dir.join(pattern),
+        None => PathBuf::from(pattern),
+    }
+}
+
+/// Line-aligned column files: each column's pattern, with the n-th match of
+/// every pattern (in name order) read together; their line counts must agree.
+fn column_files(
+    task: &str,
+    cols: &[(String, String)],
+    roots: &DataRoots,
+) -> Result<Vec<SourceFile>> {
+    let mut matched: Vec<(String, Vec<PathBuf>)> = Vec::new();
+    for (col, pattern) in cols {
+        let at = under_data_dir(pattern, roots);
+        let found = glob(&at);
+        if found.is_empty() {
+            return Err(DataError::Missing {
+                task: task.to_string(),
+                looked: vec![at],
+                help: format!(
+                    "column `{col}` is read from `{pattern}` under the data directory; put the file there and pass `--data-dir DATA_DIR`"
+                ),
+            });
+        }
+        matched.push((col.clone(), found));
+    }
+    let Some((first_col, first)) = matched.first() else {
+        return Err(DataError::Config(format!(
+            "task `{task}`: a split of column files names no columns"
+        )));
+    };
+    for (col, found) in &matched {
+        if found.len() != first.len() {
+            return Err(DataError::Config(format!(
+                "task `{task}`: column `{first_col}` matches {} files but column `{col}` matches {}; \
+                 the n-th file of each column is read with the n-th of the others, so each pattern must match as many files",
+                first.len(),
+                found.len()
+            )));
+        }
+    }
+    let mut out = Vec::new();
+    for i in 0..first.len() {
+        let columns: Vec<(String, PathBuf)> = matched
+            .iter()
+            .filter_map(|(c, found)| found.get(i).map(|p| (c.clone(), p.clone())))
+            .collect();
+        check_aligned(&columns)?;
+        out.push(SourceFile {
+            path: columns.first().map(|(_, p)| p.clone()).unwrap_or_default(),
+            columns,
+            fields: Map::new(),
+        });
+    }
+    Ok(out)
+}
+
+/// Every file of a group has as many lines as the first.
+fn check_aligned(columns: &[(String, PathBuf)]) -> Result<()> {
+    let mut first: Option<(&PathBuf, u64)> = None;
+    for (_, path) in columns {
+        let n = line_count(path)?;
+        match first {
+            None => first = Some((path, n)),
+            Some((p0, n0)) if n0 != n => {
+                let ((short, s), (long, l)) = if n0 < n {
+                    ((p0, n0), (path, n))
+                } else {
+                    ((path, n), (p0, n0))
+                };
+                return Err(DataError::Unaligned {
+                    short: short.clone(),
+                    short_lines: s,
+                    long: long.clone(),
+                    long_lines: Some(l),
+                    line: s + 1,
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// A streaming reader over every file of one split.

@@ -90,7 +90,7 @@ fn spec(dir: &std::path::Path, batching: Batching) -> PipelineSpec {
     };
     let task = |name: &str, files: Vec<PathBuf>, objective, window| TaskSpec {
         name: name.into(),
-        files,
+        files: files.into_iter().map(Into::into).collect(),
         read: ReadOptions::default(),
         objective,
         shuffle_window: window,

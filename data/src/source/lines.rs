@@ -180,3 +180,79 @@ fn first_line_is_object(text: &str) -> bool {
         .and_then(|l| serde_json::from_str::<Value>(l).ok())
         .is_some_and(|v| v.is_object())
 }
+
+/// Rows from line-aligned files: line i of each file is its column of row
+/// i. A file that ends before another is an error naming both (pairs are
+/// never dropped silently).
+pub(super) fn columns(
+    files: &[(String, PathBuf)],
+) -> Result<impl Iterator<Item = Result<Value>> + Send> {
+    let mut open = Vec::with_capacity(files.len());
+    for (name, path) in files {
+        open.push((name.clone(), Lines::open(path)?));
+    }
+    let mut done = false;
+    Ok(std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let mut row = serde_json::Map::new();
+        // (path, lines read) of a file that has ended, and of one that has not.
+        let mut ended: Option<(PathBuf, u64)> = None;
+        let mut longer: Option<(PathBuf, u64)> = None;
+        for (name, lines) in open.iter_mut() {
+            match lines.next_line() {
+                Some(Ok((line, text))) => {
+                    row.insert(name.clone(), Value::String(text));
+                    longer.get_or_insert((lines.path.clone(), line));
+                }
+                Some(Err(e)) => {
+                    done = true;
+                    return Some(Err(e));
+                }
+                None => {
+                    ended.get_or_insert((lines.path.clone(), lines.line));
+                }
+            }
+        }
+        match (ended, longer) {
+            (None, _) => Some(Ok(Value::Object(row))),
+            (Some(_), None) => {
+                done = true;
+                None
+            }
+            (Some((short, lines)), Some((long, line))) => {
+                done = true;
+                Some(Err(DataError::Unaligned {
+                    short,
+                    short_lines: lines,
+                    long,
+                    long_lines: None,
+                    line,
+                }))
+            }
+        }
+    }))
+}
+
+/// The number of lines of a (possibly gzipped) file, counted as [`columns`]
+/// reads them (a last line without a newline counts).
+pub fn line_count(path: &Path) -> Result<u64> {
+    let mut reader = open_maybe_gz(path)?;
+    let mut count = 0u64;
+    let mut last = b'\n';
+    loop {
+        let buf = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) => return Err(DataError::io(path, e)),
+        };
+        if buf.is_empty() {
+            break;
+        }
+        count += buf.iter().filter(|&&b| b == b'\n').count() as u64;
+        last = buf.last().copied().unwrap_or(last);
+        let n = buf.len();
+        reader.consume(n);
+    }
+    Ok(if last == b'\n' { count } else { count + 1 })
+}

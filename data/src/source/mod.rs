@@ -15,9 +15,11 @@ mod lines;
 pub mod locate;
 mod parquet;
 
+pub use lines::line_count;
+
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::error::{DataError, Result};
 
@@ -86,6 +88,43 @@ impl Default for ReadOptions {
     }
 }
 
+/// One unit of a source's reading order: a file, or line-aligned files read
+/// as the columns of one row; with fields every row of it gets (the part it
+/// belongs to, when a task's source declares `parts`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SourceFile {
+    /// The file; for column files, the first column's (messages, places).
+    pub path: PathBuf,
+    /// `(field, file)`: line i of each file is that field of row i. Empty
+    /// for a plain file.
+    pub columns: Vec<(String, PathBuf)>,
+    /// Fields added to every row.
+    pub fields: Map<String, Value>,
+}
+
+impl From<PathBuf> for SourceFile {
+    fn from(path: PathBuf) -> Self {
+        SourceFile {
+            path,
+            ..SourceFile::default()
+        }
+    }
+}
+
+impl SourceFile {
+    /// The file(s) as a user should see them in a message.
+    pub fn describe(&self) -> String {
+        if self.columns.is_empty() {
+            return self.path.display().to_string();
+        }
+        self.columns
+            .iter()
+            .map(|(c, p)| format!("{c}: {}", p.display()))
+            .collect::<Vec<_>>()
+            .join(" + ")
+    }
+}
+
 /// A stream of rows from one file.
 pub struct RowReader {
     inner: Box<dyn Iterator<Item = Result<Value>> + Send>,
@@ -130,6 +169,28 @@ impl RowReader {
         })
     }
 
+    /// Opens one unit of a source: a file, or column files read line by
+    /// line together; either way with the unit's fields added to each row.
+    pub fn open_file(file: &SourceFile, opts: &ReadOptions) -> Result<Self> {
+        let mut reader = if file.columns.is_empty() {
+            RowReader::open(&file.path, opts)?
+        } else {
+            RowReader {
+                inner: Box::new(lines::columns(&file.columns)?),
+                path: file.path.clone(),
+                rows: 0,
+            }
+        };
+        if !file.fields.is_empty() {
+            reader.inner = Box::new(add_fields(
+                std::mem::replace(&mut reader.inner, Box::new(std::iter::empty())),
+                file.fields.clone(),
+                file.path.clone(),
+            ));
+        }
+        Ok(reader)
+    }
+
     /// Rows produced so far.
     pub fn rows_read(&self) -> u64 {
         self.rows
@@ -166,7 +227,37 @@ impl Iterator for RowReader {
     }
 }
 
+/// Adds `fields` to every row; a row that already has one of them is an
+/// error rather than silently overwritten.
+fn add_fields(
+    rows: Box<dyn Iterator<Item = Result<Value>> + Send>,
+    fields: Map<String, Value>,
+    path: PathBuf,
+) -> impl Iterator<Item = Result<Value>> + Send {
+    rows.enumerate().map(move |(i, row)| {
+        let mut row = row?;
+        if let Value::Object(obj) = &mut row {
+            for (k, v) in &fields {
+                if obj.contains_key(k) {
+                    return Err(DataError::Malformed {
+                        path: path.clone(),
+                        line: i as u64 + 1,
+                        message: format!(
+                            "the row already has a field `{k}`, which the source's `parts {k}` sets; \
+                             rename the parts' field"
+                        ),
+                    });
+                }
+                obj.insert(k.clone(), v.clone());
+            }
+        }
+        Ok(row)
+    })
+}
+
 /// Where a [`SourceFiles`] stream is: the file and the rows read from it.
+/// For a source of several parts, read in turn, `file` is 0 and `row` counts
+/// the rows read from all of them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SourcePosition {
     /// Index into the source's file list.
@@ -176,32 +267,75 @@ pub struct SourcePosition {
 }
 
 /// One source made of several files read in order (C4's 1024 shards, a
-/// split stored as several parquet files), one file open at a time.
+/// split stored as several parquet files), one file open at a time. When the
+/// files belong to several parts (a source's `parts`: runs of files with
+/// different added fields), the parts are read in turn, one row of each,
+/// so that a window shuffle sees every part rather than one part's whole
+/// file after another (GPT-2 detection would otherwise train on 250,000
+/// human rows before the first machine one).
 #[derive(Debug)]
 pub struct SourceFiles {
-    files: Vec<PathBuf>,
+    files: Vec<SourceFile>,
     opts: ReadOptions,
     current: Option<RowReader>,
     pos: SourcePosition,
+    /// The file index and 1-based row of the row last returned.
+    last: Option<(usize, u64)>,
+    /// One stream per part, read in turn; empty for a source of one part.
+    parts: Vec<SourceFiles>,
+    /// The part whose turn is next.
+    turn: usize,
+    /// The part that gave the last row.
+    last_part: Option<usize>,
 }
 
 impl SourceFiles {
-    /// A stream over `files` from the start.
-    pub fn new(files: Vec<PathBuf>, opts: ReadOptions) -> Result<Self> {
+    /// A stream over `files` (paths or [`SourceFile`]s) from the start.
+    pub fn new<F: Into<SourceFile>>(files: Vec<F>, opts: ReadOptions) -> Result<Self> {
+        let files: Vec<SourceFile> = files.into_iter().map(Into::into).collect();
         if files.is_empty() {
             return Err(DataError::Config("a source needs at least one file".into()));
         }
+        let groups = part_groups(&files);
+        let parts = if groups.len() > 1 {
+            groups
+                .into_iter()
+                .map(|g| SourceFiles::new(g, opts.clone()))
+                .collect::<Result<_>>()?
+        } else {
+            Vec::new()
+        };
         Ok(SourceFiles {
             files,
             opts,
             current: None,
             pos: SourcePosition::default(),
+            last: None,
+            parts,
+            turn: 0,
+            last_part: None,
         })
     }
 
     /// A stream reopened at `pos` (as returned by [`SourceFiles::position`]).
-    pub fn at(files: Vec<PathBuf>, opts: ReadOptions, pos: SourcePosition) -> Result<Self> {
+    pub fn at<F: Into<SourceFile>>(
+        files: Vec<F>,
+        opts: ReadOptions,
+        pos: SourcePosition,
+    ) -> Result<Self> {
         let mut s = Self::new(files, opts)?;
+        if !s.parts.is_empty() {
+            // Parts read in turn: re-read the rows before the position.
+            for _ in 0..pos.row {
+                match s.next() {
+                    Some(r) => {
+                        r?;
+                    }
+                    None => break,
+                }
+            }
+            return Ok(s);
+        }
         if pos.file > s.files.len() {
             return Err(DataError::Cursor(format!(
                 "source position names file {} of {}",
@@ -227,28 +361,66 @@ impl SourceFiles {
     }
 
     /// The files, in reading order.
-    pub fn files(&self) -> &[PathBuf] {
+    pub fn files(&self) -> &[SourceFile] {
         &self.files
+    }
+
+    /// The file and 1-based row of the row last returned (for messages).
+    pub fn last_place(&self) -> Option<(&SourceFile, u64)> {
+        if let Some(p) = self.last_part {
+            return self.parts.get(p)?.last_place();
+        }
+        let (file, row) = self.last?;
+        Some((self.files.get(file)?, row))
     }
 
     fn open_current(&mut self) -> Result<&mut RowReader> {
         let reader = match self.current.take() {
             Some(r) => r,
             None => {
-                let path = self.files.get(self.pos.file).ok_or_else(|| {
+                let file = self.files.get(self.pos.file).ok_or_else(|| {
                     DataError::Cursor("source position is past its last file".into())
                 })?;
-                RowReader::open(path, &self.opts)?
+                RowReader::open_file(file, &self.opts)?
             }
         };
         Ok(self.current.insert(reader))
     }
+
+    /// The next row of the part whose turn it is, skipping finished parts.
+    fn next_in_turn(&mut self) -> Option<Result<Value>> {
+        for _ in 0..self.parts.len() {
+            let p = self.turn;
+            self.turn = (self.turn + 1) % self.parts.len();
+            if let Some(row) = self.parts.get_mut(p).and_then(|s| s.next()) {
+                self.last_part = Some(p);
+                self.pos.row += 1;
+                return Some(row);
+            }
+        }
+        None
+    }
+}
+
+/// Runs of files with the same added fields: one run per part.
+fn part_groups(files: &[SourceFile]) -> Vec<Vec<SourceFile>> {
+    let mut groups: Vec<Vec<SourceFile>> = Vec::new();
+    for f in files {
+        match groups.last_mut() {
+            Some(g) if g.last().is_some_and(|l| l.fields == f.fields) => g.push(f.clone()),
+            _ => groups.push(vec![f.clone()]),
+        }
+    }
+    groups
 }
 
 impl Iterator for SourceFiles {
     type Item = Result<Value>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if !self.parts.is_empty() {
+            return self.next_in_turn();
+        }
         while self.pos.file < self.files.len() {
             let reader = match self.open_current() {
                 Ok(r) => r,
@@ -261,6 +433,7 @@ impl Iterator for SourceFiles {
             match reader.next() {
                 Some(row) => {
                     self.pos.row += 1;
+                    self.last = Some((self.pos.file, self.pos.row));
                     return Some(row);
                 }
                 None => {

@@ -78,7 +78,7 @@ pub fn spec(
     Ok(PipelineSpec {
         tasks: vec![TaskSpec {
             name: "text".into(),
-            files,
+            files: files.into_iter().map(Into::into).collect(),
             read: ReadOptions::default(),
             objective: Objective::SpanCorruption {
                 spec: sc,

@@ -4,7 +4,6 @@
 //! too. Every source is located before training starts, so a missing file is
 //! reported before the first step rather than in the middle of a run.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use exc_compiler::ir::Task;
@@ -14,7 +13,7 @@ use exc_data::objective::supervised::Lengths;
 use exc_data::pack::Batching;
 use exc_data::pipeline::{Objective, PipelineSpec, Renderer, TaskSpec};
 use exc_data::source::locate::{locate, DataRoots, SourceRef};
-use exc_data::source::ReadOptions;
+use exc_data::source::{ReadOptions, SourceFile};
 use exc_data::task_source;
 
 use crate::error::{Error, Result};
@@ -38,7 +37,7 @@ pub fn plan_task<'a>(plan: &'a Plan, name: &str) -> Result<&'a Task> {
 }
 
 /// The train split's files of `task`, or an error naming every place looked.
-fn train_files(task: &Task, roots: &DataRoots) -> Result<Vec<PathBuf>> {
+fn train_files(task: &Task, roots: &DataRoots) -> Result<Vec<SourceFile>> {
     task_source::locate_split(task, "train", roots).map_err(data_err)
 }
 
@@ -74,7 +73,7 @@ pub fn pipeline_spec(plan: &Plan, stage: &StagePlan, roots: &DataRoots) -> Resul
         let files = locate(&src, roots).map_err(data_err)?;
         tasks.push(TaskSpec {
             name: C4.into(),
-            files,
+            files: files.into_iter().map(Into::into).collect(),
             read: ReadOptions::default(),
             objective: Objective::SpanCorruption {
                 spec: SpanCorruption {

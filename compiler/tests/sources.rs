@@ -1,0 +1,210 @@
+//! `source` declarations: `parts` (which part a row came from) and
+//! line-aligned column files, checked into the plan's `Source`, and the
+//! mistakes each can hold.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use exc_compiler::ast::Item;
+use exc_compiler::check_task::{check_tasks, Declared};
+use exc_compiler::diagnostic::Diagnostic;
+use exc_compiler::ir::{Source, SplitFiles, Task};
+use exc_compiler::render::render_row;
+use exc_compiler::source::FileId;
+use indexmap::IndexMap;
+
+fn checked(task_src: &str) -> (IndexMap<String, Task>, Vec<Diagnostic>) {
+    let file = exc_compiler::syntax::parse(FileId(0), task_src).unwrap();
+    let decls: Vec<Declared<'_>> = file
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Task(t) => Some(Declared {
+                decl: t,
+                file: "t.task".into(),
+            }),
+            _ => None,
+        })
+        .collect();
+    let mut diags = Vec::new();
+    let tasks = check_tasks(&decls, &mut diags);
+    (tasks, diags)
+}
+
+/// A task around `source` and `fields`, checked; the diagnostics' codes.
+fn codes(source: &str, fields: &str) -> Vec<&'static str> {
+    let src = format!(
+        r#"task t {{ {source} fields {{ {fields} }} input "{{text}}" target text metrics accuracy }}"#
+    );
+    checked(&src).1.iter().map(|d| d.code).collect()
+}
+
+fn source(source: &str, fields: &str) -> Source {
+    let src = format!(
+        r#"task t {{ {source} fields {{ {fields} }} input "{{text}}" target text metrics accuracy }}"#
+    );
+    let (tasks, diags) = checked(&src);
+    assert!(diags.is_empty(), "{diags:?}");
+    tasks["t"].source.clone().unwrap()
+}
+
+#[test]
+fn parts_of_a_hub_source_fill_the_config() {
+    let s = source(
+        r#"source hf "cardiffnlp/tweet_eval" config "stance_{target}" parts target [abortion, atheism] { train = "train" }"#,
+        "text: text, target: class[abortion, atheism]",
+    );
+    let parts = s.parts().unwrap();
+    assert_eq!(parts.field, "target");
+    assert_eq!(
+        parts.values.iter().collect::<Vec<_>>(),
+        [
+            (&"abortion".to_string(), &"abortion".to_string()),
+            (&"atheism".to_string(), &"atheism".to_string())
+        ]
+    );
+    assert_eq!(parts.fill("stance_{target}", "atheism"), "stance_atheism");
+}
+
+#[test]
+fn parts_with_values_name_files() {
+    let s = source(
+        r#"source files jsonl parts label { human = "webtext", machine = "small-117M" } { train = "gpt2/{label}.train.jsonl" }"#,
+        "text: text, label: class[human, machine]",
+    );
+    let Source::Files { parts, splits, .. } = s else {
+        panic!("a files source")
+    };
+    let parts = parts.unwrap();
+    assert_eq!(parts.values["machine"], "small-117M");
+    assert_eq!(
+        splits["train"],
+        SplitFiles::Pattern("gpt2/{label}.train.jsonl".into())
+    );
+}
+
+#[test]
+fn a_part_field_may_be_text() {
+    source(
+        r#"source hf "o/d" config "{c}" parts c [a, b] { train = "train" }"#,
+        "text: text, c: text",
+    );
+}
+
+#[test]
+fn the_part_field_must_be_declared_and_hold_every_part() {
+    let src = r#"source hf "o/d" config "{c}" parts c [a, b] { train = "train" }"#;
+    assert_eq!(codes(src, "text: text"), ["exc::check::part_field"]);
+    assert_eq!(
+        codes(src, "text: text, c: class[a]"),
+        ["exc::check::part_field"]
+    );
+    assert_eq!(codes(src, "text: text, c: int"), ["exc::check::part_field"]);
+}
+
+#[test]
+fn every_split_must_use_the_placeholder() {
+    assert_eq!(
+        codes(
+            r#"source files jsonl parts c [a, b] { train = "{c}.train.jsonl", test = "test.jsonl" }"#,
+            "text: text, c: class[a, b]",
+        ),
+        ["exc::check::part_unused"]
+    );
+    // A hub split may hold it instead of the config.
+    assert!(codes(
+        r#"source hf "o/d" parts r [r1, r2] { train = "train_{r}" }"#,
+        "text: text, r: class[r1, r2]",
+    )
+    .is_empty());
+}
+
+#[test]
+fn a_placeholder_must_name_the_parts() {
+    assert_eq!(
+        codes(
+            r#"source files jsonl { train = "{model}.train.jsonl" }"#,
+            "text: text"
+        ),
+        ["exc::check::unknown_placeholder"]
+    );
+    assert_eq!(
+        codes(
+            r#"source files jsonl parts c [a] { train = "{c}/{model}.jsonl" }"#,
+            "text: text, c: class[a]"
+        ),
+        ["exc::check::unknown_placeholder"]
+    );
+}
+
+#[test]
+fn a_part_named_twice_is_an_error() {
+    assert_eq!(
+        codes(
+            r#"source hf "o/d" config "{c}" parts c [a, a] { train = "train" }"#,
+            "text: text, c: class[a]"
+        ),
+        ["exc::check::duplicate_entry"]
+    );
+}
+
+#[test]
+fn column_files_are_read_as_text() {
+    let s = source(
+        r#"source files text { train = { modern: "train.modern", original: "train.original" } }"#,
+        "text: text, modern: text, original: text",
+    );
+    let Source::Files { splits, .. } = s else {
+        panic!("a files source")
+    };
+    let SplitFiles::Columns(cols) = &splits["train"] else {
+        panic!("columns")
+    };
+    assert_eq!(cols["modern"], "train.modern");
+    assert_eq!(cols["original"], "train.original");
+    assert_eq!(
+        codes(
+            r#"source files jsonl { train = { a: "a.jsonl", b: "b.jsonl" } }"#,
+            "text: text"
+        ),
+        ["exc::check::column_files_format"]
+    );
+    assert_eq!(
+        codes(
+            r#"source files text { train = { a: "../a", b: "b" } }"#,
+            "text: text"
+        ),
+        ["exc::check::path_escapes_root"]
+    );
+}
+
+#[test]
+fn a_part_renders_like_any_class_field() {
+    let (tasks, diags) = checked(
+        r#"task t { source hf "o/d" config "stance_{target}" parts target [abortion, atheism] { train = "train" }
+           fields { text: text, target: class[abortion, atheism] }
+           input "stance target: {target} tweet: {text}" target text metrics accuracy }"#,
+    );
+    assert!(diags.is_empty(), "{diags:?}");
+    // exc-data adds the part's name to each row.
+    let row = serde_json::json!({"text": "hi", "target": "atheism"});
+    let ex = render_row(&tasks["t"], &row, "train").unwrap();
+    assert_eq!(ex[0].input, "stance target: atheism tweet: hi");
+}
+
+#[test]
+fn plans_with_parts_and_columns_round_trip() {
+    for s in [
+        source(
+            r#"source hf "o/d" config "{c}" parts c [a, b] { train = "train" }"#,
+            "text: text, c: text",
+        ),
+        source(
+            r#"source files text { train = { x: "x.txt", y: "y.txt" }, test = "t.txt" }"#,
+            "text: text",
+        ),
+    ] {
+        let json = serde_json::to_string(&s).unwrap();
+        let back: Source = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s, "{json}");
+    }
+}
