@@ -155,7 +155,14 @@ pub fn table(plan: &Plan) -> String {
                     t.steps, t.batch, t.inputs, t.targets, stage.rates
                 );
             }
-            if stage.kind == StageKind::Evaluate || !stage.splits.is_empty() {
+            if stage.kind == StageKind::Finetune {
+                // What a fine-tune stage's splits are for: choosing checkpoints.
+                if stage.last_checkpoint {
+                    let _ = write!(out, ", evaluated with its last checkpoint");
+                } else {
+                    let _ = write!(out, ", selects checkpoints on {}", stage.splits.join(", "));
+                }
+            } else if stage.kind == StageKind::Evaluate || !stage.splits.is_empty() {
                 let _ = write!(out, ", splits {}", stage.splits.join(", "));
             }
             let _ = writeln!(out);

@@ -11,6 +11,9 @@ use sha2::{Digest, Sha256};
 /// 2: a source's `parts` (an older runtime would read `{field}` literally)
 /// and `source files` splits of line-aligned column files.
 pub const FORMAT: u32 = 2;
+/// The oldest format this exc reads: a format-1 plan is a format-2 plan
+/// that uses neither addition, so runs planned by an older exc resume.
+pub const OLDEST_FORMAT: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
@@ -252,10 +255,11 @@ impl Plan {
     pub fn from_json(text: &str) -> Result<Plan, String> {
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
         match value.get("format").and_then(serde_json::Value::as_u64) {
-            Some(v) if v == u64::from(FORMAT) => {}
+            Some(v) if (u64::from(OLDEST_FORMAT)..=u64::from(FORMAT)).contains(&v) => {}
             Some(v) => {
                 return Err(format!(
-                    "plan format {v} is not supported (this exc reads format {FORMAT})"
+                    "plan format {v} is not supported (this exc reads formats \
+                     {OLDEST_FORMAT} to {FORMAT}; a newer plan needs a newer exc)"
                 ))
             }
             None => return Err("not an exc plan: no `format` field".into()),

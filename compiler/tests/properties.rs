@@ -100,4 +100,15 @@ fn plan_round_trips_through_json() {
     assert!(exc_compiler::plan::Plan::from_json(r#"{"format": 99}"#)
         .unwrap_err()
         .contains("format 99"));
+    // A plan written by an exc of format 1 (no source parts, no column
+    // files) still reads, so its runs resume.
+    let old = plan.to_json().replacen(
+        &format!("\"format\": {}", exc_compiler::plan::FORMAT),
+        "\"format\": 1",
+        1,
+    );
+    assert!(old.contains("\"format\": 1"), "{old}");
+    let back = exc_compiler::plan::Plan::from_json(&old).unwrap();
+    assert_eq!(back.format, 1);
+    assert_eq!(back.runs, plan.runs);
 }
