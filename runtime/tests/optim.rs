@@ -210,7 +210,7 @@ fn accumulation_sums_bf16_gradients_in_float32() {
         let w = vs.root().var("w", &[64], tch::nn::Init::Const(0.0));
         tch::no_grad(|| {
             let mut w = w.shallow_clone();
-            let _ = w.copy_(&(Tensor::arange(64, (Kind::Float, Device::Cpu)) * 0.37).sin());
+            w.copy_(&(Tensor::arange(64, (Kind::Float, Device::Cpu)) * 0.37).sin());
         });
         if kind == Kind::BFloat16 {
             vs.bfloat16();

@@ -253,7 +253,7 @@ pub fn check_norm(device: Device, kind: Kind) -> NormCheck {
         tch::no_grad(|| {
             for (_, mut w) in vs.variables() {
                 let scale = (Tensor::arange(256, opts) * 0.37).cos() + 1.5;
-                let _ = w.copy_(&scale);
+                w.copy_(&scale);
             }
         });
         if kind == Kind::BFloat16 {

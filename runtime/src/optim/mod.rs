@@ -182,7 +182,7 @@ impl Accumulation {
             for (p, sum) in &mut self.sums {
                 let mut g = p.grad();
                 if g.defined() {
-                    let _ = g.copy_(sum);
+                    g.copy_(sum);
                 }
                 let _ = sum.zero_();
             }
