@@ -69,6 +69,17 @@ pub enum DataError {
         /// What went wrong.
         message: String,
     },
+    /// A row the task's template cannot render (a field of the wrong kind,
+    /// lists of different lengths, a value its table lacks, …).
+    #[error("task `{task}`: cannot render the row{}: {message}", place.as_ref().map_or_else(String::new, |p| format!(" at {p}")))]
+    Render {
+        /// The task.
+        task: String,
+        /// Where the row is (`file`, row N), once known.
+        place: Option<String>,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A configuration value out of range (spans, lengths, rates).
     #[error("{0}")]
     Config(String),
@@ -90,6 +101,10 @@ impl DataError {
     pub fn help(&self) -> Option<&str> {
         match self {
             DataError::Missing { help, .. } => Some(help),
+            DataError::Render { place: None, .. } => Some(
+                "`exc check --data` renders every task's rows and names the file and row of \
+                 each one that fails",
+            ),
             DataError::Unaligned { .. } => Some(
                 "line i of each file is one row: fix the files so that they pair up line by \
                  line (exc never drops the unpaired lines)",

@@ -170,6 +170,48 @@ impl RowStream {
             index: self.idx,
         }
     }
+
+    /// Where in the source files the row after cursor `at` is, as
+    /// "`file`, row N". Rows are shuffled within windows and their places
+    /// are not kept, so the window is read again and shuffled as [`fill`]
+    /// (`Self::fill`) did: a cost paid only for a row that failed.
+    fn place_of(&self, at: RowCursor) -> Option<String> {
+        let mut source =
+            SourceFiles::at(self.files.clone(), self.read.clone(), at.window_start).ok()?;
+        let (mut epoch, mut index, mut restarted) = (at.epoch, at.index, false);
+        loop {
+            let start = source.position();
+            let mut places = Vec::new();
+            for _ in 0..self.window {
+                match source.next() {
+                    Some(Ok(_)) => {
+                        let (file, row) = source.last_place()?;
+                        places.push(format!("`{}`, row {row}", file.describe()));
+                    }
+                    Some(Err(_)) => return None,
+                    None => break,
+                }
+            }
+            if places.is_empty() {
+                // Past the end: the next epoch starts from the beginning.
+                if restarted {
+                    return None;
+                }
+                restarted = true;
+                epoch += 1;
+                source = SourceFiles::new(self.files.clone(), self.read.clone()).ok()?;
+                continue;
+            }
+            if index < places.len() {
+                let mut rng =
+                    Rng::derive(self.seed, &[self.task, epoch, start.file as u64, start.row]);
+                rng.shuffle(&mut places);
+                return places.get(index).cloned();
+            }
+            // The cursor sat at the end of its window: the row opens the next.
+            index -= places.len();
+        }
+    }
 }
 
 /// Where a task is: the start of the unit being emitted (one row, or one
@@ -269,7 +311,25 @@ impl TaskStream {
     }
 
     /// The next row, rendered and tokenized (by the workers when there are).
+    /// A row that does not render is named by file and row.
     fn next_prepared(&mut self) -> Result<Prepared> {
+        let at = self.next_cursor();
+        let item = self.next_prepared_unplaced();
+        match item {
+            Err(DataError::Render {
+                task,
+                place: None,
+                message,
+            }) => Err(DataError::Render {
+                place: self.rows.place_of(at),
+                task,
+                message,
+            }),
+            other => other,
+        }
+    }
+
+    fn next_prepared_unplaced(&mut self) -> Result<Prepared> {
         let Some(pool) = &self.pool else {
             if self.ahead.is_empty() {
                 let row = self.rows.next()?;

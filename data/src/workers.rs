@@ -51,8 +51,10 @@ pub(crate) fn prepare(
 ) -> Result<Prepared> {
     match objective {
         Objective::Supervised(render) => {
-            let pairs = render(row).map_err(|e| {
-                DataError::Config(format!("task `{task}`: cannot render a row: {e}"))
+            let pairs = render(row).map_err(|e| DataError::Render {
+                task: task.to_string(),
+                place: None,
+                message: e.to_string(),
             })?;
             let mut out = Vec::with_capacity(pairs.len());
             for (input, target) in pairs {

@@ -234,3 +234,39 @@ fn worker_pool_gives_the_same_batches_and_cursors() {
         assert_eq!(cursor, cursors[i], "spawned cursor {i}");
     }
 }
+
+/// A row the renderer refuses stops the pipeline with an error that names
+/// its file and row, although rows are shuffled within windows and rendered
+/// on worker threads.
+#[test]
+fn a_row_that_does_not_render_is_named_by_file_and_row() {
+    let Some(tok) = tokenizer() else { return };
+    let dir = fixture("render-error");
+    // rte.jsonl line n + 1 holds "premise number n …"; windows of 5 rows.
+    for bad in [0usize, 3, 11, 17, 22] {
+        let mut spec = spec(&dir, Batching::Pack);
+        let needle = format!("number {bad} ");
+        spec.tasks[0].objective = Objective::Supervised(Arc::new(move |row: &Value| {
+            let premise = row["premise"].as_str().unwrap_or("");
+            if premise.contains(&needle) {
+                return Err(format!("`premise` holds {premise:?}"));
+            }
+            Ok(vec![(premise.to_string(), "x".to_string())])
+        }));
+        for workers in [0, 2] {
+            let mut p = Pipeline::new(&spec, tok.clone(), None)
+                .unwrap()
+                .with_workers(workers);
+            let err = (0..200)
+                .find_map(|_| p.next_batch().err())
+                .expect("the bad row is reached");
+            let msg = err.to_string();
+            let place = format!("rte.jsonl`, row {}:", bad + 1);
+            assert!(msg.contains(&place), "row {bad}, workers {workers}: {msg}");
+            assert!(
+                msg.contains("task `rte`") && msg.contains(&format!("number {bad} ")),
+                "{msg}"
+            );
+        }
+    }
+}

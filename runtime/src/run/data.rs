@@ -146,13 +146,16 @@ pub fn eval_examples(
     roots: &DataRoots,
     limit: Option<usize>,
 ) -> Result<Vec<EvalExample>> {
-    let rows = task_source::open_split(task, split, roots).map_err(data_err)?;
+    let mut rows = task_source::open_split(task, split, roots).map_err(data_err)?;
     let mut out = Vec::new();
-    for row in rows {
+    while let Some(row) = rows.next() {
         let row = row.map_err(data_err)?;
         let exs = exc_compiler::render::render_row(task, &row, split).map_err(|e| {
+            let place = rows.last_place().map_or_else(String::new, |(f, n)| {
+                format!(" at `{}`, row {n}", f.describe())
+            });
             Error::Input(format!(
-                "task `{}` ({split}): cannot render a row: {e}",
+                "task `{}` ({split}): cannot render the row{place}: {e}",
                 task.name
             ))
         })?;
