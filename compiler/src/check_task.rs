@@ -21,6 +21,31 @@ pub struct Declared<'a> {
     pub file: String,
 }
 
+/// Checks the tasks of one `.task` text, as if read from `file`: the tasks
+/// that checked cleanly and every diagnostic (a syntax error is one). For
+/// tools and tests that hold a task in a string; `crate::compile` reads
+/// files, includes and mixtures.
+pub fn check_task_text(text: &str, file: &str) -> (IndexMap<String, Task>, Vec<Diagnostic>) {
+    let parsed = match crate::syntax::parse(crate::source::FileId(0), text) {
+        Ok(f) => f,
+        Err(d) => return (IndexMap::new(), vec![d]),
+    };
+    let decls: Vec<Declared<'_>> = parsed
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            ast::Item::Task(t) => Some(Declared {
+                decl: t,
+                file: file.to_string(),
+            }),
+            _ => None,
+        })
+        .collect();
+    let mut diags = Vec::new();
+    let tasks = check_tasks(&decls, &mut diags);
+    (tasks, diags)
+}
+
 /// Check all task declarations. Returns the tasks that checked cleanly.
 pub fn check_tasks(decls: &[Declared<'_>], diags: &mut Vec<Diagnostic>) -> IndexMap<String, Task> {
     let mut by_name: IndexMap<&str, &Declared<'_>> = IndexMap::new();

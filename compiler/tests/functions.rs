@@ -3,31 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use exc_compiler::ast::Item;
-use exc_compiler::check_task::{check_tasks, Declared};
+use exc_compiler::check_task::check_task_text;
 use exc_compiler::diagnostic::Diagnostic;
 use exc_compiler::ir::Task;
 use exc_compiler::render::{render_row, Example};
-use exc_compiler::source::FileId;
 use indexmap::IndexMap;
 
 /// Check one task written inline: the checked tasks and the diagnostics.
 fn checked(task_src: &str) -> (IndexMap<String, Task>, Vec<Diagnostic>) {
-    let file = exc_compiler::syntax::parse(FileId(0), task_src).unwrap();
-    let decls: Vec<Declared<'_>> = file
-        .items
-        .iter()
-        .filter_map(|i| match i {
-            Item::Task(t) => Some(Declared {
-                decl: t,
-                file: "t.task".into(),
-            }),
-            _ => None,
-        })
-        .collect();
-    let mut diags = Vec::new();
-    let tasks = check_tasks(&decls, &mut diags);
-    (tasks, diags)
+    check_task_text(task_src, "t.task")
 }
 
 fn render(task_src: &str, row: serde_json::Value, split: &str) -> Vec<Example> {

@@ -6,10 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use exc_compiler::ast::Item;
-use exc_compiler::check_task::{check_tasks, Declared};
+use exc_compiler::check_task::check_task_text;
 use exc_compiler::ir::Task;
-use exc_compiler::source::FileId;
 use exc_data::source::locate::DataRoots;
 use exc_data::source::{line_count, ReadOptions, SourceFile, SourceFiles};
 use exc_data::task_source::{locate_split, open_split};
@@ -29,20 +27,7 @@ fn write(path: &Path, text: &str) {
 }
 
 fn task(src: &str) -> Task {
-    let file = exc_compiler::syntax::parse(FileId(0), src).unwrap();
-    let decls: Vec<Declared<'_>> = file
-        .items
-        .iter()
-        .filter_map(|i| match i {
-            Item::Task(t) => Some(Declared {
-                decl: t,
-                file: "t.task".into(),
-            }),
-            _ => None,
-        })
-        .collect();
-    let mut diags = Vec::new();
-    let tasks = check_tasks(&decls, &mut diags);
+    let (tasks, diags) = check_task_text(src, "t.task");
     assert!(diags.is_empty(), "{diags:?}");
     tasks.into_values().next().unwrap()
 }
