@@ -18,7 +18,8 @@
 #   E  loss over 200 steps (base, batch 32): optimised path vs the unoptimised
 #      one (fp32, math attention, composite norm, tensor-by-tensor Adafactor)
 #   F  `exc run` end to end on the device: the miniature (packed pre-training,
-#      `precision auto` = bf16 on CUDA, checkpoint selection, per-task
+#      `precision auto` = bf16 on CUDA, `--kernels auto` = mem-efficient
+#      attention and fused norm after their device checks, checkpoint selection, per-task
 #      fine-tuning, evaluation), 40 steps a stage; prints its report
 # then prints one table. Results (JSON and logs) go to $OUT, else runtime/bench/out.
 # The python3 there must hold torch 2.11.0 (cu130) and transformers; its
@@ -155,6 +156,8 @@ if [ -x "$exc_bin" ] && [ "$t" -ge 30 ]; then
     grep -E '^(note|warning|error)|step 40/40' "$out/F-exc-run-miniature.log" | head -20
     [ -f "$out/F-miniature/report.md" ] && cat "$out/F-miniature/report.md"
     [ -f "$out/F-miniature/config.json" ] && grep -A3 '"precision"' "$out/F-miniature/config.json"
+    # The kernels each training stage chose (checked on the device first).
+    grep -H '"kernels"' "$out"/F-miniature/*/DONE 2>/dev/null
 else
     echo "== F-exc-run-miniature: skipped (no exc binary at $exc_bin, or ${t}s left)"
 fi

@@ -485,6 +485,8 @@ fn miniature_pretrain_finetune_evaluate() {
     let sg = read("superglue/DONE");
     assert_eq!(sg["weights"], "superglue/checkpoints/step-00000040");
     assert_eq!(sg["selected_on"], "validation");
+    // On a CPU `--kernels auto` trains with the reference kernels.
+    assert_eq!(sg["kernels"], "math attention, composite norm");
     let best = read("superglue/checkpoints/best_per_task.json");
     for t in ["super_glue_rte", "super_glue_wsc"] {
         let w = sg["task_weights"][t].as_str().unwrap();

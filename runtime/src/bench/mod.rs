@@ -232,7 +232,7 @@ pub fn bench(args: &TrainArgs) -> Result<(Report, Option<reference::RefRun>)> {
     let attention_check =
         (imp != AttentionImpl::Math).then(|| step::check_attention(imp, dev, kind));
     if let Some((_, grad)) = attention_check {
-        if grad > 0.05 {
+        if grad.is_nan() || grad > crate::run::kernels::ATTENTION_GRAD_TOLERANCE {
             return Err(Error::Input(format!(
                 "attention `{}` gives the relative position bias a wrong gradient here \
                  (relative error {grad:.3}); use --attention math",

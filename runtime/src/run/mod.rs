@@ -21,6 +21,7 @@
 pub mod ckpt;
 pub mod data;
 pub mod eval;
+pub mod kernels;
 mod progress;
 pub mod report;
 mod report_svg;
@@ -80,6 +81,11 @@ pub struct RunArgs {
     /// No progress bar or log lines.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Training kernels: `auto` uses the fast attention and norm kernels on
+    /// CUDA where they pass a check on the device; `reference` always uses
+    /// transformers' math (what the parity tests check).
+    #[arg(long, value_enum, default_value_t)]
+    pub kernels: kernels::KernelChoice,
 }
 
 /// What a finished `exc run` produced.
@@ -357,6 +363,7 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
             device,
             args,
             resolved: &resolved,
+            kernels: std::cell::RefCell::new(kernels::KernelPicker::new(args.kernels, device)),
         };
         run_one(&ctx)?;
         run_dirs.push(dir);
@@ -379,6 +386,7 @@ struct RunCtx<'a> {
     device: Device,
     args: &'a RunArgs,
     resolved: &'a Resolved,
+    kernels: std::cell::RefCell<kernels::KernelPicker>,
 }
 
 /// The split a fine-tuning stage selects its checkpoints on: its first
@@ -583,6 +591,9 @@ fn train_stage_units(
     let mut task_weights = serde_json::Map::new();
     let mut last = None;
     let mut final_step = 0;
+    // The kernels the models trained in this process used (none when every
+    // unit was already done).
+    let mut kernels_used = None;
     for (unit, udir) in &units {
         let unit_done = udir.join("DONE");
         let step = if stage.per_task && unit_done.exists() {
@@ -592,6 +603,18 @@ fn train_stage_units(
                 .unwrap_or(train.steps)
         } else {
             let mut model = fresh_model(ctx, train.dropout, train.seed)?;
+            let quiet = ctx.args.quiet;
+            let k = ctx.kernels.borrow_mut().pick(
+                train::trains_in_bf16(train, ctx.device)?,
+                &mut |n| {
+                    if !quiet {
+                        eprintln!("note: {n}");
+                    }
+                },
+            );
+            model.model.set_attention(k.attention);
+            model.model.set_norm(k.norm);
+            kernels_used = Some(k.describe());
             if let Some(w) = from {
                 model.load(w)?;
             }
@@ -630,6 +653,9 @@ fn train_stage_units(
         }
     }
     let mut record = serde_json::json!({ "step": final_step, "task_weights": task_weights });
+    if let Some(k) = kernels_used {
+        record["kernels"] = k.into();
+    }
     if let Some(l) = last {
         record["weights"] = l.into();
     }

@@ -1,0 +1,138 @@
+//! Which attention and RMS-norm kernels `exc run` trains with.
+//!
+//! The reference kernels (math attention, composite norm) are transformers'
+//! T5 op for op and what the parity goldens check; on a CPU they are also
+//! what libtorch would pick. On CUDA, `--kernels auto` (the default) trains
+//! with the faster kernels `exc bench train` measures: the memory-efficient
+//! attention kernel (which returns the relative position bias its
+//! gradient) and the fused RMS norm. Each is first checked on the device,
+//! at the stage's precision, with the benchmark's own checks; a kernel that
+//! fails its check is not used, and the run says so. Evaluation always
+//! uses the reference kernels.
+
+use std::collections::HashMap;
+
+use tch::{Device, Kind};
+
+use crate::bench::step::{check_attention, check_norm};
+use crate::model::{AttentionImpl, NormImpl};
+
+/// `exc run --kernels`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum KernelChoice {
+    /// The fast kernels on CUDA where they pass their checks; the
+    /// reference ones on CPU.
+    #[default]
+    Auto,
+    /// Math attention and the composite norm everywhere.
+    Reference,
+}
+
+/// The kernels one training stage uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kernels {
+    pub attention: AttentionImpl,
+    pub norm: NormImpl,
+}
+
+impl Kernels {
+    pub const REFERENCE: Kernels = Kernels {
+        attention: AttentionImpl::Math,
+        norm: NormImpl::Composite,
+    };
+
+    /// `mem-efficient attention, fused norm`, as recorded in `DONE`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} attention, {} norm",
+            self.attention.name(),
+            self.norm.name()
+        )
+    }
+}
+
+/// The largest relative error of the bias gradient an attention kernel
+/// may show against the math path (the benchmark's rule).
+pub const ATTENTION_GRAD_TOLERANCE: f64 = 0.05;
+
+/// Chooses (and checks, once per precision) the kernels of a run.
+#[derive(Debug)]
+pub struct KernelPicker {
+    choice: KernelChoice,
+    device: Device,
+    /// By whether the stage trains in bf16.
+    chosen: HashMap<bool, Kernels>,
+}
+
+impl KernelPicker {
+    pub fn new(choice: KernelChoice, device: Device) -> Self {
+        KernelPicker {
+            choice,
+            device,
+            chosen: HashMap::new(),
+        }
+    }
+
+    /// The kernels for a stage that trains in bf16 (or not); `note` hears
+    /// why a fast kernel was refused.
+    pub fn pick(&mut self, bf16: bool, note: &mut dyn FnMut(String)) -> Kernels {
+        if self.choice == KernelChoice::Reference || !self.device.is_cuda() {
+            return Kernels::REFERENCE;
+        }
+        if let Some(k) = self.chosen.get(&bf16) {
+            return *k;
+        }
+        let kind = if bf16 { Kind::BFloat16 } else { Kind::Float };
+        let mut k = Kernels {
+            attention: AttentionImpl::MemEfficient,
+            norm: NormImpl::Fused,
+        };
+        let (_, grad) = check_attention(k.attention, self.device, kind);
+        if grad.is_nan() || grad > ATTENTION_GRAD_TOLERANCE {
+            note(format!(
+                "the memory-efficient attention kernel gives the position bias a wrong \
+                 gradient on this device (relative error {grad:.3}); training with math attention"
+            ));
+            k.attention = AttentionImpl::Math;
+        }
+        let norm = check_norm(self.device, kind);
+        if !norm.ok() {
+            note(format!(
+                "the fused RMS norm is further from float32 than the composite one on this \
+                 device ({:?} against {:?}); training with the composite norm",
+                norm.fused, norm.composite
+            ));
+            k.norm = NormImpl::Composite;
+        }
+        self.chosen.insert(bf16, k);
+        k
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cpu_trains_with_the_reference_kernels() {
+        let mut notes = Vec::new();
+        for choice in [KernelChoice::Auto, KernelChoice::Reference] {
+            let mut p = KernelPicker::new(choice, Device::Cpu);
+            for bf16 in [false, true] {
+                assert_eq!(p.pick(bf16, &mut |n| notes.push(n)), Kernels::REFERENCE);
+            }
+        }
+        assert!(notes.is_empty());
+        assert_eq!(
+            Kernels::REFERENCE.describe(),
+            "math attention, composite norm"
+        );
+    }
+
+    #[test]
+    fn reference_is_kept_on_cuda_when_asked() {
+        // No device is touched: `reference` decides before any check.
+        let mut p = KernelPicker::new(KernelChoice::Reference, Device::Cuda(0));
+        assert_eq!(p.pick(true, &mut |_| {}), Kernels::REFERENCE);
+    }
+}
