@@ -124,8 +124,23 @@ impl Cx<'_> {
                 let mut d = Vec::new();
                 let out = crate::check_source::source_of(&s, &mut d);
                 self.diags.extend(d);
-                // The C4 reader takes the hub layout only; a part field
-                // would mean nothing to span corruption.
+                // Span corruption reads one `text` per row: a part field
+                // would mean nothing to it, and column files give no text.
+                if let ast::SourceDecl::Files { splits, .. } = &s {
+                    for (name, files) in splits {
+                        if let ast::SplitFiles::Columns(_) = &files.node {
+                            self.diags.push(
+                                Diagnostic::error(
+                                    "exc::check::column_files",
+                                    format!("`c4` reads one `text` per row; split `{}` declares column files", name.node),
+                                    files.span,
+                                )
+                                .label("column files")
+                                .help("give the c4 split one path pattern, e.g. `train = \"c4/*.json.gz\"`"),
+                            );
+                        }
+                    }
+                }
                 if let ast::SourceDecl::Hf { parts: Some(p), .. }
                 | ast::SourceDecl::Files { parts: Some(p), .. } = &s
                 {

@@ -39,7 +39,13 @@ fn hub_refs(task: &str, dataset: &str, config: Option<&str>, hub_split: &str) ->
 
 /// How the task's files are read (format, quoting, header-less columns).
 pub fn read_options(task: &Task) -> ReadOptions {
-    match &task.source {
+    source_read_options(task.source.as_ref())
+}
+
+/// How the files of `source` are read: its declared format, quoting and
+/// columns for `source files`; detected from each file otherwise.
+pub fn source_read_options(source: Option<&Source>) -> ReadOptions {
+    match source {
         Some(Source::Files {
             format,
             columns,

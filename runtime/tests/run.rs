@@ -774,3 +774,59 @@ fn a_last_checkpoint_stage_needs_no_validation_data() {
         let _ = std::fs::remove_dir_all(d);
     }
 }
+
+/// A `c4 { source files … }` is read from the files it declares (plain
+/// text here, one document a line), not from the hub layout.
+#[test]
+fn c4_reads_the_files_its_source_declares() {
+    let _guard = serial();
+    let dir = tmp("c4-files");
+    let data = dir.join("data");
+    std::fs::create_dir_all(data.join("corpus")).unwrap();
+    // Documents of the shared English text, one per line.
+    let text = std::fs::read_to_string(root().join("../shared/data/text/wiki_00.txt"))
+        .unwrap_or_else(|_| "the cat sat on the mat and looked at the dog\n".repeat(200));
+    let docs: Vec<&str> = text.lines().filter(|l| l.len() > 40).take(200).collect();
+    std::fs::write(data.join("corpus/part-1.txt"), docs.join("\n")).unwrap();
+    // The miniature's MRPC rows, where a task looks for them.
+    let mrpc = root().join("examples/miniature/data/glue_mrpc");
+    std::fs::create_dir_all(data.join("glue_mrpc")).unwrap();
+    std::fs::copy(mrpc.join("train.jsonl"), data.join("glue_mrpc/train.jsonl")).unwrap();
+    let mixture = dir.join("c4.exmix");
+    std::fs::write(
+        &mixture,
+        format!(
+            "mixture c4files {{
+  use \"{}\"
+  select glue_mrpc
+  rates uniform
+  c4 {{ ratio 1  source files text {{ train = \"corpus/*.txt\" }} }}
+  model custom t5.1.1-small {{ d_model 32, d_ff 64, d_kv 8, num_heads 4, num_layers 1, num_decoder_layers 1 }}
+  train {{ steps 4  batch 4  inputs 128  targets 32  lr constant(0.003)  dropout 0.0  seed 0  checkpoint_every 4 }}
+  pretrain {{ }}
+}}",
+            root().join("tasks").display()
+        ),
+    )
+    .unwrap();
+    let out = dir.join("out");
+    run::run(&RunArgs {
+        mixture: Some(mixture),
+        data_dir: Some(data.clone()),
+        tokenizer: Some(root().join("examples/quickstart/spiece.model")),
+        out: Some(out.clone()),
+        device: Some("cpu".into()),
+        log_every: 2,
+        quiet: true,
+        ..RunArgs::default()
+    })
+    .unwrap();
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    let c4_loss = metrics
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter_map(|l| l["task_loss"]["c4"].as_f64())
+        .count();
+    assert!(c4_loss > 0, "no C4 loss logged: {metrics}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -13,7 +13,7 @@ use exc_data::objective::supervised::Lengths;
 use exc_data::pack::Batching;
 use exc_data::pipeline::{Objective, PipelineSpec, Renderer, TaskSpec};
 use exc_data::source::locate::{locate, DataRoots, SourceRef};
-use exc_data::source::{ReadOptions, SourceFile};
+use exc_data::source::SourceFile;
 use exc_data::task_source;
 
 use crate::error::{Error, Result};
@@ -69,12 +69,12 @@ pub fn pipeline_spec(plan: &Plan, stage: &StagePlan, roots: &DataRoots) -> Resul
         rates.push(tr.rate);
     }
     if let Some(c4) = stage.c4.as_ref().filter(|c| c.rate > 0.0) {
-        let src = c4_ref(&c4.source, "train");
+        let src = c4_ref(&c4.source, "train")?;
         let files = locate(&src, roots).map_err(data_err)?;
         tasks.push(TaskSpec {
             name: C4.into(),
             files: files.into_iter().map(Into::into).collect(),
-            read: ReadOptions::default(),
+            read: task_source::source_read_options(Some(&c4.source)),
             objective: Objective::SpanCorruption {
                 spec: SpanCorruption {
                     noise_density: c4.noise_density,
@@ -112,20 +112,36 @@ pub fn pipeline_spec(plan: &Plan, stage: &StagePlan, roots: &DataRoots) -> Resul
     })
 }
 
-fn c4_ref(source: &exc_compiler::ir::Source, split: &str) -> SourceRef {
-    let (dataset, config) = match source {
-        exc_compiler::ir::Source::Hf {
+/// Where C4's `split` is: the hub layout of an `hf` source, or the path
+/// pattern a `source files` declares (relative to the data directory).
+fn c4_ref(source: &exc_compiler::ir::Source, split: &str) -> Result<SourceRef> {
+    use exc_compiler::ir::{Source, SplitFiles};
+    let (dataset, config, files) = match source {
+        Source::Hf {
             dataset, config, ..
-        } => (Some(dataset.clone()), config.clone()),
-        exc_compiler::ir::Source::Files { .. } => (None, None),
+        } => (Some(dataset.clone()), config.clone(), Vec::new()),
+        Source::Files { splits, .. } => match splits.get(split) {
+            Some(SplitFiles::Pattern(p)) => (None, None, vec![p.clone()]),
+            Some(SplitFiles::Columns(_)) => {
+                return Err(Error::Input(format!(
+                    "the `c4` source declares column files for `{split}`; span corruption \
+                     reads one `text` per row: give one path pattern"
+                )))
+            }
+            None => {
+                return Err(Error::Input(format!(
+                    "the `c4` source declares no `{split}` split: add `{split} = \"…\"` to it"
+                )))
+            }
+        },
     };
-    SourceRef {
+    Ok(SourceRef {
         task: C4.into(),
         dataset,
         config,
         split: split.into(),
-        files: Vec::new(),
-    }
+        files,
+    })
 }
 
 /// One rendered evaluation example.
@@ -186,7 +202,9 @@ pub fn check_sources(plan: &Plan, stages: &[StagePlan], roots: &DataRoots) -> Ve
                 want.push((tr.task.clone(), "train".into()));
             }
             if let Some(c4) = stage.c4.as_ref().filter(|c| c.rate > 0.0) {
-                if let Err(e) = locate(&c4_ref(&c4.source, "train"), roots) {
+                let found =
+                    c4_ref(&c4.source, "train").and_then(|r| locate(&r, roots).map_err(data_err));
+                if let Err(e) = found {
                     missing.push(format!("stage `{}`: {e}", stage.name));
                 }
             }
