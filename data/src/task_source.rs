@@ -18,7 +18,13 @@ use crate::source::{line_count, Format, ReadOptions, SourceFile, SourceFiles};
 /// The hub lookups of one split of a hub source for one part (several when
 /// the config or the hub split joins names with `+`, e.g.
 /// `train_r1+train_r2+train_r3`).
-fn hub_refs(task: &str, dataset: &str, config: Option<&str>, hub_split: &str) -> Vec<SourceRef> {
+fn hub_refs(
+    task: &str,
+    dataset: &str,
+    config: Option<&str>,
+    revision: Option<&str>,
+    hub_split: &str,
+) -> Vec<SourceRef> {
     let configs: Vec<Option<String>> = match config {
         Some(c) => c.split('+').map(|c| Some(c.trim().to_string())).collect(),
         None => vec![None],
@@ -32,6 +38,7 @@ fn hub_refs(task: &str, dataset: &str, config: Option<&str>, hub_split: &str) ->
                 config: c.clone(),
                 split: s.trim().to_string(),
                 files: Vec::new(),
+                revision: revision.map(str::to_string),
             })
         })
         .collect()
@@ -112,6 +119,7 @@ pub fn locate_split(task: &Task, split: &str, roots: &DataRoots) -> Result<Vec<S
             Source::Hf {
                 dataset,
                 config,
+                revision,
                 splits,
                 ..
             } => {
@@ -122,6 +130,7 @@ pub fn locate_split(task: &Task, split: &str, roots: &DataRoots) -> Result<Vec<S
                     &task.name,
                     dataset,
                     config.as_deref(),
+                    revision.as_deref(),
                     &fill(hub_split, value),
                 ) {
                     files.extend(locate(&r, roots)?.into_iter().map(SourceFile::from));
@@ -136,6 +145,7 @@ pub fn locate_split(task: &Task, split: &str, roots: &DataRoots) -> Result<Vec<S
                         config: None,
                         split: split.to_string(),
                         files: vec![fill(p, value)],
+                        revision: None,
                     };
                     locate(&r, roots)?
                         .into_iter()

@@ -202,6 +202,7 @@ fn hub_cache_and_converted_parquet_layouts() {
         config: Some("rte".into()),
         split: "train".into(),
         files: vec![],
+        revision: None,
     };
     let roots = DataRoots {
         data_dir: None,
@@ -236,6 +237,7 @@ fn missing_source_lists_every_place_and_a_fetch_command() {
         config: Some("cb".into()),
         split: "validation".into(),
         files: vec![],
+        revision: None,
     };
     let roots = DataRoots {
         data_dir: Some(data.clone()),
@@ -301,4 +303,51 @@ fn shared_data_files_read() {
     assert!(rows(&shared.join("superglue/RTE_val.jsonl"), &opts).len() > 200);
     assert!(rows(&shared.join("squad/squad_v2_flat_sample.json"), &opts).len() > 5);
     assert_eq!(rows(&shared.join("text/botchan.txt"), &opts).len(), 4288);
+}
+
+/// A source's `revision` reads that snapshot of the hub cache and no other:
+/// by a ref (`refs/v1`) or by commit; a revision not in the cache is missing,
+/// with a fetch command for that revision.
+#[test]
+fn a_revision_reads_its_own_snapshot() {
+    let cache = tmp("hub-rev");
+    let repo = cache.join("datasets--nyu-mll--glue");
+    for (snap, row) in [("abc123", "main"), ("def456", "older")] {
+        let dir = repo.join("snapshots").join(snap).join("rte/train");
+        std::fs::create_dir_all(&dir).unwrap();
+        write_parquet(&dir.join("0000.parquet"), &[row]);
+    }
+    std::fs::create_dir_all(repo.join("refs")).unwrap();
+    std::fs::write(repo.join("refs/main"), "abc123\n").unwrap();
+    std::fs::write(repo.join("refs/v1"), "def456\n").unwrap();
+    let roots = DataRoots {
+        data_dir: None,
+        hf_cache: Some(cache.clone()),
+    };
+    let at = |revision: Option<&str>| SourceRef {
+        task: "glue_rte".into(),
+        dataset: Some("nyu-mll/glue".into()),
+        config: Some("rte".into()),
+        split: "train".into(),
+        files: vec![],
+        revision: revision.map(str::to_string),
+    };
+    let snapshot_of = |revision: Option<&str>| {
+        let files = locate(&at(revision), &roots).unwrap();
+        assert_eq!(files.len(), 1, "{files:?}");
+        files[0]
+            .components()
+            .rev()
+            .nth(3)
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy()
+            .into_owned()
+    };
+    assert_eq!(snapshot_of(None), "abc123");
+    assert_eq!(snapshot_of(Some("v1")), "def456");
+    assert_eq!(snapshot_of(Some("def456")), "def456");
+    let err = locate(&at(Some("0123abc")), &roots).unwrap_err();
+    let help = err.help().unwrap_or_default().to_string();
+    assert!(help.contains("--revision 0123abc"), "{help}");
 }

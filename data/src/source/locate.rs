@@ -22,6 +22,10 @@ pub struct SourceRef {
     /// Explicit files (relative to the data dir unless absolute); `*` may
     /// appear in the file name.
     pub files: Vec<String>,
+    /// The hub revision asked for (a branch, tag or commit): only that
+    /// snapshot of the hub cache is read. None: `refs/main` first, then any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
 }
 
 /// The roots searched, in order.
@@ -96,7 +100,7 @@ fn candidates(src: &SourceRef, roots: &DataRoots) -> Vec<PathBuf> {
     }
     if let (Some(cache), Some(dataset)) = (&roots.hf_cache, &src.dataset) {
         let repo = cache.join(format!("datasets--{}", dataset.replace('/', "--")));
-        for snap in snapshots(&repo) {
+        for snap in snapshots(&repo, src.revision.as_deref()) {
             for rel in [
                 format!("{config}/{split}/*.parquet"),
                 format!("{config}/{split}-*.parquet"),
@@ -113,8 +117,17 @@ fn candidates(src: &SourceRef, roots: &DataRoots) -> Vec<PathBuf> {
     out
 }
 
-/// Snapshot folders of a hub repo: the one `refs/main` names first, then the rest.
-fn snapshots(repo: &Path) -> Vec<PathBuf> {
+/// Snapshot folders of a hub repo: with a revision, the one snapshot it
+/// names (`refs/<revision>`, or a snapshot folder of that commit); else the
+/// one `refs/main` names first, then the rest.
+fn snapshots(repo: &Path, revision: Option<&str>) -> Vec<PathBuf> {
+    if let Some(rev) = revision {
+        let snaps = repo.join("snapshots");
+        let named = std::fs::read_to_string(repo.join("refs").join(rev))
+            .ok()
+            .map(|r| snaps.join(r.trim()));
+        return vec![named.unwrap_or_else(|| snaps.join(rev))];
+    }
     let snaps = repo.join("snapshots");
     let main = std::fs::read_to_string(repo.join("refs/main"))
         .ok()
@@ -188,7 +201,8 @@ fn fetch_help(src: &SourceRef, roots: &DataRoots) -> String {
             let config = src.config.as_deref().unwrap_or("default");
             format!(
                 "fetch it with `huggingface-cli download --repo-type dataset \
-                 {ds} --revision refs/convert/parquet --include \"{config}/{}/*\"{}`",
+                 {ds} --revision {} --include \"{config}/{}/*\"{}`",
+                src.revision.as_deref().unwrap_or("refs/convert/parquet"),
                 src.split,
                 roots
                     .data_dir

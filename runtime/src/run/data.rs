@@ -116,12 +116,20 @@ pub fn pipeline_spec(plan: &Plan, stage: &StagePlan, roots: &DataRoots) -> Resul
 /// pattern a `source files` declares (relative to the data directory).
 fn c4_ref(source: &exc_compiler::ir::Source, split: &str) -> Result<SourceRef> {
     use exc_compiler::ir::{Source, SplitFiles};
-    let (dataset, config, files) = match source {
+    let (dataset, config, revision, files) = match source {
         Source::Hf {
-            dataset, config, ..
-        } => (Some(dataset.clone()), config.clone(), Vec::new()),
+            dataset,
+            config,
+            revision,
+            ..
+        } => (
+            Some(dataset.clone()),
+            config.clone(),
+            revision.clone(),
+            Vec::new(),
+        ),
         Source::Files { splits, .. } => match splits.get(split) {
-            Some(SplitFiles::Pattern(p)) => (None, None, vec![p.clone()]),
+            Some(SplitFiles::Pattern(p)) => (None, None, None, vec![p.clone()]),
             Some(SplitFiles::Columns(_)) => {
                 return Err(Error::Input(format!(
                     "the `c4` source declares column files for `{split}`; span corruption \
@@ -141,6 +149,7 @@ fn c4_ref(source: &exc_compiler::ir::Source, split: &str) -> Result<SourceRef> {
         config,
         split: split.into(),
         files,
+        revision,
     })
 }
 
