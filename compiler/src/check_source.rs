@@ -78,6 +78,7 @@ pub fn source_of(s: &ast::SourceDecl, diags: &mut Vec<Diagnostic>) -> Option<Sou
                 );
                 return None;
             };
+            header_and_columns(format, columns.as_deref(), *header, diags);
             let parts_ir = parts.as_ref().and_then(|p| parts_of(p, diags));
             let field = parts_ir.as_ref().map(|p| p.field.as_str());
             let mut out = IndexMap::new();
@@ -96,6 +97,38 @@ pub fn source_of(s: &ast::SourceDecl, diags: &mut Vec<Diagnostic>) -> Option<Sou
                 splits: out,
             })
         }
+    }
+}
+
+/// `columns` and `header` together say where a TSV/CSV's field names come
+/// from; every combination that could read a header row as data, or data
+/// as a header, must be said outright.
+fn header_and_columns(
+    format: &ast::Name,
+    columns: Option<&[ast::Name]>,
+    header: Option<bool>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    match (columns.and_then(|c| c.first()), header) {
+        (Some(first), None) => diags.push(
+            Diagnostic::error(
+                "exc::check::header",
+                "say whether the files have a header row: `columns` names every field",
+                first.span,
+            )
+            .label("the files' field names")
+            .help("`header false`: the files start with data; `header true`: their header row is skipped and these names replace it"),
+        ),
+        (None, Some(false)) => diags.push(
+            Diagnostic::error(
+                "exc::check::header",
+                "files without a header row need their field names",
+                format.span,
+            )
+            .label("no header row and no `columns`")
+            .help("name the fields in order: `columns [sentence, label] header false`"),
+        ),
+        _ => {}
     }
 }
 

@@ -56,6 +56,7 @@ pub fn source_read_options(source: Option<&Source>) -> ReadOptions {
         Some(Source::Files {
             format,
             columns,
+            header,
             quoting,
             ..
         }) => ReadOptions {
@@ -68,6 +69,7 @@ pub fn source_read_options(source: Option<&Source>) -> ReadOptions {
             }),
             quoting: Some(*quoting),
             columns: columns.clone(),
+            header: *header,
             ..ReadOptions::default()
         },
         _ => ReadOptions::default(),

@@ -351,3 +351,40 @@ fn a_revision_reads_its_own_snapshot() {
     let help = err.help().unwrap_or_default().to_string();
     assert!(help.contains("--revision 0123abc"), "{help}");
 }
+
+/// `columns` with a header row replaces its names and skips it; without
+/// one every line is data; no header and no names is an error, not a
+/// first row taken for names.
+#[test]
+fn columns_and_header_rows() {
+    let dir = tmp("header");
+    let p = dir.join("pairs.tsv");
+    std::fs::write(&p, "question\tanswer\nwho\tme\nwhere\there\n").unwrap();
+    let named = |header: bool| ReadOptions {
+        columns: Some(vec!["q".into(), "a".into()]),
+        header,
+        ..ReadOptions::default()
+    };
+    assert_eq!(
+        rows(&p, &named(true)),
+        vec![
+            json!({"q": "who", "a": "me"}),
+            json!({"q": "where", "a": "here"})
+        ]
+    );
+    assert_eq!(rows(&p, &named(false)).len(), 3);
+    assert_eq!(
+        rows(&p, &named(false))[0],
+        json!({"q": "question", "a": "answer"})
+    );
+    assert_eq!(
+        rows(&p, &ReadOptions::default())[0],
+        json!({"question": "who", "answer": "me"})
+    );
+    let none = ReadOptions {
+        header: false,
+        ..ReadOptions::default()
+    };
+    let err = RowReader::open(&p, &none).err().expect("names are needed");
+    assert!(err.to_string().contains("columns"), "{err}");
+}

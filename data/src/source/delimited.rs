@@ -32,7 +32,22 @@ pub(super) fn open(
     };
     let mut records = reader.into_byte_records();
     let header: Vec<String> = match &opts.columns {
-        Some(cols) => cols.clone(),
+        Some(cols) => {
+            if opts.header {
+                // The file's own header row, replaced by `columns`.
+                if let Some(Err(e)) = records.next() {
+                    return Err(csv_error(path, e));
+                }
+            }
+            cols.clone()
+        }
+        None if !opts.header => {
+            return Err(DataError::Format {
+                path: path.to_path_buf(),
+                message: "a file without a header row needs its column names (`columns [...]`)"
+                    .into(),
+            })
+        }
         None => match records.next() {
             None => Vec::new(),
             Some(Err(e)) => return Err(csv_error(path, e)),

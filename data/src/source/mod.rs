@@ -70,8 +70,13 @@ pub struct ReadOptions {
     pub quoting: Option<bool>,
     /// Accept TSV/CSV rows with a different number of fields than the header.
     pub flexible: bool,
-    /// Field names for TSV/CSV files without a header row.
+    /// Field names for TSV/CSV rows. Without `header`, the files have no
+    /// header row; with it, their header row is skipped and these names
+    /// replace its own.
     pub columns: Option<Vec<String>>,
+    /// TSV/CSV files start with a header row (the default). Without
+    /// `columns` that row names the fields, so `header: false` needs them.
+    pub header: bool,
     /// For `Format::Text`, the field each line is stored under.
     pub text_field: String,
 }
@@ -83,6 +88,7 @@ impl Default for ReadOptions {
             quoting: None,
             flexible: false,
             columns: None,
+            header: true,
             text_field: "text".into(),
         }
     }
