@@ -64,6 +64,34 @@ fn resume(out: &Path) -> RunArgs {
     }
 }
 
+/// A mixture of one tiny T5.1.1 (32 wide, one layer each side) over the
+/// catalog, with `body` after its `use` line, written to `dir/NAME.exmix`.
+fn tiny_mixture(dir: &Path, name: &str, body: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let mixture = dir.join(format!("{name}.exmix"));
+    let text = format!(
+        "mixture {name} {{\n  use \"{}\"\n  model custom t5.1.1-small {{ d_model 32, d_ff 64, d_kv 8, num_heads 4, num_layers 1, num_decoder_layers 1 }}\n{body}\n}}\n",
+        root().join("tasks").display()
+    );
+    std::fs::write(&mixture, text).unwrap();
+    mixture
+}
+
+/// Runs `mixture` on CPU over `data` into `out`, quietly, with the
+/// quickstart's tokenizer.
+fn tiny_args(mixture: &Path, data: &Path, out: &Path, log_every: u64) -> RunArgs {
+    RunArgs {
+        mixture: Some(mixture.to_path_buf()),
+        data_dir: Some(data.to_path_buf()),
+        tokenizer: Some(root().join("examples/quickstart/spiece.model")),
+        out: Some(out.to_path_buf()),
+        device: Some("cpu".into()),
+        log_every,
+        quiet: true,
+        ..RunArgs::default()
+    }
+}
+
 /// What TensorBoard shows of one run directory: the scalars of its event
 /// files read in name order, where every `SessionLog.START` after the
 /// first drops what was read with a step at or past its own (TensorBoard's
@@ -616,35 +644,19 @@ fn a_nan_loss_stops_the_run_naming_step_and_tasks() {
 fn an_interrupted_per_task_stage_resumes_to_the_same_models_and_choices() {
     let _guard = serial();
     let mix_dir = tmp("pertask-mix");
-    std::fs::create_dir_all(&mix_dir).unwrap();
-    let mixture = mix_dir.join("pertask.exmix");
-    std::fs::write(
-        &mixture,
-        format!(
-            "mixture pertask {{
-  use \"{}\"
-  select squad_v1, conll2003_ner
+    let mixture = tiny_mixture(
+        &mix_dir,
+        "pertask",
+        "  select squad_v1, conll2003_ner
   rates uniform
-  model custom t5.1.1-small {{ d_model 32, d_ff 64, d_kv 8, num_heads 4, num_layers 1, num_decoder_layers 1 }}
-  train {{ steps 40  batch 4  inputs 128  targets 32  lr constant(0.003)  dropout 0.0  seed 0  checkpoint_every 20  keep 1 }}
-  finetune ft {{ per_task }}
-  evaluate {{ splits validation }}
-}}",
-            root().join("tasks").display()
-        ),
-    )
-    .unwrap();
-    let m = root().join("examples/miniature");
+  train { steps 40  batch 4  inputs 128  targets 32  lr constant(0.003)  dropout 0.0  seed 0  checkpoint_every 20  keep 1 }
+  finetune ft { per_task }
+  evaluate { splits validation }",
+    );
+    let data = root().join("examples/miniature/data");
     let args = |out: &Path| RunArgs {
-        mixture: Some(mixture.clone()),
-        data_dir: Some(m.join("data")),
-        tokenizer: Some(root().join("examples/quickstart/spiece.model")),
-        out: Some(out.to_path_buf()),
-        device: Some("cpu".into()),
         eval_limit: Some(3),
-        log_every: 10,
-        quiet: true,
-        ..RunArgs::default()
+        ..tiny_args(&mixture, &data, out, 10)
     };
     let full = tmp("pertask-full");
     run::run(&args(&full)).unwrap();
@@ -720,37 +732,20 @@ fn an_interrupted_per_task_stage_resumes_to_the_same_models_and_choices() {
 fn a_last_checkpoint_stage_needs_no_validation_data() {
     let _guard = serial();
     let mix_dir = tmp("last-mix");
-    std::fs::create_dir_all(&mix_dir).unwrap();
     let write = |stage: &str| {
-        let mixture = mix_dir.join("last.exmix");
-        std::fs::write(
-            &mixture,
-            format!(
-                "mixture last {{
-  use \"{}\"
-  select glue_mrpc
+        tiny_mixture(
+            &mix_dir,
+            "last",
+            &format!(
+                "  select glue_mrpc
   rates uniform
-  model custom t5.1.1-small {{ d_model 32, d_ff 64, d_kv 8, num_heads 4, num_layers 1, num_decoder_layers 1 }}
   train {{ steps 4  batch 4  inputs 128  targets 8  lr constant(0.003)  dropout 0.0  seed 0  checkpoint_every 2  keep 1 }}
-  finetune ft {{ {stage} }}
-}}",
-                root().join("tasks").display()
+  finetune ft {{ {stage} }}"
             ),
         )
-        .unwrap();
-        mixture
     };
-    let m = root().join("examples/miniature");
-    let args = |mixture: PathBuf, out: &Path| RunArgs {
-        mixture: Some(mixture),
-        data_dir: Some(m.join("data")),
-        tokenizer: Some(root().join("examples/quickstart/spiece.model")),
-        out: Some(out.to_path_buf()),
-        device: Some("cpu".into()),
-        log_every: 2,
-        quiet: true,
-        ..RunArgs::default()
-    };
+    let data = root().join("examples/miniature/data");
+    let args = |mixture: PathBuf, out: &Path| tiny_args(&mixture, &data, out, 2);
     let out = tmp("last");
     let err = run::run(&args(write(""), &out)).unwrap_err().to_string();
     assert!(
@@ -792,35 +787,17 @@ fn c4_reads_the_files_its_source_declares() {
     let mrpc = root().join("examples/miniature/data/glue_mrpc");
     std::fs::create_dir_all(data.join("glue_mrpc")).unwrap();
     std::fs::copy(mrpc.join("train.jsonl"), data.join("glue_mrpc/train.jsonl")).unwrap();
-    let mixture = dir.join("c4.exmix");
-    std::fs::write(
-        &mixture,
-        format!(
-            "mixture c4files {{
-  use \"{}\"
-  select glue_mrpc
+    let mixture = tiny_mixture(
+        &dir,
+        "c4files",
+        "  select glue_mrpc
   rates uniform
-  c4 {{ ratio 1  source files text {{ train = \"corpus/*.txt\" }} }}
-  model custom t5.1.1-small {{ d_model 32, d_ff 64, d_kv 8, num_heads 4, num_layers 1, num_decoder_layers 1 }}
-  train {{ steps 4  batch 4  inputs 128  targets 32  lr constant(0.003)  dropout 0.0  seed 0  checkpoint_every 4 }}
-  pretrain {{ }}
-}}",
-            root().join("tasks").display()
-        ),
-    )
-    .unwrap();
+  c4 { ratio 1  source files text { train = \"corpus/*.txt\" } }
+  train { steps 4  batch 4  inputs 128  targets 32  lr constant(0.003)  dropout 0.0  seed 0  checkpoint_every 4 }
+  pretrain { }",
+    );
     let out = dir.join("out");
-    run::run(&RunArgs {
-        mixture: Some(mixture),
-        data_dir: Some(data.clone()),
-        tokenizer: Some(root().join("examples/quickstart/spiece.model")),
-        out: Some(out.clone()),
-        device: Some("cpu".into()),
-        log_every: 2,
-        quiet: true,
-        ..RunArgs::default()
-    })
-    .unwrap();
+    run::run(&tiny_args(&mixture, &data, &out, 2)).unwrap();
     let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     let c4_loss = metrics
         .lines()
