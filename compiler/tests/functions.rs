@@ -491,3 +491,16 @@ fn older_plan_expressions_still_read() {
         }
     );
 }
+
+/// A field of a list of records, then an index: `output.answer[0]` is the
+/// first record's answer, as the checker types it (the list of answers,
+/// indexed), not an index into each record's answer.
+#[test]
+fn an_index_after_a_mapped_field_indexes_the_mapped_list() {
+    let ex = render(
+        r#"task t { fields { q: text, output: list<{ answer: text }> } input "{q}" target output.answer[0] metrics bleu }"#,
+        serde_json::json!({"q": "who?", "output": [{"answer": "Alice"}, {"answer": "Bob"}]}),
+        "train",
+    );
+    assert_eq!(ex[0].target, "Alice");
+}
