@@ -199,13 +199,7 @@ fn check_record_targets(
                     c.span,
                 )
                 .label("scores records")
-                .help(format!(
-                    "add them: `references {{ {} }}`",
-                    want.iter()
-                        .map(|f| format!("{f}: …"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+                .help(format!("add them: {}", references_hint(want)));
                 if let Some(s) = refs_span {
                     d = d.related(s, "references declared here");
                 }
@@ -219,13 +213,7 @@ fn check_record_targets(
                 c.span,
             )
             .label("scores records")
-            .help(format!(
-                "declare them: `references {{ {} }}`",
-                want.iter()
-                    .map(|f| format!("{f}: …"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
+            .help(format!("declare them: {}", references_hint(want))),
         ),
         (None, Some(_)) => {
             let mut d = Diagnostic::error(
@@ -242,6 +230,12 @@ fn check_record_targets(
         }
         (None, None) => {}
     }
+}
+
+/// `references { a: …, b: … }` for the fields a record metric wants.
+fn references_hint(want: &[&str]) -> String {
+    let fields: Vec<String> = want.iter().map(|f| format!("{f}: …")).collect();
+    format!("`references {{ {} }}`", fields.join(", "))
 }
 
 fn check_repeats(entries: &[Spanned<TaskEntry>], diags: &mut Vec<Diagnostic>) {

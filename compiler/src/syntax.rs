@@ -285,13 +285,7 @@ impl Cx {
                 let r = inner.next()?;
                 match r.as_rule() {
                     Rule::ref_record => TaskEntry::References(ReferencesDecl::Record(
-                        r.into_inner()
-                            .filter_map(|f| {
-                                let mut it = f.into_inner();
-                                let k = self.name(&it.next()?);
-                                Some((k, self.expr(it.next()?)))
-                            })
-                            .collect(),
+                        self.named_pairs(r, |cx, v| cx.expr(v)),
                     )),
                     _ => TaskEntry::References(ReferencesDecl::Expr(self.expr(r))),
                 }
@@ -424,19 +418,26 @@ impl Cx {
         Some(PartsDecl { field, parts, span })
     }
 
+    /// The `name: value` pairs inside `p`, each value read by `value`.
+    fn named_pairs<T>(
+        &self,
+        p: Pair<'_, Rule>,
+        value: impl Fn(&Self, Pair<'_, Rule>) -> T,
+    ) -> Vec<(Name, T)> {
+        p.into_inner()
+            .filter_map(|pair| {
+                let mut it = pair.into_inner();
+                let name = self.name(&it.next()?);
+                Some((name, value(self, it.next()?)))
+            })
+            .collect()
+    }
+
     fn split_files(&self, v: Pair<'_, Rule>) -> Spanned<SplitFiles> {
         let span = self.span(&v);
         match v.as_rule() {
             Rule::column_files => Spanned::new(
-                SplitFiles::Columns(
-                    v.into_inner()
-                        .filter_map(|c| {
-                            let mut it = c.into_inner();
-                            let name = self.name(&it.next()?);
-                            Some((name, self.string(it.next()?)))
-                        })
-                        .collect(),
-                ),
+                SplitFiles::Columns(self.named_pairs(v, |cx, p| cx.string(p))),
                 span,
             ),
             _ => {

@@ -533,7 +533,7 @@ fn add_task_nll(
     let idx = Tensor::from_slice(ids)
         .to_kind(Kind::Int64)
         .to_device(device);
-    *sums = sums.index_add(0, &idx, &nll.reshape([-1]).to_kind(Kind::Double));
+    let _ = sums.index_add_(0, &idx, &nll.reshape([-1]).to_kind(Kind::Double));
     let add = task_token_counts(batch, counts.len());
     for (c, n) in counts.iter_mut().zip(add) {
         *c += n;
@@ -735,24 +735,21 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
         // step's is read instead, while this one runs. Before anything is
         // logged, scored or saved, this step's loss is read too, so a NaN
         // is always caught before a checkpoint could hold its update.
-        let mut ready = pending.replace(Pending {
+        let previous = pending.replace(Pending {
             step,
             losses,
             batches,
         });
-        let settle_now = log_now || eval_now || save_now || ctx.stop_after == Some(step);
-        loop {
-            if let Some(p) = ready.take() {
-                let at = p.step;
-                let loss = p.settle(&stage.name, &spec, &ckdir)?;
-                window_loss += loss;
-                window_n += 1;
-                progress.step(at, loss);
-            }
-            if !settle_now || pending.is_none() {
-                break;
-            }
-            ready = pending.take();
+        let mut due: Vec<Pending> = previous.into_iter().collect();
+        if log_now || eval_now || save_now || ctx.stop_after == Some(step) {
+            due.extend(pending.take());
+        }
+        for p in due {
+            let at = p.step;
+            let loss = p.settle(&stage.name, &spec, &ckdir)?;
+            window_loss += loss;
+            window_n += 1;
+            progress.step(at, loss);
         }
 
         if log_now {
