@@ -151,7 +151,7 @@ fn packed_logits_loss_and_gradients_match_examples_alone() {
             let logits = l.model.forward(&sb, true).unwrap();
             assert_finite(&format!("{tag} packed logits (padding included)"), &logits);
             let out = seq2seq_loss(&logits, &sb.labels, LossConfig::default());
-            optim::zero_grad(&l.vs);
+            optim::zero_grad(&l.vs).unwrap();
             out.nll_sum.backward();
             let g_packed = grads(&l);
             for (n, g) in &g_packed {
@@ -160,7 +160,7 @@ fn packed_logits_loss_and_gradients_match_examples_alone() {
             let logits = logits.detach().to_device(Device::Cpu);
 
             // Alone: one forward per example, gradients accumulated.
-            optim::zero_grad(&l.vs);
+            optim::zero_grad(&l.vs).unwrap();
             let (mut nll, mut tokens) = (0.0, 0.0);
             for (i, (ex, &(row, start, len))) in exs.iter().zip(&places).enumerate() {
                 let b1 = alone(ex, device);

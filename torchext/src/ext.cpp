@@ -48,43 +48,72 @@ template <typename F> char *guard(F f) {
 }
 
 // --- the op counter -------------------------------------------------------
-// A RecordFunction callback over ATen's dispatcher: every op dispatched while
-// it is on is counted, and each "leaf" op (one that dispatched no other op
-// inside it, or a multi-tensor op) by name: on a GPU, the leaves are the ops
-// that launch the kernels (or only touch metadata), which is what the count
-// is for.
+// A RecordFunction callback over ATen's dispatcher. It counts:
+// - every op dispatched (`all`);
+// - "calls": the ops the caller dispatched itself (outermost on their
+//   thread, or directly inside an autograd node during backward) that reach
+//   a kernel (they, or an op inside them, compute; a view or a no-op `to`
+//   does not). On a GPU each is about one kernel launch (a multi-tensor op
+//   one per chunk of its list; a composite such as cross-entropy a few);
+// - host reads: `_local_scalar_dense`, at any depth (`.item()` and friends),
+//   each of which waits for the device.
 
 std::mutex counts_mutex;
-std::unordered_map<std::string, uint64_t> leaf_counts;
+std::unordered_map<std::string, uint64_t> call_counts;
 std::atomic<uint64_t> all_count{0};
+std::atomic<uint64_t> host_reads{0};
 std::atomic<bool> counting{false};
 at::CallbackHandle handle = 0;
-// Per thread, for each op in progress: whether it dispatched another op,
-// whether it is a multi-tensor op (counted as one leaf: on CUDA it is one
-// kernel per chunk, while on CPU it dispatches the per-tensor op for each
-// tensor), and whether it runs inside one (then it is not counted).
+
+// Ops that launch nothing themselves: metadata, allocation, host reads, and
+// ops that only dispatch others when they do work (`to` another kind,
+// `dropout` at p > 0, `contiguous` of a strided tensor).
+bool no_kernel(const char *name) {
+  static const char *names[] = {
+      "aten::empty", "aten::empty_strided", "aten::as_strided", "aten::view",
+      "aten::_unsafe_view", "aten::_reshape_alias", "aten::reshape",
+      "aten::alias", "aten::t", "aten::transpose", "aten::permute",
+      "aten::expand", "aten::expand_as", "aten::unsqueeze", "aten::squeeze",
+      "aten::select", "aten::slice", "aten::narrow", "aten::unbind",
+      "aten::split", "aten::split_with_sizes", "aten::chunk", "aten::detach",
+      "aten::detach_", "detach", "aten::lift_fresh", "aten::resolve_conj",
+      "aten::resolve_neg", "aten::resize_", "aten::set_", "aten::result_type",
+      "aten::real", "aten::to", "aten::type_as", "aten::contiguous",
+      "aten::dropout", "aten::flatten", "aten::view_as", "aten::numpy_T",
+      "aten::matrix_H", "aten::_has_compatible_shallow_copy_type",
+      "aten::is_nonzero", "aten::size", "aten::stride", "aten::dim",
+      "aten::empty_like", "aten::new_empty", "aten::new_empty_strided",
+      "aten::item", "aten::_local_scalar_dense"};
+  for (const char *n : names) {
+    if (std::strcmp(name, n) == 0) {
+      return true;
+    }
+  }
+  return std::strncmp(name, "autograd::engine::evaluate_function", 35) == 0;
+}
+
+// Per thread, for each op in progress: whether it is an autograd node (its
+// ops count as the caller's), whether it is a call to count, and whether it
+// reached a kernel.
 struct Open {
-  bool had_child;
-  bool multi;
-  bool hidden;
+  bool node;
+  bool call;
+  bool kernel;
 };
 thread_local std::vector<Open> open_ops;
-thread_local int inside_multi = 0;
 
 std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction &fn) {
   if (!counting.load(std::memory_order_relaxed)) {
     return nullptr;
   }
-  if (!open_ops.empty()) {
-    open_ops.back().had_child = true;
-  }
-  bool hidden = inside_multi > 0;
-  bool multi = !hidden && std::strncmp(fn.name(), "aten::_foreach_", 15) == 0;
-  if (multi) {
-    ++inside_multi;
-  }
-  open_ops.push_back(Open{false, multi, hidden});
+  const char *name = fn.name();
+  bool node = std::strncmp(name, "autograd::engine::evaluate_function", 35) == 0;
+  bool call = !node && (open_ops.empty() || open_ops.back().node);
+  open_ops.push_back(Open{node, call, false});
   all_count.fetch_add(1, std::memory_order_relaxed);
+  if (std::strcmp(name, "aten::_local_scalar_dense") == 0) {
+    host_reads.fetch_add(1, std::memory_order_relaxed);
+  }
   return nullptr;
 }
 
@@ -95,13 +124,18 @@ void on_end(const at::RecordFunction &fn, at::ObserverContext *) {
   }
   Open op = open_ops.back();
   open_ops.pop_back();
-  if (op.multi) {
-    --inside_multi;
+  // An op reaches a kernel when one inside it did, or when it is not one of
+  // the ops that launch nothing (then it computes, as a leaf or around
+  // metadata ops only, as `mm` does around `resolve_conj`).
+  if (!no_kernel(fn.name())) {
+    op.kernel = true;
   }
-  if (!op.hidden && (op.multi || !op.had_child) &&
-      counting.load(std::memory_order_relaxed)) {
+  if (op.kernel && !open_ops.empty()) {
+    open_ops.back().kernel = true;
+  }
+  if (op.call && op.kernel && counting.load(std::memory_order_relaxed)) {
     std::lock_guard<std::mutex> lock(counts_mutex);
-    leaf_counts[fn.name()] += 1;
+    call_counts[fn.name()] += 1;
   }
 }
 
@@ -145,14 +179,27 @@ char *exc_foreach_norm(at::Tensor **self, size_t n, double ord,
   });
 }
 
+// params[i].grad = grads[i], or no gradient where grads[i] is NULL (what
+// torch's `zero_grad(set_to_none=True)` does: the next backward then writes
+// each gradient instead of adding it to a zeroed one).
+char *exc_set_grads(at::Tensor **params, at::Tensor **grads, size_t n) {
+  return guard([&] {
+    for (size_t i = 0; i < n; ++i) {
+      params[i]->mutable_grad() =
+          grads[i] == nullptr ? at::Tensor() : *grads[i];
+    }
+  });
+}
+
 // Starts counting dispatched ops (after clearing the counts).
 char *exc_ops_start() {
   return guard([&] {
     {
       std::lock_guard<std::mutex> lock(counts_mutex);
-      leaf_counts.clear();
+      call_counts.clear();
     }
     all_count.store(0);
+    host_reads.store(0);
     if (handle == 0) {
       handle = at::addGlobalCallback(
           at::RecordFunctionCallback(on_start, on_end)
@@ -176,13 +223,15 @@ char *exc_ops_stop() {
 
 uint64_t exc_ops_all() { return all_count.load(); }
 
-// The leaf counts as "name\tcount\n" lines (malloc'd; free with
+uint64_t exc_ops_host_reads() { return host_reads.load(); }
+
+// The call counts as "name\tcount\n" lines (malloc'd; free with
 // exc_torchext_free).
-char *exc_ops_leaves() {
+char *exc_ops_calls() {
   std::string text;
   {
     std::lock_guard<std::mutex> lock(counts_mutex);
-    for (const auto &kv : leaf_counts) {
+    for (const auto &kv : call_counts) {
       text += kv.first;
       text += '\t';
       text += std::to_string(kv.second);

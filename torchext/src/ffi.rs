@@ -12,8 +12,11 @@ use torch_sys::C_tensor;
 extern "C" {
     fn exc_torchext_free(p: *mut c_char);
     fn exc_foreach_zero_(ts: *const *mut C_tensor, n: usize) -> *mut c_char;
-    fn exc_foreach_copy_(ts: *const *mut C_tensor, src: *const *mut C_tensor, n: usize)
-        -> *mut c_char;
+    fn exc_foreach_copy_(
+        ts: *const *mut C_tensor,
+        src: *const *mut C_tensor,
+        n: usize,
+    ) -> *mut c_char;
     fn exc_foreach_mul_tensor_(ts: *const *mut C_tensor, n: usize, t: *mut C_tensor)
         -> *mut c_char;
     fn exc_foreach_add_list_(
@@ -28,10 +31,16 @@ extern "C" {
         ord: f64,
         out: *mut *mut C_tensor,
     ) -> *mut c_char;
+    fn exc_set_grads(
+        params: *const *mut C_tensor,
+        grads: *const *mut C_tensor,
+        n: usize,
+    ) -> *mut c_char;
     fn exc_ops_start() -> *mut c_char;
     fn exc_ops_stop() -> *mut c_char;
     fn exc_ops_all() -> u64;
-    fn exc_ops_leaves() -> *mut c_char;
+    fn exc_ops_host_reads() -> u64;
+    fn exc_ops_calls() -> *mut c_char;
 }
 
 /// The handles of `ts`, valid while `ts` is borrowed.
@@ -100,6 +109,19 @@ pub(crate) fn norm(ts: &[Tensor], ord: f64) -> Result<Vec<Tensor>, String> {
         .collect())
 }
 
+/// `grads[i]` `None`: no gradient.
+pub(crate) fn set_grads(params: &[Tensor], grads: &[Option<&Tensor>]) -> Result<(), String> {
+    let p = handles(params);
+    let g: Vec<*mut C_tensor> = grads
+        .iter()
+        .map(|g| g.map_or(std::ptr::null_mut(), |t| t.as_ptr() as *mut C_tensor))
+        .collect();
+    // SAFETY: both lists hold `p.len()` entries (the caller checked), live
+    // handles or NULL; the shim copies the tensors (reference counts), so
+    // nothing it keeps points into these lists.
+    status(unsafe { exc_set_grads(p.as_ptr(), g.as_ptr(), p.len()) })
+}
+
 pub(crate) fn ops_start() -> Result<(), String> {
     // SAFETY: no arguments; the shim serialises nothing, the caller holds
     // the crate's counting lock.
@@ -116,7 +138,12 @@ pub(crate) fn ops_all() -> u64 {
     unsafe { exc_ops_all() }
 }
 
-pub(crate) fn ops_leaves() -> String {
+pub(crate) fn ops_host_reads() -> u64 {
+    // SAFETY: reads an atomic counter.
+    unsafe { exc_ops_host_reads() }
+}
+
+pub(crate) fn ops_calls() -> String {
     // SAFETY: returns a malloc'd string (or NULL on allocation failure).
-    take(unsafe { exc_ops_leaves() }).unwrap_or_default()
+    take(unsafe { exc_ops_calls() }).unwrap_or_default()
 }

@@ -4,11 +4,11 @@
 //!   which on CUDA launches one kernel per chunk of the list instead of one
 //!   per tensor (zeroing, copying, scaling and norming a model's ~300
 //!   gradients or parameters are then a handful of launches, not ~300 each);
-//! - an op counter over ATen's dispatcher ([`count_ops`]): how many ops a
-//!   piece of code dispatches, and which, measured on any device. On a GPU
-//!   each leaf op that computes is a kernel launch, so the count is how a
-//!   CPU run checks a change that is meant to save launches, and it shows
-//!   whether a step reads anything back to the host (`aten::_local_scalar_dense`).
+//! - an op counter over ATen's dispatcher ([`count_ops`]): which ops a
+//!   piece of code calls, measured on any device. On a GPU each call that
+//!   computes is about one kernel launch, so the count is how a CPU run
+//!   checks a change meant to save launches; it also shows whether the code
+//!   reads anything back to the host (`aten::_local_scalar_dense`).
 //!
 //! The workspace forbids unsafe code; the one module here that needs it
 //! (`ffi`) passes tch's tensor handles to the shim and takes back new ones.
@@ -80,82 +80,70 @@ pub fn foreach_norm(tensors: &[Tensor], ord: f64) -> Result<Vec<Tensor>, TchErro
     ffi::norm(tensors, ord).map_err(|m| shim_error("_foreach_norm", m))
 }
 
+/// Removes the gradients of `params` (torch's `zero_grad(set_to_none=True)`):
+/// the next backward writes each gradient afresh instead of adding it to a
+/// zeroed one, which saves a kernel and a pass over the gradient per tensor.
+pub fn clear_grads(params: &[Tensor]) -> Result<(), TchError> {
+    let none = vec![None; params.len()];
+    ffi::set_grads(params, &none).map_err(|m| shim_error("clear grads", m))
+}
+
+/// Makes `grads[i]` the gradient of `params[i]` (the tensor itself, not a
+/// copy; it must match the parameter's shape, kind and device).
+pub fn set_grads(params: &[Tensor], grads: &[Tensor]) -> Result<(), TchError> {
+    same_len("set grads", params.len(), grads.len())?;
+    for (p, g) in params.iter().zip(grads) {
+        if p.size() != g.size() || p.kind() != g.kind() || p.device() != g.device() {
+            return Err(shim_error(
+                "set grads",
+                format!(
+                    "a {:?} {:?} gradient on {:?} for a {:?} {:?} parameter on {:?}",
+                    g.kind(),
+                    g.size(),
+                    g.device(),
+                    p.kind(),
+                    p.size(),
+                    p.device()
+                ),
+            ));
+        }
+    }
+    let some: Vec<Option<&Tensor>> = grads.iter().map(Some).collect();
+    ffi::set_grads(params, &some).map_err(|m| shim_error("set grads", m))
+}
+
 /// What [`count_ops`] saw.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OpCount {
-    /// Every op dispatched, nested ones included.
+    /// Every op dispatched, nested ones and views included.
     pub all: u64,
-    /// Leaf ops by name (`aten::add_`, ...): ops that dispatched no other
-    /// op, and multi-tensor ops (`aten::_foreach_*`) as one each, which is
-    /// what they are on CUDA (one kernel per chunk of the list); on CPU they
-    /// dispatch the per-tensor op for each tensor, which is not counted.
-    pub leaves: BTreeMap<String, u64>,
+    /// The ops the code dispatched itself (outermost, or directly inside an
+    /// autograd node during backward) that reached a kernel, by name
+    /// (`aten::add_`, ...): views and no-op conversions are not here. On a
+    /// GPU each is about one kernel launch: a multi-tensor op
+    /// (`aten::_foreach_*`) one per chunk of its list, a composite such as
+    /// cross-entropy a few.
+    pub calls: BTreeMap<String, u64>,
+    /// Values read back to the host (`aten::_local_scalar_dense`, at any
+    /// depth: `.item()`, `f64::try_from`, ...): each waits for the device
+    /// to finish everything queued before it.
+    pub host_reads: u64,
 }
 
-/// Leaf ops that launch no kernel: they make or reshape tensor metadata
-/// (views, empty allocations, detaching). The list is what T5's step uses.
-const METADATA_OPS: &[&str] = &[
-    "aten::empty",
-    "aten::empty_strided",
-    "aten::as_strided",
-    "aten::view",
-    "aten::_unsafe_view",
-    "aten::_reshape_alias",
-    "aten::alias",
-    "aten::t",
-    "aten::transpose",
-    "aten::permute",
-    "aten::expand",
-    "aten::unsqueeze",
-    "aten::squeeze",
-    "aten::select",
-    "aten::slice",
-    "aten::narrow",
-    "aten::unbind",
-    "aten::split",
-    "aten::split_with_sizes",
-    "aten::chunk",
-    "aten::detach",
-    "aten::detach_",
-    "aten::lift_fresh",
-    "aten::resolve_conj",
-    "aten::resolve_neg",
-    "aten::resize_",
-    "aten::set_",
-    "aten::result_type",
-    "aten::is_nonzero",
-];
-
 impl OpCount {
-    /// Leaf ops that compute (not in the metadata list): on a GPU, about
-    /// one kernel launch each (a multi-tensor op launches one per chunk).
-    pub fn compute(&self) -> u64 {
-        self.leaves
-            .iter()
-            .filter(|(name, _)| !METADATA_OPS.contains(&name.as_str()))
-            .map(|(_, n)| n)
-            .sum()
+    /// The calls that reached a kernel: about the kernel launches on a GPU.
+    pub fn launches(&self) -> u64 {
+        self.calls.values().sum()
     }
 
-    /// How many times `name` ran as a leaf.
-    pub fn leaf(&self, name: &str) -> u64 {
-        self.leaves.get(name).copied().unwrap_or(0)
+    /// How many times `name` was called.
+    pub fn calls_of(&self, name: &str) -> u64 {
+        self.calls.get(name).copied().unwrap_or(0)
     }
 
-    /// Values read back to the host (`.item()`, `f64::try_from`, ...): each
-    /// waits for the device to finish everything queued before it.
-    pub fn host_reads(&self) -> u64 {
-        self.leaf("aten::_local_scalar_dense")
-    }
-
-    /// The `n` most frequent compute ops, most frequent first.
+    /// The `n` most frequent calls, most frequent first.
     pub fn top(&self, n: usize) -> Vec<(String, u64)> {
-        let mut ops: Vec<(String, u64)> = self
-            .leaves
-            .iter()
-            .filter(|(name, _)| !METADATA_OPS.contains(&name.as_str()))
-            .map(|(k, v)| (k.clone(), *v))
-            .collect();
+        let mut ops: Vec<(String, u64)> = self.calls.iter().map(|(k, v)| (k.clone(), *v)).collect();
         ops.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         ops.truncate(n);
         ops
@@ -174,11 +162,11 @@ pub fn count_ops<T>(f: impl FnOnce() -> T) -> Result<(T, OpCount), TchError> {
     ffi::ops_start().map_err(|m| shim_error("op counter", m))?;
     let out = f();
     ffi::ops_stop().map_err(|m| shim_error("op counter", m))?;
-    let mut leaves = BTreeMap::new();
-    for line in ffi::ops_leaves().lines() {
+    let mut calls = BTreeMap::new();
+    for line in ffi::ops_calls().lines() {
         if let Some((name, n)) = line.rsplit_once('\t') {
             if let Ok(n) = n.parse::<u64>() {
-                leaves.insert(name.to_string(), n);
+                calls.insert(name.to_string(), n);
             }
         }
     }
@@ -186,7 +174,8 @@ pub fn count_ops<T>(f: impl FnOnce() -> T) -> Result<(T, OpCount), TchError> {
         out,
         OpCount {
             all: ffi::ops_all(),
-            leaves,
+            calls,
+            host_reads: ffi::ops_host_reads(),
         },
     ))
 }

@@ -4,7 +4,9 @@
 //! its own test binary (`ops.rs`): it counts every thread's ops.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use exc_torchext::{foreach_add_, foreach_copy_, foreach_mul_, foreach_norm, foreach_zero_};
+use exc_torchext::{
+    clear_grads, foreach_add_, foreach_copy_, foreach_mul_, foreach_norm, foreach_zero_, set_grads,
+};
 use tch::{Device, Kind, Tensor};
 
 /// Tensors of several shapes and kinds, like a model's gradients.
@@ -92,9 +94,17 @@ fn norm_matches_per_tensor_in_float32() {
         for (n, t) in norms.iter().zip(&ts) {
             assert_eq!(n.kind(), Kind::Float);
             assert_eq!(n.dim(), 0);
-            let want = t.to_kind(Kind::Float).square().sum(Kind::Float).sqrt().double_value(&[]);
+            let want = t
+                .to_kind(Kind::Float)
+                .square()
+                .sum(Kind::Float)
+                .sqrt()
+                .double_value(&[]);
             let got = n.double_value(&[]);
-            assert!((got - want).abs() <= 1e-5 * want.max(1.0), "{got} vs {want}");
+            assert!(
+                (got - want).abs() <= 1e-5 * want.max(1.0),
+                "{got} vs {want}"
+            );
         }
     }
 }
@@ -106,7 +116,10 @@ fn errors_come_back_as_errors() {
     let err = foreach_copy_(&a, shorter).unwrap_err().to_string();
     assert!(err.contains("different lengths"), "{err}");
     // Shapes that do not broadcast: libtorch throws, the shim returns it.
-    let wrong: Vec<Tensor> = a.iter().map(|_| Tensor::zeros([2, 2], (Kind::Float, Device::Cpu))).collect();
+    let wrong: Vec<Tensor> = a
+        .iter()
+        .map(|_| Tensor::zeros([2, 2], (Kind::Float, Device::Cpu)))
+        .collect();
     let err = foreach_add_(&a, &wrong, 1.0).unwrap_err().to_string();
     assert!(err.contains("_foreach_add_"), "{err}");
     // The shim is still usable afterwards.
@@ -118,4 +131,29 @@ fn empty_lists_are_no_ops() {
     foreach_zero_(&[]).unwrap();
     foreach_copy_(&[], &[]).unwrap();
     assert!(foreach_norm(&[], 2.0).unwrap().is_empty());
+}
+
+#[test]
+fn cleared_gradients_are_written_afresh_by_the_next_backward() {
+    let w = Tensor::ones([3], (Kind::Float, Device::Cpu)).set_requires_grad(true);
+    (&w * 2.0).sum(Kind::Float).backward();
+    assert!(w.grad().defined());
+    clear_grads(std::slice::from_ref(&w)).unwrap();
+    assert!(!w.grad().defined());
+    (&w * 5.0).sum(Kind::Float).backward();
+    assert_eq!(Vec::<f32>::try_from(&w.grad()).unwrap(), vec![5.0; 3]);
+}
+
+#[test]
+fn set_gradients_are_the_tensors_given_and_checked() {
+    let w = Tensor::ones([2, 2], (Kind::Float, Device::Cpu)).set_requires_grad(true);
+    let g = Tensor::full([2, 2], 0.25, (Kind::Float, Device::Cpu));
+    set_grads(std::slice::from_ref(&w), std::slice::from_ref(&g)).unwrap();
+    assert!(w.grad().equal(&g));
+    // The same storage: the next backward accumulates into it.
+    (&w * 1.0).sum(Kind::Float).backward();
+    assert_eq!(Vec::<f32>::try_from(&g.view([-1])).unwrap(), vec![1.25; 4]);
+    let wrong = Tensor::zeros([3], (Kind::Float, Device::Cpu));
+    let err = set_grads(std::slice::from_ref(&w), std::slice::from_ref(&wrong)).unwrap_err();
+    assert!(err.to_string().contains("gradient"), "{err}");
 }

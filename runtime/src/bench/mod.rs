@@ -96,8 +96,15 @@ pub struct TrainArgs {
     pub norm: Option<NormArg>,
     /// Update Adafactor tensor by tensor (the unoptimised path on CUDA;
     /// on CPU tensor by tensor is the default anyway).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "group_by_shape")]
     pub per_tensor_optimizer: bool,
+    /// Update Adafactor's same-shape tensors as one stacked tensor also on
+    /// CPU (the default on CUDA), e.g. to count its ops.
+    #[arg(long)]
+    pub group_by_shape: bool,
+    /// Skip the step whose ATen ops are counted (after the breakdown).
+    #[arg(long)]
+    pub no_op_count: bool,
     /// Constant learning rate (ExT5: 0.01 for the first 10k steps).
     #[arg(long, default_value_t = 0.01)]
     pub lr: f64,
@@ -286,6 +293,8 @@ pub fn bench(args: &TrainArgs) -> Result<(Report, Option<reference::RefRun>)> {
         norm,
         grouping: if args.per_tensor_optimizer {
             crate::optim::Grouping::Never
+        } else if args.group_by_shape {
+            crate::optim::Grouping::Always
         } else {
             crate::optim::Grouping::Auto
         },
@@ -341,6 +350,12 @@ pub fn bench(args: &TrainArgs) -> Result<(Report, Option<reference::RefRun>)> {
         parts.push(bd);
         losses.push(loss);
     }
+    // After the steps the reference repeats, so it changes no compared loss.
+    let ops = if args.no_op_count {
+        None
+    } else {
+        Some(trainer.counted_step(args.lr, || fetch(&mut ignored))?)
+    };
     let losses: Vec<f64> = losses.iter().map(|l| l.double_value(&[])).collect();
     let peak_mem = match &sampler {
         Some(s) => Some((s.peak_bytes(), "device memory in use (nvidia-smi, sampled)")),
@@ -399,6 +414,7 @@ pub fn bench(args: &TrainArgs) -> Result<(Report, Option<reference::RefRun>)> {
         timed_s,
         data_wait_s: data_wait,
         breakdown: Breakdown::mean(&parts),
+        ops,
         losses,
         peak_mem,
         peak_tflops,

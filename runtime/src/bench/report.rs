@@ -5,8 +5,8 @@ use std::fmt::Write;
 
 use super::flops;
 use super::reference::RefResult;
-use super::step::Breakdown;
 use super::step::NormCheck;
+use super::step::{Breakdown, StepOps};
 use super::TrainArgs;
 use crate::model::{AttentionImpl, NormImpl, T5Config};
 
@@ -24,6 +24,7 @@ pub struct Inputs<'a> {
     pub timed_s: f64,
     pub data_wait_s: f64,
     pub breakdown: Breakdown,
+    pub ops: Option<StepOps>,
     pub losses: Vec<f64>,
     pub peak_mem: Option<(u64, &'static str)>,
     pub peak_tflops: Option<f64>,
@@ -74,6 +75,8 @@ pub struct Report {
     pub peak_tflops: Option<f64>,
     pub mfu: Option<f64>,
     pub breakdown: Breakdown,
+    /// ATen ops of one step, part by part (`exc_torchext::count_ops`).
+    pub ops: Option<StepOps>,
     pub losses: Vec<f64>,
     pub references: Vec<RefLine>,
 }
@@ -114,6 +117,7 @@ impl Report {
             peak_tflops: i.peak_tflops,
             mfu: i.peak_tflops.map(|p| achieved / p),
             breakdown: i.breakdown,
+            ops: i.ops,
             losses: i.losses,
             references: Vec::new(),
         }
@@ -220,6 +224,9 @@ impl Report {
                 100.0 * x / total
             );
         }
+        if let Some(ops) = &self.ops {
+            s.push_str(&render_ops(ops));
+        }
         let _ = writeln!(s, "  loss (first steps) {}", show(&self.losses));
         for k in 0..self.references.len() {
             s.push_str(&self.render_reference(k));
@@ -275,4 +282,27 @@ fn show(l: &[f64]) -> String {
         .map(|x| format!("{x:.4}"))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The op counts of one step: launches (ops called that reach a kernel; on
+/// a GPU about one launch each), host reads, and the most frequent ops.
+fn render_ops(ops: &StepOps) -> String {
+    let mut s = String::new();
+    let total: u64 = ops.parts().iter().map(|(_, p)| p.launches).sum();
+    let reads: u64 = ops.parts().iter().map(|(_, p)| p.host_reads).sum();
+    let _ = writeln!(
+        s,
+        "  ATen ops of one step: {total} launches (ops called that reach a kernel), {reads} host reads"
+    );
+    for (name, p) in ops.parts() {
+        let top: Vec<String> = p.top.iter().map(|(op, n)| format!("{op} {n}")).collect();
+        let _ = writeln!(
+            s,
+            "    {name:<10} {:>6} launches {:>3} reads  ({})",
+            p.launches,
+            p.host_reads,
+            top.join(", ")
+        );
+    }
+    s
 }

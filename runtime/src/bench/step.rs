@@ -77,6 +77,52 @@ impl Breakdown {
     }
 }
 
+/// The ATen ops one part of a step dispatched ([`exc_torchext::count_ops`]).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct PartOps {
+    /// Ops called that reach a kernel: on a GPU, about one launch each.
+    pub launches: u64,
+    /// Values read back to the host (each waits for the device).
+    pub host_reads: u64,
+    /// Every op dispatched, nested ones and views included.
+    pub dispatched: u64,
+    /// The most frequent of those ops.
+    pub top: Vec<(String, u64)>,
+}
+
+impl From<exc_torchext::OpCount> for PartOps {
+    fn from(c: exc_torchext::OpCount) -> Self {
+        PartOps {
+            launches: c.launches(),
+            host_reads: c.host_reads,
+            dispatched: c.all,
+            top: c.top(6),
+        }
+    }
+}
+
+/// The ops of one training step, part by part.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct StepOps {
+    pub forward: PartOps,
+    pub backward: PartOps,
+    /// The Adafactor update.
+    pub optimizer: PartOps,
+    pub zero_grad: PartOps,
+}
+
+impl StepOps {
+    /// The parts with their names, in step order.
+    pub fn parts(&self) -> [(&'static str, &PartOps); 4] {
+        [
+            ("forward", &self.forward),
+            ("backward", &self.backward),
+            ("optimizer", &self.optimizer),
+            ("zero_grad", &self.zero_grad),
+        ]
+    }
+}
+
 /// Waits for the device to finish queued work (no-op on CPU).
 pub fn sync(device: Device) {
     if let Device::Cuda(i) = device {
@@ -126,10 +172,10 @@ impl Trainer {
 
     /// One training step at learning rate `lr`; returns the detached loss.
     pub fn step(&mut self, b: &Seq2SeqBatch, lr: f64) -> Result<Tensor> {
-        optim::zero_grad(&self.vs);
+        optim::zero_grad(&self.vs)?;
         let loss = self.forward(b)?;
         loss.backward();
-        self.opt.step(lr);
+        self.opt.step(lr)?;
         Ok(loss.detach())
     }
 
@@ -155,8 +201,8 @@ impl Trainer {
         sync(dev);
         let backward = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        self.opt.step(lr);
-        optim::zero_grad(&self.vs);
+        self.opt.step(lr)?;
+        optim::zero_grad(&self.vs)?;
         sync(dev);
         let optimizer = t.elapsed().as_secs_f64();
         Ok((
@@ -168,6 +214,33 @@ impl Trainer {
             },
             loss.detach(),
         ))
+    }
+}
+
+impl Trainer {
+    /// One training step with the ATen ops of each part counted (the data
+    /// is fetched outside the count). Counting slows the step: never time it.
+    pub fn counted_step(
+        &mut self,
+        lr: f64,
+        fetch: impl FnOnce() -> Result<Seq2SeqBatch>,
+    ) -> Result<StepOps> {
+        let b = fetch()?;
+        // As `step`: the last step's gradients must not be added to.
+        optim::zero_grad(&self.vs)?;
+        let (loss, forward) = exc_torchext::count_ops(|| self.forward(&b))?;
+        let loss = loss?;
+        let ((), backward) = exc_torchext::count_ops(|| loss.backward())?;
+        let (r, optimizer) = exc_torchext::count_ops(|| self.opt.step(lr))?;
+        r?;
+        let (r, zero_grad) = exc_torchext::count_ops(|| optim::zero_grad(&self.vs))?;
+        r?;
+        Ok(StepOps {
+            forward: forward.into(),
+            backward: backward.into(),
+            optimizer: optimizer.into(),
+            zero_grad: zero_grad.into(),
+        })
     }
 }
 

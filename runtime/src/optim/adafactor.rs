@@ -8,10 +8,13 @@
 //!
 //! Speed: parameters of one shape (T5-base has 282 tensors but only a
 //! handful of shapes) are updated together as one stacked tensor, so a
-//! step costs about 25 kernel launches per shape plus one copy per tensor
-//! instead of about 25 per tensor; tch binds no `_foreach_*` kernels and the
-//! workspace forbids the unsafe FFI a C++ shim would need. The state is kept
-//! stacked and saved per parameter name, so files do not depend on it.
+//! step costs about 25 kernel launches per shape instead of about 25 per
+//! tensor; the new values go back into the parameters with one
+//! multi-tensor copy per group (`exc_torchext::foreach_copy_`). Multi-tensor
+//! kernels alone would not do better: Adafactor's factored statistics are
+//! reductions along rows and columns, which have no `_foreach_` form, while
+//! a stack reduces every member at once. The state is kept stacked and
+//! saved per parameter name, so files do not depend on it.
 //! With `master_weights`, an fp32 copy of the parameters is updated and the
 //! (bf16) model parameters are its rounding, so that small updates are not
 //! lost to bf16 rounding.
@@ -157,7 +160,14 @@ impl Group {
 
     /// Updates members `start..start + len` (one stacked computation) from
     /// their gradients `grads`.
-    fn update(&mut self, c: &AdafactorConfig, lr: f64, beta2t: f64, start: i64, grads: &[Tensor]) {
+    fn update(
+        &mut self,
+        c: &AdafactorConfig,
+        lr: f64,
+        beta2t: f64,
+        start: i64,
+        grads: &[Tensor],
+    ) -> Result<()> {
         let len = grads.len() as i64;
         let part = |t: &Tensor| t.narrow(0, start, len);
         let params = &self.params[start as usize..(start + len) as usize];
@@ -219,26 +229,18 @@ impl Group {
             }
             let _ = p32.g_sub_(&update);
             if let Some(m) = &self.master {
-                for (i, p) in self.params[start as usize..(start + len) as usize]
-                    .iter_mut()
-                    .enumerate()
-                {
-                    // copy_ rounds to the parameter's kind (bf16) itself.
-                    p.copy_(&part(m).select(0, i as i64));
-                }
+                // One multi-tensor copy for the group; it rounds to the
+                // parameters' kind (bf16) itself.
+                exc_torchext::foreach_copy_(params, &part(m).unbind(0))?;
             }
-            return;
+            return Ok(());
         }
         if c.weight_decay != 0.0 {
             p32 = &p32 - &p32 * (&lr_t * c.weight_decay);
         }
         let new = p32 - update;
-        for (i, p) in self.params[start as usize..(start + len) as usize]
-            .iter_mut()
-            .enumerate()
-        {
-            p.copy_(&new.select(0, i as i64));
-        }
+        exc_torchext::foreach_copy_(params, &new.unbind(0))?;
+        Ok(())
     }
 
     /// Named views of member `i`'s state.
@@ -312,7 +314,7 @@ impl Adafactor {
 
     /// One update with learning rate `lr` from the gradients in `.grad()`;
     /// parameters without a gradient are left alone.
-    pub fn step(&mut self, lr: f64) {
+    pub fn step(&mut self, lr: f64) -> Result<()> {
         self.step += 1;
         let c = self.cfg.clone();
         let beta2t = 1.0 - (self.step as f64).powf(-c.decay_rate);
@@ -320,17 +322,18 @@ impl Adafactor {
             for g in &mut self.groups {
                 let grads: Vec<Tensor> = g.params.iter().map(|p| p.grad()).collect();
                 if grads.iter().all(Tensor::defined) {
-                    g.update(&c, lr, beta2t, 0, &grads);
+                    g.update(&c, lr, beta2t, 0, &grads)?;
                 } else {
                     // Rare (a parameter unused by the loss): member by member.
                     for (i, grad) in grads.iter().enumerate() {
                         if grad.defined() {
-                            g.update(&c, lr, beta2t, i as i64, std::slice::from_ref(grad));
+                            g.update(&c, lr, beta2t, i as i64, std::slice::from_ref(grad))?;
                         }
                     }
                 }
             }
-        });
+            Ok(())
+        })
     }
 }
 
@@ -430,7 +433,7 @@ mod tests {
         let mut opt = Adafactor::new(&vs, cfg);
         for step in 0..4 {
             set_grads(&vs, step);
-            opt.step(0.01);
+            opt.step(0.01).unwrap();
         }
         named_params(&vs)
     }
@@ -478,7 +481,7 @@ mod tests {
         vs.bfloat16();
         for step in 0..4 {
             set_grads(&vs, step);
-            opt.step(0.01);
+            opt.step(0.01).unwrap();
         }
         for ((name, x), (_, y)) in named_params(&vs).iter().zip(reference.iter()) {
             assert_eq!(x.kind(), Kind::BFloat16);

@@ -82,14 +82,23 @@ fn meta_step(meta: &BTreeMap<String, String>) -> Result<i64> {
         .ok_or_else(|| Error::Checkpoint("optimizer state has no `step`".into()))
 }
 
-/// Clears the gradients of `vs`.
-pub fn zero_grad(vs: &tch::nn::VarStore) {
-    for (_, t) in vs.variables() {
-        let mut g = t.grad();
-        if g.defined() {
-            let _ = g.detach_().zero_();
-        }
-    }
+/// The defined gradients of `vs`'s trainable variables, in name order.
+fn grads(vs: &tch::nn::VarStore) -> Vec<Tensor> {
+    named_params(vs)
+        .into_iter()
+        .map(|(_, t)| t.grad())
+        .filter(Tensor::defined)
+        .collect()
+}
+
+/// Removes the gradients of `vs` (torch's `zero_grad(set_to_none=True)`):
+/// the next backward writes each gradient instead of adding it to a zeroed
+/// one, which saves a kernel and a pass over it per parameter, and zeroing
+/// launches nothing.
+pub fn zero_grad(vs: &tch::nn::VarStore) -> Result<()> {
+    let params: Vec<Tensor> = named_params(vs).into_iter().map(|(_, p)| p).collect();
+    exc_torchext::clear_grads(&params)?;
+    Ok(())
 }
 
 /// Scales gradients so their global L2 norm is at most `max_norm`; returns
@@ -97,29 +106,23 @@ pub fn zero_grad(vs: &tch::nn::VarStore) {
 /// scalar tensor on the gradients' device. Nothing is read back to the
 /// host: the scale `min(1, max_norm / (norm + 1e-6))` is applied on the
 /// device (a multiplication by exactly 1 when the norm is within bounds),
-/// so a training step never waits for the GPU here.
-pub fn clip_grad_norm(vs: &tch::nn::VarStore, max_norm: f64) -> Option<Tensor> {
-    let grads: Vec<Tensor> = named_params(vs)
-        .into_iter()
-        .map(|(_, t)| t.grad())
-        .filter(|g| g.defined())
-        .collect();
+/// so a training step never waits for the GPU here. The per-tensor norms
+/// (float32, also for bf16 gradients) and the scaling are multi-tensor ops,
+/// as torch's `clip_grad_norm_(foreach=True)` does them.
+pub fn clip_grad_norm(vs: &tch::nn::VarStore, max_norm: f64) -> Result<Option<Tensor>> {
+    let grads = grads(vs);
     if grads.is_empty() {
-        return None;
+        return Ok(None);
     }
-    tch::no_grad(|| {
-        let sq: Vec<Tensor> = grads
-            .iter()
-            .map(|g| g.to_kind(Kind::Float).square().sum(Kind::Float))
-            .collect();
-        let norm = Tensor::stack(&sq, 0).sum(Kind::Float).sqrt();
+    let norm = tch::no_grad(|| -> Result<Tensor> {
+        let norms = exc_torchext::foreach_norm(&grads, 2.0)?;
+        let norm = Tensor::stack(&norms, 0).norm();
         let coef = (max_norm / (&norm + 1e-6)).clamp_max(1.0);
         // A 0-dim float factor does not promote a bf16 gradient.
-        for mut g in grads {
-            let _ = g.g_mul_(&coef);
-        }
-        Some(norm)
-    })
+        exc_torchext::foreach_mul_(&grads, &coef)?;
+        Ok(norm)
+    })?;
+    Ok(Some(norm))
 }
 
 /// Gradient accumulation: the loss of each micro-batch is divided by the
@@ -161,31 +164,52 @@ impl Accumulation {
     }
 
     /// Backpropagates one micro-batch's mean loss.
-    pub fn backward(&mut self, loss: &Tensor) {
+    pub fn backward(&mut self, loss: &Tensor) -> Result<()> {
         (loss / self.micro_batches.max(1) as f64).backward();
-        tch::no_grad(|| {
-            for (p, sum) in &mut self.sums {
-                let mut g = p.grad();
-                if g.defined() {
-                    let _ = sum.g_add_(&g.to_kind(Kind::Float));
-                    let _ = g.zero_();
-                }
-            }
-        });
+        let (params, sums, grads) = self.defined();
+        tch::no_grad(|| -> Result<()> {
+            // float32 += bf16: the shim's add promotes per tensor.
+            exc_torchext::foreach_add_(&sums, &grads, 1.0)?;
+            exc_torchext::clear_grads(&params)?;
+            Ok(())
+        })
     }
 
     /// Puts the accumulated gradients where the optimizer reads them
-    /// (nothing to do unless they were summed in float32), and clears the
-    /// sums for the next step.
-    pub fn finish(&mut self) {
-        tch::no_grad(|| {
-            for (p, sum) in &mut self.sums {
-                let mut g = p.grad();
-                if g.defined() {
-                    g.copy_(sum);
-                }
-                let _ = sum.zero_();
+    /// (nothing to do unless they were summed in float32), rounded once to
+    /// the parameters' kind, and clears the sums for the next step.
+    pub fn finish(&mut self) -> Result<()> {
+        if self.sums.is_empty() {
+            return Ok(());
+        }
+        tch::no_grad(|| -> Result<()> {
+            let (params, sums): (Vec<Tensor>, Vec<Tensor>) = self
+                .sums
+                .iter()
+                .map(|(p, s)| (p.shallow_clone(), s.shallow_clone()))
+                .unzip();
+            let grads: Vec<Tensor> = params
+                .iter()
+                .zip(&sums)
+                .map(|(p, s)| s.to_kind(p.kind()))
+                .collect();
+            exc_torchext::set_grads(&params, &grads)?;
+            exc_torchext::foreach_zero_(&sums)?;
+            Ok(())
+        })
+    }
+
+    /// The parameters with a gradient, their float32 sums and gradients.
+    fn defined(&self) -> (Vec<Tensor>, Vec<Tensor>, Vec<Tensor>) {
+        let mut out = (Vec::new(), Vec::new(), Vec::new());
+        for (p, sum) in &self.sums {
+            let g = p.grad();
+            if g.defined() {
+                out.0.push(p.shallow_clone());
+                out.1.push(sum.shallow_clone());
+                out.2.push(g);
             }
-        });
+        }
+        out
     }
 }

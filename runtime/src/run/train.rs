@@ -105,10 +105,13 @@ impl Optim {
         }
     }
 
-    fn step(&mut self, lr: f64) {
+    fn step(&mut self, lr: f64) -> Result<()> {
         match self {
             Optim::Adafactor(o) => o.step(lr),
-            Optim::AdamW(o) => o.step(lr),
+            Optim::AdamW(o) => {
+                o.step(lr);
+                Ok(())
+            }
         }
     }
 
@@ -706,7 +709,7 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
                 .sum();
             let logits = model.model.forward(&sb, training)?;
             let out = seq2seq_loss(&logits, &sb.labels, loss_cfg);
-            accum.backward(&out.loss);
+            accum.backward(&out.loss)?;
             if n_tasks > 2 {
                 add_task_nll(&batch, &out.nll, &mut task_nll, &mut task_tok, ctx.device)?;
             }
@@ -715,12 +718,12 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
             window_tokens += n_tok as u64;
             tokens += n_tok as u64;
         }
-        accum.finish();
+        accum.finish()?;
         if let Some(c) = train.clip {
-            optim::clip_grad_norm(&model.vs, c);
+            optim::clip_grad_norm(&model.vs, c)?;
         }
-        opt.step(lr);
-        optim::zero_grad(&model.vs);
+        opt.step(lr)?;
+        optim::zero_grad(&model.vs)?;
 
         let last = step == train.steps;
         let log_now = step.is_multiple_of(ctx.log_every.max(1)) || last;
