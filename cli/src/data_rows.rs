@@ -1,7 +1,7 @@
 //! Real rows through a task: `exc render --data` prints them, `exc check --data`
 //! samples every task's splits and reports what would go wrong in a run.
 
-use exc_compiler::ir::Task;
+use exc_compiler::ir::{Task, Unmatched};
 use exc_compiler::render::{render_row, Example};
 use exc_data::source::locate::DataRoots;
 use exc_data::task_source;
@@ -14,13 +14,20 @@ pub struct Rendered {
     pub result: Result<Vec<Example>, String>,
 }
 
+/// Up to `limit` rows of `split`, rendered.
+pub struct SplitRows {
+    pub rows: Vec<Rendered>,
+    /// Rows read on the way that a join dropped (`unmatched drop`).
+    pub dropped: u64,
+}
+
 /// Up to `limit` rows of `split`, rendered. Errors opening the source are returned whole.
 pub fn render_split(
     task: &Task,
     split: &str,
     roots: &DataRoots,
     limit: usize,
-) -> Result<Vec<Rendered>, String> {
+) -> Result<SplitRows, String> {
     let files = task_source::locate_split(task, split, roots).map_err(|e| describe(&e))?;
     let mut rows = exc_data::source::SourceFiles::new(files, task_source::read_options(task))
         .map_err(|e| describe(&e))?;
@@ -36,7 +43,10 @@ pub fn render_split(
         };
         out.push(Rendered { place, result });
     }
-    Ok(out)
+    Ok(SplitRows {
+        rows: out,
+        dropped: rows.dropped(),
+    })
 }
 
 fn describe(e: &exc_data::error::DataError) -> String {
@@ -69,8 +79,8 @@ pub fn check(
             continue;
         };
         for split in &source.split_names() {
-            let rendered = match render_split(task, split, &roots, rows) {
-                Ok(r) => r,
+            let (rendered, dropped) = match render_split(task, split, &roots, rows) {
+                Ok(r) => (r.rows, r.dropped),
                 Err(e) => {
                     problems += 1;
                     eprintln!("error: {} [{split}]: {e}", task.name);
@@ -97,6 +107,11 @@ pub fn check(
                 empty,
                 unknown
             );
+            if task.joins.iter().any(|j| j.unmatched == Unmatched::Drop) {
+                line.push_str(&format!(
+                    ", {dropped} rows dropped (no joined row, `unmatched drop`)"
+                ));
+            }
             if let Some(tok) = &tok {
                 let limit_in = task.lengths.get("inputs").copied().unwrap_or(512) as usize;
                 let limit_out = task.lengths.get("targets").copied().unwrap_or(114) as usize;

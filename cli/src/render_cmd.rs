@@ -1,7 +1,7 @@
 //! `exc render TASK [--sample] [-n N] [--format text|jsonl]`
 
 use crate::diagnostics;
-use exc_compiler::ir::Task;
+use exc_compiler::ir::{Task, Unmatched};
 use exc_compiler::render::{render_row, Example};
 use std::path::PathBuf;
 
@@ -135,15 +135,25 @@ fn render_data(tasks: &[&Task], dir: &std::path::Path, args: &Args) -> crate::Ou
     let roots = exc_data::source::locate::DataRoots::from_env(Some(dir.to_path_buf()));
     let mut failed = 0;
     for task in tasks {
-        let rendered = match crate::data_rows::render_split(task, &args.split, &roots, args.n) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("error: {}: {e}", task.name);
-                return crate::Outcome::Usage;
-            }
-        };
+        let (rendered, dropped) =
+            match crate::data_rows::render_split(task, &args.split, &roots, args.n) {
+                Ok(r) => (r.rows, r.dropped),
+                Err(e) => {
+                    eprintln!("error: {}: {e}", task.name);
+                    return crate::Outcome::Usage;
+                }
+            };
         if matches!(args.format, Format::Text) {
-            outln!("== {} ({}, {} rows)", task.name, args.split, rendered.len());
+            if task.joins.iter().all(|j| j.unmatched != Unmatched::Drop) {
+                outln!("== {} ({}, {} rows)", task.name, args.split, rendered.len());
+            } else {
+                outln!(
+                    "== {} ({}, {} rows; {dropped} dropped without a joined row)",
+                    task.name,
+                    args.split,
+                    rendered.len()
+                );
+            }
         }
         for r in rendered {
             match r.result {

@@ -30,7 +30,7 @@ pub enum TaskEntry {
     Collection(Name),
     Family(Name),
     Description(String),
-    Source(SourceDecl),
+    Source(SourceEntry),
     Fields(Vec<FieldDecl>),
     Filter(FilterDecl),
     Each(EachDecl),
@@ -67,6 +67,33 @@ impl TaskEntry {
             TaskEntry::Sample(_) => "sample",
         }
     }
+}
+
+/// `source …` with the joins that follow it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceEntry {
+    pub source: SourceDecl,
+    pub joins: Vec<JoinDecl>,
+}
+
+/// `join SOURCE on KEY = KEY { field = field, … } [unmatched POLICY]`:
+/// fields of another dataset's row with the same key, split by split.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinDecl {
+    /// The joined source; an `hf` join without a split map has no splits
+    /// here (each split then reads the joined dataset's split of its name).
+    pub source: SourceDecl,
+    /// The main row's key field.
+    pub key: Name,
+    /// The joined row's key field.
+    pub on: Name,
+    /// (field of the main row, field of the joined row), as written.
+    pub set: Vec<(Name, Name)>,
+    /// `unmatched drop` or `unmatched error` (the default when absent).
+    pub unmatched: Option<Name>,
+    /// The `{ … }` of `set`, for a join that copies nothing.
+    pub set_span: Span,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -351,7 +378,7 @@ pub enum RatesDecl {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum C4Entry {
-    Source(SourceDecl),
+    Source(SourceEntry),
     Setting(Setting),
 }
 

@@ -386,6 +386,273 @@ pub fn check_part_field(
     }
 }
 
+/// A source's `join`s, checked against the main source's splits and the
+/// task's `fields`: the key is a declared field a row can be matched on,
+/// every copied field is declared and written once (across all joins), each
+/// split of the main source has a joined split, and the policy for a row
+/// without a match is `error` or `drop`.
+pub fn joins_of(
+    joins: &[ast::JoinDecl],
+    main: Option<&Source>,
+    fields: &IndexMap<String, Type>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<ir::Join> {
+    let main_splits = main.map(Source::split_names).unwrap_or_default();
+    let mut written: IndexMap<String, Span> = IndexMap::new();
+    let mut out = Vec::new();
+    for j in joins {
+        let mut ok = true;
+        if let ast::SourceDecl::Hf { parts: Some(p), .. }
+        | ast::SourceDecl::Files { parts: Some(p), .. } = &j.source
+        {
+            ok = false;
+            diags.push(
+                Diagnostic::error(
+                    "exc::check::join_source",
+                    "a joined source is read as one table per split; `parts` belongs to the main source",
+                    p.span,
+                )
+                .label("parts in a join")
+                .help("remove `parts` from the join, or join each part's data in its own `join`"),
+            );
+        }
+        ok &= join_key(&j.key, fields, diags);
+        ok &= join_set(j, fields, &mut written, diags);
+        let unmatched = match &j.unmatched {
+            None => ir::Unmatched::Error,
+            Some(u) => match ir::Unmatched::parse(&u.node) {
+                Some(p) => p,
+                None => {
+                    ok = false;
+                    diags.push(
+                        Diagnostic::error(
+                            "exc::check::join_unmatched",
+                            format!("`unmatched {}` is not a policy", u.node),
+                            u.span,
+                        )
+                        .label("not a policy")
+                        .help(format!(
+                            "a row whose key the joined source lacks is an `error` (the default) or is dropped and counted: `unmatched drop`; the policies are: {}",
+                            ir::Unmatched::NAMES.join(", ")
+                        )),
+                    );
+                    ir::Unmatched::Error
+                }
+            },
+        };
+        let source = source_of(&same_splits(&j.source, &main_splits), diags);
+        if let Some(src) = &source {
+            ok &= join_splits(j, src, main, diags);
+        }
+        if let (true, Some(source)) = (ok, source) {
+            out.push(ir::Join {
+                source,
+                key: j.key.node.clone(),
+                on: j.on.node.clone(),
+                set: j
+                    .set
+                    .iter()
+                    .map(|(to, from)| (to.node.clone(), from.node.clone()))
+                    .collect(),
+                unmatched,
+            });
+        }
+    }
+    out
+}
+
+/// An `hf` join without a split map reads, for each of the main source's
+/// splits, the joined dataset's split of the same name.
+fn same_splits(s: &ast::SourceDecl, main_splits: &[String]) -> ast::SourceDecl {
+    match s {
+        ast::SourceDecl::Hf {
+            dataset,
+            config,
+            revision,
+            parts,
+            splits,
+        } if splits.is_empty() => ast::SourceDecl::Hf {
+            dataset: dataset.clone(),
+            config: config.clone(),
+            revision: revision.clone(),
+            parts: parts.clone(),
+            splits: main_splits
+                .iter()
+                .map(|n| {
+                    (
+                        Spanned::new(n.clone(), dataset.span),
+                        Spanned::new(n.clone(), dataset.span),
+                    )
+                })
+                .collect(),
+        },
+        other => other.clone(),
+    }
+}
+
+/// The main row's key: declared, and a value rows can be matched on.
+fn join_key(key: &ast::Name, fields: &IndexMap<String, Type>, diags: &mut Vec<Diagnostic>) -> bool {
+    match fields.get(&key.node).map(Type::strip_optional) {
+        None => {
+            diags.push(
+                Diagnostic::error(
+                    "exc::check::join_key",
+                    format!(
+                        "the join matches on `{}`, which `fields` does not declare",
+                        key.node
+                    ),
+                    key.span,
+                )
+                .label("not a field")
+                .help(format!(
+                    "declare the main row's key, e.g. `{}: text`, or match on a declared field",
+                    key.node
+                )),
+            );
+            false
+        }
+        Some(Type::Text | Type::Int) => true,
+        Some(other) => {
+            diags.push(
+                Diagnostic::error(
+                    "exc::check::join_key",
+                    format!(
+                        "the join matches on `{}`, which is {}; rows are matched on a text or int key",
+                        key.node,
+                        other.describe()
+                    ),
+                    key.span,
+                )
+                .label("not text or int")
+                .help("match on an id field: `on id = question_id`"),
+            );
+            false
+        }
+    }
+}
+
+/// The fields a join writes: each declared (the task's `fields` type the
+/// joined values), each written by one assignment of one join.
+fn join_set(
+    j: &ast::JoinDecl,
+    fields: &IndexMap<String, Type>,
+    written: &mut IndexMap<String, Span>,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    let mut ok = true;
+    if j.set.is_empty() {
+        diags.push(
+            Diagnostic::error(
+                "exc::check::join_field",
+                "the join copies no field",
+                j.set_span,
+            )
+            .label("empty")
+            .help("name what the joined row gives the main row: `{ input = question }`"),
+        );
+        return false;
+    }
+    for (to, from) in &j.set {
+        if !fields.contains_key(&to.node) {
+            ok = false;
+            diags.push(
+                Diagnostic::error(
+                    "exc::check::join_field",
+                    format!("the join writes `{}`, which `fields` does not declare", to.node),
+                    to.span,
+                )
+                .label("not a field")
+                .help(format!(
+                    "declare it with the type of the joined `{}`, e.g. `{}: text`; the task's `fields` type what the join writes",
+                    from.node, to.node
+                )),
+            );
+        }
+        if let Some(first) = written.get(&to.node) {
+            ok = false;
+            diags.push(
+                Diagnostic::error(
+                    "exc::check::duplicate_entry",
+                    format!("`{}` is written twice by the source's joins", to.node),
+                    to.span,
+                )
+                .label("again")
+                .related(*first, "first written here")
+                .help("each field takes its value from one joined field; remove one assignment"),
+            );
+        } else {
+            written.insert(to.node.clone(), to.span);
+        }
+    }
+    ok
+}
+
+/// Each split of the main source reads a split of the joined one, and the
+/// join names no split the main source lacks.
+fn join_splits(
+    j: &ast::JoinDecl,
+    joined: &Source,
+    main: Option<&Source>,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    let Some(main) = main else {
+        return true;
+    };
+    let ours = main.split_names();
+    let theirs = joined.split_names();
+    let mut ok = true;
+    for split in ours.iter().filter(|s| !theirs.contains(s)) {
+        ok = false;
+        diags.push(
+            Diagnostic::error(
+                "exc::check::join_split",
+                format!("split `{split}` has no split in the join"),
+                name_span(&j.source),
+            )
+            .label(format!("no `{split}`"))
+            .help(format!(
+                "each split of the source is joined with a split of this one: add `{split} = \"…\"` to the join's splits"
+            )),
+        );
+    }
+    let names = split_names_of(&j.source);
+    for (name, span) in names.iter().filter(|(n, _)| !ours.contains(n)) {
+        ok = false;
+        diags.push(
+            Diagnostic::error(
+                "exc::check::join_split",
+                format!("the join names split `{name}`, which the source does not read"),
+                *span,
+            )
+            .label("not a split of the source")
+            .help(format!("the source's splits are: {}", ours.join(", "))),
+        );
+    }
+    ok
+}
+
+/// Where a source names what it reads: the hub id, or the file format.
+fn name_span(s: &ast::SourceDecl) -> Span {
+    match s {
+        ast::SourceDecl::Hf { dataset, .. } => dataset.span,
+        ast::SourceDecl::Files { format, .. } => format.span,
+    }
+}
+
+/// The split names a source declares, with their spans.
+fn split_names_of(s: &ast::SourceDecl) -> Vec<(String, Span)> {
+    match s {
+        ast::SourceDecl::Hf { splits, .. } => splits
+            .iter()
+            .map(|(n, _)| (n.node.clone(), n.span))
+            .collect(),
+        ast::SourceDecl::Files { splits, .. } => splits
+            .iter()
+            .map(|(n, _)| (n.node.clone(), n.span))
+            .collect(),
+    }
+}
+
 /// Whether a relative path climbs above its base with `..`.
 pub fn escapes(path: &str) -> bool {
     if std::path::Path::new(path).is_absolute() {

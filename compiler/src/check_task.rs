@@ -3,7 +3,7 @@
 //! type-checks and renders every `sample`. Collects every diagnostic.
 
 use crate::ast::{self, TaskDecl, TaskEntry, Value};
-use crate::check_source::{check_part_field, source_of};
+use crate::check_source::{check_part_field, joins_of, source_of};
 use crate::diagnostic::{suggestion, Diagnostic};
 use crate::ir::{self, Decode, Metric, Part, Target, TargetKind, Task, Type};
 use crate::metric_specs;
@@ -534,14 +534,18 @@ fn build(
         None => Decode::Greedy,
     };
 
-    let source = find(entries, |e| match e {
+    let source_entry = find(entries, |e| match e {
         TaskEntry::Source(s) => Some(s),
         _ => None,
     })
-    .and_then(|(s, _)| {
-        check_part_field(s, &fields, diags);
-        source_of(s, diags)
+    .map(|(s, _)| s);
+    let source = source_entry.and_then(|s| {
+        check_part_field(&s.source, &fields, diags);
+        source_of(&s.source, diags)
     });
+    let joins = source_entry
+        .map(|s| joins_of(&s.joins, source.as_ref(), &fields, diags))
+        .unwrap_or_default();
 
     let examples = find(entries, |e| match e {
         TaskEntry::Examples(n) => Some(n),
@@ -612,6 +616,7 @@ fn build(
         .map(|(s, _)| s),
         file: d.file.clone(),
         source,
+        joins,
         fields,
         filters,
         each: each_ir,

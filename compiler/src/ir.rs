@@ -96,6 +96,48 @@ impl Source {
     }
 }
 
+/// `join … on KEY = ON { field = joined, … }`: every row of a split gets
+/// fields of the row of the joined source's same split whose `on` equals
+/// its `key` (the joined split is read once into a table; two joined rows
+/// with one key are an error).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Join {
+    /// The joined source, its splits keyed by our split names.
+    pub source: Source,
+    /// The main row's key field.
+    pub key: String,
+    /// The joined row's key field.
+    pub on: String,
+    /// Field of the main row -> field of the joined row copied into it
+    /// (added, or replacing what the main row has).
+    pub set: IndexMap<String, String>,
+    /// What a main row whose key has no joined row becomes.
+    pub unmatched: Unmatched,
+}
+
+/// A main row without a joined row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unmatched {
+    /// Stops reading with the row's file and place (the default).
+    #[default]
+    Error,
+    /// Dropped, and counted (`exc check --data` reports the count).
+    Drop,
+}
+
+impl Unmatched {
+    pub const NAMES: &'static [&'static str] = &["error", "drop"];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "error" => Some(Unmatched::Error),
+            "drop" => Some(Unmatched::Drop),
+            _ => None,
+        }
+    }
+}
+
 /// `parts FIELD …`: a source read once per part, `{FIELD}` in its config,
 /// hub splits or paths replaced by the part's value; every row gets the
 /// part's name in `field`.
@@ -389,6 +431,9 @@ pub struct Task {
     pub file: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub source: Option<Source>,
+    /// Other datasets' fields joined into the source's rows, in order.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub joins: Vec<Join>,
     pub fields: IndexMap<String, Type>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub filters: Vec<Filter>,

@@ -79,7 +79,20 @@ impl Cx<'_> {
                 for c in list {
                     match &c.node {
                         ast::C4Entry::Setting(s) => settings.extend(std::slice::from_ref(s)),
-                        ast::C4Entry::Source(s) => source = Some(s.clone()),
+                        ast::C4Entry::Source(s) => {
+                            for j in &s.joins {
+                                self.diags.push(
+                                    Diagnostic::error(
+                                        "exc::check::join_source",
+                                        "`c4` reads one corpus; `join` belongs to task sources",
+                                        j.span,
+                                    )
+                                    .label("not for c4")
+                                    .help("remove the `join` from the c4 source"),
+                                );
+                            }
+                            source = Some(s.source.clone());
+                        }
                     }
                 }
             }

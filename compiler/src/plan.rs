@@ -10,9 +10,12 @@ use sha2::{Digest, Sha256};
 /// an older runtime would read the plan wrongly by ignoring it.
 /// 2: a source's `parts` (an older runtime would read `{field}` literally)
 /// and `source files` splits of line-aligned column files.
-pub const FORMAT: u32 = 2;
-/// The oldest format this exc reads: a format-1 plan is a format-2 plan
-/// that uses neither addition, so runs planned by an older exc resume.
+/// 3: a task's `joins` (an older runtime would ignore them and train on the
+/// main rows as they are, e.g. KILT TriviaQA with empty questions).
+pub const FORMAT: u32 = 3;
+/// The oldest format this exc reads: a format-1 plan is a format-3 plan
+/// without parts, column files or joins, a format-2 plan one without
+/// joins, so runs planned by an older exc resume.
 pub const OLDEST_FORMAT: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

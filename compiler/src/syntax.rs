@@ -4,7 +4,7 @@
 use crate::ast::*;
 use crate::diagnostic::{suggestion, Diagnostic};
 use crate::source::{FileId, Span, Spanned};
-use pest::iterators::Pair;
+use pest::iterators::{Pair, Pairs};
 use pest::Parser as _;
 
 #[derive(pest_derive::Parser)]
@@ -234,7 +234,7 @@ impl Cx {
                 let n = inner.next()?;
                 TaskEntry::Examples(Spanned::new(number(n.as_str()), self.span(&n)))
             }
-            Rule::source => TaskEntry::Source(self.source(inner.next()?)),
+            Rule::source => TaskEntry::Source(self.source_entry(inner)?),
             Rule::fields => TaskEntry::Fields(self.record_type(inner.next()?)),
             Rule::filter => {
                 let expr = self.expr(inner.next()?);
@@ -309,6 +309,37 @@ impl Cx {
         Some(entry)
     }
 
+    /// The inside of `source`: the source, then its joins.
+    fn source_entry(&self, mut inner: Pairs<'_, Rule>) -> Option<SourceEntry> {
+        let source = self.source(inner.next()?);
+        let joins = inner.filter_map(|j| self.join(j)).collect();
+        Some(SourceEntry { source, joins })
+    }
+
+    fn join(&self, p: Pair<'_, Rule>) -> Option<JoinDecl> {
+        let span = self.span(&p);
+        let mut it = p.into_inner();
+        let source = self.source(it.next()?);
+        let key = self.name(&it.next()?);
+        let on = self.name(&it.next()?);
+        let set_pair = it.next()?;
+        let set_span = self.span(&set_pair);
+        let set = self.named_pairs(set_pair, |cx, v| cx.name(&v));
+        let unmatched = it
+            .next()
+            .and_then(|u| u.into_inner().next())
+            .map(|u| self.name(&u));
+        Some(JoinDecl {
+            source,
+            key,
+            on,
+            set,
+            unmatched,
+            set_span,
+            span,
+        })
+    }
+
     fn source(&self, p: Pair<'_, Rule>) -> SourceDecl {
         let rule = p.as_rule();
         let mut dataset = None;
@@ -374,7 +405,7 @@ impl Cx {
             }
         }
         match rule {
-            Rule::hf_source => SourceDecl::Hf {
+            Rule::hf_source | Rule::join_hf => SourceDecl::Hf {
                 dataset: dataset.unwrap_or_else(|| Spanned::new(String::new(), Span::default())),
                 config,
                 revision,
@@ -651,7 +682,7 @@ impl Cx {
         }
     }
 
-    fn selectors(&self, inner: pest::iterators::Pairs<'_, Rule>) -> Vec<Spanned<Selector>> {
+    fn selectors(&self, inner: Pairs<'_, Rule>) -> Vec<Spanned<Selector>> {
         inner
             .filter_map(|s| {
                 let span = self.span(&s);
@@ -710,7 +741,7 @@ impl Cx {
                     .filter_map(|e| {
                         let span = self.span(&e);
                         let entry = match e.as_rule() {
-                            Rule::source => C4Entry::Source(self.source(e.into_inner().next()?)),
+                            Rule::source => C4Entry::Source(self.source_entry(e.into_inner())?),
                             _ => C4Entry::Setting(self.setting(e)?),
                         };
                         Some(Spanned::new(entry, span))

@@ -100,15 +100,47 @@ fn plan_round_trips_through_json() {
     assert!(exc_compiler::plan::Plan::from_json(r#"{"format": 99}"#)
         .unwrap_err()
         .contains("format 99"));
-    // A plan written by an exc of format 1 (no source parts, no column
-    // files) still reads, so its runs resume.
-    let old = plan.to_json().replacen(
+    // Plans written by an exc of format 1 (no source parts, no column
+    // files) or 2 (no joins) still read, so their runs resume.
+    for format in 1..exc_compiler::plan::FORMAT {
+        let old = plan.to_json().replacen(
+            &format!("\"format\": {}", exc_compiler::plan::FORMAT),
+            &format!("\"format\": {format}"),
+            1,
+        );
+        assert!(old.contains(&format!("\"format\": {format}")), "{old}");
+        let back = exc_compiler::plan::Plan::from_json(&old).unwrap();
+        assert_eq!(back.format, format);
+        assert_eq!(back.runs, plan.runs);
+        assert!(back.tasks.values().all(|t| t.joins.is_empty()));
+    }
+    // A plan newer than this exc is refused, not misread.
+    let newer = plan.to_json().replacen(
         &format!("\"format\": {}", exc_compiler::plan::FORMAT),
-        "\"format\": 1",
+        &format!("\"format\": {}", exc_compiler::plan::FORMAT + 1),
         1,
     );
-    assert!(old.contains("\"format\": 1"), "{old}");
-    let back = exc_compiler::plan::Plan::from_json(&old).unwrap();
-    assert_eq!(back.format, 1);
-    assert_eq!(back.runs, plan.runs);
+    assert!(exc_compiler::plan::Plan::from_json(&newer)
+        .unwrap_err()
+        .contains("a newer plan needs a newer exc"));
+}
+
+/// KILT TriviaQA's join reaches the plan and comes back from it.
+#[test]
+fn a_plan_with_a_join_round_trips() {
+    let path = std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/paper/exmix.exmix"
+    ));
+    let c = exc_compiler::compile(&[path]);
+    let plan = c.plans.iter().find(|p| p.mixture == "exmix").unwrap();
+    let joins = &plan.tasks["kilt_triviaqa"].joins;
+    assert_eq!(joins.len(), 1);
+    assert_eq!(joins[0].set["input"], "question");
+    let back = exc_compiler::plan::Plan::from_json(&plan.to_json()).unwrap();
+    assert!(
+        back.to_json() == plan.to_json(),
+        "the plan changed on its way back"
+    );
+    assert_eq!(back.tasks["kilt_triviaqa"].joins, *joins);
 }

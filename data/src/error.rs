@@ -80,12 +80,67 @@ pub enum DataError {
         /// What is wrong with it.
         message: String,
     },
+    /// Two rows of a joined source with one key.
+    #[error("{0}")]
+    DuplicateKey(Box<DuplicateKey>),
+    /// A main row whose key the joined source lacks (policy `unmatched error`).
+    #[error("{0}")]
+    Unmatched(Box<UnmatchedRow>),
+    /// A joined source that cannot serve as a table (a row without the key
+    /// or a copied field, a key that is a list).
+    #[error("task `{task}`: the joined {joined}: {message}")]
+    Join {
+        /// The task joining.
+        task: String,
+        /// The joined source, as the task names it.
+        joined: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A configuration value out of range (spans, lengths, rates).
     #[error("{0}")]
     Config(String),
     /// A cursor that does not fit the pipeline it is restored into.
     #[error("cannot resume: {0}")]
     Cursor(String),
+}
+
+/// Two rows of a joined source with one key: both named.
+#[derive(Debug, thiserror::Error)]
+#[error("task `{task}`: {first} and {second} of the joined {joined} both have `{field}` = `{key}`; a join needs one row per key")]
+pub struct DuplicateKey {
+    /// The task joining.
+    pub task: String,
+    /// The joined source, as the task names it.
+    pub joined: String,
+    /// The joined key field.
+    pub field: String,
+    /// The key.
+    pub key: String,
+    /// The first row (`` `file` row N ``).
+    pub first: String,
+    /// The second row.
+    pub second: String,
+}
+
+/// A main row whose key the joined source lacks, with its place.
+#[derive(Debug, thiserror::Error)]
+#[error("task `{task}`: `{}` row {line}: `{field}` = `{key}` has no row in the joined {joined} (by `{on}`)", path.display())]
+pub struct UnmatchedRow {
+    /// The task joining.
+    pub task: String,
+    /// The joined source, as the task names it.
+    pub joined: String,
+    /// The main row's file.
+    pub path: PathBuf,
+    /// Its 1-based row.
+    pub line: u64,
+    /// The main row's key field.
+    pub field: String,
+    /// The key (`null` when absent).
+    pub key: String,
+    /// The joined key field.
+    pub on: String,
 }
 
 fn looked_list(looked: &[PathBuf]) -> String {
@@ -104,6 +159,14 @@ impl DataError {
             DataError::Render { place: None, .. } => Some(
                 "`exc check --data` renders every task's rows and names the file and row of \
                  each one that fails",
+            ),
+            DataError::Unmatched(_) => Some(
+                "a join stops at a row it cannot complete; to drop such rows (and count them), \
+                 write `unmatched drop` after the join's fields",
+            ),
+            DataError::DuplicateKey(_) => Some(
+                "the joined source must hold one row per key: check that the join's split and \
+                 key field are the ones meant (exc never picks one of the rows)",
             ),
             DataError::Unaligned { .. } => Some(
                 "line i of each file is one row: fix the files so that they pair up line by \

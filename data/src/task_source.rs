@@ -4,15 +4,18 @@
 //! A split becomes a list of [`SourceFile`]s read in order: one per file of
 //! each `+`-joined config or hub split, once per part when the source
 //! declares `parts` (each row then carries its part's name), and one per
-//! group of line-aligned column files.
+//! group of line-aligned column files. Each file carries the task's joins
+//! of that split ([`crate::source::join`]).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use exc_compiler::ir::{FileFormat, Parts, Source, SplitFiles, Task};
 use serde_json::{Map, Value};
 
 use crate::error::{DataError, Result};
-use crate::source::locate::{glob, locate, DataRoots, SourceRef};
+use crate::source::join::JoinedSplit;
+use crate::source::locate::{fetch_help, glob, locate, DataRoots, SourceRef};
 use crate::source::{line_count, Format, ReadOptions, SourceFile, SourceFiles};
 
 /// The hub lookups of one split of a hub source for one part (several when
@@ -92,6 +95,8 @@ fn parts_of(parts: Option<&Parts>) -> Vec<(Option<&str>, &str)> {
 /// The files of one split, in reading order, or an error listing every
 /// place looked. Column files are checked to have equal line counts here,
 /// so `exc run` stops before training rather than at the end of an epoch.
+/// The task's joins are located too (their tables are read when the first
+/// row is), and every file carries them.
 pub fn locate_split(task: &Task, split: &str, roots: &DataRoots) -> Result<Vec<SourceFile>> {
     let no_split = || DataError::Missing {
         task: task.name.clone(),
@@ -107,69 +112,216 @@ pub fn locate_split(task: &Task, split: &str, roots: &DataRoots) -> Result<Vec<S
     };
     let source = task.source.as_ref().ok_or_else(no_split)?;
     let parts = source.parts();
-    let fill = |text: &str, value: &str| match parts {
-        Some(p) => p.fill(text, value),
-        None => text.to_string(),
-    };
     let mut out: Vec<SourceFile> = Vec::new();
     for (name, value) in parts_of(parts) {
         let mut fields = Map::new();
         if let (Some(p), Some(n)) = (parts, name) {
             fields.insert(p.field.clone(), Value::String(n.to_string()));
         }
-        let mut files = match source {
-            Source::Hf {
-                dataset,
-                config,
-                revision,
-                splits,
-                ..
-            } => {
-                let hub_split = splits.get(split).ok_or_else(no_split)?;
-                let config = config.as_deref().map(|c| fill(c, value));
-                let mut files = Vec::new();
-                for r in hub_refs(
-                    &task.name,
-                    dataset,
-                    config.as_deref(),
-                    revision.as_deref(),
-                    &fill(hub_split, value),
-                ) {
-                    files.extend(locate(&r, roots)?.into_iter().map(SourceFile::from));
-                }
-                files
-            }
-            Source::Files { splits, .. } => match splits.get(split).ok_or_else(no_split)? {
-                SplitFiles::Pattern(p) => {
-                    let r = SourceRef {
-                        task: task.name.clone(),
-                        dataset: None,
-                        config: None,
-                        split: split.to_string(),
-                        files: vec![fill(p, value)],
-                        revision: None,
-                    };
-                    locate(&r, roots)?
-                        .into_iter()
-                        .map(SourceFile::from)
-                        .collect()
-                }
-                SplitFiles::Columns(cols) => {
-                    let cols: Vec<(String, String)> = cols
-                        .iter()
-                        .map(|(c, p)| (c.clone(), fill(p, value)))
-                        .collect();
-                    column_files(&task.name, &cols, roots)?
-                }
-            },
+        let fill = |text: &str| match parts {
+            Some(p) => p.fill(text, value),
+            None => text.to_string(),
         };
+        let mut files = source_split(&task.name, source, split, roots, &fill)
+            .map_err(|e| with_join_help(e, task, split, roots))?
+            .ok_or_else(no_split)?;
         for f in &mut files {
             f.fields = fields.clone();
         }
         out.extend(files);
     }
     no_file_twice(task, &out)?;
+    let joins = joins_of(task, split, roots)?;
+    for f in &mut out {
+        f.joins = joins.clone();
+    }
     Ok(out)
+}
+
+/// The files of `split` of one source (one part of it, `fill` putting the
+/// part's value in), or None when the source declares no such split.
+/// `label` stands for the task in messages and the `DATA_DIR/TASK/SPLIT.*`
+/// layout.
+fn source_split(
+    label: &str,
+    source: &Source,
+    split: &str,
+    roots: &DataRoots,
+    fill: &dyn Fn(&str) -> String,
+) -> Result<Option<Vec<SourceFile>>> {
+    let files = match source {
+        Source::Hf {
+            dataset,
+            config,
+            revision,
+            splits,
+            ..
+        } => {
+            let Some(hub_split) = splits.get(split) else {
+                return Ok(None);
+            };
+            let config = config.as_deref().map(fill);
+            let mut files = Vec::new();
+            for r in hub_refs(
+                label,
+                dataset,
+                config.as_deref(),
+                revision.as_deref(),
+                &fill(hub_split),
+            ) {
+                files.extend(locate(&r, roots)?.into_iter().map(SourceFile::from));
+            }
+            files
+        }
+        Source::Files { splits, .. } => match splits.get(split) {
+            None => return Ok(None),
+            Some(SplitFiles::Pattern(p)) => {
+                let r = SourceRef {
+                    task: label.to_string(),
+                    dataset: None,
+                    config: None,
+                    split: split.to_string(),
+                    files: vec![fill(p)],
+                    revision: None,
+                };
+                locate(&r, roots)?
+                    .into_iter()
+                    .map(SourceFile::from)
+                    .collect()
+            }
+            Some(SplitFiles::Columns(cols)) => {
+                let cols: Vec<(String, String)> =
+                    cols.iter().map(|(c, p)| (c.clone(), fill(p))).collect();
+                column_files(label, &cols, roots)?
+            }
+        },
+    };
+    Ok(Some(files))
+}
+
+/// A joined source as a user named it: `` `org/name` config `c` `` or
+/// `` files `pattern` ``.
+fn join_name(source: &Source, split: &str) -> String {
+    match source {
+        Source::Hf {
+            dataset, config, ..
+        } => match config {
+            Some(c) => format!("`{dataset}` config `{c}`"),
+            None => format!("`{dataset}`"),
+        },
+        Source::Files { splits, .. } => match splits.get(split) {
+            Some(SplitFiles::Pattern(p)) => format!("files `{p}`"),
+            Some(SplitFiles::Columns(cols)) => format!(
+                "files {}",
+                cols.values()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(" + ")
+            ),
+            None => "files".into(),
+        },
+    }
+}
+
+/// Where a task's joined data sits in the `DATA_DIR/TASK/SPLIT.*` layout:
+/// a folder of the task's named after the joined dataset
+/// (`kilt_triviaqa/trivia_qa/train.jsonl`), never the task's own files.
+fn join_label(task: &Task, i: usize, source: &Source) -> String {
+    match source {
+        Source::Hf { dataset, .. } => {
+            format!(
+                "{}/{}",
+                task.name,
+                dataset.rsplit('/').next().unwrap_or(dataset)
+            )
+        }
+        Source::Files { .. } => format!("{}/join{}", task.name, i + 1),
+    }
+}
+
+/// The task's joins for `split`, located.
+fn joins_of(task: &Task, split: &str, roots: &DataRoots) -> Result<Vec<Arc<JoinedSplit>>> {
+    let mut out = Vec::new();
+    for (i, j) in task.joins.iter().enumerate() {
+        let name = join_name(&j.source, split);
+        let label = join_label(task, i, &j.source);
+        let files = source_split(&label, &j.source, split, roots, &|t| t.to_string())
+            .map_err(|e| match e {
+                DataError::Missing { looked, help, .. } => DataError::Missing {
+                    task: task.name.clone(),
+                    looked,
+                    help: format!(
+                        "task `{}` joins {name} (split `{split}`, by `{}` = `{}`): {help}",
+                        task.name, j.key, j.on
+                    ),
+                },
+                other => other,
+            })?
+            .ok_or_else(|| {
+                DataError::Config(format!(
+                    "task `{}`: its join with {name} has no `{split}` split",
+                    task.name
+                ))
+            })?;
+        out.push(Arc::new(JoinedSplit::new(
+            task.name.clone(),
+            name,
+            files,
+            source_read_options(Some(&j.source)),
+            j.key.clone(),
+            j.on.clone(),
+            j.set.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),
+            j.unmatched,
+        )));
+    }
+    Ok(out)
+}
+
+/// A main source that cannot be found: its help also says how to get the
+/// data the task joins, which a run needs as much.
+fn with_join_help(e: DataError, task: &Task, split: &str, roots: &DataRoots) -> DataError {
+    let DataError::Missing {
+        task: t,
+        looked,
+        mut help,
+    } = e
+    else {
+        return e;
+    };
+    for (i, j) in task.joins.iter().enumerate() {
+        let name = join_name(&j.source, split);
+        let how = match &j.source {
+            Source::Hf {
+                dataset,
+                config,
+                revision,
+                splits,
+                ..
+            } => hub_refs(
+                &join_label(task, i, &j.source),
+                dataset,
+                config.as_deref(),
+                revision.as_deref(),
+                splits.get(split).map_or(split, String::as_str),
+            )
+            .iter()
+            .map(|r| fetch_help(r, roots))
+            .collect::<Vec<_>>()
+            .join("; "),
+            Source::Files { .. } => {
+                "put its files where the join's paths name them, under the data directory".into()
+            }
+        };
+        help.push_str(&format!(
+            "\n  the task also joins {name} (by `{}` = `{}`): {how}",
+            j.key, j.on
+        ));
+    }
+    DataError::Missing {
+        task: t,
+        looked,
+        help,
+    }
 }
 
 /// Two parts (or two joined configs) that found the same file would read
@@ -250,6 +402,7 @@ fn column_files(
             path: columns.first().map(|(_, p)| p.clone()).unwrap_or_default(),
             columns,
             fields: Map::new(),
+            joins: Vec::new(),
         });
     }
     Ok(out)

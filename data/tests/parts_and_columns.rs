@@ -192,7 +192,7 @@ fn column_files_of_different_lengths_are_an_error_naming_both() {
             ("modern".into(), dir.join("sh/train.modern")),
             ("original".into(), dir.join("sh/train.original")),
         ],
-        fields: Default::default(),
+        ..SourceFile::default()
     };
     let read: Vec<_> = SourceFiles::new(vec![file], ReadOptions::default())
         .unwrap()

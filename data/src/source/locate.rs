@@ -195,7 +195,9 @@ fn wildcard(pattern: &str, name: &str) -> bool {
     tail.is_empty()
 }
 
-fn fetch_help(src: &SourceRef, roots: &DataRoots) -> String {
+/// How to get `src`: the download command for a hub dataset, where to put
+/// local files otherwise.
+pub fn fetch_help(src: &SourceRef, roots: &DataRoots) -> String {
     match &src.dataset {
         Some(ds) => {
             let config = src.config.as_deref().unwrap_or("default");

@@ -11,6 +11,7 @@
 //! [`locate`].
 
 mod delimited;
+pub mod join;
 mod lines;
 pub mod locate;
 mod parquet;
@@ -18,8 +19,11 @@ mod parquet;
 pub use lines::line_count;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
+
+use join::{Joined, JoinedSplit};
 
 use crate::error::{DataError, Result};
 
@@ -106,6 +110,10 @@ pub struct SourceFile {
     pub columns: Vec<(String, PathBuf)>,
     /// Fields added to every row.
     pub fields: Map<String, Value>,
+    /// Joins applied to every row, in order (a task's `join`s, this
+    /// split's); a row a join drops is not returned, but counted.
+    #[serde(skip)]
+    pub joins: Vec<Arc<JoinedSplit>>,
 }
 
 impl From<PathBuf> for SourceFile {
@@ -293,6 +301,8 @@ pub struct SourceFiles {
     turn: usize,
     /// The part that gave the last row.
     last_part: Option<usize>,
+    /// Rows a join dropped (`unmatched drop`), this stream's own.
+    dropped: u64,
 }
 
 impl SourceFiles {
@@ -320,6 +330,7 @@ impl SourceFiles {
             parts,
             turn: 0,
             last_part: None,
+            dropped: 0,
         })
     }
 
@@ -371,6 +382,12 @@ impl SourceFiles {
         &self.files
     }
 
+    /// Rows read so far that a join dropped (`unmatched drop`): they are
+    /// not returned, and their places still count in positions.
+    pub fn dropped(&self) -> u64 {
+        self.dropped + self.parts.iter().map(SourceFiles::dropped).sum::<u64>()
+    }
+
     /// The file and 1-based row of the row last returned (for messages).
     pub fn last_place(&self) -> Option<(&SourceFile, u64)> {
         if let Some(p) = self.last_part {
@@ -408,6 +425,23 @@ impl SourceFiles {
     }
 }
 
+impl SourceFiles {
+    /// The current file's joins applied to a row just read (row
+    /// `self.pos.row` of the file).
+    fn join(&self, mut row: Value) -> Result<Joined> {
+        let Some(file) = self.files.get(self.pos.file) else {
+            return Ok(Joined::Row(row));
+        };
+        for j in &file.joins {
+            match j.apply(row, &file.path, self.pos.row)? {
+                Joined::Row(r) => row = r,
+                Joined::Dropped => return Ok(Joined::Dropped),
+            }
+        }
+        Ok(Joined::Row(row))
+    }
+}
+
 /// Runs of files with the same added fields: one run per part.
 fn part_groups(files: &[SourceFile]) -> Vec<Vec<SourceFile>> {
     let mut groups: Vec<Vec<SourceFile>> = Vec::new();
@@ -439,8 +473,20 @@ impl Iterator for SourceFiles {
             match reader.next() {
                 Some(row) => {
                     self.pos.row += 1;
-                    self.last = Some((self.pos.file, self.pos.row));
-                    return Some(row);
+                    match row.and_then(|r| self.join(r)) {
+                        Ok(Joined::Dropped) => {
+                            self.dropped += 1;
+                            continue;
+                        }
+                        Ok(Joined::Row(row)) => {
+                            self.last = Some((self.pos.file, self.pos.row));
+                            return Some(Ok(row));
+                        }
+                        Err(e) => {
+                            self.last = Some((self.pos.file, self.pos.row));
+                            return Some(Err(e));
+                        }
+                    }
                 }
                 None => {
                     self.current = None;
