@@ -6,42 +6,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may panic
 
+mod common;
+use common::{roots, task, tmp, write};
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use exc_compiler::check_task::check_task_text;
 use exc_compiler::ir::Task;
 use exc_compiler::render::render_row;
-use exc_data::source::locate::DataRoots;
 use exc_data::source::{ReadOptions, SourceFiles};
 use exc_data::task_source::{locate_split, open_split};
 use exc_data::DataError;
 use serde_json::{json, Value};
-
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("exc-joins-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn write(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
-fn roots(dir: &Path) -> DataRoots {
-    DataRoots {
-        data_dir: Some(dir.to_path_buf()),
-        hf_cache: None,
-    }
-}
-
-fn task(src: &str) -> Task {
-    let (tasks, diags) = check_task_text(src, "t.task");
-    assert!(diags.is_empty(), "{diags:?}");
-    tasks.into_values().next().unwrap()
-}
 
 /// The catalog's `kilt_triviaqa`, as `tasks/kilt/kilt.task` declares it.
 fn kilt_triviaqa() -> Task {
@@ -100,7 +77,7 @@ fn kilt_row(id: &str, answer: &str) -> String {
 /// A data directory with KILT TriviaQA's train split (three rows, the
 /// second without a TriviaQA question) and TriviaQA's.
 fn kilt_data(name: &str) -> PathBuf {
-    let dir = tmp(name);
+    let dir = tmp("joins", name);
     write(
         &dir.join("kilt_triviaqa/train.jsonl"),
         &[
@@ -175,7 +152,7 @@ const STRICT: &str = r#"task t {
 
 #[test]
 fn an_unmatched_row_stops_the_reading_by_default_with_its_place() {
-    let dir = tmp("strict");
+    let dir = tmp("joins", "strict");
     write(
         &dir.join("kilt/train.jsonl"),
         &[kilt_row("tc_19", "a"), kilt_row("dpql_0", "b")].concat(),
@@ -200,7 +177,7 @@ fn an_unmatched_row_stops_the_reading_by_default_with_its_place() {
 
 #[test]
 fn two_joined_rows_with_one_key_are_an_error_naming_both() {
-    let dir = tmp("duplicate");
+    let dir = tmp("joins", "duplicate");
     write(&dir.join("kilt/train.jsonl"), &kilt_row("tc_19", "a"));
     write(
         &dir.join("tq/train.jsonl"),
@@ -236,7 +213,7 @@ fn two_joined_rows_with_one_key_are_an_error_naming_both() {
 
 #[test]
 fn missing_data_names_the_joined_dataset() {
-    let dir = tmp("missing");
+    let dir = tmp("joins", "missing");
     let t = kilt_triviaqa();
     // Neither source: the help for KILT also says how to get TriviaQA.
     let e = locate_split(&t, "train", &roots(&dir)).unwrap_err();

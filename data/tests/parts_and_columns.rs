@@ -4,47 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may panic
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{all, roots, task, tmp, write};
 
-use exc_compiler::check_task::check_task_text;
-use exc_compiler::ir::Task;
-use exc_data::source::locate::DataRoots;
 use exc_data::source::{line_count, ReadOptions, SourceFile, SourceFiles};
 use exc_data::task_source::{locate_split, open_split};
 use exc_data::DataError;
 use serde_json::{json, Value};
-
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("exc-parts-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn write(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
-fn task(src: &str) -> Task {
-    let (tasks, diags) = check_task_text(src, "t.task");
-    assert!(diags.is_empty(), "{diags:?}");
-    tasks.into_values().next().unwrap()
-}
-
-fn roots(dir: &Path) -> DataRoots {
-    DataRoots {
-        data_dir: Some(dir.to_path_buf()),
-        hf_cache: None,
-    }
-}
-
-fn all(task: &Task, split: &str, dir: &Path) -> Vec<Value> {
-    open_split(task, split, &roots(dir))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
-}
 
 const GPT2: &str = r#"task d {
   source files jsonl parts label { human = "webtext", machine = "small-117M" } { train = "gpt2/{label}.train.jsonl" }
@@ -54,7 +20,7 @@ const GPT2: &str = r#"task d {
 
 #[test]
 fn each_row_carries_its_part_and_parts_are_read_in_turn() {
-    let dir = tmp("gpt2");
+    let dir = tmp("parts", "gpt2");
     write(
         &dir.join("gpt2/webtext.train.jsonl"),
         "{\"text\": \"h1\"}\n{\"text\": \"h2\"}\n{\"text\": \"h3\"}\n",
@@ -77,7 +43,7 @@ fn each_row_carries_its_part_and_parts_are_read_in_turn() {
 
 #[test]
 fn a_stream_of_parts_resumes_where_it_stopped() {
-    let dir = tmp("resume");
+    let dir = tmp("parts", "resume");
     write(
         &dir.join("gpt2/webtext.train.jsonl"),
         "{\"text\": \"h1\"}\n{\"text\": \"h2\"}\n{\"text\": \"h3\"}\n",
@@ -108,7 +74,7 @@ fn a_stream_of_parts_resumes_where_it_stopped() {
 
 #[test]
 fn a_row_that_already_has_the_part_field_is_an_error() {
-    let dir = tmp("clash");
+    let dir = tmp("parts", "clash");
     write(
         &dir.join("gpt2/webtext.train.jsonl"),
         "{\"text\": \"h1\", \"label\": 1}\n",
@@ -129,7 +95,7 @@ fn a_row_that_already_has_the_part_field_is_an_error() {
 #[test]
 fn one_file_found_for_two_parts_is_refused() {
     // Without the parts' own files, both fall back to `DATA_DIR/TASK/train.jsonl`.
-    let dir = tmp("twice");
+    let dir = tmp("parts", "twice");
     write(&dir.join("d/train.jsonl"), "{\"text\": \"x\"}\n");
     let e = locate_split(&task(GPT2), "train", &roots(&dir)).unwrap_err();
     assert!(matches!(e, DataError::Config(_)), "{e}");
@@ -144,7 +110,7 @@ const SHAKESPEARE: &str = r#"task s {
 
 #[test]
 fn column_files_pair_their_lines() {
-    let dir = tmp("columns");
+    let dir = tmp("parts", "columns");
     write(&dir.join("sh/train.modern"), "Hello .\n\nGoodbye .\n");
     write(
         &dir.join("sh/train.original"),
@@ -163,7 +129,7 @@ fn column_files_pair_their_lines() {
 
 #[test]
 fn column_files_of_different_lengths_are_an_error_naming_both() {
-    let dir = tmp("unaligned");
+    let dir = tmp("parts", "unaligned");
     write(&dir.join("sh/train.modern"), "a\nb\nc\n");
     write(&dir.join("sh/train.original"), "x\ny\n");
     let e = locate_split(&task(SHAKESPEARE), "train", &roots(&dir)).unwrap_err();
@@ -206,7 +172,7 @@ fn column_files_of_different_lengths_are_an_error_naming_both() {
 
 #[test]
 fn a_missing_column_file_is_named() {
-    let dir = tmp("missing");
+    let dir = tmp("parts", "missing");
     write(&dir.join("sh/train.modern"), "a\n");
     let e = locate_split(&task(SHAKESPEARE), "train", &roots(&dir)).unwrap_err();
     assert!(matches!(e, DataError::Missing { .. }), "{e}");
@@ -215,7 +181,7 @@ fn a_missing_column_file_is_named() {
 
 #[test]
 fn line_counts_match_what_is_read() {
-    let dir = tmp("count");
+    let dir = tmp("parts", "count");
     for (text, n) in [
         ("", 0),
         ("a", 1),
@@ -238,7 +204,7 @@ fn a_hub_source_with_parts_fills_the_config() {
     // Converted-parquet layout under the data dir: NAME/CONFIG/SPLIT/*.parquet
     // is what the hub gives; here JSONL under DATA_DIR/TASK/SPLIT is per
     // config, so the hub split holds the placeholder instead.
-    let dir = tmp("hub");
+    let dir = tmp("parts", "hub");
     write(&dir.join("st/train_abortion.jsonl"), "{\"text\": \"a\"}\n");
     write(&dir.join("st/train_atheism.jsonl"), "{\"text\": \"b\"}\n");
     let t = task(
