@@ -97,6 +97,20 @@ pub enum DataError {
         /// What is wrong.
         message: String,
     },
+    /// A task whose split gives no example at all: every row read was
+    /// dropped by its filter or by a join.
+    #[error(
+        "task `{task}` ({split}): every row was dropped: of {} rows read, {} gave no example (its `filter`) and {} had no joined row (`unmatched drop`)",
+        counts.read(), counts.filtered, counts.unmatched
+    )]
+    AllDropped {
+        /// The task.
+        task: String,
+        /// The split read.
+        split: String,
+        /// What became of its rows.
+        counts: crate::pipeline::RowCounts,
+    },
     /// A configuration value out of range (spans, lengths, rates).
     #[error("{0}")]
     Config(String),
@@ -167,6 +181,10 @@ impl DataError {
             DataError::DuplicateKey(_) => Some(
                 "the joined source must hold one row per key: check that the join's split and \
                  key field are the ones meant (exc never picks one of the rows)",
+            ),
+            DataError::AllDropped { .. } => Some(
+                "`exc render --data DIR --split SPLIT` shows the rows and what each renders to; \
+                 check the filter against the data (a field name, a label value) and the join's keys",
             ),
             DataError::Unaligned { .. } => Some(
                 "line i of each file is one row: fix the files so that they pair up line by \

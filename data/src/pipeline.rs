@@ -82,6 +82,34 @@ pub struct PipelineSpec {
     pub batching: Batching,
 }
 
+/// What became of a task's rows: how many it took, how many gave no
+/// example and how many a join dropped. Never silent: the run report and
+/// `DONE` show them next to the truncation counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RowCounts {
+    /// Rows that reached the objective (rendered, or span-corrupted).
+    pub rows: u64,
+    /// Of those, rows that rendered to no example: a `filter` dropped them
+    /// (or an `each` over an empty list).
+    pub filtered: u64,
+    /// Rows a join dropped before rendering (`unmatched drop`).
+    pub unmatched: u64,
+}
+
+impl RowCounts {
+    /// Rows read from the source: those rendered and those a join dropped.
+    pub fn read(&self) -> u64 {
+        self.rows + self.unmatched
+    }
+
+    /// Adds another stream's counts.
+    pub fn add(&mut self, o: &RowCounts) {
+        self.rows += o.rows;
+        self.filtered += o.filtered;
+        self.unmatched += o.unmatched;
+    }
+}
+
 /// Where a task's row stream is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RowCursor {
@@ -91,9 +119,17 @@ pub struct RowCursor {
     pub window_start: SourcePosition,
     /// Rows of the window already handed out.
     pub index: usize,
+    /// Rows a join dropped (`unmatched drop`) in every window read so far,
+    /// the current one included: a window's drops are counted when it is
+    /// read, since its kept rows are shuffled. Absent (0) in cursors saved
+    /// before drops were counted.
+    #[serde(default)]
+    pub unmatched: u64,
 }
 
 struct RowStream {
+    /// The task's name (for messages).
+    name: String,
     task: u64,
     seed: u64,
     window: usize,
@@ -104,12 +140,16 @@ struct RowStream {
     window_start: SourcePosition,
     buf: Vec<Value>,
     idx: usize,
+    /// Join drops of the windows before the current one, and of it.
+    unmatched_before: u64,
+    unmatched_window: u64,
 }
 
 impl RowStream {
     fn open(spec: &TaskSpec, task: u64, seed: u64, at: RowCursor) -> Result<Self> {
         let source = SourceFiles::at(spec.files.clone(), spec.read.clone(), at.window_start)?;
         let mut s = RowStream {
+            name: spec.name.clone(),
             task,
             seed,
             window: spec.shuffle_window.max(1),
@@ -120,18 +160,26 @@ impl RowStream {
             window_start: at.window_start,
             buf: Vec::new(),
             idx: 0,
+            unmatched_before: 0,
+            unmatched_window: 0,
         };
         s.fill()?;
         s.idx = at.index.min(s.buf.len());
+        // The window was read again, its drops counted again: the cursor's
+        // count already holds them.
+        s.unmatched_before = at.unmatched.saturating_sub(s.unmatched_window);
         Ok(s)
     }
 
     fn fill(&mut self) -> Result<()> {
         self.window_start = self.source.position();
         self.buf.clear();
+        self.unmatched_before += self.unmatched_window;
+        let dropped = self.source.dropped();
         for row in self.source.by_ref().take(self.window) {
             self.buf.push(row?);
         }
+        self.unmatched_window = self.source.dropped() - dropped;
         let ws = self.window_start;
         let mut rng = Rng::derive(self.seed, &[self.task, self.epoch, ws.file as u64, ws.row]);
         rng.shuffle(&mut self.buf);
@@ -147,6 +195,16 @@ impl RowStream {
                 self.epoch += 1;
                 self.source = SourceFiles::new(self.files.clone(), self.read.clone())?;
                 self.fill()?;
+                if self.buf.is_empty() && self.unmatched_window > 0 {
+                    return Err(DataError::AllDropped {
+                        task: self.name.clone(),
+                        split: "train".into(),
+                        counts: RowCounts {
+                            unmatched: self.unmatched_window,
+                            ..RowCounts::default()
+                        },
+                    });
+                }
                 if self.buf.is_empty() {
                     return Err(DataError::Config(format!(
                         "source `{}` has no rows",
@@ -168,6 +226,7 @@ impl RowStream {
             epoch: self.epoch,
             window_start: self.window_start,
             index: self.idx,
+            unmatched: self.unmatched_before + self.unmatched_window,
         }
     }
 
@@ -226,6 +285,22 @@ pub struct TaskCursor {
     pub units: u64,
     /// Truncation counters before the unit.
     pub counts: TruncationCounts,
+    /// Rows taken and rows that gave no example before the unit (the
+    /// join's drops are in [`RowCursor::unmatched`]; here they are 0).
+    /// Absent (0) in cursors saved before rows were counted.
+    #[serde(default)]
+    pub row_counts: RowCounts,
+}
+
+impl TaskCursor {
+    /// What became of the task's rows before the unit: rows taken, rows
+    /// without an example and rows a join dropped.
+    pub fn rows_counted(&self) -> RowCounts {
+        RowCounts {
+            unmatched: self.rows.unmatched,
+            ..self.row_counts
+        }
+    }
 }
 
 struct TaskStream {
@@ -241,6 +316,7 @@ struct TaskStream {
     at: TaskCursor,
     units: u64,
     counts: TruncationCounts,
+    row_counts: RowCounts,
     /// Tokenizer workers (None: tokenize on the pipeline thread).
     pool: Option<Arc<Pool>>,
     ahead: ReadAhead,
@@ -291,6 +367,7 @@ impl TaskStream {
             at,
             units: at.units,
             counts: at.counts,
+            row_counts: at.row_counts,
         };
         if at.skip > 0 {
             s.fill_unit()?;
@@ -353,15 +430,22 @@ impl TaskStream {
             skip: 0,
             units: self.units,
             counts: self.counts,
+            row_counts: self.row_counts,
         };
         let eos = self.tok.eos_id();
         match &self.objective {
             Objective::Supervised(_) => {
+                let first_epoch = self.at.rows.epoch;
                 while self.pending.is_empty() {
                     let Prepared::Pairs(pairs) = self.next_prepared()? else {
                         return Err(mismatch(&self.name));
                     };
                     self.units += 1;
+                    self.row_counts.rows += 1;
+                    if pairs.is_empty() {
+                        self.row_counts.filtered += 1;
+                        self.no_example_in_an_epoch(first_epoch)?;
+                    }
                     for (input, target) in pairs {
                         let ex =
                             supervised_example(input, target, self.lengths, eos, &mut self.counts);
@@ -386,6 +470,7 @@ impl TaskStream {
                     };
                     let mut rng = Rng::derive(self.seed, &[self.task, 1, self.units]);
                     self.units += 1;
+                    self.row_counts.rows += 1;
                     chunker.push(&tokens, &mut rng, &mut segments);
                     if chunker.at_group_start() && !segments.is_empty() {
                         break;
@@ -399,6 +484,27 @@ impl TaskStream {
             }
         }
         Ok(())
+    }
+
+    /// A task whose rows give no example (a filter that drops every one)
+    /// would be read epoch after epoch for ever: once a whole epoch passed
+    /// within one unit without an example, that is an error. The cursor
+    /// before a row names its epoch, or the one before at an epoch's end,
+    /// so a row two epochs past the unit's first means every row of the
+    /// epoch between gave none; rendering is deterministic, so no later
+    /// epoch would either.
+    fn no_example_in_an_epoch(&self, first_epoch: u64) -> Result<()> {
+        if self.next_cursor().epoch < first_epoch + 2 {
+            return Ok(());
+        }
+        Err(DataError::AllDropped {
+            task: self.name.clone(),
+            split: "train".into(),
+            counts: RowCounts {
+                unmatched: self.next_cursor().unmatched,
+                ..self.row_counts
+            },
+        })
     }
 
     fn next_example(&mut self) -> Result<Example> {
@@ -425,6 +531,17 @@ pub struct PipelineCursor {
     pub sampler: Rng,
     /// Examples already placed in rows not yet batched.
     pub batcher: Batcher,
+}
+
+impl PipelineCursor {
+    /// Each task's row and truncation counts before its current unit: what
+    /// the run report shows, carried across a resume by the cursor.
+    pub fn counts(&self) -> impl Iterator<Item = (String, RowCounts, TruncationCounts)> + '_ {
+        self.task_names
+            .iter()
+            .zip(&self.tasks)
+            .map(|(n, t)| (n.clone(), t.rows_counted(), t.counts))
+    }
 }
 
 /// Sources to batches.
@@ -517,6 +634,11 @@ impl Pipeline {
             .iter()
             .map(|t| (t.name.clone(), t.counts))
             .collect()
+    }
+
+    /// What became of each task's rows (as of [`Self::cursor`]).
+    pub fn row_counts(&self) -> Vec<(String, RowCounts)> {
+        self.cursor().counts().map(|(n, r, _)| (n, r)).collect()
     }
 
     /// Tokenizes on `workers` threads (0 or 1: on the calling thread, the

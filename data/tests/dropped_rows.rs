@@ -1,0 +1,223 @@
+//! The training pipeline counts the rows it does not train on: rows a
+//! task's `filter` drops and rows a join drops (`unmatched drop`), next to
+//! the rows it read; the counts travel in the cursor, so a resumed stream
+//! counts what an uninterrupted one does. A task that drops every row is an
+//! error naming it, not a stream that reads its data for ever. Uses the
+//! shared T5 vocabulary (skipped without it).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may panic
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use exc_compiler::check_task::check_task_text;
+use exc_compiler::ir::Task;
+use exc_data::objective::supervised::Lengths;
+use exc_data::pack::Batching;
+use exc_data::pipeline::{
+    Objective, Pipeline, PipelineCursor, PipelineSpec, Renderer, RowCounts, TaskSpec,
+};
+use exc_data::source::locate::DataRoots;
+use exc_data::task_source::{locate_split, read_options};
+use exc_data::{DataError, T5Tokenizer};
+
+fn tokenizer() -> Option<Arc<T5Tokenizer>> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/t5_tokenizer/spiece.model");
+    if !p.is_file() {
+        eprintln!("SKIP: {} not found", p.display());
+        return None;
+    }
+    Some(Arc::new(T5Tokenizer::from_file(p).unwrap()))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("exc-dropped-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Rows `id` 0..20 of which ids 0, 5, 10, 15 have no joined row and the odd
+/// ones `keep: false`: 16 rows survive the join, 8 of them the filter.
+fn data(name: &str) -> PathBuf {
+    let dir = tmp(name);
+    let main: String = (0..20)
+        .map(|i| format!("{}\n", serde_json::json!({"id": i, "keep": i % 2 == 0})))
+        .collect();
+    std::fs::write(dir.join("main.jsonl"), main).unwrap();
+    let joined: String = (0..20)
+        .filter(|i| i % 5 != 0)
+        .map(|i| {
+            format!(
+                "{}\n",
+                serde_json::json!({"key": i, "word": format!("w{i}")})
+            )
+        })
+        .collect();
+    std::fs::write(dir.join("words.jsonl"), joined).unwrap();
+    dir
+}
+
+fn task(filter: &str) -> Task {
+    let src = format!(
+        r#"task t {{
+  source files jsonl {{ train = "main.jsonl" }}
+    join files jsonl {{ train = "words.jsonl" }} on id = key {{ word = word }} unmatched drop
+  fields {{ id: int, keep: bool, word: text }}
+  {filter}
+  input "say {{word}}" target word metrics accuracy
+}}"#
+    );
+    let (tasks, diags) = check_task_text(&src, "t.task");
+    assert!(diags.is_empty(), "{diags:?}");
+    tasks.into_values().next().unwrap()
+}
+
+fn spec(t: &Task, dir: &Path, window: usize) -> PipelineSpec {
+    let roots = DataRoots {
+        data_dir: Some(dir.to_path_buf()),
+        hf_cache: None,
+    };
+    let owned = t.clone();
+    let render: Renderer = Arc::new(move |row| {
+        exc_compiler::render::render_row(&owned, row, "train")
+            .map(|exs| exs.into_iter().map(|e| (e.input, e.target)).collect())
+            .map_err(|e| e.message)
+    });
+    PipelineSpec {
+        tasks: vec![TaskSpec {
+            name: t.name.clone(),
+            files: locate_split(t, "train", &roots).unwrap(),
+            read: read_options(t),
+            objective: Objective::Supervised(render),
+            shuffle_window: window,
+        }],
+        rates: vec![1.0],
+        seed: 7,
+        batch_size: 2,
+        lengths: Lengths {
+            inputs: 16,
+            targets: 8,
+        },
+        batching: Batching::Pad { bucket: None },
+    }
+}
+
+fn counts(c: &PipelineCursor) -> RowCounts {
+    c.counts().next().unwrap().1
+}
+
+#[test]
+fn filtered_and_unmatched_rows_are_counted_and_survive_a_resume() {
+    let Some(tok) = tokenizer() else { return };
+    let dir = data("counts");
+    let t = task("filter keep");
+    for window in [1, 6, 1024] {
+        let spec = spec(&t, &dir, window);
+        // 4 batches of 2: the 8 examples of the first epoch.
+        let mut straight = Pipeline::new(&spec, tok.clone(), None).unwrap();
+        let mut cursors = Vec::new();
+        for _ in 0..12 {
+            straight.next_batch().unwrap();
+            cursors.push(straight.cursor());
+        }
+        let first_epoch = &cursors[3];
+        let c = counts(first_epoch);
+        // The counts stop before the unit being emitted: the 8th example's
+        // row (and the filtered rows read before it) is not counted yet.
+        assert!(c.rows <= 16, "window {window}: {c:?}");
+        assert_eq!(c.rows - c.filtered, 7, "window {window}: {c:?}");
+        // A join's drops are counted as a window is read.
+        assert!(c.unmatched <= 4, "window {window}: {c:?}");
+        if window == 1024 {
+            assert_eq!(c.unmatched, 4, "{c:?}");
+        }
+        // Three epochs in: 24 examples, the rows of three epochs.
+        let c = counts(&cursors[11]);
+        assert_eq!(c.rows - c.filtered, 23, "window {window}: {c:?}");
+        assert!(c.read() >= 40 && c.read() <= 60, "window {window}: {c:?}");
+        assert_eq!(straight.row_counts()[0].1, c);
+        // Resumed after 5 batches (mid-epoch) through JSON: the same counts after 12.
+        let saved = serde_json::to_string(&cursors[4]).unwrap();
+        let cursor: PipelineCursor = serde_json::from_str(&saved).unwrap();
+        for workers in [0, 2] {
+            let mut resumed = Pipeline::new(&spec, tok.clone(), Some(&cursor))
+                .unwrap()
+                .with_workers(workers);
+            for _ in 5..12 {
+                resumed.next_batch().unwrap();
+            }
+            assert_eq!(
+                resumed.cursor(),
+                cursors[11],
+                "window {window}, workers {workers}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_old_cursor_without_counts_still_resumes() {
+    let Some(tok) = tokenizer() else { return };
+    let dir = data("old-cursor");
+    let t = task("filter keep");
+    let spec = spec(&t, &dir, 6);
+    let mut p = Pipeline::new(&spec, tok.clone(), None).unwrap();
+    p.next_batch().unwrap();
+    let mut v = serde_json::to_value(p.cursor()).unwrap();
+    for task in v["tasks"].as_array_mut().unwrap() {
+        task.as_object_mut().unwrap().remove("row_counts");
+        task["rows"].as_object_mut().unwrap().remove("unmatched");
+    }
+    let old: PipelineCursor = serde_json::from_value(v).unwrap();
+    let mut resumed = Pipeline::new(&spec, tok, Some(&old)).unwrap();
+    let before = p.next_batch().unwrap();
+    assert_eq!(resumed.next_batch().unwrap(), before);
+}
+
+#[test]
+fn a_filter_that_drops_every_row_is_an_error_not_an_endless_stream() {
+    let Some(tok) = tokenizer() else { return };
+    let dir = data("all-filtered");
+    let t = task("filter id > 100");
+    for workers in [0, 2] {
+        let mut p = Pipeline::new(&spec(&t, &dir, 6), tok.clone(), None)
+            .unwrap()
+            .with_workers(workers);
+        let err = p.next_batch().unwrap_err();
+        let DataError::AllDropped {
+            task,
+            split,
+            counts,
+        } = &err
+        else {
+            panic!("workers {workers}: {err}");
+        };
+        assert_eq!((task.as_str(), split.as_str()), ("t", "train"));
+        // Stopped within three passes over the 16 rows the join keeps.
+        assert!(counts.rows >= 16 && counts.rows <= 48, "{counts:?}");
+        assert_eq!(counts.rows, counts.filtered, "{counts:?}");
+        let msg = err.to_string();
+        assert!(
+            msg.contains("task `t` (train): every row was dropped"),
+            "{msg}"
+        );
+    }
+}
+
+#[test]
+fn a_join_that_drops_every_row_is_an_error_naming_the_join() {
+    let Some(tok) = tokenizer() else { return };
+    let dir = data("all-unmatched");
+    std::fs::write(dir.join("words.jsonl"), "{\"key\": 99, \"word\": \"w\"}\n").unwrap();
+    let t = task("");
+    let err = Pipeline::new(&spec(&t, &dir, 6), tok, None)
+        .and_then(|mut p| p.next_batch())
+        .unwrap_err();
+    let DataError::AllDropped { counts, .. } = &err else {
+        panic!("{err}");
+    };
+    assert_eq!(counts.unmatched, 20, "{counts:?}");
+    assert!(err.to_string().contains("20 had no joined row"), "{err}");
+}
