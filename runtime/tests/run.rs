@@ -807,3 +807,153 @@ fn c4_reads_the_files_its_source_declares() {
     assert!(c4_loss > 0, "no C4 loss logged: {metrics}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A task whose filter keeps rows with an odd label and whose join drops
+/// the row with `idx` 0 (`unmatched drop`), in `dir/drop.task`, and its
+/// data under `dir/data`: train rows idx 0..10 (idx 0 unmatched, 4 of the
+/// other 9 filtered: 5 examples an epoch), validation rows idx 0..6 (1
+/// unmatched, 2 filtered, 3 examples). `extra` goes into the task.
+fn dropping_task(dir: &Path, extra: &str) -> PathBuf {
+    let data = dir.join("data");
+    std::fs::create_dir_all(data.join("d")).unwrap();
+    for (split, n) in [("train", 10), ("validation", 6)] {
+        let rows: String = (0..n)
+            .map(|i| {
+                format!(
+                    "{}\n",
+                    serde_json::json!({"sentence": format!("the {i} cat sat"), "label": i % 2, "idx": i})
+                )
+            })
+            .collect();
+        std::fs::write(data.join(format!("d/{split}.jsonl")), rows).unwrap();
+        let extra_rows: String = (1..n)
+            .map(|i| {
+                format!(
+                    "{}\n",
+                    serde_json::json!({"idx": i, "note": format!("n{i}")})
+                )
+            })
+            .collect();
+        std::fs::write(data.join(format!("d/extra.{split}.jsonl")), extra_rows).unwrap();
+    }
+    let task = format!(
+        r#"task drop_t {{
+  source files jsonl {{ train = "d/train.jsonl", validation = "d/validation.jsonl" }}
+    join files jsonl {{ train = "d/extra.train.jsonl", validation = "d/extra.validation.jsonl" }} on idx = idx {{ note = note }} unmatched drop
+  fields {{ sentence: text, label: int, idx: int, note: text }}
+  filter label == 1
+  {extra}
+  input "say {{sentence}} {{note}}"
+  target note
+  metrics accuracy
+}}
+"#
+    );
+    std::fs::write(dir.join("drop.task"), task).unwrap();
+    data
+}
+
+fn dropping_mixture(dir: &Path) -> PathBuf {
+    tiny_mixture(
+        dir,
+        "dropping",
+        &format!(
+            "  use \"{}\"
+  select drop_t
+  rates uniform
+  train {{ steps 6  batch 2  inputs 32  targets 8  lr constant(0.003)  dropout 0.0  seed 0  checkpoint_every 3  keep 1 }}
+  pretrain {{ }}
+  evaluate ev {{ from pretrain  splits validation }}",
+            dir.join("drop.task").display()
+        ),
+    )
+}
+
+/// Rows a filter or a join drops are counted, for training (up to the last
+/// batch, carried across a resume) and for evaluation, in `DONE`,
+/// `scores.json` and `report.md`.
+#[test]
+fn rows_dropped_by_a_filter_or_a_join_are_counted_in_the_report() {
+    let _guard = serial();
+    let dir = tmp("dropped");
+    let data = dropping_task(&dir, "");
+    let mixture = dropping_mixture(&dir);
+    let out = dir.join("out");
+    let mut a = tiny_args(&mixture, &data, &out, 3);
+    a.stop_after = Some(3);
+    assert!(run::run(&a).is_err(), "stopped after step 3");
+    let mut a = tiny_args(&mixture, &data, &out, 3);
+    a.resume = Some(out.clone());
+    a.mixture = None;
+    run::run(&a).unwrap();
+    let c = &read_json(&out.join("pretrain/DONE"))["data"]["drop_t"];
+    // Packed rows of 32 tokens hold several examples: some passes over
+    // the data (a pass: 5 examples, 4 rows filtered, 1 unmatched).
+    let n = |k: &str| c[k].as_u64().unwrap_or_else(|| panic!("{k}: {c}"));
+    let passes = n("examples") / 5;
+    assert!(passes >= 1, "{c}");
+    assert!(n("dropped_unmatched") >= passes, "{c}");
+    assert!(n("dropped_by_filter") >= 4 * passes, "{c}");
+    assert_eq!(
+        n("rows_read"),
+        n("examples") + n("dropped_by_filter") + n("dropped_unmatched"),
+        "{c}"
+    );
+    assert_eq!(n("inputs_truncated"), 0, "{c}");
+    // The uninterrupted run counts the same.
+    let straight = dir.join("straight");
+    run::run(&tiny_args(&mixture, &data, &straight, 3)).unwrap();
+    assert_eq!(
+        read_json(&straight.join("pretrain/DONE"))["data"],
+        read_json(&out.join("pretrain/DONE"))["data"]
+    );
+    let s = read_json(&out.join("eval/drop_t/validation.scores.json"));
+    assert_eq!(
+        s["rows"],
+        serde_json::json!({"rows_read": 6, "dropped_by_filter": 2, "dropped_unmatched": 1, "examples": 3}),
+        "{s}"
+    );
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let line = format!(
+        "| pretrain | drop_t | {} | {} | {} | {} | 0 | 0 |",
+        n("rows_read"),
+        n("dropped_by_filter"),
+        n("dropped_unmatched"),
+        n("examples")
+    );
+    assert!(md.contains(&line), "{line}\n{md}");
+    assert!(md.contains("| drop_t/validation | 6 | 2 | 1 | 3 |"), "{md}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A filter that drops every row of a split a stage needs is an error
+/// naming the task, the split and the filter: training does not read its
+/// data for ever, evaluation does not score nothing.
+#[test]
+fn a_filter_that_drops_every_row_is_an_error_naming_it() {
+    let _guard = serial();
+    let dir = tmp("all-dropped");
+    let data = dropping_task(&dir, "filter label == 7 only train");
+    let mixture = dropping_mixture(&dir);
+    let err = run::run(&tiny_args(&mixture, &data, &dir.join("out"), 3))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("task `drop_t` drops every row of its `train` split")
+            && err.contains("`filter label == 7`")
+            && err.contains("had no joined row (`unmatched drop`)"),
+        "{err}"
+    );
+    let dir = tmp("all-dropped-eval");
+    let data = dropping_task(&dir, "filter label == 7 only validation");
+    let mixture = dropping_mixture(&dir);
+    let err = run::run(&tiny_args(&mixture, &data, &dir.join("out"), 3))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("task `drop_t` drops every row of its `validation` split: of 6 rows read, 5 gave no example")
+            && err.contains("`filter label == 7`"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use exc_compiler::ir::Task;
 use exc_compiler::plan::{Plan, StagePlan};
 use exc_data::objective::span::SpanCorruption;
-use exc_data::objective::supervised::Lengths;
+use exc_data::objective::supervised::{Lengths, TruncationCounts};
 use exc_data::pack::Batching;
-use exc_data::pipeline::{Objective, PipelineSpec, Renderer, TaskSpec};
+use exc_data::pipeline::{Objective, PipelineSpec, Renderer, RowCounts, TaskSpec};
 use exc_data::source::locate::{locate, DataRoots, SourceRef};
 use exc_data::source::SourceFile;
 use exc_data::task_source;
@@ -27,6 +27,116 @@ const SHUFFLE_WINDOW: usize = 1024;
 
 pub fn data_err(e: exc_data::DataError) -> Error {
     Error::Input(e.to_string())
+}
+
+/// A data error of a stage's training stream: a task that dropped every row
+/// is named with its filters and joins, from the plan.
+pub fn stream_err(plan: &Plan, e: exc_data::DataError) -> Error {
+    match &e {
+        exc_data::DataError::AllDropped {
+            task,
+            split,
+            counts,
+        } => match plan.tasks.get(task) {
+            Some(t) => all_dropped(t, split, counts),
+            None => data_err(e),
+        },
+        _ => data_err(e),
+    }
+}
+
+/// `task` read rows of `split` but every one was dropped: which filters and
+/// joins dropped how many, and how to look at the rows.
+pub fn all_dropped(task: &Task, split: &str, counts: &RowCounts) -> Error {
+    let filters: Vec<String> = task
+        .filters
+        .iter()
+        .filter(|f| f.only_split.as_deref().is_none_or(|s| s == split))
+        .map(|f| {
+            let cmp = f.cmp.as_ref().map_or_else(String::new, |(op, v)| {
+                format!(
+                    " {} {v}",
+                    serde_json::to_value(op).map_or_else(
+                        |_| format!("{op:?}"),
+                        |o| o.as_str().map_or_else(|| o.to_string(), str::to_string)
+                    )
+                )
+            });
+            format!("`filter {}{cmp}`", f.expr.text)
+        })
+        .collect();
+    let filter = if filters.is_empty() {
+        "no example (an `each` over an empty list)".to_string()
+    } else {
+        format!("no example (its {})", filters.join(", "))
+    };
+    Error::Input(format!(
+        "task `{}` drops every row of its `{split}` split: of {} rows read, {} gave {filter} \
+         and {} had no joined row (`unmatched drop`); there is nothing to {}\n  \
+         help: `exc render --data DATA_DIR --split {split}` shows the rows; check the filter \
+         against the data (a field name, a label value) and the join's keys",
+        task.name,
+        counts.read(),
+        counts.filtered,
+        counts.unmatched,
+        if split == "train" {
+            "train on"
+        } else {
+            "evaluate"
+        },
+    ))
+}
+
+/// What became of a task's rows, as `DONE`, `scores.json` and the report
+/// show it: rows read, dropped by the filter, dropped by a join
+/// (`unmatched drop`), examples made and (training) what truncation cut.
+pub fn counts_json(
+    rows: &RowCounts,
+    examples: u64,
+    trunc: Option<&TruncationCounts>,
+) -> serde_json::Value {
+    let mut v = serde_json::json!({
+        "rows_read": rows.read(),
+        "dropped_by_filter": rows.filtered,
+        "dropped_unmatched": rows.unmatched,
+        "examples": examples,
+    });
+    if let Some(t) = trunc {
+        v["inputs_truncated"] = t.inputs_truncated.into();
+        v["targets_truncated"] = t.targets_truncated.into();
+        v["input_tokens_dropped"] = t.input_tokens_dropped.into();
+        v["target_tokens_dropped"] = t.target_tokens_dropped.into();
+    }
+    v
+}
+
+/// The counts of every task of a training stream, as of `cursor` (the one
+/// saved with the last batch): what `DONE` records under `data`.
+pub fn stream_counts(cursor: &exc_data::pipeline::PipelineCursor) -> serde_json::Value {
+    let per: serde_json::Map<String, serde_json::Value> = cursor
+        .counts()
+        .map(|(name, rows, trunc)| (name, counts_json(&rows, trunc.examples, Some(&trunc))))
+        .collect();
+    per.into()
+}
+
+/// One line per task of what was dropped, for a note when a stage ends;
+/// None when nothing was.
+pub fn dropped_note(counts: &serde_json::Value) -> Option<String> {
+    let parts: Vec<String> = counts
+        .as_object()?
+        .iter()
+        .filter(|(_, c)| {
+            c["dropped_by_filter"].as_u64().unwrap_or(0) + c["dropped_unmatched"].as_u64().unwrap_or(0) > 0
+        })
+        .map(|(t, c)| {
+            format!(
+                "`{t}` {} rows read, {} dropped by its filter, {} without a joined row -> {} examples",
+                c["rows_read"], c["dropped_by_filter"], c["dropped_unmatched"], c["examples"]
+            )
+        })
+        .collect();
+    (!parts.is_empty()).then(|| format!("rows dropped: {}", parts.join("; ")))
 }
 
 /// The plan's task of this name.
@@ -171,10 +281,23 @@ pub fn eval_examples(
     roots: &DataRoots,
     limit: Option<usize>,
 ) -> Result<Vec<EvalExample>> {
+    eval_split(task, split, roots, limit).map(|(exs, _)| exs)
+}
+
+/// Renders up to `limit` examples of `split` of `task`, with what became
+/// of the rows read on the way (filtered, dropped by a join).
+pub fn eval_split(
+    task: &Task,
+    split: &str,
+    roots: &DataRoots,
+    limit: Option<usize>,
+) -> Result<(Vec<EvalExample>, RowCounts)> {
     let mut rows = task_source::open_split(task, split, roots).map_err(data_err)?;
     let mut out = Vec::new();
+    let mut counts = RowCounts::default();
     while let Some(row) = rows.next() {
         let row = row.map_err(data_err)?;
+        counts.rows += 1;
         let exs = exc_compiler::render::render_row(task, &row, split).map_err(|e| {
             let place = rows.last_place().map_or_else(String::new, |(f, n)| {
                 format!(" at `{}`, row {n}", f.describe())
@@ -184,6 +307,9 @@ pub fn eval_examples(
                 task.name
             ))
         })?;
+        if exs.is_empty() {
+            counts.filtered += 1;
+        }
         for e in exs {
             out.push(EvalExample {
                 input: e.input,
@@ -197,7 +323,8 @@ pub fn eval_examples(
             break;
         }
     }
-    Ok(out)
+    counts.unmatched = rows.dropped();
+    Ok((out, counts))
 }
 
 /// Checks that every split every stage reads can be found; returns one

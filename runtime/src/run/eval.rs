@@ -148,7 +148,10 @@ pub fn score(task: &Task, preds: &[String], exs: &[EvalExample]) -> Scores {
 
 /// Evaluates `task` on `split`, writing predictions and scores under `dir`.
 pub fn evaluate(ctx: &EvalCtx, task: &Task, split: &str, dir: &Path) -> Result<serde_json::Value> {
-    let exs = data::eval_examples(task, split, ctx.roots, ctx.limit)?;
+    let (exs, counts) = data::eval_split(task, split, ctx.roots, ctx.limit)?;
+    if exs.is_empty() && counts.read() > 0 {
+        return Err(data::all_dropped(task, split, &counts));
+    }
     if exs.is_empty() {
         return Err(Error::Input(format!(
             "task `{}` has no `{split}` examples",
@@ -188,6 +191,7 @@ pub fn evaluate(ctx: &EvalCtx, task: &Task, split: &str, dir: &Path) -> Result<s
         "task": task.name,
         "split": split,
         "examples": exs.len(),
+        "rows": data::counts_json(&counts, exs.len() as u64, None),
         "decode": task.decode,
         "weights": ctx.weights.map(|w| w.display().to_string()),
         "scores": scores,

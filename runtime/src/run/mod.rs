@@ -8,8 +8,9 @@
 //!   config.json              resolved settings: data dir, tokenizer, device, overrides
 //!   metrics.jsonl            step, loss, LR, tokens/s, data-wait share; validation loss per task
 //!   <stage>/checkpoints/step-N/   HF weights + optimizer + data cursor, committed atomically
-//!   <stage>/DONE             written when the stage finished
-//!   eval/<task>/<split>.predictions.jsonl, <split>.scores.json
+//!   <stage>/DONE             written when the stage finished; `data`: each task's rows
+//!                            read, dropped (filter, join) and truncated
+//!   eval/<task>/<split>.predictions.jsonl, <split>.scores.json (`rows`: read, dropped)
 //!   report.md                per-task table
 //! ```
 //!
@@ -594,11 +595,16 @@ fn train_stage_units(
     // The kernels the models trained in this process used (none when every
     // unit was already done).
     let mut kernels_used = None;
+    // Each task's row counts (`data`): rows read, dropped, examples, truncation.
+    let mut data_counts = serde_json::Map::new();
     for (unit, udir) in &units {
         let unit_done = udir.join("DONE");
         let step = if stage.per_task && unit_done.exists() {
-            read_json::<serde_json::Value>(&unit_done)?
-                .get("step")
+            let rec = read_json::<serde_json::Value>(&unit_done)?;
+            if let Some(d) = rec.get("data").and_then(serde_json::Value::as_object) {
+                data_counts.extend(d.clone());
+            }
+            rec.get("step")
                 .and_then(serde_json::Value::as_u64)
                 .unwrap_or(train.steps)
         } else {
@@ -631,9 +637,17 @@ fn train_stage_units(
                 quiet: ctx.args.quiet,
                 select: select.clone(),
             };
-            let step = train::train_stage(&sctx, model)?.final_step;
+            let trained = train::train_stage(&sctx, model)?;
+            let step = trained.final_step;
+            let counts = trained.data.unwrap_or_default();
+            if let Some(d) = counts.as_object() {
+                data_counts.extend(d.clone());
+            }
             if stage.per_task {
-                write_json(&unit_done, &serde_json::json!({ "step": step }))?;
+                write_json(
+                    &unit_done,
+                    &serde_json::json!({ "step": step, "data": counts }),
+                )?;
             }
             step
         };
@@ -652,7 +666,9 @@ fn train_stage_units(
             last = Some(rel(&final_weights));
         }
     }
-    let mut record = serde_json::json!({ "step": final_step, "task_weights": task_weights });
+    let mut record = serde_json::json!({
+        "step": final_step, "task_weights": task_weights, "data": data_counts,
+    });
     if let Some(k) = kernels_used {
         record["kernels"] = k.into();
     }
@@ -728,6 +744,10 @@ fn evaluate_stage(
             let r = tch::no_grad(|| eval::evaluate(&ectx, task, split, &out))?;
             if !ctx.args.quiet {
                 eprintln!("eval {} {split}: {}", tr.task, r["scores"]);
+                let rows = serde_json::json!({ tr.task.clone(): r["rows"].clone() });
+                if let Some(note) = data::dropped_note(&rows) {
+                    eprintln!("eval {} {split}: {note}", tr.task);
+                }
             }
         }
     }

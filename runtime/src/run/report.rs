@@ -32,6 +32,9 @@ struct RunScores {
     weights: Vec<(String, String)>,
     /// `task/split` -> examples scored.
     examples: indexmap::IndexMap<String, u64>,
+    /// `task/split` -> what became of the rows read for it (`rows` of
+    /// `scores.json`: read, dropped by the filter or a join).
+    rows: indexmap::IndexMap<String, serde_json::Value>,
     /// Each task's family, from the run's plan.
     families: indexmap::IndexMap<String, String>,
     /// Last logged loss of the first training stage.
@@ -50,6 +53,7 @@ fn read_run(dir: &Path) -> Option<RunScores> {
     let mut scores = Vec::new();
     let mut weights = Vec::new();
     let mut examples = indexmap::IndexMap::new();
+    let mut rows = indexmap::IndexMap::new();
     let mut tasks: Vec<PathBuf> = std::fs::read_dir(dir.join("eval"))
         .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
@@ -73,6 +77,9 @@ fn read_run(dir: &Path) -> Option<RunScores> {
             let split = v["split"].as_str().unwrap_or("?");
             if let Some(n) = v["examples"].as_u64() {
                 examples.insert(format!("{task}/{split}"), n);
+            }
+            if v["rows"].is_object() {
+                rows.insert(format!("{task}/{split}"), v["rows"].clone());
             }
             if let Some(w) = v["weights"].as_str() {
                 let rel = Path::new(w).strip_prefix(dir).unwrap_or(Path::new(w));
@@ -113,6 +120,7 @@ fn read_run(dir: &Path) -> Option<RunScores> {
     Some(RunScores {
         families,
         examples,
+        rows,
         dir: dir.to_path_buf(),
         name: cfg["run"].as_str().unwrap_or("main").to_string(),
         params: serde_json::from_value(cfg["params"].clone()).unwrap_or_default(),
@@ -181,6 +189,7 @@ pub fn write_run_report(dir: &Path) -> Result<()> {
             let _ = writeln!(md, "| {k} | `{w}` |");
         }
     }
+    md.push_str(&rows_section(dir, &plan, &r));
     let _ = writeln!(
         md,
         "\nThe baseline predicts the most frequent training target for every example. \
@@ -190,6 +199,81 @@ pub fn write_run_report(dir: &Path) -> Result<()> {
          Predictions are in `eval/<task>/<split>.predictions.jsonl`; per-step numbers in `metrics.jsonl`."
     );
     crate::checkpoint::write_atomic(&dir.join("report.md"), md.as_bytes())
+}
+
+/// A count of a `rows` record, or `?` when a run's record lacks it.
+fn count(v: &serde_json::Value, key: &str) -> String {
+    v[key]
+        .as_u64()
+        .map_or_else(|| "?".into(), |n| n.to_string())
+}
+
+/// What became of the rows each stage read: for training, from each
+/// stage's `DONE` (`data`: rows read, dropped by the filter, dropped by a
+/// join, examples, truncation, counted up to the last batch and carried
+/// across resumes by the data cursor); for evaluation, from `scores.json`.
+/// Nothing is dropped silently (HACKING: count and report it).
+fn rows_section(dir: &Path, plan: &serde_json::Value, r: &RunScores) -> String {
+    let mut stages: Vec<String> = Vec::new();
+    for run in plan["runs"].as_array().into_iter().flatten() {
+        for s in run["stages"].as_array().into_iter().flatten() {
+            if let Some(n) = s["name"]
+                .as_str()
+                .filter(|n| !stages.iter().any(|x| x == n))
+            {
+                stages.push(n.to_string());
+            }
+        }
+    }
+    let mut md = String::new();
+    let mut trained = Vec::new();
+    for stage in &stages {
+        let done: Option<serde_json::Value> = std::fs::read_to_string(dir.join(stage).join("DONE"))
+            .ok()
+            .and_then(|s| serde_json::from_str(&s).ok());
+        if let Some(data) = done.as_ref().and_then(|d| d["data"].as_object()) {
+            for (task, c) in data {
+                trained.push(format!(
+                    "| {stage} | {task} | {} | {} | {} | {} | {} | {} |",
+                    count(c, "rows_read"),
+                    count(c, "dropped_by_filter"),
+                    count(c, "dropped_unmatched"),
+                    count(c, "examples"),
+                    count(c, "inputs_truncated"),
+                    count(c, "targets_truncated"),
+                ));
+            }
+        }
+    }
+    if !trained.is_empty() {
+        let _ = writeln!(
+            md,
+            "\nRows each training stage read, up to its last batch (several epochs count \
+             each pass):\n\n| stage | task | rows read | dropped by filter | dropped, no joined row \
+             | examples | inputs truncated | targets truncated |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
+        for l in trained {
+            let _ = writeln!(md, "{l}");
+        }
+    }
+    if !r.rows.is_empty() {
+        let _ = writeln!(
+            md,
+            "\nRows read for evaluation:\n\n| task / split | rows read | dropped by filter \
+             | dropped, no joined row | examples |\n| --- | ---: | ---: | ---: | ---: |"
+        );
+        for (k, c) in &r.rows {
+            let _ = writeln!(
+                md,
+                "| {k} | {} | {} | {} | {} |",
+                count(c, "rows_read"),
+                count(c, "dropped_by_filter"),
+                count(c, "dropped_unmatched"),
+                count(c, "examples"),
+            );
+        }
+    }
+    md
 }
 
 fn find_runs(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -274,6 +274,10 @@ impl Model {
 pub struct Trained {
     pub model: Model,
     pub final_step: u64,
+    /// What became of each task's rows up to the last batch (rows read,
+    /// dropped by a filter or a join, examples, truncation), from the
+    /// pipeline cursor: a resumed stage carries the counts of the run before.
+    pub data: Option<serde_json::Value>,
 }
 
 /// Everything a training stage needs from its run.
@@ -645,6 +649,7 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
         return Ok(Trained {
             model,
             final_step: step,
+            data: cursor.as_ref().map(data::stream_counts),
         });
     }
 
@@ -682,7 +687,7 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
             let (batch, cur) = rx
                 .recv()
                 .map_err(|_| Error::Input("the data pipeline stopped".into()))?
-                .map_err(data_err)?;
+                .map_err(|e| data::stream_err(ctx.plan, e))?;
             wait += t0.elapsed().as_secs_f64();
             last_cursor = Some(cur);
             let sb = if train.pack {
@@ -852,9 +857,17 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
             )));
         }
     }
+    let counts = last_cursor
+        .as_ref()
+        .or(cursor.as_ref())
+        .map(data::stream_counts);
+    if let Some(note) = counts.as_ref().and_then(data::dropped_note) {
+        progress.note(&note);
+    }
     progress.finish();
     Ok(Trained {
         model,
         final_step: step,
+        data: counts,
     })
 }
