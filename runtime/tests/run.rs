@@ -765,6 +765,16 @@ fn a_last_checkpoint_stage_needs_no_validation_data() {
     let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     assert!(metrics.contains("\"loss\""));
     assert!(!metrics.contains("valid_score"), "{metrics}");
+    // The validation loss leaves MRPC out, and says so once, with why.
+    assert_eq!(
+        metrics.matches("valid_loss_left_out").count(),
+        1,
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("\"valid_loss_left_out\":{\"glue_mrpc\":"),
+        "{metrics}"
+    );
     for d in [out, mix_dir] {
         let _ = std::fs::remove_dir_all(d);
     }

@@ -7,6 +7,7 @@
 //!   plan.json  plan.sha256   the frozen plan (hashed) the run executes
 //!   config.json              resolved settings: data dir, tokenizer, device, overrides
 //!   metrics.jsonl            step, loss, LR, tokens/s, data-wait share; validation loss per task
+//!                            (and, once, the tasks it leaves out and why)
 //!   <stage>/checkpoints/step-N/   HF weights + optimizer + data cursor, committed atomically
 //!   <stage>/DONE             written when the stage finished; `data`: each task's rows
 //!                            read, dropped (filter, join) and truncated

@@ -454,20 +454,40 @@ fn truncate_metrics(path: &Path, stage: &str, step: u64) -> Result<()> {
     crate::checkpoint::write_atomic(path, out.as_bytes())
 }
 
+/// The validation loss of a stage's tasks: per task, the mean per-token
+/// loss on up to 32 examples, and the tasks left out, with why.
+#[derive(Debug, Default)]
+struct ValidationLoss {
+    losses: Vec<(String, f64)>,
+    left_out: Vec<(String, String)>,
+}
+
 /// Mean per-token validation loss of each task (up to 32 examples each).
-fn validation_loss(ctx: &StageCtx, model: &T5, train: &TrainPlan) -> Result<Vec<(String, f64)>> {
-    let mut out = Vec::new();
+/// A task without usable validation data is left out, with the reason:
+/// the loss is a progress signal, so a missing split does not stop
+/// training, but it is never left out unsaid.
+fn validation_loss(ctx: &StageCtx, model: &T5, train: &TrainPlan) -> Result<ValidationLoss> {
+    let mut out = ValidationLoss::default();
     for tr in &ctx.stage.tasks {
         let Some(task) = ctx.plan.tasks.get(&tr.task) else {
+            out.left_out
+                .push((tr.task.clone(), "the plan does not define it".into()));
             continue;
         };
-        let Ok(exs) = data::eval_examples(task, "validation", ctx.roots, Some(VALID_EXAMPLES))
-        else {
-            continue;
+        let exs = match data::eval_examples(task, "validation", ctx.roots, Some(VALID_EXAMPLES)) {
+            Ok(exs) if exs.is_empty() => {
+                out.left_out.push((
+                    tr.task.clone(),
+                    "its validation split gave no examples".into(),
+                ));
+                continue;
+            }
+            Ok(exs) => exs,
+            Err(e) => {
+                out.left_out.push((tr.task.clone(), e.to_string()));
+                continue;
+            }
         };
-        if exs.is_empty() {
-            continue;
-        }
         let enc = |s: &str, n: u64| -> Result<Vec<i64>> {
             let mut ids = ctx.tok.encode(s).map_err(data_err)?;
             ids.truncate(n as usize - 1);
@@ -486,7 +506,7 @@ fn validation_loss(ctx: &StageCtx, model: &T5, train: &TrainPlan) -> Result<Vec<
         let (nll, n) = scored
             .iter()
             .fold((0.0, 0i64), |a, s| (a.0 + s.0, a.1 + s.1));
-        out.push((tr.task.clone(), nll / n.max(1) as f64));
+        out.losses.push((tr.task.clone(), nll / n.max(1) as f64));
     }
     Ok(out)
 }
@@ -674,6 +694,8 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
     let (mut wait, mut window_start) = (0.0f64, Instant::now());
     let mut last_cursor = None;
     let mut pending: Option<Pending> = None;
+    // Tasks the validation loss left out, each noted once.
+    let mut left_out_noted = std::collections::HashSet::new();
     while step < train.steps {
         step += 1;
         // Dropout draws from torch's global RNG: reseeding per step makes a
@@ -801,7 +823,24 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
         let mut scores = indexmap::IndexMap::new();
         // Every checkpoint is scored too, so that `BEST` can be chosen.
         if eval_now || save_now {
-            let losses = validation_loss(ctx, &model.model, train)?;
+            let ValidationLoss { losses, left_out } = validation_loss(ctx, &model.model, train)?;
+            let new: Vec<(String, String)> = left_out
+                .into_iter()
+                .filter(|(task, _)| left_out_noted.insert(task.clone()))
+                .collect();
+            if !new.is_empty() {
+                for (task, why) in &new {
+                    progress.note(&format!(
+                        "the validation loss leaves out task `{task}`: {why}"
+                    ));
+                }
+                let per: serde_json::Map<String, serde_json::Value> =
+                    new.into_iter().map(|(k, v)| (k, v.into())).collect();
+                log.write(
+                    step,
+                    &serde_json::json!({"stage": stage.name, "step": step, "valid_loss_left_out": per}),
+                )?;
+            }
             if !losses.is_empty() {
                 let mean = losses.iter().map(|l| l.1).sum::<f64>() / losses.len() as f64;
                 eval_loss = Some(mean);
