@@ -171,6 +171,8 @@ for f in sorted(glob.glob(os.path.join(out, "*.json"))):
     name = os.path.basename(f)[:-5]
     mfu = f"{100 * r['mfu']:.1f}%" if r.get("mfu") is not None else "n/a"
     mem = f"{r['peak_memory_bytes'] / 2**30:.1f}" if r.get("peak_memory_bytes") else "-"
+    if r.get("allocator"):
+        mem = f"{r['allocator']['peak_reserved_bytes'] / 2**30:.1f}/{mem}"
     refs = " ".join(f"{x['result']['mode']} {x['speedup']:.2f}x (dloss {x['max_loss_diff']:.3f})" for x in r["references"])
     bd = r["breakdown"]
     parts = "/".join(f"{1e3 * bd[k]:.0f}" for k in ("data", "forward", "backward", "optimizer"))
@@ -179,7 +181,7 @@ for f in sorted(glob.glob(os.path.join(out, "*.json"))):
     rows.append((name, r["precision"], r["attention"], r.get("norm", "-"), str(r["batch"]), f"{1e3 * r['step_s']:.1f}",
                  f"{r['examples_per_s']:.1f}", f"{r['tokens_per_s']:.0f}", f"{100 * r['data_wait_share']:.1f}%",
                  mem, f"{r['achieved_tflops']:.1f}", mfu, parts, launches, refs))
-head = ("run", "prec", "attention", "norm", "batch", "step ms", "ex/s", "tok/s", "data wait", "mem GiB",
+head = ("run", "prec", "attention", "norm", "batch", "step ms", "ex/s", "tok/s", "data wait", "mem GiB (resv/smi)",
         "TFLOP/s", "MFU", "data/fwd/bwd/opt ms", "calls fwd/bwd/opt/zero", "exc speed vs transformers")
 w = [max(len(str(x[i])) for x in rows + [head]) for i in range(len(head))]
 for r in [head] + rows:

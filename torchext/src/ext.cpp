@@ -6,6 +6,7 @@
 // must never cross into Rust.
 
 #include <ATen/ATen.h>
+#include <ATen/DeviceAccelerator.h>
 #include <ATen/record_function.h>
 
 #include <atomic>
@@ -188,6 +189,29 @@ char *exc_set_grads(at::Tensor **params, at::Tensor **grads, size_t n) {
       params[i]->mutable_grad() =
           grads[i] == nullptr ? at::Tensor() : *grads[i];
     }
+  });
+}
+
+// The accelerator's caching allocator, device `device`: out[0..4] =
+// allocated bytes now, allocated peak, reserved bytes now, reserved peak
+// (torch.cuda.memory_allocated / max_memory_allocated / memory_reserved /
+// max_memory_reserved). An error without an accelerator (CPU).
+char *exc_device_memory(int64_t device, int64_t *out) {
+  return guard([&] {
+    auto stats =
+        at::accelerator::getDeviceStats(static_cast<c10::DeviceIndex>(device));
+    auto all = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
+    out[0] = stats.allocated_bytes[all].current;
+    out[1] = stats.allocated_bytes[all].peak;
+    out[2] = stats.reserved_bytes[all].current;
+    out[3] = stats.reserved_bytes[all].peak;
+  });
+}
+
+// Starts the allocator's peaks afresh (torch.cuda.reset_peak_memory_stats).
+char *exc_device_reset_peak(int64_t device) {
+  return guard([&] {
+    at::accelerator::resetPeakStats(static_cast<c10::DeviceIndex>(device));
   });
 }
 

@@ -36,6 +36,8 @@ extern "C" {
         grads: *const *mut C_tensor,
         n: usize,
     ) -> *mut c_char;
+    fn exc_device_memory(device: i64, out: *mut i64) -> *mut c_char;
+    fn exc_device_reset_peak(device: i64) -> *mut c_char;
     fn exc_ops_start() -> *mut c_char;
     fn exc_ops_stop() -> *mut c_char;
     fn exc_ops_all() -> u64;
@@ -120,6 +122,18 @@ pub(crate) fn set_grads(params: &[Tensor], grads: &[Option<&Tensor>]) -> Result<
     // handles or NULL; the shim copies the tensors (reference counts), so
     // nothing it keeps points into these lists.
     status(unsafe { exc_set_grads(p.as_ptr(), g.as_ptr(), p.len()) })
+}
+
+pub(crate) fn device_memory(device: i64) -> Result<[i64; 4], String> {
+    let mut out = [0i64; 4];
+    // SAFETY: `out` has room for the four values the shim writes.
+    status(unsafe { exc_device_memory(device, out.as_mut_ptr()) })?;
+    Ok(out)
+}
+
+pub(crate) fn device_reset_peak(device: i64) -> Result<(), String> {
+    // SAFETY: no pointers; errors come back as a message.
+    status(unsafe { exc_device_reset_peak(device) })
 }
 
 pub(crate) fn ops_start() -> Result<(), String> {

@@ -10,6 +10,9 @@
 //!   checks a change meant to save launches; it also shows whether the code
 //!   reads anything back to the host (`aten::_local_scalar_dense`).
 //!
+//! - the accelerator's caching-allocator statistics ([`device_memory`]):
+//!   peak allocated and reserved bytes, as `torch.cuda.max_memory_*` gives.
+//!
 //! The workspace forbids unsafe code; the one module here that needs it
 //! (`ffi`) passes tch's tensor handles to the shim and takes back new ones.
 
@@ -110,6 +113,39 @@ pub fn set_grads(params: &[Tensor], grads: &[Tensor]) -> Result<(), TchError> {
     }
     let some: Vec<Option<&Tensor>> = grads.iter().map(Some).collect();
     ffi::set_grads(params, &some).map_err(|m| shim_error("set grads", m))
+}
+
+/// The caching allocator's figures for one accelerator device, in bytes
+/// (what `torch.cuda.memory_allocated` and friends report).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeviceMemory {
+    /// Held by live tensors now.
+    pub allocated: u64,
+    /// The most held by live tensors since the last reset.
+    pub peak_allocated: u64,
+    /// Reserved from the device by the allocator now (allocated + cached).
+    pub reserved: u64,
+    /// The most reserved since the last reset: what decides whether a
+    /// batch fits.
+    pub peak_reserved: u64,
+}
+
+/// The allocator's figures for accelerator `device` (CUDA: `cuda:device`).
+/// An error where there is no accelerator, e.g. on a CPU-only machine.
+pub fn device_memory(device: usize) -> Result<DeviceMemory, TchError> {
+    let v = ffi::device_memory(device as i64).map_err(|m| shim_error("device memory", m))?;
+    let b = |x: i64| u64::try_from(x).unwrap_or(0);
+    Ok(DeviceMemory {
+        allocated: b(v[0]),
+        peak_allocated: b(v[1]),
+        reserved: b(v[2]),
+        peak_reserved: b(v[3]),
+    })
+}
+
+/// Starts the allocator's peaks of `device` afresh.
+pub fn reset_peak_memory(device: usize) -> Result<(), TchError> {
+    ffi::device_reset_peak(device as i64).map_err(|m| shim_error("device memory", m))
 }
 
 /// What [`count_ops`] saw.

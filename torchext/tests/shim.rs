@@ -5,7 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use exc_torchext::{
-    clear_grads, foreach_add_, foreach_copy_, foreach_mul_, foreach_norm, foreach_zero_, set_grads,
+    clear_grads, device_memory, foreach_add_, foreach_copy_, foreach_mul_, foreach_norm,
+    foreach_zero_, reset_peak_memory, set_grads,
 };
 use tch::{Device, Kind, Tensor};
 
@@ -156,4 +157,34 @@ fn set_gradients_are_the_tensors_given_and_checked() {
     let wrong = Tensor::zeros([3], (Kind::Float, Device::Cpu));
     let err = set_grads(std::slice::from_ref(&w), std::slice::from_ref(&wrong)).unwrap_err();
     assert!(err.to_string().contains("gradient"), "{err}");
+}
+
+#[test]
+fn allocator_statistics_are_an_error_without_an_accelerator() {
+    if tch::Cuda::is_available() {
+        let t = Tensor::ones([1024, 1024], (Kind::Float, Device::Cuda(0)));
+        let m = device_memory(0).unwrap();
+        assert!(
+            m.allocated >= 4 << 20 && m.peak_allocated >= m.allocated,
+            "{m:?}"
+        );
+        assert!(
+            m.reserved >= m.allocated && m.peak_reserved >= m.reserved,
+            "{m:?}"
+        );
+        drop(t);
+        reset_peak_memory(0).unwrap();
+        let after = device_memory(0).unwrap();
+        assert!(
+            after.peak_allocated < m.peak_allocated,
+            "{after:?} vs {m:?}"
+        );
+        return;
+    }
+    let err = device_memory(0).unwrap_err().to_string();
+    assert!(
+        err.contains("device memory") && !err.contains("unknown C++"),
+        "{err}"
+    );
+    assert!(reset_peak_memory(0).is_err());
 }

@@ -357,6 +357,8 @@ pub fn bench(args: &TrainArgs) -> Result<(Report, Option<reference::RefRun>)> {
         Some(trainer.counted_step(args.lr, || fetch(&mut ignored))?)
     };
     let losses: Vec<f64> = losses.iter().map(|l| l.double_value(&[])).collect();
+    // The caching allocator's own peaks (CUDA; none on CPU).
+    let allocator = gpu_index.and_then(|i| exc_torchext::device_memory(i).ok());
     let peak_mem = match &sampler {
         Some(s) => Some((s.peak_bytes(), "device memory in use (nvidia-smi, sampled)")),
         None if dev.is_cuda() => None,
@@ -417,6 +419,10 @@ pub fn bench(args: &TrainArgs) -> Result<(Report, Option<reference::RefRun>)> {
         ops,
         losses,
         peak_mem,
+        allocator: allocator.map(|m| report::AllocatorPeaks {
+            peak_allocated_bytes: m.peak_allocated,
+            peak_reserved_bytes: m.peak_reserved,
+        }),
         peak_tflops,
         threads: tch::get_num_threads(),
     });

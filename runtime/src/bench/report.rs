@@ -27,8 +27,19 @@ pub struct Inputs<'a> {
     pub ops: Option<StepOps>,
     pub losses: Vec<f64>,
     pub peak_mem: Option<(u64, &'static str)>,
+    pub allocator: Option<AllocatorPeaks>,
     pub peak_tflops: Option<f64>,
     pub threads: i32,
+}
+
+/// The caching allocator's peaks over the run (`torch.cuda.max_memory_*`),
+/// read through the shim: tensors' bytes, and what the allocator reserved
+/// from the device (which decides whether a batch fits; nvidia-smi's figure
+/// adds the CUDA context and libraries).
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct AllocatorPeaks {
+    pub peak_allocated_bytes: u64,
+    pub peak_reserved_bytes: u64,
 }
 
 /// One reference next to ours.
@@ -70,6 +81,8 @@ pub struct Report {
     pub data_wait_share: f64,
     pub peak_memory_bytes: Option<u64>,
     pub peak_memory_kind: Option<&'static str>,
+    /// The caching allocator's peaks (CUDA).
+    pub allocator: Option<AllocatorPeaks>,
     pub train_gflop_per_example: f64,
     pub achieved_tflops: f64,
     pub peak_tflops: Option<f64>,
@@ -112,6 +125,7 @@ impl Report {
             data_wait_share: i.data_wait_s / i.timed_s.max(1e-12),
             peak_memory_bytes: i.peak_mem.map(|m| m.0),
             peak_memory_kind: i.peak_mem.map(|m| m.1),
+            allocator: i.allocator,
             train_gflop_per_example: f / 1e9,
             achieved_tflops: achieved,
             peak_tflops: i.peak_tflops,
@@ -172,6 +186,15 @@ impl Report {
             "  data wait        {:.1}% of the timed steps",
             100.0 * self.data_wait_share
         );
+        if let Some(a) = self.allocator {
+            let gib = |b: u64| b as f64 / (1u64 << 30) as f64;
+            let _ = writeln!(
+                s,
+                "  allocator peak   {:.2} GiB allocated, {:.2} GiB reserved (caching allocator)",
+                gib(a.peak_allocated_bytes),
+                gib(a.peak_reserved_bytes)
+            );
+        }
         match (self.peak_memory_bytes, self.peak_memory_kind) {
             (Some(b), Some(k)) => {
                 let _ = writeln!(
@@ -180,6 +203,7 @@ impl Report {
                     b as f64 / (1u64 << 30) as f64
                 );
             }
+            _ if self.allocator.is_some() => {}
             _ => {
                 let _ = writeln!(s, "  peak memory      not measured (no nvidia-smi)");
             }
