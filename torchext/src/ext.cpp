@@ -215,6 +215,17 @@ char *exc_device_reset_peak(int64_t device) {
   });
 }
 
+// TF32 for float32 matmuls on CUDA (torch.set_float32_matmul_precision:
+// "high" allows it, "highest" does not); a process-wide setting that CPU
+// matmuls ignore.
+char *exc_set_tf32_matmul(bool on) {
+  return guard([&] {
+    at::globalContext().setFloat32MatmulPrecision(on ? "high" : "highest");
+  });
+}
+
+bool exc_tf32_matmul() { return at::globalContext().allowTF32CuBLAS(); }
+
 // Starts counting dispatched ops (after clearing the counts).
 char *exc_ops_start() {
   return guard([&] {

@@ -38,6 +38,8 @@ extern "C" {
     ) -> *mut c_char;
     fn exc_device_memory(device: i64, out: *mut i64) -> *mut c_char;
     fn exc_device_reset_peak(device: i64) -> *mut c_char;
+    fn exc_set_tf32_matmul(on: bool) -> *mut c_char;
+    fn exc_tf32_matmul() -> bool;
     fn exc_ops_start() -> *mut c_char;
     fn exc_ops_stop() -> *mut c_char;
     fn exc_ops_all() -> u64;
@@ -134,6 +136,16 @@ pub(crate) fn device_memory(device: i64) -> Result<[i64; 4], String> {
 pub(crate) fn device_reset_peak(device: i64) -> Result<(), String> {
     // SAFETY: no pointers; errors come back as a message.
     status(unsafe { exc_device_reset_peak(device) })
+}
+
+pub(crate) fn set_tf32_matmul(on: bool) -> Result<(), String> {
+    // SAFETY: no pointers; errors come back as a message.
+    status(unsafe { exc_set_tf32_matmul(on) })
+}
+
+pub(crate) fn tf32_matmul() -> bool {
+    // SAFETY: reads a flag of libtorch's global context.
+    unsafe { exc_tf32_matmul() }
 }
 
 pub(crate) fn ops_start() -> Result<(), String> {

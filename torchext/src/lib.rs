@@ -10,6 +10,7 @@
 //!   checks a change meant to save launches; it also shows whether the code
 //!   reads anything back to the host (`aten::_local_scalar_dense`).
 //!
+//! - TF32 for float32 matmuls ([`set_tf32_matmul`]);
 //! - the accelerator's caching-allocator statistics ([`device_memory`]):
 //!   peak allocated and reserved bytes, as `torch.cuda.max_memory_*` gives.
 //!
@@ -146,6 +147,18 @@ pub fn device_memory(device: usize) -> Result<DeviceMemory, TchError> {
 /// Starts the allocator's peaks of `device` afresh.
 pub fn reset_peak_memory(device: usize) -> Result<(), TchError> {
     ffi::device_reset_peak(device as i64).map_err(|m| shim_error("device memory", m))
+}
+
+/// Allows (or forbids) TF32 for float32 matmuls on CUDA, process-wide
+/// (`torch.set_float32_matmul_precision("high")` / `"highest"`). CPU
+/// matmuls are not affected.
+pub fn set_tf32_matmul(on: bool) -> Result<(), TchError> {
+    ffi::set_tf32_matmul(on).map_err(|m| shim_error("TF32", m))
+}
+
+/// Whether float32 matmuls on CUDA may use TF32.
+pub fn tf32_matmul() -> bool {
+    ffi::tf32_matmul()
 }
 
 /// What [`count_ops`] saw.

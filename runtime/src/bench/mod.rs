@@ -227,8 +227,8 @@ pub fn bench(args: &TrainArgs) -> Result<(Report, Option<reference::RefRun>)> {
         _ => None,
     };
     if gpu_index.is_some() && args.precision == Precision::Fp32 {
-        // libtorch reads this when its context starts: TF32 for fp32 matmuls.
-        std::env::set_var("TORCH_ALLOW_TF32_CUBLAS_OVERRIDE", "1");
+        // TF32 for fp32 matmuls (torch.set_float32_matmul_precision("high")).
+        exc_torchext::set_tf32_matmul(true)?;
     }
     // Before the first CUDA call, so that the baseline excludes our context.
     let sampler = gpu_index.and_then(mem::GpuSampler::start);

@@ -7,8 +7,10 @@
 //! attention kernel (which returns the relative position bias its
 //! gradient) and the fused RMS norm. Each is first checked on the device,
 //! at the stage's precision, with the benchmark's own checks; a kernel that
-//! fails its check is not used, and the run says so. Evaluation always
-//! uses the reference kernels.
+//! fails its check is not used, and the run says so. A float32 stage on
+//! CUDA also lets its matmuls use TF32 (`torch.set_float32_matmul_precision
+//! ("high")`, as nanoT5 trains); bf16 stages have no float32 matmuls.
+//! Evaluation always uses the reference kernels, without TF32.
 
 use std::collections::HashMap;
 
@@ -33,20 +35,25 @@ pub enum KernelChoice {
 pub struct Kernels {
     pub attention: AttentionImpl,
     pub norm: NormImpl,
+    /// float32 matmuls may use TF32 (CUDA).
+    pub tf32: bool,
 }
 
 impl Kernels {
     pub const REFERENCE: Kernels = Kernels {
         attention: AttentionImpl::Math,
         norm: NormImpl::Composite,
+        tf32: false,
     };
 
-    /// `mem-efficient attention, fused norm`, as recorded in `DONE`.
+    /// `mem-efficient attention, fused norm[, tf32 matmuls]`, as recorded
+    /// in `DONE`.
     pub fn describe(&self) -> String {
         format!(
-            "{} attention, {} norm",
+            "{} attention, {} norm{}",
             self.attention.name(),
-            self.norm.name()
+            self.norm.name(),
+            if self.tf32 { ", tf32 matmuls" } else { "" }
         )
     }
 }
@@ -86,6 +93,7 @@ impl KernelPicker {
         let mut k = Kernels {
             attention: AttentionImpl::MemEfficient,
             norm: NormImpl::Fused,
+            tf32: !bf16,
         };
         let (_, grad) = check_attention(k.attention, self.device, kind);
         if grad.is_nan() || grad > ATTENTION_GRAD_TOLERANCE {
@@ -126,6 +134,15 @@ mod tests {
         assert_eq!(
             Kernels::REFERENCE.describe(),
             "math attention, composite norm"
+        );
+        let fp32_cuda = Kernels {
+            attention: AttentionImpl::MemEfficient,
+            norm: NormImpl::Fused,
+            tf32: true,
+        };
+        assert_eq!(
+            fp32_cuda.describe(),
+            "mem-efficient attention, fused norm, tf32 matmuls"
         );
     }
 

@@ -621,6 +621,8 @@ fn train_stage_units(
             );
             model.model.set_attention(k.attention);
             model.model.set_norm(k.norm);
+            // Process-wide: on for this stage's training only.
+            exc_torchext::set_tf32_matmul(k.tf32)?;
             kernels_used = Some(k.describe());
             if let Some(w) = from {
                 model.load(w)?;
@@ -638,7 +640,9 @@ fn train_stage_units(
                 quiet: ctx.args.quiet,
                 select: select.clone(),
             };
-            let trained = train::train_stage(&sctx, model)?;
+            let trained = train::train_stage(&sctx, model);
+            exc_torchext::set_tf32_matmul(false)?;
+            let trained = trained?;
             let step = trained.final_step;
             let counts = trained.data.unwrap_or_default();
             if let Some(d) = counts.as_object() {
