@@ -158,6 +158,7 @@ if [ -x "$exc_bin" ] && [ "$t" -ge 30 ]; then
     [ -f "$out/F-miniature/config.json" ] && grep -A3 '"precision"' "$out/F-miniature/config.json"
     # The kernels each training stage chose (checked on the device first).
     grep -H '"kernels"' "$out"/F-miniature/*/DONE 2>/dev/null
+    grep -H -A3 '"peak_memory"' "$out"/F-miniature/*/DONE 2>/dev/null
 else
     echo "== F-exc-run-miniature: skipped (no exc binary at $exc_bin, or ${t}s left)"
 fi

@@ -596,6 +596,14 @@ fn train_stage_units(
     // The kernels the models trained in this process used (none when every
     // unit was already done).
     let mut kernels_used = None;
+    // On CUDA: the caching allocator's peaks while this stage trained.
+    let gpu = match ctx.device {
+        Device::Cuda(i) => Some(i),
+        _ => None,
+    };
+    if let Some(i) = gpu {
+        exc_torchext::reset_peak_memory(i)?;
+    }
     // Each task's row counts (`data`): rows read, dropped, examples, truncation.
     let mut data_counts = serde_json::Map::new();
     for (unit, udir) in &units {
@@ -676,6 +684,11 @@ fn train_stage_units(
     });
     if let Some(k) = kernels_used {
         record["kernels"] = k.into();
+        if let Some(m) = gpu.and_then(|i| exc_torchext::device_memory(i).ok()) {
+            record["peak_memory"] = serde_json::json!({
+                "allocated_bytes": m.peak_allocated, "reserved_bytes": m.peak_reserved,
+            });
+        }
     }
     if let Some(l) = last {
         record["weights"] = l.into();
