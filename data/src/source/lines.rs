@@ -89,10 +89,49 @@ impl Lines {
     }
 }
 
+impl Lines {
+    /// Passes over `n` rows without decoding them (to reopen a file at a
+    /// recorded position): lines, or with `blank_is_row` false only the
+    /// non-blank ones. Returns how many were passed, fewer at the end.
+    fn pass_rows(&mut self, n: u64, blank_is_row: bool) -> Result<u64> {
+        let mut passed = 0;
+        while passed < n {
+            self.buf.clear();
+            match self.reader.read_until(b'\n', &mut self.buf) {
+                Ok(0) => break,
+                Ok(_) => {
+                    self.line += 1;
+                    if blank_is_row || !self.buf.iter().all(u8::is_ascii_whitespace) {
+                        passed += 1;
+                    }
+                }
+                Err(e) => {
+                    return Err(DataError::Malformed {
+                        path: self.path.clone(),
+                        line: self.line + 1,
+                        message: format!("read error: {e}"),
+                    })
+                }
+            }
+        }
+        Ok(passed)
+    }
+}
+
 /// JSONL rows; blank lines are skipped, anything but an object is an error.
 pub(super) fn jsonl(path: &Path) -> Result<impl Iterator<Item = Result<Value>> + Send> {
+    Ok(jsonl_at(path, 0)?.0)
+}
+
+/// JSONL rows after the first `skip` (passed over without parsing), and
+/// how many were passed.
+pub(super) fn jsonl_at(
+    path: &Path,
+    skip: u64,
+) -> Result<(impl Iterator<Item = Result<Value>> + Send, u64)> {
     let mut lines = Lines::open(path)?;
-    Ok(std::iter::from_fn(move || loop {
+    let passed = lines.pass_rows(skip, false)?;
+    let rows = std::iter::from_fn(move || loop {
         let (line, text) = match lines.next_line()? {
             Ok(l) => l,
             Err(e) => return Some(Err(e)),
@@ -110,20 +149,32 @@ pub(super) fn jsonl(path: &Path) -> Result<impl Iterator<Item = Result<Value>> +
             Ok(_) => Err(malformed("expected a JSON object".into())),
             Err(e) => Err(malformed(format!("invalid JSON: {e}"))),
         });
-    }))
+    });
+    Ok((rows, passed))
 }
 
 /// Text rows: each line becomes `{field: line}`.
 pub(super) fn text(path: &Path, field: &str) -> Result<impl Iterator<Item = Result<Value>> + Send> {
+    Ok(text_at(path, field, 0)?.0)
+}
+
+/// Text rows after the first `skip` lines, and how many were passed.
+pub(super) fn text_at(
+    path: &Path,
+    field: &str,
+    skip: u64,
+) -> Result<(impl Iterator<Item = Result<Value>> + Send, u64)> {
     let mut lines = Lines::open(path)?;
+    let passed = lines.pass_rows(skip, true)?;
     let field = field.to_string();
-    Ok(std::iter::from_fn(move || {
+    let rows = std::iter::from_fn(move || {
         Some(lines.next_line()?.map(|(_, text)| {
             let mut row = serde_json::Map::new();
             row.insert(field.clone(), Value::String(text));
             Value::Object(row)
         }))
-    }))
+    });
+    Ok((rows, passed))
 }
 
 /// Rows of a whole JSON document: a top-level array, or the `data` array of

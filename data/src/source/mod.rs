@@ -183,6 +183,42 @@ impl RowReader {
         })
     }
 
+    /// Opens one unit of a source at row `skip` (a recorded position), and
+    /// says how many rows it passed (fewer at the end of the file). JSONL,
+    /// text and parquet files pass rows without decoding them (parquet:
+    /// whole row groups unread); other units are read row by row up to it.
+    pub fn open_file_at(file: &SourceFile, opts: &ReadOptions, skip: u64) -> Result<(Self, u64)> {
+        if file.columns.is_empty() && file.fields.is_empty() && skip > 0 {
+            let fast = match opts.format.or_else(|| Format::from_path(&file.path)) {
+                Some(Format::Jsonl) => Some(boxed(lines::jsonl_at(&file.path, skip)?)),
+                Some(Format::Text) => {
+                    Some(boxed(lines::text_at(&file.path, &opts.text_field, skip)?))
+                }
+                Some(Format::Parquet) => Some(boxed(parquet::open_at(&file.path, skip)?)),
+                _ => None,
+            };
+            if let Some((rows, n)) = fast {
+                return Ok((Self::passed(rows, &file.path, n), n));
+            }
+        }
+        let mut reader = Self::open_file(file, opts)?;
+        let n = reader.skip_rows(skip)?;
+        Ok((reader, n))
+    }
+
+    /// A reader whose first `rows` rows were already passed.
+    fn passed(
+        inner: Box<dyn Iterator<Item = Result<Value>> + Send>,
+        path: &Path,
+        rows: u64,
+    ) -> Self {
+        RowReader {
+            inner,
+            path: path.to_path_buf(),
+            rows,
+        }
+    }
+
     /// Opens one unit of a source: a file, or column files read line by
     /// line together; either way with the unit's fields added to each row.
     pub fn open_file(file: &SourceFile, opts: &ReadOptions) -> Result<Self> {
@@ -243,6 +279,12 @@ impl Iterator for RowReader {
 
 /// Adds `fields` to every row; a row that already has one of them is an
 /// error rather than silently overwritten.
+type Rows = Box<dyn Iterator<Item = Result<Value>> + Send>;
+
+fn boxed((rows, n): (impl Iterator<Item = Result<Value>> + Send + 'static, u64)) -> (Rows, u64) {
+    (Box::new(rows), n)
+}
+
 fn add_fields(
     rows: Box<dyn Iterator<Item = Result<Value>> + Send>,
     fields: Map<String, Value>,
@@ -365,9 +407,13 @@ impl SourceFiles {
             row: 0,
         };
         if pos.row > 0 {
-            let reader = s.open_current()?;
-            let skipped = reader.skip_rows(pos.row)?;
-            s.pos.row = skipped;
+            let file = s
+                .files
+                .get(s.pos.file)
+                .ok_or_else(|| DataError::Cursor("source position is past its last file".into()))?;
+            let (reader, passed) = RowReader::open_file_at(file, &s.opts, pos.row)?;
+            s.current = Some(reader);
+            s.pos.row = passed;
         }
         Ok(s)
     }

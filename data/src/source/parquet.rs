@@ -5,22 +5,49 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use parquet::file::reader::SerializedFileReader;
+use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::file::serialized_reader::ReadOptionsBuilder;
 use parquet::record::{Field, Row};
 use serde_json::{Map, Number, Value};
 
 use crate::error::{DataError, Result};
 
 pub(super) fn open(path: &Path) -> Result<impl Iterator<Item = Result<Value>> + Send> {
-    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
-    let reader = SerializedFileReader::new(file).map_err(|e| DataError::Format {
+    Ok(open_at(path, 0)?.0)
+}
+
+/// Rows after the first `skip`, and how many were passed: whole row groups
+/// before the position are not read at all (their sizes are in the
+/// footer), and only the rows before it in its own group are decoded.
+pub(super) fn open_at(
+    path: &Path,
+    skip: u64,
+) -> Result<(impl Iterator<Item = Result<Value>> + Send, u64)> {
+    let not_parquet = |e: parquet::errors::ParquetError| DataError::Format {
         path: path.to_path_buf(),
         message: format!("not a readable parquet file: {e}"),
-    })?;
+    };
+    let open = || File::open(path).map_err(|e| DataError::io(path, e));
+    let sizes: Vec<u64> = SerializedFileReader::new(open()?)
+        .map_err(not_parquet)?
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| u64::try_from(g.num_rows()).unwrap_or(0))
+        .collect();
+    let (mut first, mut before) = (0usize, 0u64);
+    while first < sizes.len() && before + sizes[first] <= skip {
+        before += sizes[first];
+        first += 1;
+    }
+    let options = ReadOptionsBuilder::new()
+        .with_predicate(Box::new(move |_, i| i >= first))
+        .build();
+    let reader = SerializedFileReader::new_with_options(open()?, options).map_err(not_parquet)?;
     let rows = reader.into_iter();
     let path: PathBuf = path.to_path_buf();
-    let mut n = 0u64;
-    Ok(rows.map(move |row| {
+    let mut n = before;
+    let mut rows = rows.map(move |row| {
         n += 1;
         row.map(|r| row_to_json(&r))
             .map_err(|e| DataError::Malformed {
@@ -28,7 +55,19 @@ pub(super) fn open(path: &Path) -> Result<impl Iterator<Item = Result<Value>> + 
                 line: n,
                 message: format!("parquet row: {e}"),
             })
-    }))
+    });
+    // The rest, inside the position's row group, are decoded and dropped.
+    let mut passed = before;
+    while passed < skip {
+        match rows.next() {
+            Some(r) => {
+                r?;
+                passed += 1;
+            }
+            None => break,
+        }
+    }
+    Ok((rows, passed))
 }
 
 fn row_to_json(row: &Row) -> Value {
