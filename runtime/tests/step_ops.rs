@@ -74,7 +74,7 @@ fn a_step_reads_nothing_back_and_the_optimizer_launches_per_group() {
     let (norm, clip) = exc_torchext::count_ops(|| optim::clip_grad_norm(&grouped.vs, 1.0)).unwrap();
     assert!(norm.unwrap().is_some());
     assert_eq!(clip.host_reads, 0, "{clip:?}");
-    assert!(clip.launches() <= 8, "{clip:?}");
+    assert!(clip.launches() <= 10, "{clip:?}");
     assert_eq!(clip.calls_of("aten::_foreach_norm"), 1, "{clip:?}");
     assert_eq!(clip.calls_of("aten::_foreach_mul_"), 1, "{clip:?}");
 }

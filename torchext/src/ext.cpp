@@ -63,6 +63,7 @@ std::mutex counts_mutex;
 std::unordered_map<std::string, uint64_t> call_counts;
 std::atomic<uint64_t> all_count{0};
 std::atomic<uint64_t> host_reads{0};
+std::atomic<uint64_t> multi_fallbacks{0};
 std::atomic<bool> counting{false};
 at::CallbackHandle handle = 0;
 
@@ -100,6 +101,7 @@ struct Open {
   bool node;
   bool call;
   bool kernel;
+  bool multi;
 };
 thread_local std::vector<Open> open_ops;
 
@@ -110,7 +112,8 @@ std::unique_ptr<at::ObserverContext> on_start(const at::RecordFunction &fn) {
   const char *name = fn.name();
   bool node = std::strncmp(name, "autograd::engine::evaluate_function", 35) == 0;
   bool call = !node && (open_ops.empty() || open_ops.back().node);
-  open_ops.push_back(Open{node, call, false});
+  bool multi = call && std::strncmp(name, "aten::_foreach_", 15) == 0;
+  open_ops.push_back(Open{node, call, false, multi});
   all_count.fetch_add(1, std::memory_order_relaxed);
   if (std::strcmp(name, "aten::_local_scalar_dense") == 0) {
     host_reads.fetch_add(1, std::memory_order_relaxed);
@@ -133,6 +136,11 @@ void on_end(const at::RecordFunction &fn, at::ObserverContext *) {
   }
   if (op.kernel && !open_ops.empty()) {
     open_ops.back().kernel = true;
+    // A per-tensor op inside a multi-tensor call: the call fell back to one
+    // op per tensor (always on CPU; on CUDA when, e.g., its lists mix kinds).
+    if (open_ops.back().multi && counting.load(std::memory_order_relaxed)) {
+      multi_fallbacks.fetch_add(1, std::memory_order_relaxed);
+    }
   }
   if (op.call && op.kernel && counting.load(std::memory_order_relaxed)) {
     std::lock_guard<std::mutex> lock(counts_mutex);
@@ -235,6 +243,7 @@ char *exc_ops_start() {
     }
     all_count.store(0);
     host_reads.store(0);
+    multi_fallbacks.store(0);
     if (handle == 0) {
       handle = at::addGlobalCallback(
           at::RecordFunctionCallback(on_start, on_end)
@@ -259,6 +268,8 @@ char *exc_ops_stop() {
 uint64_t exc_ops_all() { return all_count.load(); }
 
 uint64_t exc_ops_host_reads() { return host_reads.load(); }
+
+uint64_t exc_ops_multi_fallbacks() { return multi_fallbacks.load(); }
 
 // The call counts as "name\tcount\n" lines (malloc'd; free with
 // exc_torchext_free).

@@ -44,6 +44,7 @@ extern "C" {
     fn exc_ops_stop() -> *mut c_char;
     fn exc_ops_all() -> u64;
     fn exc_ops_host_reads() -> u64;
+    fn exc_ops_multi_fallbacks() -> u64;
     fn exc_ops_calls() -> *mut c_char;
 }
 
@@ -167,6 +168,11 @@ pub(crate) fn ops_all() -> u64 {
 pub(crate) fn ops_host_reads() -> u64 {
     // SAFETY: reads an atomic counter.
     unsafe { exc_ops_host_reads() }
+}
+
+pub(crate) fn ops_multi_fallbacks() -> u64 {
+    // SAFETY: reads an atomic counter.
+    unsafe { exc_ops_multi_fallbacks() }
 }
 
 pub(crate) fn ops_calls() -> String {

@@ -177,6 +177,12 @@ pub struct OpCount {
     /// depth: `.item()`, `f64::try_from`, ...): each waits for the device
     /// to finish everything queued before it.
     pub host_reads: u64,
+    /// Per-tensor ops run inside multi-tensor calls: the call fell back to
+    /// one op per tensor instead of its fused kernels. Always so on CPU
+    /// (libtorch has no fused CPU path); on CUDA, 0 means every
+    /// multi-tensor call took the fused path (lists of mixed kinds, for
+    /// one, do not).
+    pub multi_tensor_fallbacks: u64,
 }
 
 impl OpCount {
@@ -225,6 +231,7 @@ pub fn count_ops<T>(f: impl FnOnce() -> T) -> Result<(T, OpCount), TchError> {
             all: ffi::ops_all(),
             calls,
             host_reads: ffi::ops_host_reads(),
+            multi_tensor_fallbacks: ffi::ops_multi_fallbacks(),
         },
     ))
 }

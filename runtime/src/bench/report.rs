@@ -318,6 +318,15 @@ fn render_ops(ops: &StepOps) -> String {
         s,
         "  ATen ops of one step: {total} launches (ops called that reach a kernel), {reads} host reads"
     );
+    let fallbacks: u64 = ops
+        .parts()
+        .iter()
+        .map(|(_, p)| p.multi_tensor_fallbacks)
+        .sum();
+    let _ = writeln!(
+        s,
+        "    multi-tensor calls fell back to {fallbacks} per-tensor ops (always on CPU; on CUDA 0 = all fused)"
+    );
     for (name, p) in ops.parts() {
         let top: Vec<String> = p.top.iter().map(|(op, n)| format!("{op} {n}")).collect();
         let _ = writeln!(

@@ -86,6 +86,9 @@ pub struct PartOps {
     pub host_reads: u64,
     /// Every op dispatched, nested ones and views included.
     pub dispatched: u64,
+    /// Per-tensor ops inside multi-tensor calls (a fallback from their
+    /// fused kernels: always on CPU; on CUDA, 0 when every call fused).
+    pub multi_tensor_fallbacks: u64,
     /// The most frequent of those ops.
     pub top: Vec<(String, u64)>,
 }
@@ -96,6 +99,7 @@ impl From<exc_torchext::OpCount> for PartOps {
             launches: c.launches(),
             host_reads: c.host_reads,
             dispatched: c.all,
+            multi_tensor_fallbacks: c.multi_tensor_fallbacks,
             top: c.top(6),
         }
     }

@@ -117,6 +117,22 @@ fn rms(t: &Tensor) -> Tensor {
     t.norm_scalaropt_dim(2, dims.as_slice(), true) / per.sqrt()
 }
 
+/// Copies the stacked new values `new` into the group's parameters. For
+/// several members they are first rounded to the parameters' kind in one op
+/// over the stack, so that the multi-tensor copy has lists of one kind,
+/// which CUDA fuses (a copy that also casts may run tensor by tensor); a
+/// lone member is copied (and cast) directly.
+fn write_back(params: &[Tensor], new: &Tensor) -> Result<()> {
+    let kind = params.first().map_or(Kind::Float, Tensor::kind);
+    let new = if params.len() > 1 && new.kind() != kind {
+        new.to_kind(kind)
+    } else {
+        new.shallow_clone()
+    };
+    exc_torchext::foreach_copy_(params, &new.unbind(0))?;
+    Ok(())
+}
+
 impl Group {
     fn new(cfg: &AdafactorConfig, names: Vec<String>, params: Vec<Tensor>) -> Group {
         let n = params.len() as i64;
@@ -229,17 +245,14 @@ impl Group {
             }
             let _ = p32.g_sub_(&update);
             if let Some(m) = &self.master {
-                // One multi-tensor copy for the group; it rounds to the
-                // parameters' kind (bf16) itself.
-                exc_torchext::foreach_copy_(params, &part(m).unbind(0))?;
+                write_back(params, &part(m))?;
             }
             return Ok(());
         }
         if c.weight_decay != 0.0 {
             p32 = &p32 - &p32 * (&lr_t * c.weight_decay);
         }
-        let new = p32 - update;
-        exc_torchext::foreach_copy_(params, &new.unbind(0))?;
+        write_back(params, &(p32 - update))?;
         Ok(())
     }
 

@@ -118,8 +118,20 @@ pub fn clip_grad_norm(vs: &tch::nn::VarStore, max_norm: f64) -> Result<Option<Te
         let norms = exc_torchext::foreach_norm(&grads, 2.0)?;
         let norm = Tensor::stack(&norms, 0).norm();
         let coef = (max_norm / (&norm + 1e-6)).clamp_max(1.0);
-        // A 0-dim float factor does not promote a bf16 gradient.
-        exc_torchext::foreach_mul_(&grads, &coef)?;
+        // The factor in each list's own kind: CUDA fuses a multi-tensor
+        // multiply only when the factor's kind is the list's (torch's own
+        // clipping multiplies bf16 gradients by a bf16 factor too). A factor
+        // of 1 (within bounds) is exact in every kind.
+        for kind in [Kind::Float, Kind::BFloat16, Kind::Half, Kind::Double] {
+            let same: Vec<Tensor> = grads
+                .iter()
+                .filter(|g| g.kind() == kind)
+                .map(Tensor::shallow_clone)
+                .collect();
+            if !same.is_empty() {
+                exc_torchext::foreach_mul_(&same, &coef.to_kind(kind))?;
+            }
+        }
         Ok(norm)
     })?;
     Ok(Some(norm))
