@@ -179,11 +179,13 @@ for f in sorted(glob.glob(os.path.join(out, "*.json"))):
     parts = "/".join(f"{1e3 * bd[k]:.0f}" for k in ("data", "forward", "backward", "optimizer"))
     ops = r.get("ops") or {}
     launches = "/".join(str(ops[k]["launches"]) for k in ("forward", "backward", "optimizer", "zero_grad")) if ops else "-"
+    if ops:
+        launches += f" ({sum(p['multi_tensor_fallbacks'] for p in ops.values())} unfused)"
     rows.append((name, r["precision"], r["attention"], r.get("norm", "-"), str(r["batch"]), f"{1e3 * r['step_s']:.1f}",
                  f"{r['examples_per_s']:.1f}", f"{r['tokens_per_s']:.0f}", f"{100 * r['data_wait_share']:.1f}%",
                  mem, f"{r['achieved_tflops']:.1f}", mfu, parts, launches, refs))
 head = ("run", "prec", "attention", "norm", "batch", "step ms", "ex/s", "tok/s", "data wait", "mem GiB (resv/smi)",
-        "TFLOP/s", "MFU", "data/fwd/bwd/opt ms", "calls fwd/bwd/opt/zero", "exc speed vs transformers")
+        "TFLOP/s", "MFU", "data/fwd/bwd/opt ms", "calls fwd/bwd/opt/zero (per-tensor ops in multi-tensor calls)", "exc speed vs transformers")
 w = [max(len(str(x[i])) for x in rows + [head]) for i in range(len(head))]
 for r in [head] + rows:
     print("  ".join(str(c).ljust(w[i]) for i, c in enumerate(r)))
