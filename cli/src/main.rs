@@ -121,7 +121,7 @@ fn main() -> ExitCode {
             Outcome::Ok
         }
         #[cfg(feature = "runtime")]
-        Command::Run(a) => match exc_runtime::run::run(&a) {
+        Command::Run(a) => match exc_runtime::guard::libtorch(|| exc_runtime::run::run(&a)) {
             Ok(outcome) => {
                 for dir in &outcome.run_dirs {
                     outln!("{}", dir.display());
@@ -145,11 +145,17 @@ fn main() -> ExitCode {
             }
         },
         #[cfg(feature = "runtime")]
-        Command::Bench(BenchCommand::Train(a)) => report(exc_runtime::bench::run(&a)),
+        Command::Bench(BenchCommand::Train(a)) => {
+            report(exc_runtime::guard::libtorch(|| exc_runtime::bench::run(&a)))
+        }
         #[cfg(feature = "runtime")]
-        Command::Generate(a) => report(exc_runtime::cli::run_generate(&a)),
+        Command::Generate(a) => report(exc_runtime::guard::libtorch(|| {
+            exc_runtime::cli::run_generate(&a)
+        })),
         #[cfg(feature = "runtime")]
-        Command::Score(a) => report(exc_runtime::cli::run_score(&a)),
+        Command::Score(a) => report(exc_runtime::guard::libtorch(|| {
+            exc_runtime::cli::run_score(&a)
+        })),
     };
     match outcome {
         Outcome::Ok => ExitCode::SUCCESS,

@@ -15,7 +15,7 @@ struct Cli {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match exc_runtime::bench::run(&cli.args) {
+    match exc_runtime::guard::libtorch(|| exc_runtime::bench::run(&cli.args)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

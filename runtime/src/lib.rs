@@ -14,6 +14,7 @@ pub mod cli;
 pub mod decode;
 pub mod env;
 pub mod error;
+pub mod guard;
 pub mod model;
 pub mod optim;
 pub mod run;
