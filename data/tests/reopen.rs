@@ -118,3 +118,70 @@ fn parquet_reopens_at_each_row_across_row_groups() {
     assert_eq!(meta, 3, "the test needs several row groups");
     check(vec![a], ReadOptions::default());
 }
+
+/// A file of part `label`.
+fn part_file(path: std::path::PathBuf, label: &str) -> exc_data::source::SourceFile {
+    let mut fields = serde_json::Map::new();
+    fields.insert("label".into(), Value::from(label));
+    exc_data::source::SourceFile {
+        path,
+        fields,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn parts_read_in_turn_reopen_at_each_row_without_rereading() {
+    let dir = tmp("reopen", "parts");
+    let (a1, a2, b) = (
+        dir.join("a1.jsonl"),
+        dir.join("a2.jsonl"),
+        dir.join("b.jsonl"),
+    );
+    // Part a: two files (3 rows with a blank line, then 1); part b: 7 rows,
+    // so b goes on alone after a runs out.
+    write(&a1, "{\"x\": \"a0\"}\n\n{\"x\": \"a1\"}\n{\"x\": \"a2\"}\n");
+    write(&a2, "{\"x\": \"a3\"}\n");
+    write(
+        &b,
+        &(0..7)
+            .map(|i| format!("{{\"x\": \"b{i}\"}}\n"))
+            .collect::<String>(),
+    );
+    let files = vec![
+        part_file(a1.clone(), "a"),
+        part_file(a2, "a"),
+        part_file(b, "b"),
+    ];
+    let all: Vec<Value> = SourceFiles::new(files.clone(), ReadOptions::default())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let order: Vec<&str> = all.iter().map(|r| r["x"].as_str().unwrap()).collect();
+    assert_eq!(
+        order,
+        ["a0", "b0", "a1", "b1", "a2", "b2", "a3", "b3", "b4", "b5", "b6"]
+    );
+    assert!(all
+        .iter()
+        .all(|r| r["label"].as_str() == r["x"].as_str().map(|x| &x[..1])));
+    let mut reader = SourceFiles::new(files.clone(), ReadOptions::default()).unwrap();
+    let mut positions = vec![reader.position()];
+    while reader.next().is_some() {
+        positions.push(reader.position());
+    }
+    for (k, pos) in positions.iter().enumerate() {
+        let mut s = SourceFiles::at(files.clone(), ReadOptions::default(), *pos).unwrap();
+        assert_eq!(s.position(), *pos);
+        let rest: Vec<Value> = s.by_ref().collect::<Result<_, _>>().unwrap();
+        assert_eq!(rest, all[k..].to_vec(), "after {k} rows");
+    }
+    // The rows before the position are passed, not parsed: a broken first
+    // row of part a does not stop a reopening past it.
+    write(&a1, "{not json\n\n{\"x\": \"a1\"}\n{\"x\": \"a2\"}\n");
+    let rest: Vec<Value> = SourceFiles::at(files, ReadOptions::default(), positions[4])
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rest, all[4..].to_vec());
+}

@@ -118,6 +118,12 @@ impl Lines {
     }
 }
 
+/// The rows of a JSONL (`blank_is_row` false: non-blank lines) or text
+/// file (every line), counted without decoding them.
+pub(super) fn row_count(path: &Path, blank_is_row: bool) -> Result<u64> {
+    Lines::open(path)?.pass_rows(u64::MAX, blank_is_row)
+}
+
 /// JSONL rows; blank lines are skipped, anything but an object is an error.
 pub(super) fn jsonl(path: &Path) -> Result<impl Iterator<Item = Result<Value>> + Send> {
     Ok(jsonl_at(path, 0)?.0)

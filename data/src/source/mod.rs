@@ -188,7 +188,7 @@ impl RowReader {
     /// text and parquet files pass rows without decoding them (parquet:
     /// whole row groups unread); other units are read row by row up to it.
     pub fn open_file_at(file: &SourceFile, opts: &ReadOptions, skip: u64) -> Result<(Self, u64)> {
-        if file.columns.is_empty() && file.fields.is_empty() && skip > 0 {
+        if file.columns.is_empty() && skip > 0 {
             let fast = match opts.format.or_else(|| Format::from_path(&file.path)) {
                 Some(Format::Jsonl) => Some(boxed(lines::jsonl_at(&file.path, skip)?)),
                 Some(Format::Text) => {
@@ -197,7 +197,10 @@ impl RowReader {
                 Some(Format::Parquet) => Some(boxed(parquet::open_at(&file.path, skip)?)),
                 _ => None,
             };
-            if let Some((rows, n)) = fast {
+            if let Some((mut rows, n)) = fast {
+                if !file.fields.is_empty() {
+                    rows = Box::new(add_fields(rows, file.fields.clone(), file.path.clone(), n));
+                }
                 return Ok((Self::passed(rows, &file.path, n), n));
             }
         }
@@ -236,6 +239,7 @@ impl RowReader {
                 std::mem::replace(&mut reader.inner, Box::new(std::iter::empty())),
                 file.fields.clone(),
                 file.path.clone(),
+                0,
             ));
         }
         Ok(reader)
@@ -285,10 +289,13 @@ fn boxed((rows, n): (impl Iterator<Item = Result<Value>> + Send + 'static, u64))
     (Box::new(rows), n)
 }
 
+/// Adds a part's fields to each row; `before` rows of the file were
+/// passed already (for the line numbers of messages).
 fn add_fields(
     rows: Box<dyn Iterator<Item = Result<Value>> + Send>,
     fields: Map<String, Value>,
     path: PathBuf,
+    before: u64,
 ) -> impl Iterator<Item = Result<Value>> + Send {
     rows.enumerate().map(move |(i, row)| {
         let mut row = row?;
@@ -297,7 +304,7 @@ fn add_fields(
                 if obj.contains_key(k) {
                     return Err(DataError::Malformed {
                         path: path.clone(),
-                        line: i as u64 + 1,
+                        line: before + i as u64 + 1,
                         message: format!(
                             "the row already has a field `{k}`, which the source's `parts {k}` sets; \
                              rename the parts' field"
@@ -384,6 +391,18 @@ impl SourceFiles {
     ) -> Result<Self> {
         let mut s = Self::new(files, opts)?;
         if !s.parts.is_empty() {
+            if let Some(lengths) = s.part_lengths()? {
+                // Each part reopened where the turns left it.
+                let totals: Vec<u64> = lengths.iter().map(|l| l.iter().sum()).collect();
+                let (taken, turn) = in_turn(&totals, pos.row);
+                for (p, part) in s.parts.iter_mut().enumerate() {
+                    let at = position_in(&lengths[p], taken[p]);
+                    *part = SourceFiles::at(part.files.clone(), part.opts.clone(), at)?;
+                }
+                s.turn = turn;
+                s.pos.row = taken.iter().sum();
+                return Ok(s);
+            }
             // Parts read in turn: re-read the rows before the position.
             for _ in 0..pos.row {
                 match s.next() {
@@ -416,6 +435,30 @@ impl SourceFiles {
             s.pos.row = passed;
         }
         Ok(s)
+    }
+
+    /// The rows of each file of each part, where they can be had without
+    /// reading the rows (JSONL and text lines, parquet footers) and every
+    /// row read counts in positions (no joins, which drop rows); else None.
+    fn part_lengths(&self) -> Result<Option<Vec<Vec<u64>>>> {
+        let mut out = Vec::with_capacity(self.parts.len());
+        for part in &self.parts {
+            let mut lengths = Vec::with_capacity(part.files.len());
+            for f in &part.files {
+                if !f.columns.is_empty() || !f.joins.is_empty() {
+                    return Ok(None);
+                }
+                let n = match part.opts.format.or_else(|| Format::from_path(&f.path)) {
+                    Some(Format::Jsonl) => lines::row_count(&f.path, false)?,
+                    Some(Format::Text) => lines::row_count(&f.path, true)?,
+                    Some(Format::Parquet) => parquet::row_count(&f.path)?,
+                    _ => return Ok(None),
+                };
+                lengths.push(n);
+            }
+            out.push(lengths);
+        }
+        Ok(Some(out))
     }
 
     /// The position of the next row.
@@ -486,6 +529,40 @@ impl SourceFiles {
         }
         Ok(Joined::Row(row))
     }
+}
+
+/// How many rows each part gave after `rows` were read in turn from parts
+/// of `totals` rows (a finished part's turn passes to the next, as
+/// `next_in_turn` does), and whose turn is next.
+fn in_turn(totals: &[u64], rows: u64) -> (Vec<u64>, usize) {
+    let mut taken = vec![0u64; totals.len()];
+    let mut turn = 0;
+    for _ in 0..rows {
+        let mut found = false;
+        for _ in 0..totals.len() {
+            let p = turn;
+            turn = (turn + 1) % totals.len();
+            if taken[p] < totals[p] {
+                taken[p] += 1;
+                found = true;
+                break;
+            }
+        }
+        if !found {
+            break;
+        }
+    }
+    (taken, turn)
+}
+
+/// The position after `rows` rows of files with `lengths` rows.
+fn position_in(lengths: &[u64], mut rows: u64) -> SourcePosition {
+    let mut file = 0;
+    while file < lengths.len() && rows >= lengths[file] {
+        rows -= lengths[file];
+        file += 1;
+    }
+    SourcePosition { file, row: rows }
 }
 
 /// Runs of files with the same added fields: one run per part.

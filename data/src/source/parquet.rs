@@ -16,6 +16,16 @@ pub(super) fn open(path: &Path) -> Result<impl Iterator<Item = Result<Value>> + 
     Ok(open_at(path, 0)?.0)
 }
 
+/// The rows of a parquet file, from its footer.
+pub(super) fn row_count(path: &Path) -> Result<u64> {
+    let file = File::open(path).map_err(|e| DataError::io(path, e))?;
+    let reader = SerializedFileReader::new(file).map_err(|e| DataError::Format {
+        path: path.to_path_buf(),
+        message: format!("not a readable parquet file: {e}"),
+    })?;
+    Ok(u64::try_from(reader.metadata().file_metadata().num_rows()).unwrap_or(0))
+}
+
 /// Rows after the first `skip`, and how many were passed: whole row groups
 /// before the position are not read at all (their sizes are in the
 /// footer), and only the rows before it in its own group are decoded.
