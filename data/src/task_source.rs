@@ -48,8 +48,12 @@ fn hub_refs(
 }
 
 /// How the task's files are read (format, quoting, header-less columns).
+/// Parquet files are read for the task's declared fields only.
 pub fn read_options(task: &Task) -> ReadOptions {
-    source_read_options(task.source.as_ref())
+    ReadOptions {
+        select: Some(task.fields.keys().cloned().collect()),
+        ..source_read_options(task.source.as_ref())
+    }
 }
 
 /// How the files of `source` are read: its declared format, quoting and
@@ -267,7 +271,15 @@ fn joins_of(task: &Task, split: &str, roots: &DataRoots) -> Result<Vec<Arc<Joine
             task.name.clone(),
             name,
             files,
-            source_read_options(Some(&j.source)),
+            ReadOptions {
+                // The joined key and the fields it copies.
+                select: Some(
+                    std::iter::once(j.on.clone())
+                        .chain(j.set.iter().map(|(_, from)| from.clone()))
+                        .collect(),
+                ),
+                ..source_read_options(Some(&j.source))
+            },
             j.key.clone(),
             j.on.clone(),
             j.set.iter().map(|(a, b)| (a.clone(), b.clone())).collect(),

@@ -185,3 +185,29 @@ fn parts_read_in_turn_reopen_at_each_row_without_rereading() {
         .unwrap();
     assert_eq!(rest, all[4..].to_vec());
 }
+
+#[test]
+fn parquet_reads_only_the_selected_columns() {
+    let dir = tmp("reopen", "select");
+    let a = dir.join("a.parquet");
+    write_groups(&a);
+    let opts = ReadOptions {
+        select: Some(vec!["s".into(), "not_in_the_file".into()]),
+        ..ReadOptions::default()
+    };
+    let rows: Vec<Value> = SourceFiles::new(vec![a.clone()], opts.clone())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(rows.len(), 9);
+    assert_eq!(rows[4], serde_json::json!({"s": "row 4"}));
+    // Reopened with the selection, at each row.
+    check(vec![a.clone()], opts);
+    // Without one, every column.
+    let all = SourceFiles::new(vec![a], ReadOptions::default())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(all, serde_json::json!({"n": 0, "s": "row 0"}));
+}

@@ -83,6 +83,12 @@ pub struct ReadOptions {
     pub header: bool,
     /// For `Format::Text`, the field each line is stored under.
     pub text_field: String,
+    /// The top-level columns to read from parquet files (a task's declared
+    /// fields: hub datasets carry columns no template reads, e.g. KILT's
+    /// provenance); None reads all. A name the file lacks is not an error:
+    /// the row lacks the field, as it would without the selection.
+    #[serde(default)]
+    pub select: Option<Vec<String>>,
 }
 
 impl Default for ReadOptions {
@@ -94,6 +100,7 @@ impl Default for ReadOptions {
             columns: None,
             header: true,
             text_field: "text".into(),
+            select: None,
         }
     }
 }
@@ -174,7 +181,7 @@ impl RowReader {
             Format::Text => Box::new(lines::text(path, &opts.text_field)?),
             Format::Tsv => Box::new(delimited::open(path, b'\t', opts)?),
             Format::Csv => Box::new(delimited::open(path, b',', opts)?),
-            Format::Parquet => Box::new(parquet::open(path)?),
+            Format::Parquet => Box::new(parquet::open(path, opts.select.as_deref())?),
         };
         Ok(RowReader {
             inner,
@@ -194,7 +201,11 @@ impl RowReader {
                 Some(Format::Text) => {
                     Some(boxed(lines::text_at(&file.path, &opts.text_field, skip)?))
                 }
-                Some(Format::Parquet) => Some(boxed(parquet::open_at(&file.path, skip)?)),
+                Some(Format::Parquet) => Some(boxed(parquet::open_at(
+                    &file.path,
+                    skip,
+                    opts.select.as_deref(),
+                )?)),
                 _ => None,
             };
             if let Some((mut rows, n)) = fast {

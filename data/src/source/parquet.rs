@@ -8,12 +8,16 @@ use std::path::{Path, PathBuf};
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::file::serialized_reader::ReadOptionsBuilder;
 use parquet::record::{Field, Row};
+use parquet::schema::types::Type;
 use serde_json::{Map, Number, Value};
 
 use crate::error::{DataError, Result};
 
-pub(super) fn open(path: &Path) -> Result<impl Iterator<Item = Result<Value>> + Send> {
-    Ok(open_at(path, 0)?.0)
+pub(super) fn open(
+    path: &Path,
+    select: Option<&[String]>,
+) -> Result<impl Iterator<Item = Result<Value>> + Send> {
+    Ok(open_at(path, 0, select)?.0)
 }
 
 /// The rows of a parquet file, from its footer.
@@ -29,9 +33,12 @@ pub(super) fn row_count(path: &Path) -> Result<u64> {
 /// Rows after the first `skip`, and how many were passed: whole row groups
 /// before the position are not read at all (their sizes are in the
 /// footer), and only the rows before it in its own group are decoded.
+/// With `select`, only those top-level columns are read (names the file
+/// lacks are left out).
 pub(super) fn open_at(
     path: &Path,
     skip: u64,
+    select: Option<&[String]>,
 ) -> Result<(impl Iterator<Item = Result<Value>> + Send, u64)> {
     let not_parquet = |e: parquet::errors::ParquetError| DataError::Format {
         path: path.to_path_buf(),
@@ -54,7 +61,28 @@ pub(super) fn open_at(
         .with_predicate(Box::new(move |_, i| i >= first))
         .build();
     let reader = SerializedFileReader::new_with_options(open()?, options).map_err(not_parquet)?;
-    let rows = reader.into_iter();
+    let projection = match select {
+        None => None,
+        Some(names) => {
+            let schema = reader.metadata().file_metadata().schema();
+            let fields: Vec<_> = schema
+                .get_fields()
+                .iter()
+                .filter(|f| names.iter().any(|n| n == f.name()))
+                .cloned()
+                .collect();
+            Some(
+                Type::group_type_builder(schema.name())
+                    .with_fields(fields)
+                    .build()
+                    .map_err(not_parquet)?,
+            )
+        }
+    };
+    let rows = reader
+        .into_iter()
+        .project(projection)
+        .map_err(not_parquet)?;
     let path: PathBuf = path.to_path_buf();
     let mut n = before;
     let mut rows = rows.map(move |row| {
