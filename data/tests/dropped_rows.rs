@@ -7,6 +7,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may panic
 
+mod common;
+use common::{tmp, tokenizer};
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -19,29 +22,12 @@ use exc_data::pipeline::{
 };
 use exc_data::source::locate::DataRoots;
 use exc_data::task_source::{locate_split, read_options};
-use exc_data::{DataError, T5Tokenizer};
-
-fn tokenizer() -> Option<Arc<T5Tokenizer>> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/t5_tokenizer/spiece.model");
-    if !p.is_file() {
-        eprintln!("SKIP: {} not found", p.display());
-        return None;
-    }
-    Some(Arc::new(T5Tokenizer::from_file(p).unwrap()))
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("exc-dropped-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use exc_data::DataError;
 
 /// Rows `id` 0..20 of which ids 0, 5, 10, 15 have no joined row and the odd
 /// ones `keep: false`: 16 rows survive the join, 8 of them the filter.
 fn data(name: &str) -> PathBuf {
-    let dir = tmp(name);
+    let dir = tmp("dropped", name);
     let main: String = (0..20)
         .map(|i| format!("{}\n", serde_json::json!({"id": i, "keep": i % 2 == 0})))
         .collect();

@@ -4,6 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may panic
 
+mod common;
+use common::tokenizer;
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,18 +16,7 @@ use exc_data::objective::supervised::Lengths;
 use exc_data::pack::{Batch, Batching};
 use exc_data::pipeline::{Objective, Pipeline, PipelineCursor, PipelineSpec, TaskSpec};
 use exc_data::source::ReadOptions;
-use exc_data::T5Tokenizer;
 use serde_json::Value;
-
-fn tokenizer() -> Option<Arc<T5Tokenizer>> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/t5_tokenizer/spiece.model");
-    if !p.is_file() {
-        eprintln!("SKIP: {} not found", p.display());
-        return None;
-    }
-    Some(Arc::new(T5Tokenizer::from_file(p).unwrap()))
-}
 
 fn fixture(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("exc-data-pipe-{}-{name}", std::process::id()));

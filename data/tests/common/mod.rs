@@ -1,13 +1,15 @@
-//! Helpers of the data crate's source tests: a fresh temporary directory,
-//! files written into it, inline tasks, and reading a split.
+//! Helpers of the data crate's tests: a fresh temporary directory, files
+//! written into it, inline tasks, reading a split, T5's tokenizer.
 #![allow(dead_code)] // each test binary uses its own subset
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use exc_compiler::check_task::check_task_text;
 use exc_compiler::ir::Task;
 use exc_data::source::locate::DataRoots;
 use exc_data::task_source::open_split;
+use exc_data::T5Tokenizer;
 use serde_json::Value;
 
 /// An empty directory for one test (`prefix` names the test binary).
@@ -44,4 +46,15 @@ pub fn all(task: &Task, split: &str, dir: &Path) -> Vec<Value> {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap()
+}
+
+/// T5's tokenizer from `../shared` (None, with a SKIP note, without it).
+pub fn tokenizer() -> Option<Arc<T5Tokenizer>> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/t5_tokenizer/spiece.model");
+    if !p.is_file() {
+        eprintln!("SKIP: {} not found", p.display());
+        return None;
+    }
+    Some(Arc::new(T5Tokenizer::from_file(p).unwrap()))
 }
