@@ -290,16 +290,37 @@ pub struct TaskCursor {
     /// Absent (0) in cursors saved before rows were counted.
     #[serde(default)]
     pub row_counts: RowCounts,
+    /// The counts through the unit's end (its rows read, its examples
+    /// made), for reports only: a resumed stream refills the unit from the
+    /// counts before it. Absent in cursors saved before it was kept.
+    #[serde(default)]
+    pub through: Option<Through>,
+}
+
+/// A task's counts through the end of the unit being emitted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Through {
+    pub rows: RowCounts,
+    pub counts: TruncationCounts,
 }
 
 impl TaskCursor {
-    /// What became of the task's rows before the unit: rows taken, rows
-    /// without an example and rows a join dropped.
+    /// What became of the task's rows through the unit being emitted (or
+    /// before it, in older cursors): rows taken, rows without an example
+    /// and rows a join dropped.
     pub fn rows_counted(&self) -> RowCounts {
-        RowCounts {
-            unmatched: self.rows.unmatched,
-            ..self.row_counts
+        match self.through {
+            Some(t) => t.rows,
+            None => RowCounts {
+                unmatched: self.rows.unmatched,
+                ..self.row_counts
+            },
         }
+    }
+
+    /// Truncation counts (and examples) through the unit being emitted.
+    pub fn counts_through(&self) -> TruncationCounts {
+        self.through.map_or(self.counts, |t| t.counts)
     }
 }
 
@@ -431,6 +452,7 @@ impl TaskStream {
             units: self.units,
             counts: self.counts,
             row_counts: self.row_counts,
+            through: None,
         };
         let eos = self.tok.eos_id();
         match &self.objective {
@@ -476,6 +498,9 @@ impl TaskStream {
                         break;
                     }
                 }
+                // Each corrupted segment is one example (they are cut to
+                // length by construction: nothing is truncated).
+                self.counts.examples += segments.len() as u64;
                 for (i, seg) in segments.iter().enumerate() {
                     let mut rng = Rng::derive(self.seed, &[self.task, 2, self.units, i as u64]);
                     self.pending
@@ -483,6 +508,13 @@ impl TaskStream {
                 }
             }
         }
+        self.at.through = Some(Through {
+            rows: RowCounts {
+                unmatched: self.next_cursor().unmatched,
+                ..self.row_counts
+            },
+            counts: self.counts,
+        });
         Ok(())
     }
 
@@ -534,13 +566,13 @@ pub struct PipelineCursor {
 }
 
 impl PipelineCursor {
-    /// Each task's row and truncation counts before its current unit: what
-    /// the run report shows, carried across a resume by the cursor.
+    /// Each task's row and truncation counts through its current unit:
+    /// what the run report shows, carried across a resume by the cursor.
     pub fn counts(&self) -> impl Iterator<Item = (String, RowCounts, TruncationCounts)> + '_ {
         self.task_names
             .iter()
             .zip(&self.tasks)
-            .map(|(n, t)| (n.clone(), t.rows_counted(), t.counts))
+            .map(|(n, t)| (n.clone(), t.rows_counted(), t.counts_through()))
     }
 }
 

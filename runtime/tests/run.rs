@@ -815,6 +815,11 @@ fn c4_reads_the_files_its_source_declares() {
         .filter_map(|l| l["task_loss"]["c4"].as_f64())
         .count();
     assert!(c4_loss > 0, "no C4 loss logged: {metrics}");
+    // The stage's row counts: C4's corrupted segments are its examples.
+    let done = read_json(&out.join("pretrain/DONE"));
+    let c4 = &done["data"]["c4"];
+    assert!(c4["rows_read"].as_u64().unwrap() > 0, "{done}");
+    assert!(c4["examples"].as_u64().unwrap() > 0, "{done}");
     let _ = std::fs::remove_dir_all(dir);
 }
 
