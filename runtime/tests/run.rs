@@ -171,6 +171,11 @@ fn short_run_writes_a_complete_run_directory() {
     assert_eq!(steps, vec![2, 4, 6]);
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("glue_rte/validation/accuracy"), "{report}");
+    // How the stage trained: steps, precision, kernels (no CUDA memory on CPU).
+    assert!(
+        report.contains("| pretrain | 6 | fp32 | math attention, composite norm | - |"),
+        "{report}"
+    );
     // `exc report` over the run: one table row per run.
     let summary = run::report(&run::ReportArgs {
         dirs: vec![out.clone()],

@@ -227,10 +227,33 @@ fn rows_section(dir: &Path, plan: &serde_json::Value, r: &RunScores) -> String {
     }
     let mut md = String::new();
     let mut trained = Vec::new();
+    let precision: serde_json::Value = std::fs::read_to_string(dir.join("config.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+        .map(|c| c["precision"].clone())
+        .unwrap_or_default();
+    let mut how = Vec::new();
     for stage in &stages {
         let done: Option<serde_json::Value> = std::fs::read_to_string(dir.join(stage).join("DONE"))
             .ok()
             .and_then(|s| serde_json::from_str(&s).ok());
+        if let Some(d) = done.as_ref().filter(|d| d.get("kernels").is_some()) {
+            let gib = |k: &str| {
+                d["peak_memory"][k]
+                    .as_u64()
+                    .map(|b| format!("{:.2}", b as f64 / (1u64 << 30) as f64))
+            };
+            let memory = match (gib("allocated_bytes"), gib("reserved_bytes")) {
+                (Some(a), Some(r)) => format!("{a} / {r} GiB"),
+                _ => "-".into(),
+            };
+            how.push(format!(
+                "| {stage} | {} | {} | {} | {memory} |",
+                count(d, "step"),
+                precision[stage].as_str().unwrap_or("?"),
+                d["kernels"].as_str().unwrap_or("?"),
+            ));
+        }
         if let Some(data) = done.as_ref().and_then(|d| d["data"].as_object()) {
             for (task, c) in data {
                 trained.push(format!(
@@ -243,6 +266,17 @@ fn rows_section(dir: &Path, plan: &serde_json::Value, r: &RunScores) -> String {
                     count(c, "targets_truncated"),
                 ));
             }
+        }
+    }
+    if !how.is_empty() {
+        let _ = writeln!(
+            md,
+            "\nHow each training stage trained (kernels: `--kernels`; peak memory: the \
+             CUDA caching allocator's, allocated / reserved):\n\n| stage | steps | precision \
+             | kernels | peak memory |\n| --- | ---: | --- | --- | --- |"
+        );
+        for l in how {
+            let _ = writeln!(md, "{l}");
         }
     }
     if !trained.is_empty() {
