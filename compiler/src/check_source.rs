@@ -464,19 +464,13 @@ pub fn joins_of(
 /// An `hf` join without a split map reads, for each of the main source's
 /// splits, the joined dataset's split of the same name.
 fn same_splits(s: &ast::SourceDecl, main_splits: &[String]) -> ast::SourceDecl {
-    match s {
-        ast::SourceDecl::Hf {
-            dataset,
-            config,
-            revision,
-            parts,
-            splits,
-        } if splits.is_empty() => ast::SourceDecl::Hf {
-            dataset: dataset.clone(),
-            config: config.clone(),
-            revision: revision.clone(),
-            parts: parts.clone(),
-            splits: main_splits
+    let mut out = s.clone();
+    if let ast::SourceDecl::Hf {
+        dataset, splits, ..
+    } = &mut out
+    {
+        if splits.is_empty() {
+            *splits = main_splits
                 .iter()
                 .map(|n| {
                     (
@@ -484,10 +478,10 @@ fn same_splits(s: &ast::SourceDecl, main_splits: &[String]) -> ast::SourceDecl {
                         Spanned::new(n.clone(), dataset.span),
                     )
                 })
-                .collect(),
-        },
-        other => other.clone(),
+                .collect();
+        }
     }
+    out
 }
 
 /// The main row's key: declared, and a value rows can be matched on.

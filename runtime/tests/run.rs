@@ -952,28 +952,27 @@ fn rows_dropped_by_a_filter_or_a_join_are_counted_in_the_report() {
 #[test]
 fn a_filter_that_drops_every_row_is_an_error_naming_it() {
     let _guard = serial();
-    let dir = tmp("all-dropped");
-    let data = dropping_task(&dir, "filter label == 7 only train");
-    let mixture = dropping_mixture(&dir);
-    let err = run::run(&tiny_args(&mixture, &data, &dir.join("out"), 3))
-        .unwrap_err()
-        .to_string();
+    let error_with = |name: &str, filter: &str| {
+        let dir = tmp(name);
+        let data = dropping_task(&dir, filter);
+        let mixture = dropping_mixture(&dir);
+        let err = run::run(&tiny_args(&mixture, &data, &dir.join("out"), 3))
+            .unwrap_err()
+            .to_string();
+        let _ = std::fs::remove_dir_all(dir);
+        err
+    };
+    let err = error_with("all-dropped", "filter label == 7 only train");
     assert!(
         err.contains("task `drop_t` drops every row of its `train` split")
             && err.contains("`filter label == 7`")
             && err.contains("had no joined row (`unmatched drop`)"),
         "{err}"
     );
-    let dir = tmp("all-dropped-eval");
-    let data = dropping_task(&dir, "filter label == 7 only validation");
-    let mixture = dropping_mixture(&dir);
-    let err = run::run(&tiny_args(&mixture, &data, &dir.join("out"), 3))
-        .unwrap_err()
-        .to_string();
+    let err = error_with("all-dropped-eval", "filter label == 7 only validation");
     assert!(
         err.contains("task `drop_t` drops every row of its `validation` split: of 6 rows read, 5 gave no example")
             && err.contains("`filter label == 7`"),
         "{err}"
     );
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -122,15 +122,19 @@ pub fn clip_grad_norm(vs: &tch::nn::VarStore, max_norm: f64) -> Result<Option<Te
         // multiply only when the factor's kind is the list's (torch's own
         // clipping multiplies bf16 gradients by a bf16 factor too). A factor
         // of 1 (within bounds) is exact in every kind.
-        for kind in [Kind::Float, Kind::BFloat16, Kind::Half, Kind::Double] {
+        let mut kinds: Vec<Kind> = Vec::new();
+        for g in &grads {
+            if !kinds.contains(&g.kind()) {
+                kinds.push(g.kind());
+            }
+        }
+        for kind in kinds {
             let same: Vec<Tensor> = grads
                 .iter()
                 .filter(|g| g.kind() == kind)
                 .map(Tensor::shallow_clone)
                 .collect();
-            if !same.is_empty() {
-                exc_torchext::foreach_mul_(&same, &coef.to_kind(kind))?;
-            }
+            exc_torchext::foreach_mul_(&same, &coef.to_kind(kind))?;
         }
         Ok(norm)
     })?;
