@@ -208,11 +208,8 @@ impl RowReader {
                 )?)),
                 _ => None,
             };
-            if let Some((mut rows, n)) = fast {
-                if !file.fields.is_empty() {
-                    rows = Box::new(add_fields(rows, file.fields.clone(), file.path.clone(), n));
-                }
-                return Ok((Self::passed(rows, &file.path, n), n));
+            if let Some((rows, n)) = fast {
+                return Ok((Self::passed(with_fields(rows, file, n), &file.path, n), n));
             }
         }
         let mut reader = Self::open_file(file, opts)?;
@@ -221,11 +218,7 @@ impl RowReader {
     }
 
     /// A reader whose first `rows` rows were already passed.
-    fn passed(
-        inner: Box<dyn Iterator<Item = Result<Value>> + Send>,
-        path: &Path,
-        rows: u64,
-    ) -> Self {
+    fn passed(inner: Rows, path: &Path, rows: u64) -> Self {
         RowReader {
             inner,
             path: path.to_path_buf(),
@@ -245,14 +238,8 @@ impl RowReader {
                 rows: 0,
             }
         };
-        if !file.fields.is_empty() {
-            reader.inner = Box::new(add_fields(
-                std::mem::replace(&mut reader.inner, Box::new(std::iter::empty())),
-                file.fields.clone(),
-                file.path.clone(),
-                0,
-            ));
-        }
+        let rows = std::mem::replace(&mut reader.inner, Box::new(std::iter::empty()));
+        reader.inner = with_fields(rows, file, 0);
         Ok(reader)
     }
 
@@ -292,23 +279,24 @@ impl Iterator for RowReader {
     }
 }
 
-/// Adds `fields` to every row; a row that already has one of them is an
-/// error rather than silently overwritten.
+/// A stream of rows, boxed.
 type Rows = Box<dyn Iterator<Item = Result<Value>> + Send>;
 
 fn boxed((rows, n): (impl Iterator<Item = Result<Value>> + Send + 'static, u64)) -> (Rows, u64) {
     (Box::new(rows), n)
 }
 
-/// Adds a part's fields to each row; `before` rows of the file were
-/// passed already (for the line numbers of messages).
-fn add_fields(
-    rows: Box<dyn Iterator<Item = Result<Value>> + Send>,
-    fields: Map<String, Value>,
-    path: PathBuf,
-    before: u64,
-) -> impl Iterator<Item = Result<Value>> + Send {
-    rows.enumerate().map(move |(i, row)| {
+/// `rows` of `file` with the file's added fields (a part's name), when it
+/// has any; `before` rows of the file were passed already (for the line
+/// numbers of messages). A row that already has one of the fields is an
+/// error rather than silently overwritten.
+fn with_fields(rows: Rows, file: &SourceFile, before: u64) -> Rows {
+    if file.fields.is_empty() {
+        return rows;
+    }
+    let fields = file.fields.clone();
+    let path = file.path.clone();
+    Box::new(rows.enumerate().map(move |(i, row)| {
         let mut row = row?;
         if let Value::Object(obj) = &mut row {
             for (k, v) in &fields {
@@ -326,7 +314,7 @@ fn add_fields(
             }
         }
         Ok(row)
-    })
+    }))
 }
 
 /// Where a [`SourceFiles`] stream is: the file and the rows read from it.
