@@ -7,7 +7,9 @@
 
 use exc_runtime::bench::step::{StepSetup, Trainer};
 use exc_runtime::bench::Precision;
-use exc_runtime::model::{AttentionImpl, NormImpl, Seq2SeqBatch, T5Config};
+use exc_runtime::model::{
+    seq2seq_loss, AttentionImpl, LossConfig, NormImpl, Seq2SeqBatch, T5Config,
+};
 use exc_runtime::optim::{self, Grouping};
 use tch::{Device, Kind, Tensor};
 
@@ -66,8 +68,26 @@ fn a_step_reads_nothing_back_and_the_optimizer_launches_per_group() {
     // Gradients are removed, not zeroed: nothing to launch.
     assert_eq!(g.zero_grad.launches, 0, "{:?}", g.zero_grad);
     // With the gradients removed, backward writes each parameter's gradient
-    // once: no accumulation into a zeroed gradient per parameter.
-    assert!(g.backward.launches > 0);
+    // once; into gradients that exist (zeroed ones, as before) it adds one
+    // `add_` per parameter.
+    let backward = |t: &mut Trainer, remove: bool| {
+        if remove {
+            optim::zero_grad(&t.vs).unwrap();
+        }
+        let b = batch();
+        let logits = t.model.forward(&b, true).unwrap();
+        let loss = seq2seq_loss(&logits, &b.labels, LossConfig::default()).loss;
+        exc_torchext::count_ops(|| loss.backward()).unwrap().1
+    };
+    // The counted step left its gradients removed; a backward fills them.
+    let removed = backward(&mut grouped, true);
+    assert_eq!(removed.launches(), g.backward.launches, "{removed:?}");
+    let into_existing = backward(&mut grouped, false);
+    assert_eq!(
+        into_existing.calls_of("aten::add_"),
+        removed.calls_of("aten::add_") + tensors,
+        "{into_existing:?}"
+    );
 
     // Clipping: multi-tensor norms and scaling, a few calls for any model.
     let _loss = grouped.step(&batch(), 0.01).unwrap();
