@@ -252,6 +252,10 @@ pub struct T5 {
     encoder: Stack,
     decoder: Stack,
     lm_head: Option<Tensor>,
+    /// The kernels every layer uses (set together by `set_attention` and
+    /// `set_norm`), kept so that a caller can switch and restore them.
+    attention: AttentionImpl,
+    norm: NormImpl,
 }
 
 impl T5 {
@@ -273,12 +277,15 @@ impl T5 {
             encoder: Stack::new(&(p / "encoder"), cfg, false)?,
             decoder: Stack::new(&(p / "decoder"), cfg, true)?,
             lm_head,
+            attention: AttentionImpl::default(),
+            norm: NormImpl::default(),
         })
     }
 
     /// Selects the attention kernels of every layer (default: the math
     /// path the parity goldens check; see [`AttentionImpl`]).
     pub fn set_attention(&mut self, imp: AttentionImpl) {
+        self.attention = imp;
         for stack in [&mut self.encoder, &mut self.decoder] {
             for blk in &mut stack.blocks {
                 blk.self_attn.set_impl(imp);
@@ -292,6 +299,7 @@ impl T5 {
     /// Selects the RMS norm kernels of every layer (default: the
     /// composite path the parity goldens check; see [`NormImpl`]).
     pub fn set_norm(&mut self, imp: NormImpl) {
+        self.norm = imp;
         for stack in [&mut self.encoder, &mut self.decoder] {
             stack.final_norm.set_impl(imp);
             for blk in &mut stack.blocks {
@@ -302,6 +310,16 @@ impl T5 {
                 }
             }
         }
+    }
+
+    /// The attention kernels every layer uses.
+    pub fn attention(&self) -> AttentionImpl {
+        self.attention
+    }
+
+    /// The RMS norm kernels every layer uses.
+    pub fn norm(&self) -> NormImpl {
+        self.norm
     }
 
     fn embed(&self, ids: &Tensor) -> Tensor {

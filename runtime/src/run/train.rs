@@ -31,7 +31,7 @@ use super::ckpt::{self, TrainState};
 use super::data::{self, data_err};
 use super::progress::Progress;
 use crate::error::{Error, Result};
-use crate::model::{seq2seq_loss, LossConfig, Seq2SeqBatch, T5Config, T5};
+use crate::model::{seq2seq_loss, AttentionImpl, LossConfig, NormImpl, Seq2SeqBatch, T5Config, T5};
 use crate::optim::{self, Adafactor, AdafactorConfig, AdamW, AdamWConfig, OptimState, Schedule};
 
 /// Examples per task scored for the validation loss.
@@ -321,6 +321,27 @@ pub fn selection_score(scores: &serde_json::Value) -> Option<f64> {
         .filter(|v| v.is_finite())
         .collect();
     (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / vals.len() as f64)
+}
+
+/// Runs `f` with the reference kernels (math attention, composite norm,
+/// no TF32), those the evaluation stage scores with, and then gives the
+/// model back its training kernels: a checkpoint's selection score is then
+/// the score evaluation finds for it, whatever kernels trained it.
+pub fn with_reference_kernels<R>(model: &mut T5, f: impl FnOnce(&T5) -> Result<R>) -> Result<R> {
+    let (attention, norm) = (model.attention(), model.norm());
+    let tf32 = exc_torchext::tf32_matmul();
+    model.set_attention(AttentionImpl::Math);
+    model.set_norm(NormImpl::Composite);
+    if tf32 {
+        exc_torchext::set_tf32_matmul(false)?;
+    }
+    let out = f(model);
+    model.set_attention(attention);
+    model.set_norm(norm);
+    if tf32 {
+        exc_torchext::set_tf32_matmul(true)?;
+    }
+    out
 }
 
 /// Scores the model on the selection split of every task of the stage;
@@ -823,7 +844,8 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
         let mut scores = indexmap::IndexMap::new();
         // Every checkpoint is scored too, so that `BEST` can be chosen.
         if eval_now || save_now {
-            let ValidationLoss { losses, left_out } = validation_loss(ctx, &model.model, train)?;
+            let ValidationLoss { losses, left_out } =
+                with_reference_kernels(&mut model.model, |m| validation_loss(ctx, m, train))?;
             let new: Vec<(String, String)> = left_out
                 .into_iter()
                 .filter(|(task, _)| left_out_noted.insert(task.clone()))
@@ -853,7 +875,9 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
             }
         }
         if let Some(sel) = ctx.select.as_ref().filter(|_| save_now) {
-            scores = selection_scores(ctx, sel, &model.model, train, step)?;
+            scores = with_reference_kernels(&mut model.model, |m| {
+                selection_scores(ctx, sel, m, train, step)
+            })?;
             log.write(
                 step,
                 &serde_json::json!({"stage": stage.name, "step": step, "split": sel.split, "valid_score": scores}),
@@ -909,4 +933,49 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
         final_step: step,
         data: counts,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// Selection scores with evaluation's kernels; training gets its own back,
+    /// after an error too.
+    #[test]
+    fn reference_kernels_are_scoped() {
+        let cfg = T5Config {
+            vocab_size: 64,
+            d_model: 8,
+            d_kv: 4,
+            d_ff: 16,
+            num_layers: 1,
+            num_decoder_layers: Some(1),
+            num_heads: 2,
+            ..T5Config::default()
+        };
+        let vs = nn::VarStore::new(Device::Cpu);
+        let mut model = T5::new(&vs.root(), &cfg).unwrap();
+        model.set_attention(AttentionImpl::Sdpa);
+        model.set_norm(NormImpl::Fused);
+        exc_torchext::set_tf32_matmul(true).unwrap();
+        let seen = with_reference_kernels(&mut model, |m| {
+            Ok((m.attention(), m.norm(), exc_torchext::tf32_matmul()))
+        })
+        .unwrap();
+        assert_eq!(seen, (AttentionImpl::Math, NormImpl::Composite, false));
+        assert_eq!(
+            (model.attention(), model.norm()),
+            (AttentionImpl::Sdpa, NormImpl::Fused)
+        );
+        assert!(exc_torchext::tf32_matmul());
+        let failed: Result<()> =
+            with_reference_kernels(&mut model, |_| Err(Error::Input("scoring failed".into())));
+        assert!(failed.is_err());
+        assert_eq!(
+            (model.attention(), model.norm()),
+            (AttentionImpl::Sdpa, NormImpl::Fused)
+        );
+        exc_torchext::set_tf32_matmul(false).unwrap();
+    }
 }
