@@ -19,13 +19,23 @@
 
 namespace {
 
-char *message(const char *what) {
+// What `message` returns when malloc fails: a failure must still read as
+// one (NULL means success). exc_torchext_free never frees it.
+char no_memory[] = "out of host memory while reporting a C++ exception";
+
+// A malloc'd copy of `what`, or NULL if malloc fails.
+char *copy(const char *what) {
   size_t n = std::strlen(what);
   char *out = static_cast<char *>(std::malloc(n + 1));
   if (out != nullptr) {
     std::memcpy(out, what, n + 1);
   }
   return out;
+}
+
+char *message(const char *what) {
+  char *out = copy(what);
+  return out != nullptr ? out : no_memory;
 }
 
 std::vector<at::Tensor> list(at::Tensor **ts, size_t n) {
@@ -152,7 +162,11 @@ void on_end(const at::RecordFunction &fn, at::ObserverContext *) {
 
 extern "C" {
 
-void exc_torchext_free(char *p) { std::free(p); }
+void exc_torchext_free(char *p) {
+  if (p != no_memory) {
+    std::free(p);
+  }
+}
 
 // self[i] = 0 for every i (one multi-tensor kernel per chunk on CUDA).
 char *exc_foreach_zero_(at::Tensor **self, size_t n) {
@@ -272,7 +286,7 @@ uint64_t exc_ops_host_reads() { return host_reads.load(); }
 uint64_t exc_ops_multi_fallbacks() { return multi_fallbacks.load(); }
 
 // The call counts as "name\tcount\n" lines (malloc'd; free with
-// exc_torchext_free).
+// exc_torchext_free), or NULL if malloc fails.
 char *exc_ops_calls() {
   std::string text;
   {
@@ -284,7 +298,7 @@ char *exc_ops_calls() {
       text += '\n';
     }
   }
-  return message(text.c_str());
+  return copy(text.c_str());
 }
 
 } // extern "C"

@@ -58,8 +58,9 @@ fn take(p: *mut c_char) -> Option<String> {
     if p.is_null() {
         return None;
     }
-    // SAFETY: a non-NULL result is a NUL-terminated string from malloc in
-    // ext.cpp's `message`, read once here and freed with the shim's free.
+    // SAFETY: a non-NULL result is a NUL-terminated string from ext.cpp's
+    // `message` or `copy` (malloc'd, or its static out-of-memory text),
+    // read once here and released with the shim's free, which knows both.
     let text = unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned();
     // SAFETY: as above; `p` is not used after this.
     unsafe { exc_torchext_free(p) };
@@ -175,7 +176,8 @@ pub(crate) fn ops_multi_fallbacks() -> u64 {
     unsafe { exc_ops_multi_fallbacks() }
 }
 
-pub(crate) fn ops_calls() -> String {
-    // SAFETY: returns a malloc'd string (or NULL on allocation failure).
-    take(unsafe { exc_ops_calls() }).unwrap_or_default()
+pub(crate) fn ops_calls() -> Result<String, String> {
+    // SAFETY: returns a malloc'd string, or NULL on allocation failure.
+    take(unsafe { exc_ops_calls() })
+        .ok_or_else(|| "out of host memory while copying the op counts".to_string())
 }

@@ -218,7 +218,8 @@ pub fn count_ops<T>(f: impl FnOnce() -> T) -> Result<(T, OpCount), TchError> {
     let out = f();
     ffi::ops_stop().map_err(|m| shim_error("op counter", m))?;
     let mut calls = BTreeMap::new();
-    for line in ffi::ops_calls().lines() {
+    let text = ffi::ops_calls().map_err(|m| shim_error("op counter", m))?;
+    for line in text.lines() {
         if let Some((name, n)) = line.rsplit_once('\t') {
             if let Ok(n) = n.parse::<u64>() {
                 calls.insert(name.to_string(), n);
