@@ -282,8 +282,13 @@ pub enum Func {
         end: Option<ArgRef>,
     },
     /// Wrap the word at a (space-split) word position in `mark` (T5's WSC `*he*`).
+    /// With `word` (a text field, WSC's `span2_text`), the word is checked
+    /// against it, as T5's WSC preprocessing asserts, and the texts T5 mends
+    /// by hand are mended by rule (see `render::mark_word`).
     Mark {
         index: ArgRef,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        word: Option<String>,
         mark: String,
     },
     /// The list without empty strings and nulls (KILT outputs without an answer).

@@ -521,17 +521,28 @@ fn apply(f: &Func, v: V, text: &str, env: &Env<'_>) -> Result<V, RenderError> {
                 }
             }
         }
-        Func::Mark { index, mark } => {
+        Func::Mark { index, word, mark } => {
             let s = to_text(&v, text)?;
             let i = arg_int(env, index, text)?;
             let mut words: Vec<String> = s.split(' ').map(str::to_string).collect();
             let len = words.len();
-            match usize::try_from(i).ok().and_then(|i| words.get_mut(i)) {
-                Some(w) => *w = format!("{mark}{w}{mark}"),
-                None => {
-                    return err(format!(
-                        "`{text}`: word {i} is out of range (the text has {len} words)"
-                    ))
+            let Some(at) = usize::try_from(i).ok().filter(|&i| i < len) else {
+                return err(format!(
+                    "`{text}`: word {i} is out of range (the text has {len} words)"
+                ));
+            };
+            match word {
+                None => words[at] = format!("{mark}{}{mark}", words[at]),
+                Some(field) => {
+                    let want = to_text(&env.path(&crate::ir::path_steps(field), field)?, text)?;
+                    let Some((at, marked)) = mark_word(&words, at, &want, mark) else {
+                        return err(format!(
+                            "`{text}`: word {i} is `{}`, not `{want}` (`{field}`), and neither \
+                             word beside it is",
+                            words[at]
+                        ));
+                    };
+                    words[at] = marked;
                 }
             }
             V::Text(words.join(" "))
@@ -871,5 +882,33 @@ fn example(env: &Env<'_>) -> Result<Example, RenderError> {
         target,
         references,
         reference_record,
+    })
+}
+
+/// Where `mark(i, word)` marks, and how: T5's WSC preprocessing (t5
+/// `_wsc_inputs`, then `wsc_simple`) asserts that the word at `span2_index`
+/// is `span2_text` and replaces it with `*span2_text*`, except for two texts
+/// it mends by hand, whose index is one word off ("want to use it": the index
+/// names `use`) or whose word carries punctuation (`him,"` becomes
+/// `*him* ,"`). The rule that gives T5's output for every row: the word at
+/// `at` if it is `want`, else the word beside it (after, then before); else
+/// a word there that is `want` followed by punctuation only, marked with the
+/// punctuation split off. `None` when nothing there is `want`.
+pub(crate) fn mark_word(
+    words: &[String],
+    at: usize,
+    want: &str,
+    mark: &str,
+) -> Option<(usize, String)> {
+    let near = [Some(at), at.checked_add(1), at.checked_sub(1)];
+    let near = near.iter().flatten().copied().filter(|&j| j < words.len());
+    if let Some(j) = near.clone().find(|&j| words[j] == want) {
+        return Some((j, format!("{mark}{want}{mark}")));
+    }
+    near.filter(|_| !want.is_empty()).find_map(|j| {
+        let rest = words[j].strip_prefix(want)?;
+        rest.chars()
+            .all(|c| c.is_ascii_punctuation())
+            .then(|| (j, format!("{mark}{want}{mark} {rest}")))
     })
 }

@@ -477,8 +477,31 @@ fn apply(call: &ast::Call, ty: &Type, scope: &Scope<'_>) -> Result<(Func, Type),
         "lookup" => return Err(mismatch("a scalar key")),
         "mark" if stringy => {
             let index = ref_arg(call, 0, "index", scope, true)?;
-            let mark = opt_str_arg(call, 1, "mark")?.unwrap_or_else(|| "*".into());
-            (Func::Mark { index, mark }, Type::Text)
+            // `mark(i)`, `mark(i, "[")`, `mark(i, word)`, `mark(i, word, "[")`:
+            // a bare name is the field holding the expected word.
+            let word = match arg(call, 1, "word").map(|v| &v.node) {
+                Some(Value::Word(_)) => match ref_arg(call, 1, "word", scope, false)? {
+                    ArgRef::Field(f)
+                        if matches!(
+                            scope.lookup_path(&f).as_ref().map(Type::strip_optional),
+                            Some(Type::Text)
+                        ) =>
+                    {
+                        Some(f)
+                    }
+                    ArgRef::Field(f) => {
+                        return Err(bad_arg(
+                            call,
+                            &format!("`{f}` must be a text field: the word expected at the index"),
+                        ))
+                    }
+                    ArgRef::Int(_) => None,
+                },
+                _ => None,
+            };
+            let mark_at = if word.is_some() { 2 } else { 1 };
+            let mark = opt_str_arg(call, mark_at, "mark")?.unwrap_or_else(|| "*".into());
+            (Func::Mark { index, word, mark }, Type::Text)
         }
         "mark" => return Err(mismatch("text")),
         "entities" => match inner {

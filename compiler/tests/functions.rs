@@ -39,6 +39,69 @@ fn wsc_simple_marks_the_pronoun() {
     assert_eq!(ex[0].input, "wsc: Mark told Pete lies. *He* should stop.");
 }
 
+const WSC_CHECKED: &str = r#"task t { fields { text: text, span1_text: text, span2_text: text, span2_index: int } input "wsc: {text | mark(span2_index, span2_text)}" target span1_text metrics accuracy }"#;
+
+#[test]
+fn wsc_mark_checked_against_the_word_as_t5() {
+    // Validation row 42 (../shared/data/superglue/WSC_val.jsonl): the index
+    // names `use`; T5 hard-codes "want to use *it* ,".
+    let text = "When they had eventually calmed down a bit , and had gotten home, Mr. Farley put the magic pebble in an iron safe . Some day they might want to use it , but really for now, what more could they wish for?";
+    let ex = render(
+        WSC_CHECKED,
+        serde_json::json!({"text": text, "span1_text": "safe", "span2_text": "it", "span2_index": 30}),
+        "validation",
+    );
+    assert_eq!(
+        ex[0].input,
+        format!("wsc: {}", text.replace("use it ,", "use *it* ,"))
+    );
+    // The other text T5 mends by hand: the pronoun carries punctuation, which
+    // T5 splits off ("Good for *him* ,\"").
+    let text = "The boy continued to whip the pony , and eventually the pony threw him over. John laughed out quite loud. \"Good for him,\" he said. ";
+    let ex = render(
+        WSC_CHECKED,
+        serde_json::json!({"text": text, "span1_text": "John", "span2_text": "him", "span2_index": 22}),
+        "train",
+    );
+    assert!(
+        ex[0].input.ends_with("\"Good for *him* ,\" he said. "),
+        "{}",
+        ex[0].input
+    );
+    // Every other row: the word at the index is the pronoun.
+    let ex = render(
+        WSC_CHECKED,
+        serde_json::json!({"text": "Mark told Pete lies. He should stop.", "span1_text": "Mark", "span2_text": "He", "span2_index": 4}),
+        "train",
+    );
+    assert_eq!(ex[0].input, "wsc: Mark told Pete lies. *He* should stop.");
+}
+
+#[test]
+fn wsc_mark_refuses_a_word_that_is_not_there() {
+    let (tasks, diags) = checked(WSC_CHECKED);
+    assert!(diags.is_empty(), "{diags:?}");
+    let task = tasks.values().next().unwrap();
+    let row = serde_json::json!({"text": "Mark told Pete lies. He should stop.", "span1_text": "Mark", "span2_text": "she", "span2_index": 4});
+    let e = render_row(task, &row, "train").unwrap_err().to_string();
+    assert!(e.contains("word 4 is `He`, not `she`"), "{e}");
+    // The expected word must be a text field.
+    let errs = check_errors(
+        r#"task t { fields { text: text, span2_index: int } input "{text | mark(span2_index, span2_index)}" target text metrics accuracy }"#,
+    );
+    assert!(
+        errs.iter().any(|e| e.contains("must be a text field")),
+        "{errs:?}"
+    );
+    // A string second argument is still the mark.
+    let ex = render(
+        r#"task t { fields { text: text, i: int } input "{text | mark(i, '_')}" target text metrics accuracy }"#,
+        serde_json::json!({"text": "a b c", "i": 1}),
+        "train",
+    );
+    assert_eq!(ex[0].input, "a _b_ c");
+}
+
 #[test]
 fn conll_tags_become_bracketed_entities() {
     let ex = render(
