@@ -377,20 +377,21 @@ fn build(
         }
     }
     let input_ir = input.and_then(|(t, _)| template(t, &scope, diags));
-    let (target_ir, mut kind, choices) = match target {
+    // `class_names`: what a class target renders to, for the metrics that
+    // need class ids; `choices` (the task's) only for an expression target.
+    let (target_ir, mut kind, choices, class_names) = match target {
         Some((ast::TargetDecl::Template(t), _)) => {
             let tpl = template(t, &scope, diags);
             // A template that is one hole has that hole's kind.
-            let kind = match t.parts.as_slice() {
-                [ast::TemplatePart::Hole(e)] => {
-                    types::expr(e, &scope).ok().map(|(_, ty)| kind_of(&ty))
-                }
+            let hole = match t.parts.as_slice() {
+                [ast::TemplatePart::Hole(e)] => types::expr(e, &scope).ok().map(|(_, ty)| ty),
                 _ => None,
             };
             (
                 tpl.map(Target::Template),
-                kind.unwrap_or(TargetKind::Text),
+                hole.as_ref().map_or(TargetKind::Text, kind_of),
                 None,
+                hole.as_ref().and_then(class_choices),
             )
         }
         Some((ast::TargetDecl::Expr(e), _)) => match types::expr(e, &scope) {
@@ -398,19 +399,20 @@ fn build(
                 if let Err(err) = types::check_hole(&ty, e) {
                     diags.push(err);
                 }
-                let choices = match ty.strip_optional() {
-                    Type::Class { names } => Some(names.clone()),
-                    Type::Bool => Some(vec!["False".into(), "True".into()]),
-                    _ => None,
-                };
-                (Some(Target::Expr(x)), kind_of(&ty), choices)
+                let choices = class_choices(&ty);
+                (
+                    Some(Target::Expr(x)),
+                    kind_of(&ty),
+                    choices.clone(),
+                    choices,
+                )
             }
             Err(err) => {
                 diags.push(err);
-                (None, TargetKind::Text, None)
+                (None, TargetKind::Text, None, None)
             }
         },
-        None => (None, TargetKind::Text, None),
+        None => (None, TargetKind::Text, None, None),
     };
 
     let (mut references, mut reference_fields) = (None, None);
@@ -505,10 +507,30 @@ fn build(
                     check_record_targets(c, reference_fields.as_ref(), refs_span, diags);
                 }
             }
-            calls
+            let mut metrics: Vec<Metric> = calls
                 .iter()
                 .filter_map(|c| metric(c, kind, diags))
-                .collect()
+                .collect();
+            if let Some(names) = class_names.as_deref().filter(|_| kind == TargetKind::Class) {
+                for m in &mut metrics {
+                    if let Err(n) = crate::task_entries::class_labels(m, names) {
+                        diags.push(
+                            Diagnostic::error(
+                                "exc::check::bad_argument",
+                                format!(
+                                    "metric `{}` scores class ids, but class `{n}` has a comma, \
+                                     which its `labels` cannot hold",
+                                    m.name
+                                ),
+                                decl.name.span,
+                            )
+                            .label("in this task")
+                            .help("rename the class without a comma, or use `accuracy`"),
+                        );
+                    }
+                }
+            }
+            metrics
         }
         None => {
             if !decl.is_abstract {
@@ -642,6 +664,15 @@ fn build(
         }
     }
     Some(task)
+}
+
+/// The names a class (or bool) target renders to, in id order.
+fn class_choices(ty: &Type) -> Option<Vec<String>> {
+    match ty.strip_optional() {
+        Type::Class { names } => Some(names.clone()),
+        Type::Bool => Some(vec!["False".into(), "True".into()]),
+        _ => None,
+    }
 }
 
 fn kind_of(ty: &Type) -> TargetKind {

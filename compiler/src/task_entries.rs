@@ -154,6 +154,33 @@ pub(crate) fn metric(
     })
 }
 
+/// Metrics that score class ids: their `labels` option maps a text to its id.
+const CLASS_ID_METRICS: &[&str] = &[
+    "f1",
+    "f1_with_invalid",
+    "mean_multiclass_f1",
+    "matthews_corrcoef",
+];
+
+/// Gives a class-id metric of a class target the class names as `labels`
+/// (id = position, as T5's `label_to_id` postprocessing does) when the task
+/// names none: without them the metric would read the rendered class names
+/// as integer ids and fail on every row (F1), or count each distinct invalid
+/// prediction as its own class (MCC) where T5 maps them all to one.
+/// `Err` with the name when one holds a comma, which the comma-separated
+/// `labels` cannot carry.
+pub(crate) fn class_labels(m: &mut Metric, names: &[String]) -> Result<(), String> {
+    if !CLASS_ID_METRICS.contains(&m.name.as_str()) || m.options.contains_key("labels") {
+        return Ok(());
+    }
+    if let Some(n) = names.iter().find(|n| n.contains(',')) {
+        return Err(n.clone());
+    }
+    m.options
+        .insert("labels".into(), serde_json::Value::String(names.join(",")));
+    Ok(())
+}
+
 pub(crate) fn decode(c: &ast::Call, kind: TargetKind, diags: &mut Vec<Diagnostic>) -> Decode {
     let num = |name: &str, pos: usize, default: f64| {
         c.args

@@ -567,3 +567,78 @@ fn an_index_after_a_mapped_field_indexes_the_mapped_list() {
     );
     assert_eq!(ex[0].target, "Alice");
 }
+
+/// Scores predictions with a checked task's metric as `exc run` does.
+fn score(task: &Task, metric: &str, key: &str, preds: &[&str], targets: &[&str]) -> f64 {
+    let m = task.metrics.iter().find(|m| m.name == metric).unwrap();
+    let opts = exc_metrics::registry::Options(
+        m.options
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect(),
+    );
+    let preds: Vec<String> = preds.iter().map(|s| s.to_string()).collect();
+    let targets: Vec<serde_json::Value> = targets.iter().map(|s| serde_json::json!(s)).collect();
+    let r = exc_metrics::registry::compute(&m.name, &preds, &targets, &opts).unwrap();
+    r.scores[key]
+}
+
+#[test]
+fn class_metrics_score_a_class_target_by_its_names() {
+    // As glue_mrpc declares it: the target renders to the class names, and
+    // F1 is of class 1 (`equivalent`), as T5's label_to_id makes it.
+    let (tasks, diags) = checked(
+        r#"task t { fields { s: text, quality: class[not_equivalent, equivalent] } input "{s}" target quality metrics f1, accuracy, matthews_corrcoef, macro_f1 }"#,
+    );
+    assert!(diags.is_empty(), "{diags:?}");
+    let task = tasks.values().next().unwrap();
+    let targets = ["equivalent", "equivalent", "equivalent", "not_equivalent"];
+    let preds = [
+        "equivalent",
+        "not_equivalent",
+        "equivalent",
+        "not_equivalent",
+    ];
+    assert!((score(task, "f1", "f1", &preds, &targets) - 80.0).abs() < 1e-9);
+    assert!(
+        (score(
+            task,
+            "mean_multiclass_f1",
+            "mean_2class_f1",
+            &preds,
+            &targets
+        ) - 73.333_333_333)
+            .abs()
+            < 1e-6
+    );
+    // Every invalid prediction is one class, as T5's -1: two different
+    // invalid strings score as two equal ones.
+    let a = score(
+        task,
+        "matthews_corrcoef",
+        "matthews_corrcoef",
+        &["equivalent", "x", "y", "not_equivalent"],
+        &targets,
+    );
+    let b = score(
+        task,
+        "matthews_corrcoef",
+        "matthews_corrcoef",
+        &["equivalent", "x", "x", "not_equivalent"],
+        &targets,
+    );
+    assert!((a - b).abs() < 1e-12, "{a} {b}");
+    // Accuracy compares texts and takes no labels; labels a task gives are kept.
+    assert!(!task.metrics[1].options.contains_key("labels"));
+    let (tasks, _) = checked(
+        r#"task t { fields { s: text, b: bool } input "{s}" target b metrics f1(labels = "no,yes") }"#,
+    );
+    let m = &tasks.values().next().unwrap().metrics[0];
+    assert_eq!(m.options["labels"], "no,yes");
+    let (tasks, _) =
+        checked(r#"task t { fields { s: text, b: bool } input "{s}" target b metrics f1 }"#);
+    assert_eq!(
+        tasks.values().next().unwrap().metrics[0].options["labels"],
+        "False,True"
+    );
+}
