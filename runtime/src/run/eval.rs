@@ -135,6 +135,14 @@ pub fn score(task: &Task, preds: &[String], exs: &[EvalExample]) -> Scores {
                     out.insert(k, serde_json::json!(v));
                 }
             }
+            // A score the reference leaves undefined (a correlation of
+            // constant predictions) is not a failure; anything else is.
+            Err(e @ exc_metrics::MetricError::Undefined(_)) => {
+                out.insert(
+                    m.name.clone(),
+                    serde_json::json!({ "undefined": e.to_string() }),
+                );
+            }
             Err(e) => {
                 out.insert(
                     m.name.clone(),
@@ -144,6 +152,14 @@ pub fn score(task: &Task, preds: &[String], exs: &[EvalExample]) -> Scores {
         }
     }
     out
+}
+
+/// The metrics of `scores` that failed (not merely undefined), with why.
+pub fn metric_errors(scores: &Scores) -> Vec<(String, String)> {
+    scores
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), v.get("error")?.as_str()?.to_string())))
+        .collect()
 }
 
 /// Evaluates `task` on `split`, writing predictions and scores under `dir`.
@@ -161,6 +177,12 @@ pub fn evaluate(ctx: &EvalCtx, task: &Task, split: &str, dir: &Path) -> Result<s
     let raw = predict(ctx, task, &exs)?;
     let preds: Vec<String> = raw.iter().map(|p| postprocess(task, p)).collect();
     let scores = score(task, &preds, &exs);
+    for (metric, msg) in metric_errors(&scores) {
+        eprintln!(
+            "warning: metric `{metric}` failed on task `{}` ({split}): {msg}",
+            task.name
+        );
+    }
     let majority = if ctx.baseline {
         data::majority_target(task, ctx.roots)
     } else {

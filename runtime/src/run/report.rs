@@ -28,6 +28,8 @@ struct RunScores {
     /// `(task/split/metric, score, baseline)`: metric results only, not
     /// their diagnostics (BLEU's lengths stay in `scores.json`).
     scores: Vec<(String, Option<f64>, Option<f64>)>,
+    /// `(task/split/metric, why)`: metrics that failed (not merely undefined).
+    errors: Vec<(String, String)>,
     /// `(task/split, checkpoint it was scored with)`.
     weights: Vec<(String, String)>,
     /// `task/split` -> examples scored.
@@ -51,6 +53,7 @@ fn read_run(dir: &Path) -> Option<RunScores> {
     let cfg: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).ok()?).ok()?;
     let mut scores = Vec::new();
+    let mut errors = Vec::new();
     let mut weights = Vec::new();
     let mut examples = indexmap::IndexMap::new();
     let mut rows = indexmap::IndexMap::new();
@@ -89,6 +92,9 @@ fn read_run(dir: &Path) -> Option<RunScores> {
                 for (k, s) in m.iter().filter(|(k, _)| exc_metrics::is_headline(k)) {
                     let base = num(&v["baseline"]["scores"][k]);
                     scores.push((format!("{task}/{split}/{k}"), num(s), base));
+                    if let Some(why) = s["error"].as_str() {
+                        errors.push((format!("{task}/{split}/{k}"), why.to_string()));
+                    }
                 }
             }
         }
@@ -125,6 +131,7 @@ fn read_run(dir: &Path) -> Option<RunScores> {
         name: cfg["run"].as_str().unwrap_or("main").to_string(),
         params: serde_json::from_value(cfg["params"].clone()).unwrap_or_default(),
         scores,
+        errors,
         weights,
         last_loss: losses.last().copied(),
         stage_losses,
@@ -180,7 +187,18 @@ pub fn write_run_report(dir: &Path) -> Result<()> {
             .examples
             .get(ts)
             .map_or_else(|| "?".into(), u64::to_string);
-        let _ = writeln!(md, "| {k} | {} | {} | {n} |", fmt(*s), fmt(*b));
+        let failed = r.errors.iter().any(|(e, _)| e == k);
+        let shown = if failed { "error".to_string() } else { fmt(*s) };
+        let _ = writeln!(md, "| {k} | {shown} | {} | {n} |", fmt(*b));
+    }
+    if !r.errors.is_empty() {
+        let _ = writeln!(
+            md,
+            "\nMetrics that failed (no score; fix the task's metric):\n"
+        );
+        for (k, why) in &r.errors {
+            let _ = writeln!(md, "- `{k}`: {why}");
+        }
     }
     if !r.weights.is_empty() {
         let _ = writeln!(md, "\n| task / split | scored with |");
@@ -572,5 +590,32 @@ mod tests {
         // Diagnostics are not scores.
         assert!(!md.contains("invalid_predictions"), "{md}");
         let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_failed_metric_is_an_error_not_an_undefined_score() {
+        let d = std::env::temp_dir().join(format!("exc-report-err-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        let e = d.join("eval").join("t");
+        std::fs::create_dir_all(&e).unwrap();
+        std::fs::write(d.join("config.json"), r#"{"run": "main"}"#).unwrap();
+        let s = serde_json::json!({"task": "t", "split": "validation", "examples": 4, "scores": {
+            "f1": {"error": "target 1: `yes` is not a class id"},
+            "pearson_corrcoef": {"undefined": "an input is constant"},
+            "accuracy": 50.0}});
+        std::fs::write(e.join("validation.scores.json"), s.to_string()).unwrap();
+        write_run_report(&d).unwrap();
+        let md = std::fs::read_to_string(d.join("report.md")).unwrap();
+        assert!(md.contains("| t/validation/f1 | error |"), "{md}");
+        assert!(
+            md.contains("- `t/validation/f1`: target 1: `yes` is not a class id"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| t/validation/pearson_corrcoef | n/a |"),
+            "{md}"
+        );
+        assert!(md.contains("| t/validation/accuracy | 50.00 |"), "{md}");
+        let _ = std::fs::remove_dir_all(&d);
     }
 }
