@@ -8,20 +8,26 @@
 #                                         # runtime/bench/.gpu): builds nothing
 #   bash runtime/bench/gpu.sh --dry-run   # the same stages on CPU with a tiny model
 #
-# On the GPU it runs, each stage under what is left of a 570 s budget:
+# On the GPU it runs, in this order (what the issue's "done when" needs
+# first), each stage under what is left of a 570 s budget:
 #   A  T5.1.1-base 512/114 bf16 at batch 128 (exc), and transformers eager and
 #      torch.compile on the same weights and batches (ratios, loss agreement)
-#   B  T5.1.1-large 512/114 bf16 at batch 64, with transformers eager
-#   C  T5.1.1-base: the largest batch that fits (tries 512, 384, 256, 192)
-#   D  levers at base/128, each turned off alone: math attention, composite
-#      RMS norm, tensor-by-tensor Adafactor
-#   E  loss over 200 steps (base, batch 32): optimised path vs the unoptimised
-#      one (fp32, math attention, composite norm, tensor-by-tensor Adafactor)
 #   F  `exc run` end to end on the device: the miniature (packed pre-training,
 #      `precision auto` = bf16 on CUDA, `--kernels auto` = mem-efficient
 #      attention and fused norm after their device checks, checkpoint selection, per-task
-#      fine-tuning, evaluation), 40 steps a stage; prints its report
-# then prints one table. Results (JSON and logs) go to $OUT, else runtime/bench/out.
+#      fine-tuning, evaluation), 20 steps a stage; prints its report
+#   E  loss over 200 steps (base, batch 32): optimised path vs the unoptimised
+#      one (fp32, math attention, composite norm, tensor-by-tensor Adafactor)
+#   C  T5.1.1-base: the largest batch that fits (tries 512, 384, 256, 192)
+#   B  T5.1.1-large 512/114 bf16 at batch 64, with transformers eager
+#   D  levers at base/128, each turned off alone: math attention, composite
+#      RMS norm, tensor-by-tensor Adafactor
+# then prints one table. Everything is written to a work folder
+# ($EXC_GPU_WORK, default /tmp/exc-gpu); $OUT (else runtime/bench/out) gets
+# three files, refreshed after every stage, because the device tool brings
+# back at most 8: summary.txt (the table), gpu.log (all output) and
+# results.tgz (every stage's JSON and log, the miniature run without its
+# weights).
 # The python3 there must hold torch 2.11.0 (cu130) and transformers; its
 # torch/lib and nvidia/*/lib provide libtorch to the binary built here.
 
@@ -50,7 +56,10 @@ if [ "$mode" = "--prepare" ]; then
 fi
 
 out="${OUT:-$here/out}"
-mkdir -p "$out"
+work="${EXC_GPU_WORK:-/tmp/exc-gpu}"
+rm -rf "$work"
+mkdir -p "$out" "$work"
+exec > >(tee "$work/gpu.log") 2>&1
 bin="${EXC_BENCH_BIN:-$kit/bench_train}"
 py="${EXC_TORCH_PYTHON:-python3}"
 budget="${EXC_BENCH_BUDGET_S:-570}"
@@ -81,6 +90,12 @@ done
 export LD_LIBRARY_PATH="$libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 # Varying allocation sizes (the loss, the pipeline's batches) fragment less.
 export PYTORCH_CUDA_ALLOC_CONF="${PYTORCH_CUDA_ALLOC_CONF:-expandable_segments:True}"
+if [ "$mode" != "--dry-run" ] && ! "$py" -c 'import torch; torch.zeros(1, device="cuda")' 2>/dev/null; then
+    # Expandable segments need the driver's virtual-memory calls, which a
+    # sandboxed GPU may not offer: measure without them rather than fail.
+    echo "gpu.sh: CUDA fails with $PYTORCH_CUDA_ALLOC_CONF; running without it"
+    unset PYTORCH_CUDA_ALLOC_CONF
+fi
 have_tf=1
 "$py" -c 'import transformers' 2>/dev/null || have_tf=0
 
@@ -105,67 +120,10 @@ common=(--device "$dev" --text "$text" --tokenizer "$tok" --python "$py" "${len[
 
 left() { echo $((budget - SECONDS)); }
 
-# run NAME MAX_SECONDS ARGS...: one bench run under min(MAX, what is left).
-run() {
-    local name="$1" max="$2"
-    shift 2
-    local t
-    t=$(left)
-    [ "$t" -gt "$max" ] && t="$max"
-    if [ "$t" -lt 20 ]; then
-        echo "== $name: skipped, ${t}s left of the budget"
-        return 1
-    fi
-    echo "== $name (at most ${t}s)"
-    timeout --kill-after=5 "$t" "$bin" "${common[@]}" --json "$out/$name.json" "$@" 2>&1 \
-        | grep -v -e 'Loading weights' -e 'tied weights mapping' | tee "$out/$name.log"
-    return "${PIPESTATUS[0]}"
-}
-
-ref_args=()
-[ -n "$refs" ] && ref_args=(--reference "$refs")
-run A-base-b$b128 240 --model "$base" --batch "$b128" --steps "$steps" "${ref_args[@]}"
-ref_eager=()
-[ -n "$refs" ] && ref_eager=(--reference eager)
-run B-large-b$b64 150 --model "$large" --batch "$b64" --steps $((steps / 2)) "${ref_eager[@]}"
-for b in "${tries[@]}"; do
-    if run C-base-b"$b" 60 --model "$base" --batch "$b" --steps "$lever_steps" --warmup 2 --breakdown-steps 1; then
-        break
-    fi
-    rm -f "$out/C-base-b$b.json"
-done
-run D-math-attention 45 --model "$base" --batch "$b128" --steps "$lever_steps" --warmup 2 --attention math
-run D-composite-norm 45 --model "$base" --batch "$b128" --steps "$lever_steps" --warmup 2 --norm composite
-run D-per-tensor-adafactor 45 --model "$base" --batch "$b128" --steps "$lever_steps" --warmup 2 --per-tensor-optimizer
-run E-loss-optimised 60 --model "$base" --batch "$b32" --steps "$long" --warmup 0 --breakdown-steps 0
-run E-loss-unoptimised 120 --model "$base" --batch "$b32" --steps "$long" --warmup 0 --breakdown-steps 0 \
-    --precision fp32 --attention math --norm composite --per-tensor-optimizer
-
-# F: the run path, not just the step: exc run on the device.
-exc_bin="${EXC_BIN:-$kit/exc}"
-[ -x "$exc_bin" ] || exc_bin="${CARGO_TARGET_DIR:-$root/target}/release/exc"
-t=$(left)
-[ "$t" -gt 150 ] && t=150
-if [ -x "$exc_bin" ] && [ "$t" -ge 30 ]; then
-    echo "== F-exc-run-miniature (at most ${t}s)"
-    rm -rf "$out/F-miniature"
-    (cd "$root" && timeout --kill-after=5 "$t" "$exc_bin" run examples/miniature/miniature.exmix \
-        --device "$dev" --steps 40 --eval-limit 8 --log-every 10 --out "$out/F-miniature") \
-        > "$out/F-exc-run-miniature.log" 2>&1
-    echo "exc run rc $? (log: $out/F-exc-run-miniature.log)"
-    grep -E '^(note|warning|error)|step 40/40' "$out/F-exc-run-miniature.log" | head -20
-    [ -f "$out/F-miniature/report.md" ] && cat "$out/F-miniature/report.md"
-    [ -f "$out/F-miniature/config.json" ] && grep -A3 '"precision"' "$out/F-miniature/config.json"
-    # The kernels each training stage chose (checked on the device first).
-    grep -H '"kernels"' "$out"/F-miniature/*/DONE 2>/dev/null
-    grep -H -A3 '"peak_memory"' "$out"/F-miniature/*/DONE 2>/dev/null
-else
-    echo "== F-exc-run-miniature: skipped (no exc binary at $exc_bin, or ${t}s left)"
-fi
-
-"$py" - "$out" <<'EOF'
+# The table over every stage's JSON so far.
+summary_py=$(cat <<'EOF'
 import glob, json, os, sys
-out = sys.argv[1]
+out = sys.argv[1]  # the work folder
 rows = []
 for f in sorted(glob.glob(os.path.join(out, "*.json"))):
     r = json.load(open(f))
@@ -175,6 +133,9 @@ for f in sorted(glob.glob(os.path.join(out, "*.json"))):
     if r.get("allocator"):
         mem = f"{r['allocator']['peak_reserved_bytes'] / 2**30:.1f}/{mem}"
     refs = " ".join(f"{x['result']['mode']} {x['speedup']:.2f}x (dloss {x['max_loss_diff']:.3f})" for x in r["references"])
+    refs += "".join(f" {e.split(':')[0]} FAILED" for e in r.get("reference_errors", []))
+    if r.get("kernel_notes"):
+        name += " (kernel refused)"
     bd = r["breakdown"]
     parts = "/".join(f"{1e3 * bd[k]:.0f}" for k in ("data", "forward", "backward", "optimizer"))
     ops = r.get("ops") or {}
@@ -198,4 +159,81 @@ if os.path.exists(a) and os.path.exists(b):
     print(f"loss, optimised vs unoptimised over {n} steps: max |diff| {max(d):.4f}, "
           f"last {tail} steps mean {sum(la[n - tail:n]) / tail:.4f} vs {sum(lb[n - tail:n]) / tail:.4f}")
 EOF
-echo "gpu.sh: done in ${SECONDS}s; results in $out"
+)
+# The table over every stage's JSON so far.
+summarise() { "$py" - "$work" > "$work/summary.txt" 2>&1 <<<"$summary_py"; }
+
+# pack: what the device tool brings back, refreshed after every stage.
+pack() {
+    summarise
+    cp "$work/summary.txt" "$out/summary.txt"
+    tar czf "$out/results.tgz" -C "$work" --exclude='*.safetensors' --exclude='gpu.log' \
+        --exclude='F-miniature/*/checkpoints' --exclude='F-miniature/*/*/checkpoints' . 2>/dev/null
+    cp "$work/gpu.log" "$out/gpu.log"
+}
+
+# run NAME MAX_SECONDS ARGS...: one bench run under min(MAX, what is left).
+run() {
+    local name="$1" max="$2"
+    shift 2
+    local t
+    t=$(left)
+    [ "$t" -gt "$max" ] && t="$max"
+    if [ "$t" -lt 20 ]; then
+        echo "== $name: skipped, ${t}s left of the budget"
+        return 1
+    fi
+    echo "== $name (at most ${t}s)"
+    timeout --kill-after=5 "$t" "$bin" "${common[@]}" --json "$work/$name.json" "$@" 2>&1 \
+        | grep -v -e 'Loading weights' -e 'tied weights mapping' | tee "$work/$name.log"
+    local rc="${PIPESTATUS[0]}"
+    pack
+    return "$rc"
+}
+
+ref_args=()
+[ -n "$refs" ] && ref_args=(--reference "$refs")
+run A-base-b$b128 240 --model "$base" --batch "$b128" --steps "$steps" "${ref_args[@]}"
+
+# F: the run path, not just the step: exc run on the device.
+exc_bin="${EXC_BIN:-$kit/exc}"
+[ -x "$exc_bin" ] || exc_bin="${CARGO_TARGET_DIR:-$root/target}/release/exc"
+t=$(left)
+[ "$t" -gt 120 ] && t=120
+if [ -x "$exc_bin" ] && [ "$t" -ge 30 ]; then
+    echo "== F-exc-run-miniature (at most ${t}s)"
+    mini="$work/F-miniature"
+    (cd "$root" && timeout --kill-after=5 "$t" "$exc_bin" run examples/miniature/miniature.exmix \
+        --device "$dev" --steps 20 --eval-limit 8 --log-every 10 --out "$mini") \
+        > "$work/F-exc-run-miniature.log" 2>&1
+    echo "exc run rc $? (log: F-exc-run-miniature.log in results.tgz)"
+    grep -E '^(note|warning|error)|step 20/20' "$work/F-exc-run-miniature.log" | head -20
+    [ -f "$mini/report.md" ] && cat "$mini/report.md"
+    [ -f "$mini/config.json" ] && grep -A3 '"precision"' "$mini/config.json"
+    # The kernels each training stage chose (checked on the device first).
+    grep -H '"kernels"' "$mini"/*/DONE 2>/dev/null
+    grep -H -A3 '"peak_memory"' "$mini"/*/DONE 2>/dev/null
+    pack
+else
+    echo "== F-exc-run-miniature: skipped (no exc binary at $exc_bin, or ${t}s left)"
+fi
+
+run E-loss-optimised 60 --model "$base" --batch "$b32" --steps "$long" --warmup 0 --breakdown-steps 0
+run E-loss-unoptimised 120 --model "$base" --batch "$b32" --steps "$long" --warmup 0 --breakdown-steps 0 \
+    --precision fp32 --attention math --norm composite --per-tensor-optimizer
+for b in "${tries[@]}"; do
+    if run C-base-b"$b" 60 --model "$base" --batch "$b" --steps "$lever_steps" --warmup 2 --breakdown-steps 1; then
+        break
+    fi
+    rm -f "$work/C-base-b$b.json"
+done
+ref_eager=()
+[ -n "$refs" ] && ref_eager=(--reference eager)
+run B-large-b$b64 150 --model "$large" --batch "$b64" --steps $((steps / 2)) "${ref_eager[@]}"
+run D-math-attention 45 --model "$base" --batch "$b128" --steps "$lever_steps" --warmup 2 --attention math
+run D-composite-norm 45 --model "$base" --batch "$b128" --steps "$lever_steps" --warmup 2 --norm composite
+run D-per-tensor-adafactor 45 --model "$base" --batch "$b128" --steps "$lever_steps" --warmup 2 --per-tensor-optimizer
+
+pack
+cat "$work/summary.txt"
+echo "gpu.sh: done in ${SECONDS}s; results in $out (summary.txt, gpu.log, results.tgz)"

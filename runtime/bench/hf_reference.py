@@ -81,9 +81,17 @@ def main():
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
             return fwd(**b).loss
 
+    # Whether this side trains the relative position bias at all: a fused
+    # SDPA backend that returns no gradient for the mask leaves it at zero.
+    bias_table = model.encoder.block[0].layer[0].SelfAttention.relative_attention_bias.weight
+    bias_grad = []
+
     def step(i):
         loss = forward(batches[i % k])
         loss.backward()
+        if not bias_grad:
+            g = bias_table.grad
+            bias_grad.append(float(g.float().norm()) if g is not None else 0.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
         return loss.detach()
@@ -131,12 +139,27 @@ def main():
         "step_s": total / max(a.steps, 1),
         "warmup_s": warmup_s,
         "losses": [float(x) for x in losses],
+        "sdpa_backend": sdpa_backend(dev, bf16) if a.attn == "sdpa" else None,
+        "bias_grad_norm": bias_grad[0] if bias_grad else None,
         "breakdown": {"forward": mean[0], "backward": mean[1], "optimizer": mean[2]},
         "peak_allocated_bytes": torch.cuda.max_memory_allocated() if cuda else None,
         "peak_reserved_bytes": torch.cuda.max_memory_reserved() if cuda else None,
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }
     print("EXC_REF_RESULT " + json.dumps(out), flush=True)
+
+
+def sdpa_backend(dev, bf16):
+    """The backend SDPA picks here for T5-base's attention with a position
+    bias that needs a gradient (what transformers' T5 hands it)."""
+    kind = torch.bfloat16 if bf16 else torch.float32
+    q = torch.zeros(2, 12, 128, 64, device=dev, dtype=kind)
+    bias = torch.zeros(1, 12, 128, 128, device=dev, dtype=kind, requires_grad=True)
+    try:
+        choice = torch._fused_sdp_choice(q, q, q, bias, 0.0, False, 1.0)
+        return torch.nn.attention.SDPBackend(choice).name
+    except Exception as e:  # a diagnostic only: never fail the run for it
+        return f"unknown ({e})"
 
 
 if __name__ == "__main__":

@@ -214,12 +214,21 @@ char *exc_set_grads(at::Tensor **params, at::Tensor **grads, size_t n) {
   });
 }
 
+// Initialises the accelerator (CUDA) if nothing has yet: the caching
+// allocator's per-device tables exist only after the lazy init, and asking
+// them before it throws ("did you call init?"). Throws without one (CPU).
+void init_accelerator() {
+  at::globalContext().lazyInitDevice(
+      at::accelerator::getAccelerator(true).value());
+}
+
 // The accelerator's caching allocator, device `device`: out[0..4] =
 // allocated bytes now, allocated peak, reserved bytes now, reserved peak
 // (torch.cuda.memory_allocated / max_memory_allocated / memory_reserved /
 // max_memory_reserved). An error without an accelerator (CPU).
 char *exc_device_memory(int64_t device, int64_t *out) {
   return guard([&] {
+    init_accelerator();
     auto stats =
         at::accelerator::getDeviceStats(static_cast<c10::DeviceIndex>(device));
     auto all = static_cast<size_t>(c10::CachingAllocator::StatType::AGGREGATE);
@@ -233,7 +242,17 @@ char *exc_device_memory(int64_t device, int64_t *out) {
 // Starts the allocator's peaks afresh (torch.cuda.reset_peak_memory_stats).
 char *exc_device_reset_peak(int64_t device) {
   return guard([&] {
+    init_accelerator();
     at::accelerator::resetPeakStats(static_cast<c10::DeviceIndex>(device));
+  });
+}
+
+// Gives the caching allocator's unused blocks back to the device
+// (torch.cuda.empty_cache), so that another process can have them.
+char *exc_device_empty_cache() {
+  return guard([&] {
+    init_accelerator();
+    at::accelerator::emptyCache();
   });
 }
 

@@ -38,6 +38,7 @@ extern "C" {
     ) -> *mut c_char;
     fn exc_device_memory(device: i64, out: *mut i64) -> *mut c_char;
     fn exc_device_reset_peak(device: i64) -> *mut c_char;
+    fn exc_device_empty_cache() -> *mut c_char;
     fn exc_set_tf32_matmul(on: bool) -> *mut c_char;
     fn exc_tf32_matmul() -> bool;
     fn exc_ops_start() -> *mut c_char;
@@ -138,6 +139,11 @@ pub(crate) fn device_memory(device: i64) -> Result<[i64; 4], String> {
 pub(crate) fn device_reset_peak(device: i64) -> Result<(), String> {
     // SAFETY: no pointers; errors come back as a message.
     status(unsafe { exc_device_reset_peak(device) })
+}
+
+pub(crate) fn device_empty_cache() -> Result<(), String> {
+    // SAFETY: takes no arguments; the result is a message or NULL.
+    status(unsafe { exc_device_empty_cache() })
 }
 
 pub(crate) fn set_tf32_matmul(on: bool) -> Result<(), String> {

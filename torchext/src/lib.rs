@@ -149,6 +149,13 @@ pub fn reset_peak_memory(device: usize) -> Result<(), TchError> {
     ffi::device_reset_peak(device as i64).map_err(|m| shim_error("device memory", m))
 }
 
+/// Gives the caching allocator's unused blocks back to the accelerator
+/// (`torch.cuda.empty_cache()`), e.g. before another process needs the
+/// device's memory. An error where there is no accelerator.
+pub fn empty_cache() -> Result<(), TchError> {
+    ffi::device_empty_cache().map_err(|m| shim_error("device memory", m))
+}
+
 /// Allows (or forbids) TF32 for float32 matmuls on CUDA, process-wide
 /// (`torch.set_float32_matmul_precision("high")` / `"highest"`). CPU
 /// matmuls are not affected.

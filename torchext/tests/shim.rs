@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use exc_torchext::{
-    clear_grads, device_memory, foreach_add_, foreach_copy_, foreach_mul_, foreach_norm,
-    foreach_zero_, reset_peak_memory, set_grads,
+    clear_grads, device_memory, empty_cache, foreach_add_, foreach_copy_, foreach_mul_,
+    foreach_norm, foreach_zero_, reset_peak_memory, set_grads,
 };
 use tch::{Device, Kind, Tensor};
 
@@ -162,6 +162,9 @@ fn set_gradients_are_the_tensors_given_and_checked() {
 #[test]
 fn allocator_statistics_are_an_error_without_an_accelerator() {
     if tch::Cuda::is_available() {
+        // Before any CUDA tensor (in a fresh process): the shim initialises
+        // CUDA itself, as `exc run` asks before it builds the model.
+        reset_peak_memory(0).unwrap();
         let t = Tensor::ones([1024, 1024], (Kind::Float, Device::Cuda(0)));
         let m = device_memory(0).unwrap();
         assert!(
@@ -179,6 +182,9 @@ fn allocator_statistics_are_an_error_without_an_accelerator() {
             after.peak_allocated < m.peak_allocated,
             "{after:?} vs {m:?}"
         );
+        empty_cache().unwrap();
+        let emptied = device_memory(0).unwrap();
+        assert!(emptied.reserved < m.reserved, "{emptied:?} vs {m:?}");
         return;
     }
     let err = device_memory(0).unwrap_err().to_string();
@@ -187,4 +193,5 @@ fn allocator_statistics_are_an_error_without_an_accelerator() {
         "{err}"
     );
     assert!(reset_peak_memory(0).is_err());
+    assert!(empty_cache().is_err());
 }

@@ -47,6 +47,13 @@ pub struct RefResult {
     pub peak_allocated_bytes: Option<u64>,
     pub peak_reserved_bytes: Option<u64>,
     pub peak_rss_bytes: Option<u64>,
+    /// The SDPA backend torch picks there for a biased T5 attention.
+    #[serde(default)]
+    pub sdpa_backend: Option<String>,
+    /// The norm of the position-bias table's first gradient: 0 when the
+    /// attention backend returns the bias no gradient.
+    #[serde(default)]
+    pub bias_grad_norm: Option<f64>,
 }
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]

@@ -19,6 +19,8 @@ pub struct Inputs<'a> {
     pub attention_check: Option<(f64, f64)>,
     pub norm: NormImpl,
     pub norm_check: Option<NormCheck>,
+    /// Fast kernels refused by their checks, and what was measured instead.
+    pub kernel_notes: Vec<String>,
     pub optimizer_groups: usize,
     pub warmup_s: f64,
     pub timed_s: f64,
@@ -65,6 +67,8 @@ pub struct Report {
     pub norm: &'static str,
     /// Relative errors of the fused and composite RMS norms against float32.
     pub norm_check: Option<NormCheck>,
+    /// Fast kernels refused by their checks, and what was measured instead.
+    pub kernel_notes: Vec<String>,
     pub optimizer_groups: usize,
     pub threads: i32,
     pub batch: usize,
@@ -92,6 +96,8 @@ pub struct Report {
     pub ops: Option<StepOps>,
     pub losses: Vec<f64>,
     pub references: Vec<RefLine>,
+    /// References that failed (mode: why); the others still ran.
+    pub reference_errors: Vec<String>,
 }
 
 impl Report {
@@ -110,6 +116,7 @@ impl Report {
             attention_check: i.attention_check,
             norm: i.norm.name(),
             norm_check: i.norm_check,
+            kernel_notes: i.kernel_notes,
             optimizer_groups: i.optimizer_groups,
             threads: i.threads,
             batch: a.batch,
@@ -134,6 +141,7 @@ impl Report {
             ops: i.ops,
             losses: i.losses,
             references: Vec::new(),
+            reference_errors: Vec::new(),
         }
     }
 
@@ -159,6 +167,9 @@ impl Report {
                 s,
                 "  attention check vs math: max |out diff| {out:.2e}, bias grad rel. diff {grad:.2e}"
             );
+        }
+        for n in &self.kernel_notes {
+            let _ = writeln!(s, "  refused: {n}");
         }
         if let Some(c) = self.norm_check {
             let [fo, fi, fw] = c.fused;
@@ -296,6 +307,20 @@ impl Report {
             r.max_loss_diff
         );
         let _ = writeln!(s, "    its loss (first steps) {}", show(&x.losses));
+        if let Some(b) = &x.sdpa_backend {
+            let _ = writeln!(s, "    its SDPA backend for a biased attention: {b}");
+        }
+        if let Some(g) = x.bias_grad_norm {
+            let dropped = if g == 0.0 {
+                " (zero: its attention drops the position bias's gradient)"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                s,
+                "    its position-bias gradient norm, step 1: {g:.3e}{dropped}"
+            );
+        }
         s
     }
 }

@@ -306,8 +306,12 @@ impl Attention {
         let context = Tensor::arange_start(offset, offset + q_len, (Kind::Int64, dev)).unsqueeze(1);
         let memory = Tensor::arange(k_len, (Kind::Int64, dev)).unsqueeze(0);
         let b = relative_position_bucket(&(memory - context), buckets);
+        // Contiguous: the permuted embedding has its key dimension at stride
+        // `heads`, which the memory-efficient kernel refuses and which every
+        // bias sum (the masks are added to it) would inherit.
         Tensor::embedding(table, &b, -1, false, false)
             .permute([2, 0, 1])
+            .contiguous()
             .unsqueeze(0)
             .to_kind(kind)
     }
@@ -365,20 +369,38 @@ pub fn attention(
 
 /// The bias as the memory-efficient kernel requires it, which the public
 /// `scaled_dot_product_attention` would do for us (libtorch's
-/// `preprocess_mask`): the key dimension laid out on a multiple of 16
-/// elements (padded, then sliced back) and expanded to `[b, h, q, k]`.
+/// `preprocess_mask`): the key dimension at stride 1 and every other stride
+/// a multiple of 16 elements (a contiguous copy, padded on the key
+/// dimension and sliced back), expanded to `[b, h, q, k]`. The kernel
+/// checks the strides, not only the length, and throws on a bias it cannot
+/// read.
 fn efficient_bias(bias: &Tensor, q: &Tensor, k: &Tensor) -> Tensor {
-    const ALIGN: i64 = 16;
     let (b, h, nq, _) = q.size4().unwrap_or((0, 0, 0, 0));
     let nk = k.size().get(2).copied().unwrap_or(0);
     let bias = bias.to_kind(q.kind());
-    let bias = if nk % ALIGN == 0 {
+    let bias = if efficient_aligned(&bias) {
         bias
     } else {
-        bias.constant_pad_nd([0, ALIGN - nk % ALIGN])
+        // Contiguous first: a pad keeps a permuted input's layout.
+        let pad = (EFFICIENT_ALIGN - nk % EFFICIENT_ALIGN) % EFFICIENT_ALIGN;
+        bias.contiguous()
+            .constant_pad_nd([0, pad])
             .narrow(-1, 0, nk)
     };
     bias.expand([b, h, nq, nk], false)
+}
+
+/// The alignment, in elements, of the memory-efficient kernel's bias rows.
+const EFFICIENT_ALIGN: i64 = 16;
+
+/// Whether the memory-efficient kernel can read `bias` as laid out
+/// (libtorch's `aligned_tensor`; a broadcast dimension has stride 0).
+fn efficient_aligned(bias: &Tensor) -> bool {
+    let strides = bias.stride();
+    match strides.split_last() {
+        Some((&last, rest)) => last == 1 && rest.iter().all(|s| s % EFFICIENT_ALIGN == 0),
+        None => false,
+    }
 }
 
 /// T5's bucketing of `key - query` distances: exact buckets for small
@@ -409,6 +431,45 @@ pub fn relative_position_bucket(relative: &Tensor, b: Buckets) -> Tensor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The biases the model hands the memory-efficient kernel, as the
+    /// kernel checks them: key stride 1, other strides multiples of 16, the
+    /// values unchanged. A permuted embedding (the position bias before it
+    /// was made contiguous) and a sum with a padding mask included.
+    #[test]
+    fn efficient_bias_is_laid_out_as_the_kernel_checks() {
+        let opts = (Kind::Float, tch::Device::Cpu);
+        for nk in [50i64, 64] {
+            let q = Tensor::zeros([2, 4, 40, 8], opts);
+            let k = Tensor::zeros([2, 4, nk, 8], opts);
+            let permuted = Tensor::randn([40, nk, 4], opts)
+                .permute([2, 0, 1])
+                .unsqueeze(0);
+            let mask = Tensor::arange(nk, opts).ge(nk - 3).view([1, 1, 1, nk]) * -1e9;
+            let mask = mask.expand([2, 1, 1, nk], false);
+            for bias in [
+                permuted.shallow_clone(),
+                &permuted + &mask,
+                permuted.contiguous(),
+            ] {
+                let out = efficient_bias(&bias, &q, &k);
+                assert!(
+                    efficient_aligned(&out),
+                    "nk {nk}: strides {:?}",
+                    out.stride()
+                );
+                assert_eq!(out.size(), [2, 4, 40, nk]);
+                let want = bias.expand([2, 4, 40, nk], false);
+                assert!(out.equal(&want), "nk {nk}: values changed");
+            }
+        }
+        // A permuted bias is not aligned as it comes; a contiguous 64-wide one is.
+        let permuted = Tensor::zeros([40, 64, 4], opts)
+            .permute([2, 0, 1])
+            .unsqueeze(0);
+        assert!(!efficient_aligned(&permuted));
+        assert!(efficient_aligned(&permuted.contiguous()));
+    }
 
     #[test]
     fn buckets_match_known_values() {

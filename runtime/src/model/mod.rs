@@ -8,4 +8,4 @@ pub mod t5;
 pub use config::{Activation, T5Config};
 pub use layers::{AttentionImpl, NormImpl};
 pub use loss::{seq2seq_loss, sequence_nll, LossConfig, LossOutput};
-pub use t5::{shift_right, DecoderCache, Seq2SeqBatch, T5};
+pub use t5::{ids_to_device, shift_right, DecoderCache, Seq2SeqBatch, T5};

@@ -608,12 +608,17 @@ fn flat_ids(name: &str, v: &[i32], rows: usize, len: usize, device: tch::Device)
     let t = Tensor::from_slice(v)
         .view([rows as i64, len as i64])
         .to_kind(Kind::Int64);
-    Ok(match device {
+    Ok(ids_to_device(t, device))
+}
+
+/// A host tensor of ids on `device` without the host waiting: pinned
+/// memory and a non-blocking copy, as the benchmark's data does (a copy
+/// from pageable memory waits for every queued step first).
+pub fn ids_to_device(t: Tensor, device: tch::Device) -> Tensor {
+    match device {
         tch::Device::Cpu => t,
-        // Pinned memory and a non-blocking copy, as the benchmark's data
-        // does: a copy from pageable memory would wait for queued steps.
-        d => t.pin_memory(d).to_device_(d, Kind::Int64, true, false),
-    })
+        d => t.pin_memory(d).to_device_(d, t.kind(), true, false),
+    }
 }
 
 /// transformers' `_shift_right`: prepend the start id, drop the last label,

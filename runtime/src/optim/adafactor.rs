@@ -203,9 +203,9 @@ impl Group {
         let lr_t = if c.multiply_by_parameter_scale {
             rms(&p32).clamp_min(c.eps2) * lr
         } else {
-            Tensor::from(lr)
-                .to_kind(Kind::Float)
-                .to_device(p32.device())
+            // Filled on the device: a host scalar copied there would make
+            // the host wait for the queued step.
+            Tensor::full([] as [i64; 0], lr, (Kind::Float, p32.device()))
         };
         let sq = grad.square() + c.eps1;
         let mut update = match &mut self.second {

@@ -381,10 +381,10 @@ fn selection_scores(
 }
 
 fn tensor2(v: &[i32], rows: usize, cols: usize, device: Device) -> Tensor {
-    Tensor::from_slice(v)
+    let t = Tensor::from_slice(v)
         .view([rows as i64, cols as i64])
-        .to_kind(Kind::Int64)
-        .to_device(device)
+        .to_kind(Kind::Int64);
+    crate::model::ids_to_device(t, device)
 }
 
 /// Appends one JSON line to `metrics.jsonl`.
@@ -578,9 +578,7 @@ fn add_task_nll(
             batch.batch_size * batch.targets_length
         )));
     }
-    let idx = Tensor::from_slice(ids)
-        .to_kind(Kind::Int64)
-        .to_device(device);
+    let idx = crate::model::ids_to_device(Tensor::from_slice(ids).to_kind(Kind::Int64), device);
     let _ = sums.index_add_(0, &idx, &nll.reshape([-1]).to_kind(Kind::Double));
     let add = task_token_counts(batch, counts.len());
     for (c, n) in counts.iter_mut().zip(add) {
