@@ -156,7 +156,7 @@ def sdpa_backend(dev, bf16):
     q = torch.zeros(2, 12, 128, 64, device=dev, dtype=kind)
     bias = torch.zeros(1, 12, 128, 128, device=dev, dtype=kind, requires_grad=True)
     try:
-        choice = torch._fused_sdp_choice(q, q, q, bias, 0.0, False, 1.0)
+        choice = torch._fused_sdp_choice(q, q, q, bias, 0.0, False, scale=1.0)
         return torch.nn.attention.SDPBackend(choice).name
     except Exception as e:  # a diagnostic only: never fail the run for it
         return f"unknown ({e})"
