@@ -1162,3 +1162,70 @@ fn a_run_started_with_relative_paths_resumes_from_another_directory() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// `exc generate` and `exc score` on a checkpoint of a run: without
+/// `--tokenizer` they read the run's (a checkpoint holds none); given a
+/// `spiece.model`, they read it as `exc run` does.
+#[test]
+fn generate_and_score_read_the_tokenizer_of_the_checkpoints_run() {
+    use exc_runtime::cli::{generate_to, score_to, GenerateArgs, ScoreArgs};
+    let _guard = serial();
+    let dir = tmp("gen");
+    let mixture = mrpc_mixture(&dir, "gen");
+    let out = dir.join("out");
+    let data = root().join("examples/miniature/data");
+    run::run(&tiny_args(&mixture, &data, &out, 2)).unwrap();
+    let ck = out.join("pretrain/checkpoints/step-00000004");
+    let spiece = root().join("examples/quickstart/spiece.model");
+    let gen = |tokenizer: Option<PathBuf>, beams: i64| {
+        let args = GenerateArgs {
+            model: ck.clone(),
+            tokenizer,
+            beams,
+            max_length: 3,
+            length_penalty: 0.6,
+            input: None,
+            batch_size: 2,
+            device: Some("cpu".into()),
+        };
+        let mut text = Vec::new();
+        let lines = ["the cat".to_string(), r#"{"input": "sat"}"#.to_string()];
+        generate_to(&args, &lines, &mut text).map(|()| String::from_utf8(text).unwrap())
+    };
+    let found = gen(None, 2).unwrap();
+    assert_eq!(found.lines().count(), 2, "{found}");
+    assert_eq!(gen(Some(spiece.clone()), 2).unwrap(), found);
+    let err = gen(None, 0).unwrap_err().to_string();
+    assert!(err.contains("`--beams 0` must be at least 1"), "{err}");
+
+    let score = |model: PathBuf, tokenizer: Option<PathBuf>| {
+        let args = ScoreArgs {
+            model,
+            tokenizer,
+            input: PathBuf::new(),
+            batch_size: 4,
+            device: Some("cpu".into()),
+        };
+        let mut text = Vec::new();
+        let rows = [r#"{"input": "the cat", "target": "."}"#.to_string()];
+        score_to(&args, &rows, &mut text).map(|()| String::from_utf8(text).unwrap())
+    };
+    let line = score(ck.clone(), None).unwrap();
+    let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    // "." is `▁`, `.`, `</s>` in the T5 vocabulary.
+    assert_eq!(v["tokens"], 3, "{line}");
+    assert_eq!(score(ck.clone(), Some(spiece)).unwrap(), line);
+    // A checkpoint outside any run, without a tokenizer: say what to pass.
+    let lone = dir.join("lone");
+    std::fs::create_dir_all(&lone).unwrap();
+    for f in ["config.json", "model.safetensors"] {
+        std::fs::copy(ck.join(f), lone.join(f)).unwrap();
+    }
+    let err = score(lone, None).unwrap_err().to_string();
+    assert!(
+        err.contains("holds no tokenizer.json or spiece.model")
+            && err.contains("pass `--tokenizer`"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
