@@ -4,7 +4,9 @@
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use exc_data::T5Tokenizer;
 use tch::Kind;
 
 use crate::checkpoint;
@@ -15,16 +17,18 @@ use crate::tokenizer;
 /// `exc generate`: decode inputs (one per line, or JSONL with an `input` field).
 #[derive(Debug, Clone, clap::Args)]
 pub struct GenerateArgs {
-    /// Hugging Face checkpoint directory (config.json + model.safetensors).
+    /// Checkpoint directory (config.json + model.safetensors): a Hugging
+    /// Face model or an exc run's `STAGE/checkpoints/step-N`.
     #[arg(long)]
     pub model: PathBuf,
-    /// tokenizer.json (default: MODEL/tokenizer.json).
+    /// spiece.model or tokenizer.json (default: the one in MODEL, else the
+    /// tokenizer of the exc run MODEL lies in).
     #[arg(long)]
     pub tokenizer: Option<PathBuf>,
-    /// Beam size; 1 is greedy search.
+    /// Beam size, at least 1; 1 is greedy search.
     #[arg(long, default_value_t = 1)]
     pub beams: i64,
-    /// Maximum number of generated tokens.
+    /// Maximum number of generated tokens, at least 1.
     #[arg(long, default_value_t = 64)]
     pub max_length: i64,
     /// GNMT length penalty alpha for beam search (WMT: 0.6).
@@ -33,7 +37,7 @@ pub struct GenerateArgs {
     /// Input file (default: standard input).
     #[arg(long)]
     pub input: Option<PathBuf>,
-    /// Inputs decoded together.
+    /// Inputs decoded together, at least 1.
     #[arg(long, default_value_t = 16)]
     pub batch_size: usize,
     /// `cpu`, `cuda` or `cuda:N` (default: cuda when available).
@@ -41,20 +45,48 @@ pub struct GenerateArgs {
     pub device: Option<String>,
 }
 
+impl GenerateArgs {
+    /// Refuses settings that would decode nothing.
+    fn check(&self) -> Result<()> {
+        at_least_one("--beams", self.beams, "1 is greedy search")?;
+        at_least_one(
+            "--max-length",
+            self.max_length,
+            "it counts generated tokens",
+        )?;
+        at_least_one("--batch-size", self.batch_size as i64, "it counts inputs")
+    }
+}
+
 /// `exc score`: summed and mean negative log-likelihood of each target.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ScoreArgs {
+    /// Checkpoint directory (config.json + model.safetensors): a Hugging
+    /// Face model or an exc run's `STAGE/checkpoints/step-N`.
     #[arg(long)]
     pub model: PathBuf,
+    /// spiece.model or tokenizer.json (default: the one in MODEL, else the
+    /// tokenizer of the exc run MODEL lies in).
     #[arg(long)]
     pub tokenizer: Option<PathBuf>,
     /// JSONL rows with `input` and `target` strings.
     #[arg(long)]
     pub input: PathBuf,
+    /// Rows scored together, at least 1.
     #[arg(long, default_value_t = 16)]
     pub batch_size: usize,
+    /// `cpu`, `cuda` or `cuda:N` (default: cuda when available).
     #[arg(long)]
     pub device: Option<String>,
+}
+
+fn at_least_one(flag: &str, value: i64, why: &str) -> Result<()> {
+    if value < 1 {
+        return Err(Error::Input(format!(
+            "`{flag} {value}` must be at least 1 ({why})\n  help: pass `{flag} 1` or more"
+        )));
+    }
+    Ok(())
 }
 
 fn read_lines(path: Option<&Path>) -> Result<Vec<String>> {
@@ -83,14 +115,34 @@ fn field(line: &str, key: &str, lineno: usize) -> Result<String> {
         .ok_or_else(|| Error::Input(format!("line {lineno}: no string field `{key}`")))
 }
 
-fn tokenizer_path(model: &Path, given: Option<&PathBuf>) -> PathBuf {
-    given
-        .cloned()
-        .unwrap_or_else(|| model.join("tokenizer.json"))
+/// The tokenizer for the checkpoint `model`: the one given, else the one
+/// in the checkpoint directory, else the one its exc run recorded (an exc
+/// checkpoint holds none).
+fn tokenizer_for(model: &Path, given: Option<&Path>) -> Result<Arc<T5Tokenizer>> {
+    if let Some(t) = given {
+        return tokenizer::load(t);
+    }
+    if ["tokenizer.json", "spiece.model"]
+        .iter()
+        .any(|f| model.join(f).is_file())
+    {
+        return tokenizer::load(model);
+    }
+    match crate::run::config::run_tokenizer(model) {
+        Some(path) => tokenizer::load(&path?),
+        None => Err(Error::Input(format!(
+            "`{}` holds no tokenizer.json or spiece.model and is not inside an exc run \
+             directory\n  help: pass `--tokenizer` (a T5 spiece.model or tokenizer.json)",
+            model.display()
+        ))),
+    }
 }
 
 /// Runs `exc generate`, printing one output per input line to stdout.
 pub fn run_generate(args: &GenerateArgs) -> Result<()> {
+    // Before waiting for standard input: a mistake is said at once.
+    args.check()?;
+    tokenizer_for(&args.model, args.tokenizer.as_deref())?;
     let lines = read_lines(args.input.as_deref())?;
     let stdout = std::io::stdout();
     generate_to(args, &lines, &mut stdout.lock())
@@ -98,12 +150,13 @@ pub fn run_generate(args: &GenerateArgs) -> Result<()> {
 
 /// `exc generate` on given input lines, writing to `out`.
 pub fn generate_to(args: &GenerateArgs, lines: &[String], out: &mut dyn Write) -> Result<()> {
+    args.check()?;
     let dev = crate::env::parse_device(args.device.as_deref())?;
+    let tok = tokenizer_for(&args.model, args.tokenizer.as_deref())?;
     let loaded = checkpoint::load_model(&args.model, dev, Kind::Float)?;
-    let tok = tokenizer::load(&tokenizer_path(&args.model, args.tokenizer.as_ref()))?;
     let mut cfg = GenerateConfig::for_model(&loaded.model);
-    cfg.num_beams = args.beams.max(1);
-    cfg.max_new_tokens = args.max_length.max(1);
+    cfg.num_beams = args.beams;
+    cfg.max_new_tokens = args.max_length;
     cfg.length_penalty = LengthPenalty::Gnmt(args.length_penalty);
     let mut texts = Vec::with_capacity(lines.len());
     for (i, l) in lines.iter().enumerate() {
@@ -114,7 +167,7 @@ pub fn generate_to(args: &GenerateArgs, lines: &[String], out: &mut dyn Write) -
         };
         texts.push(tokenizer::encode(&tok, &text)?);
     }
-    for chunk in texts.chunks(args.batch_size.max(1)) {
+    for chunk in texts.chunks(args.batch_size) {
         for ids in decode::generate(&loaded.model, chunk, &cfg, dev)? {
             let text = tokenizer::decode(&tok, &ids)?;
             writeln!(out, "{text}").map_err(|e| Error::io(Path::new("<stdout>"), e))?;
@@ -133,16 +186,17 @@ pub fn run_score(args: &ScoreArgs) -> Result<()> {
 
 /// `exc score` on given JSONL lines, writing to `out`.
 pub fn score_to(args: &ScoreArgs, lines: &[String], out: &mut dyn Write) -> Result<()> {
+    at_least_one("--batch-size", args.batch_size as i64, "it counts rows")?;
     let dev = crate::env::parse_device(args.device.as_deref())?;
+    let tok = tokenizer_for(&args.model, args.tokenizer.as_deref())?;
     let loaded = checkpoint::load_model(&args.model, dev, Kind::Float)?;
-    let tok = tokenizer::load(&tokenizer_path(&args.model, args.tokenizer.as_ref()))?;
     let mut inputs = Vec::new();
     let mut targets = Vec::new();
     for (i, l) in lines.iter().enumerate() {
         inputs.push(tokenizer::encode(&tok, &field(l, "input", i + 1)?)?);
         targets.push(tokenizer::encode(&tok, &field(l, "target", i + 1)?)?);
     }
-    let n = args.batch_size.max(1);
+    let n = args.batch_size;
     for (ins, tgs) in inputs.chunks(n).zip(targets.chunks(n)) {
         for (sum, count) in decode::score(&loaded.model, ins, tgs, dev)? {
             let mean = if count > 0 { sum / count as f64 } else { 0.0 };

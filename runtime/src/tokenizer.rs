@@ -1,37 +1,51 @@
-//! The runtime's only contact with tokenization: a `tokenizer.json` read
-//! with the `tokenizers` crate, text to ids (with T5's `</s>` from the
-//! post-processor) and ids back to text. The data pipeline (crate
-//! exc-data) owns the full tokenizer story; swap this out behind these
-//! three functions when it lands.
+//! The runtime's tokenizer: exc-data's `T5Tokenizer`, loaded here for
+//! `exc run`, `exc generate` and `exc score` alike, from a `spiece.model` or
+//! a `tokenizer.json`, and the text/id conversions generate and score need.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use tokenizers::Tokenizer;
+use exc_data::T5Tokenizer;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::run::data::data_err;
 
-/// Reads a Hugging Face `tokenizer.json`.
-pub fn load(path: &Path) -> Result<Tokenizer> {
-    Tokenizer::from_file(path).map_err(|e| Error::Tokenizer(format!("`{}`: {e}", path.display())))
+/// Loads a `spiece.model` or `tokenizer.json` (a directory: the one it
+/// holds), once per process: building the SentencePiece trie takes
+/// seconds, and sweeps and tests run many runs in one process.
+pub fn load(path: &Path) -> Result<Arc<T5Tokenizer>> {
+    type Cache = std::sync::Mutex<Vec<(PathBuf, Arc<T5Tokenizer>)>>;
+    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    if let Some(t) = cache
+        .lock()
+        .ok()
+        .and_then(|c| c.iter().find(|(p, _)| *p == key).map(|(_, t)| t.clone()))
+    {
+        return Ok(t);
+    }
+    let tok = Arc::new(T5Tokenizer::from_file(path).map_err(data_err)?);
+    if let Ok(mut c) = cache.lock() {
+        c.push((key, tok.clone()));
+    }
+    Ok(tok)
 }
 
-/// Token ids of `text`, with special tokens (T5 appends `</s>`).
-pub fn encode(tok: &Tokenizer, text: &str) -> Result<Vec<i64>> {
-    let enc = tok
-        .encode(text, true)
-        .map_err(|e| Error::Tokenizer(e.to_string()))?;
-    Ok(enc.get_ids().iter().map(|&i| i64::from(i)).collect())
+/// Token ids of `text` followed by `</s>`, as the model saw its inputs
+/// and targets in training.
+pub fn encode(tok: &T5Tokenizer, text: &str) -> Result<Vec<i64>> {
+    let ids = tok.encode_with_eos(text).map_err(data_err)?;
+    Ok(ids.into_iter().map(i64::from).collect())
 }
 
 /// Text of `ids`, special tokens and ids beyond the vocabulary dropped
 /// (T5's embedding has 32128 rows for 32100 pieces, so a model can emit them).
-pub fn decode(tok: &Tokenizer, ids: &[i64]) -> Result<String> {
-    let vocab = tok.get_vocab_size(true) as i64;
-    let ids: Vec<u32> = ids
+pub fn decode(tok: &T5Tokenizer, ids: &[i64]) -> Result<String> {
+    // An id that does not fit an i32 is beyond the vocabulary too.
+    let ids: Vec<i32> = ids
         .iter()
-        .filter(|&&i| (0..vocab).contains(&i))
-        .map(|&i| i as u32)
+        .map(|&i| i32::try_from(i).unwrap_or(-1))
         .collect();
-    tok.decode(&ids, true)
-        .map_err(|e| Error::Tokenizer(e.to_string()))
+    tok.decode(&ids, true).map_err(data_err)
 }

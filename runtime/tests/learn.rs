@@ -207,7 +207,7 @@ fn args(dir: &Path, mixture: PathBuf, out: &str) -> RunArgs {
         tokenizer: Some(dir.join("tokenizer.json")),
         out: Some(dir.join(out)),
         device: Some("cpu".into()),
-        log_every: 10,
+        log_every: Some(10),
         quiet: true,
         ..RunArgs::default()
     }
@@ -282,7 +282,7 @@ fn fine_tuning_continues_from_the_pretrained_loss() {
     );
     let t0 = std::time::Instant::now();
     let mut a = args(&dir, mix, "staged");
-    a.log_every = 5;
+    a.log_every = Some(5);
     a.eval_limit = Some(4);
     let done = run::run(&a).unwrap();
     let out = &done.run_dirs[0];
@@ -315,7 +315,7 @@ fn fine_tuning_continues_from_the_pretrained_loss() {
         ),
     );
     let mut a = args(&dir, mix, "from_dir");
-    a.log_every = 5;
+    a.log_every = Some(5);
     a.eval_limit = Some(4);
     let done = run::run(&a).unwrap();
     let from_dir = losses(&done.run_dirs[0], "finetune");

@@ -49,16 +49,16 @@ fn args(out: &Path, steps: u64) -> RunArgs {
         device: Some("cpu".into()),
         steps: Some(steps),
         eval_limit: Some(4),
-        log_every: 2,
+        log_every: Some(2),
         quiet: true,
         ..RunArgs::default()
     }
 }
 
+/// Resumes the run in `out` with what it recorded (`--log-every` included).
 fn resume(out: &Path) -> RunArgs {
     RunArgs {
         resume: Some(out.to_path_buf()),
-        log_every: 2,
         quiet: true,
         ..RunArgs::default()
     }
@@ -86,7 +86,7 @@ fn tiny_args(mixture: &Path, data: &Path, out: &Path, log_every: u64) -> RunArgs
         tokenizer: Some(root().join("examples/quickstart/spiece.model")),
         out: Some(out.to_path_buf()),
         device: Some("cpu".into()),
-        log_every,
+        log_every: Some(log_every),
         quiet: true,
         ..RunArgs::default()
     }
@@ -256,7 +256,7 @@ fn kill_during_checkpoint_then_resume_is_byte_identical_and_corruption_is_report
         device: Some("cpu".into()),
         steps: Some(8),
         eval_limit: Some(1),
-        log_every: 2,
+        log_every: Some(2),
         quiet: true,
         ..RunArgs::default()
     };
@@ -334,7 +334,7 @@ fn precision_args(mixture: &Path, out: &Path, steps: u64) -> RunArgs {
         out: Some(out.to_path_buf()),
         device: Some("cpu".into()),
         steps: Some(steps),
-        log_every: 1,
+        log_every: Some(1),
         quiet: true,
         ..RunArgs::default()
     }
@@ -473,7 +473,7 @@ fn quickstart_full() {
         data_dir: Some(q.join("data")),
         out: Some(out.clone()),
         device: Some("cpu".into()),
-        log_every: 20,
+        log_every: Some(20),
         ..RunArgs::default()
     })
     .unwrap();
@@ -505,7 +505,7 @@ fn miniature_pretrain_finetune_evaluate() {
         device: Some("cpu".into()),
         steps: Some(40),
         eval_limit: Some(4),
-        log_every: 10,
+        log_every: Some(10),
         quiet: true,
         ..RunArgs::default()
     })
@@ -676,12 +676,9 @@ fn an_interrupted_per_task_stage_resumes_to_the_same_models_and_choices() {
     // has not started.
     assert!(!cut.join("ft/conll2003_ner/DONE").exists());
     assert!(!cut.join("ft/squad_v1").exists());
-    // Logging as the first run did, so that TensorBoard's windows match.
-    run::run(&RunArgs {
-        log_every: 10,
-        ..resume(&cut)
-    })
-    .unwrap();
+    // Logging as the first run did (the `--log-every` it recorded), so
+    // that TensorBoard's windows match.
+    run::run(&resume(&cut)).unwrap();
 
     let bytes = |out: &Path, task: &str, step: u64| {
         std::fs::read(out.join(format!(
@@ -975,4 +972,260 @@ fn a_filter_that_drops_every_row_is_an_error_naming_it() {
             && err.contains("`filter label == 7`"),
         "{err}"
     );
+}
+
+/// `exc run`'s arguments, parsed as the binary parses them.
+#[derive(clap::Parser)]
+struct RunCli {
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// `exc run` with the arguments in `EXC_RUN_TEST_CLI` (one a line), in a
+/// process whose current directory the parent chose (a test process has
+/// one current directory for all its tests).
+#[test]
+fn cli_child_entry() {
+    let Ok(spec) = std::env::var("EXC_RUN_TEST_CLI") else {
+        return;
+    };
+    let argv = std::iter::once("exc-run").chain(spec.lines());
+    let a = <RunCli as clap::Parser>::parse_from(argv).run;
+    if let Err(e) = run::run(&a) {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Runs `exc run ARGV` in `cwd` (through [`cli_child_entry`]); returns
+/// whether it succeeded and what it wrote to stderr.
+fn run_in(cwd: &Path, argv: &[&str]) -> (bool, String) {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "cli_child_entry",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("EXC_RUN_TEST_CLI", argv.join("\n"))
+        .env_remove("EXC_RUN_CRASH")
+        .current_dir(cwd)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A tiny run of MRPC's shipped train rows: 4 steps, checkpoints at 2 and 4.
+fn mrpc_mixture(dir: &Path, name: &str) -> PathBuf {
+    tiny_mixture(
+        dir,
+        name,
+        "  select glue_mrpc
+  rates uniform
+  train { steps 4  batch 4  inputs 64  targets 8  lr constant(0.003)  dropout 0.0  seed 0  checkpoint_every 2  keep 1 }
+  pretrain { }",
+    )
+}
+
+fn canonical(p: &Path) -> String {
+    p.canonicalize().unwrap().display().to_string()
+}
+
+/// A run started with relative paths (mixture, data dir, tokenizer, run
+/// directory) records them absolute and resumes from another directory; a
+/// config of an older run, which recorded them as given, is found from the
+/// run directory's place; flags that would change the run are refused; and
+/// the run, once complete, says so.
+#[test]
+fn a_run_started_with_relative_paths_resumes_from_another_directory() {
+    let _guard = serial();
+    let dir = tmp("cwd");
+    let start = dir.join("start");
+    let elsewhere = dir.join("elsewhere");
+    std::fs::create_dir_all(start.join("data/glue_mrpc")).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let mrpc = root().join("examples/miniature/data/glue_mrpc/train.jsonl");
+    std::fs::copy(mrpc, start.join("data/glue_mrpc/train.jsonl")).unwrap();
+    let spiece = root().join("examples/quickstart/spiece.model");
+    std::fs::copy(&spiece, start.join("spiece.model")).unwrap();
+    let mixture = mrpc_mixture(&start, "rel");
+    let (ok, err) = run_in(
+        &start,
+        &[
+            "rel.exmix",
+            "--data-dir",
+            "data",
+            "--tokenizer",
+            "spiece.model",
+            "--out",
+            "runs/rel",
+            "--device",
+            "cpu",
+            "--log-every",
+            "1",
+            "--stop-after",
+            "3",
+            "-q",
+        ],
+    );
+    assert!(!ok && err.contains("stopped after step 3"), "{err}");
+    let run_dir = start.join("runs/rel");
+    let cfg = read_json(&run_dir.join("config.json"));
+    assert_eq!(cfg["data_dir"], canonical(&start.join("data")));
+    assert_eq!(cfg["tokenizer"], canonical(&start.join("spiece.model")));
+    assert_eq!(cfg["mixture_file"], canonical(&mixture));
+    assert_eq!(cfg["started_in"], canonical(&start));
+
+    // Flags that would change what the run trains or scores are refused.
+    let refused = |a: RunArgs, flag: &str, value: &str| {
+        let err = run::run(&a).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("`{flag} {value}` cannot be given with `--resume`"))
+                && err.contains(&format!("help: leave out `{flag}`")),
+            "{err}"
+        );
+    };
+    let steps = RunArgs {
+        steps: Some(8),
+        ..resume(&run_dir)
+    };
+    refused(steps, "--steps", "8");
+    let limit = RunArgs {
+        eval_limit: Some(2),
+        ..resume(&run_dir)
+    };
+    refused(limit, "--eval-limit", "2");
+    let kernels = RunArgs {
+        kernels: Some(run::kernels::KernelChoice::Reference),
+        ..resume(&run_dir)
+    };
+    refused(kernels, "--kernels", "reference");
+
+    // An older run's config: the paths as given, relative to a directory
+    // it did not record. Not found, it says how to go on.
+    let mut old = cfg.clone();
+    for (k, v) in [
+        ("data_dir", "moved"),
+        ("tokenizer", "spiece.model"),
+        ("mixture_file", "rel.exmix"),
+    ] {
+        old[k] = v.into();
+    }
+    for k in ["started_in", "tokenizer_sha256", "kernels"] {
+        old.as_object_mut().unwrap().remove(k);
+    }
+    let write_config = |v: &serde_json::Value| {
+        std::fs::write(
+            run_dir.join("config.json"),
+            serde_json::to_string_pretty(v).unwrap(),
+        )
+        .unwrap();
+    };
+    write_config(&old);
+    let err = run::run(&resume(&run_dir)).unwrap_err().to_string();
+    assert!(
+        err.contains("recorded its data dir as `moved`") && err.contains("pass `--data-dir`"),
+        "{err}"
+    );
+    // Found above the run directory, and recorded absolute from then on.
+    old["data_dir"] = "data".into();
+    write_config(&old);
+    let (ok, err) = run_in(
+        &elsewhere,
+        &["--resume", "../start/runs/rel", "--stop-after", "3"],
+    );
+    assert!(!ok && err.contains("stopped after step 3"), "{err}");
+    let cfg = read_json(&run_dir.join("config.json"));
+    assert_eq!(cfg["data_dir"], canonical(&start.join("data")));
+    assert_eq!(cfg["tokenizer"], canonical(&start.join("spiece.model")));
+    assert_eq!(cfg["changed_on_resume"][0]["was"], "data");
+    assert_eq!(cfg["log_every"], 1, "--log-every defaults to the run's");
+
+    // Resumed from elsewhere to the end: the weights of a run that was
+    // never interrupted.
+    let (ok, err) = run_in(&elsewhere, &["--resume", "../start/runs/rel", "-q"]);
+    assert!(ok, "{err}");
+    let straight = dir.join("straight");
+    run::run(&tiny_args(&mixture, &start.join("data"), &straight, 1)).unwrap();
+    same_weights(&straight, &run_dir, 4);
+
+    // Resuming a complete run says so and where its report is.
+    let (ok, err) = run_in(&elsewhere, &["--resume", "../start/runs/rel"]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("was already complete; nothing to resume")
+            && err.contains("runs/rel/report.md"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `exc generate` and `exc score` on a checkpoint of a run: without
+/// `--tokenizer` they read the run's (a checkpoint holds none); given a
+/// `spiece.model`, they read it as `exc run` does.
+#[test]
+fn generate_and_score_read_the_tokenizer_of_the_checkpoints_run() {
+    use exc_runtime::cli::{generate_to, score_to, GenerateArgs, ScoreArgs};
+    let _guard = serial();
+    let dir = tmp("gen");
+    let mixture = mrpc_mixture(&dir, "gen");
+    let out = dir.join("out");
+    let data = root().join("examples/miniature/data");
+    run::run(&tiny_args(&mixture, &data, &out, 2)).unwrap();
+    let ck = out.join("pretrain/checkpoints/step-00000004");
+    let spiece = root().join("examples/quickstart/spiece.model");
+    let gen = |tokenizer: Option<PathBuf>, beams: i64| {
+        let args = GenerateArgs {
+            model: ck.clone(),
+            tokenizer,
+            beams,
+            max_length: 3,
+            length_penalty: 0.6,
+            input: None,
+            batch_size: 2,
+            device: Some("cpu".into()),
+        };
+        let mut text = Vec::new();
+        let lines = ["the cat".to_string(), r#"{"input": "sat"}"#.to_string()];
+        generate_to(&args, &lines, &mut text).map(|()| String::from_utf8(text).unwrap())
+    };
+    let found = gen(None, 2).unwrap();
+    assert_eq!(found.lines().count(), 2, "{found}");
+    assert_eq!(gen(Some(spiece.clone()), 2).unwrap(), found);
+    let err = gen(None, 0).unwrap_err().to_string();
+    assert!(err.contains("`--beams 0` must be at least 1"), "{err}");
+
+    let score = |model: PathBuf, tokenizer: Option<PathBuf>| {
+        let args = ScoreArgs {
+            model,
+            tokenizer,
+            input: PathBuf::new(),
+            batch_size: 4,
+            device: Some("cpu".into()),
+        };
+        let mut text = Vec::new();
+        let rows = [r#"{"input": "the cat", "target": "."}"#.to_string()];
+        score_to(&args, &rows, &mut text).map(|()| String::from_utf8(text).unwrap())
+    };
+    let line = score(ck.clone(), None).unwrap();
+    let v: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    // "." is `▁`, `.`, `</s>` in the T5 vocabulary.
+    assert_eq!(v["tokens"], 3, "{line}");
+    assert_eq!(score(ck.clone(), Some(spiece)).unwrap(), line);
+    // A checkpoint outside any run, without a tokenizer: say what to pass.
+    let lone = dir.join("lone");
+    std::fs::create_dir_all(&lone).unwrap();
+    for f in ["config.json", "model.safetensors"] {
+        std::fs::copy(ck.join(f), lone.join(f)).unwrap();
+    }
+    let err = score(lone, None).unwrap_err().to_string();
+    assert!(
+        err.contains("holds no tokenizer.json or spiece.model")
+            && err.contains("pass `--tokenizer`"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
 }

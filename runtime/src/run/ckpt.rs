@@ -52,7 +52,7 @@ pub fn step_name(step: u64) -> String {
     format!("step-{step:08}")
 }
 
-fn hash_file(path: &Path) -> Result<String> {
+pub(crate) fn hash_file(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     Ok(Sha256::digest(&bytes)
         .iter()

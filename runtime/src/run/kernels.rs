@@ -19,8 +19,19 @@ use tch::{Device, Kind};
 use crate::bench::step::{check_attention, check_norm, NormCheck};
 use crate::model::{AttentionImpl, NormImpl};
 
-/// `exc run --kernels`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+/// `exc run --kernels`, as `config.json` records it (`auto`, `reference`).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum KernelChoice {
     /// The fast kernels on CUDA where they pass their checks; the
     /// reference ones on CPU.
@@ -28,6 +39,16 @@ pub enum KernelChoice {
     Auto,
     /// Math attention and the composite norm everywhere.
     Reference,
+}
+
+impl KernelChoice {
+    /// The name `--kernels` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            KernelChoice::Auto => "auto",
+            KernelChoice::Reference => "reference",
+        }
+    }
 }
 
 /// The kernels one training stage uses.

@@ -21,6 +21,7 @@
 //! [`train`], scores through [`eval`]; [`ckpt`] owns the checkpoint format.
 
 pub mod ckpt;
+pub mod config;
 pub mod data;
 pub mod eval;
 pub mod kernels;
@@ -39,13 +40,27 @@ use exc_data::T5Tokenizer;
 use tch::Device;
 
 use crate::error::{Error, Result};
+pub use config::Resolved;
 pub use report::{report, ReportArgs};
 
 /// The mixture `exc run` runs when given none.
 pub const QUICKSTART: &str = "examples/quickstart/quickstart.exmix";
 
 /// `exc run`: train and evaluate a mixture into a run directory.
+///
+/// With `--resume`, the run goes on with its frozen plan and recorded
+/// settings: `--data-dir`, `--tokenizer` (the same file, moved),
+/// `--device` and `--log-every` may change them (and are recorded);
+/// `--steps`, `--eval-limit`, `--kernels`, `--name`, `--out` and a mixture
+/// are refused unless they repeat what the run recorded ([`config`]).
 #[derive(Debug, Clone, Default, clap::Args)]
+#[command(
+    after_help = "With --resume DIR the run continues its frozen plan and the settings \
+in DIR/config.json, from any directory. --data-dir and --tokenizer say where the data and the \
+tokenizer are now (the tokenizer must be the same file); --device and --log-every may change; \
+--steps, --eval-limit, --kernels, --name, --out and MIXTURE are refused unless they repeat what \
+the run recorded. A run that already finished is left as it is."
+)]
 pub struct RunArgs {
     /// The .exmix file (default: the CPU quickstart, examples/quickstart/quickstart.exmix).
     pub mixture: Option<PathBuf>,
@@ -53,30 +68,37 @@ pub struct RunArgs {
     #[arg(long)]
     pub name: Option<String>,
     /// Where task data is looked for first (`DIR/TASK/SPLIT.jsonl`, ...);
-    /// default: `data/` beside the mixture file when it exists.
+    /// default: `data/` beside the mixture file when it exists. With
+    /// --resume: where the run's data is now (recorded).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// The run directory (default: runs/<mixture>).
     #[arg(long, short)]
     pub out: Option<PathBuf>,
-    /// Continue the interrupted run in this directory (its frozen plan is used).
+    /// Continue the interrupted run in this directory (its frozen plan and
+    /// recorded settings are used).
     #[arg(long, conflicts_with = "mixture")]
     pub resume: Option<PathBuf>,
-    /// spiece.model or tokenizer.json (default: beside the mixture, then in the data dir).
+    /// spiece.model or tokenizer.json (default: beside the mixture, then in
+    /// the data dir). With --resume: where the run's tokenizer is now.
     #[arg(long)]
     pub tokenizer: Option<PathBuf>,
-    /// `cpu`, `cuda` or `cuda:N` (default: cuda when available).
+    /// `cpu`, `cuda` or `cuda:N` (default: cuda when available; with
+    /// --resume, the run's device).
     #[arg(long)]
     pub device: Option<String>,
     /// Override the steps of every training stage (the plan is re-hashed).
+    /// Refused with --resume unless it repeats the run's.
     #[arg(long)]
     pub steps: Option<u64>,
-    /// Score at most this many examples per task and split.
+    /// Score at most this many examples per task and split. Refused with
+    /// --resume unless it repeats the run's.
     #[arg(long)]
     pub eval_limit: Option<usize>,
-    /// Steps between lines of metrics.jsonl and log lines.
-    #[arg(long, default_value_t = 10)]
-    pub log_every: u64,
+    /// Steps between lines of metrics.jsonl and log lines (default: 10;
+    /// with --resume, the run's).
+    #[arg(long)]
+    pub log_every: Option<u64>,
     /// Stop after this training step, as an interruption would (for tests).
     #[arg(long, hide = true)]
     pub stop_after: Option<u64>,
@@ -85,9 +107,10 @@ pub struct RunArgs {
     pub quiet: bool,
     /// Training kernels: `auto` uses the fast attention and norm kernels on
     /// CUDA where they pass a check on the device; `reference` always uses
-    /// transformers' math (what the parity tests check).
-    #[arg(long, value_enum, default_value_t)]
-    pub kernels: kernels::KernelChoice,
+    /// transformers' math (what the parity tests check). Default: `auto`;
+    /// with --resume, the run's (another is refused).
+    #[arg(long, value_enum)]
+    pub kernels: Option<kernels::KernelChoice>,
 }
 
 /// What a finished `exc run` produced.
@@ -97,26 +120,7 @@ pub struct RunOutcome {
     pub run_dirs: Vec<PathBuf>,
 }
 
-/// Resolved settings, written to `config.json` and read back on resume.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Resolved {
-    pub run: String,
-    pub params: indexmap::IndexMap<String, serde_json::Value>,
-    pub mixture_file: Option<PathBuf>,
-    pub data_dir: Option<PathBuf>,
-    pub tokenizer: PathBuf,
-    pub device: String,
-    pub steps_override: Option<u64>,
-    pub eval_limit: Option<usize>,
-    pub log_every: u64,
-    /// The precision each training stage trains in on this device (`bf16`
-    /// with float32 master weights, or `fp32`): the plan's `auto` resolved.
-    #[serde(default)]
-    pub precision: indexmap::IndexMap<String, String>,
-    pub exc_version: String,
-}
-
-fn device_name(d: Device) -> String {
+pub(crate) fn device_name(d: Device) -> String {
     match d {
         Device::Cuda(n) => format!("cuda:{n}"),
         _ => "cpu".into(),
@@ -199,27 +203,6 @@ fn find_tokenizer(
     ))
 }
 
-/// Loads a tokenizer once per process: building the SentencePiece trie
-/// takes seconds, and sweeps and tests run many runs in one process.
-fn tokenizer(path: &Path) -> Result<Arc<T5Tokenizer>> {
-    type Cache = std::sync::Mutex<Vec<(PathBuf, Arc<T5Tokenizer>)>>;
-    static CACHE: std::sync::OnceLock<Cache> = std::sync::OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
-    let key = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    if let Some(t) = cache
-        .lock()
-        .ok()
-        .and_then(|c| c.iter().find(|(p, _)| *p == key).map(|(_, t)| t.clone()))
-    {
-        return Ok(t);
-    }
-    let tok = Arc::new(T5Tokenizer::from_file(path).map_err(data::data_err)?);
-    if let Ok(mut c) = cache.lock() {
-        c.push((key, tok.clone()));
-    }
-    Ok(tok)
-}
-
 fn write_json(path: &Path, v: &impl serde::Serialize) -> Result<()> {
     let text = serde_json::to_string_pretty(v).map_err(|e| Error::Input(e.to_string()))?;
     crate::checkpoint::write_atomic(path, text.as_bytes())
@@ -244,112 +227,30 @@ fn sanitize(name: &str) -> String {
 
 /// Runs (or resumes) every run of a mixture's plan.
 pub fn run(args: &RunArgs) -> Result<RunOutcome> {
-    let (plan, root, base) = match &args.resume {
-        Some(dir) => {
-            let plan = Plan::from_json(
-                &std::fs::read_to_string(dir.join("plan.json")).map_err(|e| Error::io(dir, e))?,
-            )
-            .map_err(Error::Input)?;
-            if !plan.verify() {
-                return Err(Error::Input(format!(
-                    "`{}` does not match its hash: the frozen plan was edited",
-                    dir.join("plan.json").display()
-                )));
+    let (plan, root, mut base) = match &args.resume {
+        Some(dir) => match resume(args, dir)? {
+            Resume::Finished(outcome) => return Ok(outcome),
+            Resume::GoOn(go_on) => {
+                let (plan, base) = *go_on;
+                (plan, dir.clone(), base)
             }
-            let base: Resolved = read_json(&dir.join("config.json"))?;
-            (plan, dir.clone(), base)
-        }
-        None => {
-            let mixture = args
-                .mixture
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(QUICKSTART));
-            let mut plan = compile_plan(&mixture, args.name.as_deref())?;
-            if let Some(steps) = args.steps {
-                for s in plan.runs.iter_mut().flat_map(|r| r.stages.iter_mut()) {
-                    if let Some(t) = s.train.as_mut() {
-                        t.steps = steps;
-                    }
-                }
-                plan = plan.seal();
-            }
-            let data_dir = args.data_dir.clone().or_else(|| {
-                let d = mixture.parent()?.join("data");
-                d.is_dir().then_some(d)
-            });
-            let tokenizer = find_tokenizer(args, Some(&mixture), data_dir.as_deref())?;
-            let root = args
-                .out
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("runs").join(sanitize(&plan.mixture)));
-            if root.join("plan.json").exists() {
-                return Err(Error::Input(format!(
-                    "`{}` already holds a run; continue it with `exc run --resume {}` or pick \
-                     another --out",
-                    root.display(),
-                    root.display()
-                )));
-            }
-            let base = Resolved {
-                run: String::new(),
-                params: Default::default(),
-                mixture_file: Some(mixture),
-                data_dir,
-                tokenizer,
-                device: device_name(crate::env::parse_device(args.device.as_deref())?),
-                steps_override: args.steps,
-                eval_limit: args.eval_limit,
-                log_every: args.log_every,
-                precision: Default::default(),
-                exc_version: env!("CARGO_PKG_VERSION").into(),
-            };
-            (plan, root, base)
-        }
+        },
+        None => start(args)?,
     };
-    let device = match &args.device {
-        Some(d) => crate::env::parse_device(Some(d))?,
-        None => crate::env::parse_device(Some(&base.device))?,
-    };
-    let mut base = base;
+    let device = crate::env::parse_device(Some(&base.device))?;
     // Recomputed on every resume: `auto` follows the device of this process.
     base.precision = Default::default();
     let roots = DataRoots::from_env(base.data_dir.clone());
-    // Every source of every stage is located before any training starts.
-    // A fine-tune stage's `splits` (the compiler's default: validation) are
-    // its selection splits, so they are checked here too.
-    let stages: Vec<_> = plan.runs.iter().flat_map(|r| r.stages.clone()).collect();
-    let missing = data::check_sources(&plan, &stages, &roots);
-    if !missing.is_empty() {
-        let selecting = plan
-            .runs
-            .iter()
-            .flat_map(|r| r.stages.iter())
-            .any(|s| s.kind == StageKind::Finetune && !s.last_checkpoint);
-        let hint = if selecting {
-            "\n(a fine-tune stage scores each checkpoint on its `splits`, validation by \
-             default, to choose the best one per task: give it data for that split, name \
-             a split the task has with `splits …` in the stage, or say `last_checkpoint` in \
-             the stage to evaluate with its last checkpoint instead)"
-        } else {
-            ""
-        };
-        return Err(Error::Input(format!(
-            "missing data; nothing was run:\n  {}{hint}",
-            missing.join("\n  ")
-        )));
-    }
-    let tok = tokenizer(&base.tokenizer)?;
+    check_data(&plan, &roots, args.resume.is_some().then_some(&base))?;
+    let tok = crate::tokenizer::load(&base.tokenizer)?;
+    base.pin_tokenizer(tok.path(), &root)?;
     std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
     write_json(&root.join("plan.json"), &plan)?;
     crate::checkpoint::write_atomic(&root.join("plan.sha256"), plan.hash.as_bytes())?;
     write_json(&root.join("config.json"), &base)?;
     let mut run_dirs = Vec::new();
     for rp in &plan.runs {
-        let dir = if plan.runs.len() == 1 {
-            root.clone()
-        } else {
-            root.join(sanitize(&rp.name))
-        };
+        let dir = run_dir(&plan, &root, rp);
         let resolved = Resolved {
             run: rp.name.clone(),
             params: rp.params.clone(),
@@ -365,7 +266,7 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
             device,
             args,
             resolved: &resolved,
-            kernels: std::cell::RefCell::new(kernels::KernelPicker::new(args.kernels, device)),
+            kernels: std::cell::RefCell::new(kernels::KernelPicker::new(base.kernels, device)),
         };
         run_one(&ctx)?;
         run_dirs.push(dir);
@@ -377,6 +278,165 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
         })?;
     }
     Ok(RunOutcome { run_dirs })
+}
+
+/// The directory of run `rp` of `plan`: the root itself, or one per
+/// point of a sweep.
+fn run_dir(plan: &Plan, root: &Path, rp: &RunPlan) -> PathBuf {
+    if plan.runs.len() == 1 {
+        root.to_path_buf()
+    } else {
+        root.join(sanitize(&rp.name))
+    }
+}
+
+/// A new run: the mixture compiled into its plan, its settings resolved.
+fn start(args: &RunArgs) -> Result<(Plan, PathBuf, Resolved)> {
+    let mixture = args
+        .mixture
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(QUICKSTART));
+    let mut plan = compile_plan(&mixture, args.name.as_deref())?;
+    if let Some(steps) = args.steps {
+        for s in plan.runs.iter_mut().flat_map(|r| r.stages.iter_mut()) {
+            if let Some(t) = s.train.as_mut() {
+                t.steps = steps;
+            }
+        }
+        plan = plan.seal();
+    }
+    let data_dir = args.data_dir.clone().or_else(|| {
+        let d = mixture.parent()?.join("data");
+        d.is_dir().then_some(d)
+    });
+    let tokenizer = find_tokenizer(args, Some(&mixture), data_dir.as_deref())?;
+    let root = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs").join(sanitize(&plan.mixture)));
+    if root.join("plan.json").exists() {
+        return Err(Error::Input(format!(
+            "`{}` already holds a run; continue it with `exc run --resume {}` or pick \
+             another --out",
+            root.display(),
+            root.display()
+        )));
+    }
+    let device = device_name(crate::env::parse_device(args.device.as_deref())?);
+    let base = config::fresh(args, &mixture, data_dir.as_deref(), &tokenizer, device)?;
+    Ok((plan, root, base))
+}
+
+enum Resume {
+    /// Every run of the plan had finished: nothing was done.
+    Finished(RunOutcome),
+    /// The frozen plan and the settings to go on with (boxed: a plan is large).
+    GoOn(Box<(Plan, Resolved)>),
+}
+
+/// Reads the frozen plan and settings of the run in `dir`, refuses flags
+/// that would change it, and says so when it has already finished.
+fn resume(args: &RunArgs, dir: &Path) -> Result<Resume> {
+    let plan_file = dir.join("plan.json");
+    let text = std::fs::read_to_string(&plan_file).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::Input(format!(
+                "`{}` holds no run to resume (no `plan.json`)\n  help: pass the directory \
+                 `exc run` wrote, `runs/<mixture>` unless `--out` said otherwise",
+                dir.display()
+            ))
+        } else {
+            Error::io(&plan_file, e)
+        }
+    })?;
+    let plan = Plan::from_json(&text).map_err(Error::Input)?;
+    if !plan.verify() {
+        return Err(Error::Input(format!(
+            "`{}` does not match its hash: the frozen plan was edited",
+            plan_file.display()
+        )));
+    }
+    let rec = config::recorded(dir)?;
+    config::refuse_changes(args, &rec, dir, &plan)?;
+    if let Some(reports) = finished_reports(&plan, dir) {
+        if !args.quiet {
+            let shown: Vec<String> = reports
+                .iter()
+                .map(|r| format!("`{}`", r.display()))
+                .collect();
+            eprintln!(
+                "the run in `{}` was already complete; nothing to resume. Its report: {}",
+                dir.display(),
+                shown.join(", ")
+            );
+        }
+        let run_dirs = plan.runs.iter().map(|rp| run_dir(&plan, dir, rp)).collect();
+        return Ok(Resume::Finished(RunOutcome { run_dirs }));
+    }
+    let base = config::resumed(args, rec, dir, &plan)?;
+    Ok(Resume::GoOn(Box::new((plan, base))))
+}
+
+/// The reports of a run in `root` every stage of which finished (and
+/// wrote its report), or None while something is left to do.
+fn finished_reports(plan: &Plan, root: &Path) -> Option<Vec<PathBuf>> {
+    let mut reports = Vec::new();
+    for rp in &plan.runs {
+        let dir = run_dir(plan, root, rp);
+        let done = rp
+            .stages
+            .iter()
+            .all(|s| dir.join(&s.name).join("DONE").is_file());
+        let report = dir.join("report.md");
+        if !done || !report.is_file() {
+            return None;
+        }
+        reports.push(report);
+    }
+    if plan.runs.len() > 1 {
+        reports.insert(0, root.join("summary.md"));
+    }
+    Some(reports)
+}
+
+/// Locates every source of every stage before any training starts. A
+/// fine-tune stage's `splits` (the compiler's default: validation) are its
+/// selection splits, so they are checked here too. `resumed`: the settings
+/// of a resumed run, whose data may have moved since it started.
+fn check_data(plan: &Plan, roots: &DataRoots, resumed: Option<&Resolved>) -> Result<()> {
+    let stages: Vec<_> = plan.runs.iter().flat_map(|r| r.stages.clone()).collect();
+    let missing = data::check_sources(plan, &stages, roots);
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let selecting = stages
+        .iter()
+        .any(|s| s.kind == StageKind::Finetune && !s.last_checkpoint);
+    let hint = if selecting {
+        "\n(a fine-tune stage scores each checkpoint on its `splits`, validation by \
+         default, to choose the best one per task: give it data for that split, name \
+         a split the task has with `splits …` in the stage, or say `last_checkpoint` in \
+         the stage to evaluate with its last checkpoint instead)"
+    } else {
+        ""
+    };
+    let moved = match resumed {
+        Some(r) => format!(
+            "\n  help: the run reads its data from {}; if the data moved, pass `--data-dir` \
+             with `--resume`",
+            r.data_dir
+                .as_ref()
+                .map_or("the hub cache".to_string(), |d| format!(
+                    "`{}`",
+                    d.display()
+                ))
+        ),
+        None => String::new(),
+    };
+    Err(Error::Input(format!(
+        "missing data; nothing was run:\n  {}{hint}{moved}",
+        missing.join("\n  ")
+    )))
 }
 
 struct RunCtx<'a> {
@@ -459,8 +519,9 @@ fn start_weights(dir: &Path, stage: &str) -> Result<PathBuf> {
 fn fresh_model(ctx: &RunCtx, dropout: f64, seed: u64) -> Result<train::Model> {
     let cfg = match (&ctx.plan.model.init, &ctx.plan.model.config) {
         (Some(init), None) => {
-            let mut c =
-                crate::model::T5Config::from_json_file(&Path::new(init).join("config.json"))?;
+            let mut c = crate::model::T5Config::from_json_file(
+                &ctx.resolved.plan_path(init).join("config.json"),
+            )?;
             c.dropout_rate = dropout;
             c
         }
@@ -469,7 +530,7 @@ fn fresh_model(ctx: &RunCtx, dropout: f64, seed: u64) -> Result<train::Model> {
     tch::manual_seed(seed as i64);
     let mut m = train::Model::new(&cfg, ctx.device)?;
     if let Some(init) = &ctx.plan.model.init {
-        m.load(Path::new(init))?;
+        m.load(&ctx.resolved.plan_path(init))?;
     }
     Ok(m)
 }
@@ -505,12 +566,12 @@ fn run_one(ctx: &RunCtx) -> Result<()> {
             StageKind::Pretrain | StageKind::Finetune => {
                 let from = match &stage.from {
                     Some(Init::Stage(s)) => Some(start_weights(dir, s)?),
-                    Some(Init::Path(p)) => Some(PathBuf::from(p)),
+                    Some(Init::Path(p)) => Some(ctx.resolved.plan_path(p)),
                     None => None,
                 };
                 let select = selection_split(ctx.run, index).map(|split| train::Select {
                     split,
-                    limit: ctx.args.eval_limit.or(ctx.resolved.eval_limit),
+                    limit: ctx.resolved.eval_limit,
                 });
                 let record =
                     train_stage_units(ctx, stage, &sdir, from.as_deref(), select, &metrics)?;
@@ -521,13 +582,13 @@ fn run_one(ctx: &RunCtx) -> Result<()> {
                 let weights = match &stage.from {
                     Some(Init::Stage(s)) => Some(stage_weights(dir, s)?),
                     Some(Init::Path(p)) => Some(StageWeights {
-                        last: Some(PathBuf::from(p)),
+                        last: Some(ctx.resolved.plan_path(p)),
                         per_task: Default::default(),
                     }),
                     None => match &last_trained {
                         Some(s) => Some(stage_weights(dir, s)?),
                         None => ctx.plan.model.init.as_ref().map(|p| StageWeights {
-                            last: Some(PathBuf::from(p)),
+                            last: Some(ctx.resolved.plan_path(p)),
                             per_task: Default::default(),
                         }),
                     },
@@ -642,7 +703,7 @@ fn train_stage_units(
                 roots: ctx.roots,
                 tok: ctx.tok.clone(),
                 device: ctx.device,
-                log_every: ctx.args.log_every.max(1),
+                log_every: ctx.resolved.log_every.max(1),
                 metrics,
                 stop_after: ctx.args.stop_after,
                 quiet: ctx.args.quiet,
@@ -751,7 +812,7 @@ fn evaluate_stage(
             tok: &ctx.tok,
             device: ctx.device,
             roots: ctx.roots,
-            limit: ctx.args.eval_limit.or(ctx.resolved.eval_limit),
+            limit: ctx.resolved.eval_limit,
             inputs_len,
             targets_len,
             weights: w.as_deref(),
