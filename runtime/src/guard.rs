@@ -3,8 +3,9 @@
 //! out-of-memory above all, which depends on the batch a user chose) would
 //! end the process with a Rust panic and a C++ backtrace. The commands that
 //! train or score run under [`libtorch`], which turns such a panic into an
-//! error that says what happened and what to do; its checkpoints are
-//! written atomically, so a rerun with `--resume` loses nothing.
+//! error that says what happened and what to do. A run's plan is frozen
+//! when it starts, so an out-of-memory cannot be mended by `--resume`: the
+//! advice is a smaller `batch` in a new run.
 
 use std::any::Any;
 use std::cell::Cell;
@@ -75,9 +76,9 @@ fn from_panic(payload: &(dyn Any + Send)) -> Error {
     let msg = message(payload);
     if msg.to_lowercase().contains("out of memory") {
         Error::Input(format!(
-            "the device ran out of memory: {msg}. Lower the stage's `batch` (raise `accumulate` \
-             to keep the batch the optimizer sees), then rerun with `--resume RUN_DIR`: \
-             checkpoints are written atomically, so the run continues from its last one"
+            "the device ran out of memory: {msg}. Lower the stage's `batch` in the mixture (raise \
+             `accumulate` to keep the batch the optimizer sees) and start a new run: `--resume` \
+             follows the run's frozen plan, so it would run out of memory again"
         ))
     } else {
         Error::Input(format!("libtorch stopped: {msg}"))
@@ -121,7 +122,7 @@ mod tests {
             err.contains("ran out of memory: CUDA out of memory. Tried to allocate 20.00 GiB"),
             "{err}"
         );
-        assert!(err.contains("`batch`") && err.contains("--resume"), "{err}");
+        assert!(err.contains("`batch`") && err.contains("new run"), "{err}");
         assert!(!err.contains("Exception raised from"), "{err}");
     }
 }
