@@ -24,6 +24,7 @@ pub mod diagnostic;
 pub mod ir;
 pub mod load;
 pub mod lower;
+pub mod lower_rates;
 pub mod lower_settings;
 pub mod metric_specs;
 pub mod plan;
