@@ -38,6 +38,7 @@ pub fn lower(
             _ => None,
         })
         .collect();
+    let sweeps_ok = check_sweeps(&sweeps, diags);
     let mut grid: Vec<IndexMap<String, Spanned<Value>>> = vec![IndexMap::new()];
     for (var, values) in &sweeps {
         if values.is_empty() {
@@ -83,17 +84,8 @@ pub fn lower(
                 run_diags.push(d);
             }
         }
-        let name = if point.is_empty() {
-            "main".to_string()
-        } else {
-            point
-                .iter()
-                .map(|(k, v)| format!("{k}={}", show(&v.node).trim_matches('"')))
-                .collect::<Vec<_>>()
-                .join(",")
-        };
         runs.push(RunPlan {
-            name,
+            name: run_name(point),
             params: point
                 .iter()
                 .map(|(k, v)| (k.clone(), to_json(&v.node)))
@@ -102,6 +94,11 @@ pub fn lower(
         });
     }
     diags.extend(run_diags);
+    // Repeated sweeps and values were reported as such; what is left to
+    // collide are values whose text reads like another run's name.
+    if sweeps_ok {
+        check_run_names(&runs, m.decl.name.span, diags);
+    }
     for (var, _) in &sweeps {
         if !used.contains(&var.node) {
             diags.push(
@@ -149,6 +146,93 @@ pub fn lower(
         }
         .seal(),
     )
+}
+
+/// A run's name, which is also its directory: `main` without sweeps, else
+/// each variable's value, `ratio=2,seed=1`.
+fn run_name(point: &IndexMap<String, Spanned<Value>>) -> String {
+    if point.is_empty() {
+        return "main".to_string();
+    }
+    point
+        .iter()
+        .map(|(k, v)| format!("{k}={}", sweep_value_text(&v.node)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// How a swept value reads in a run's name.
+fn sweep_value_text(v: &Value) -> String {
+    show(v).trim_matches('"').to_string()
+}
+
+/// A variable swept twice would be overwritten by its last sweep, and a
+/// value listed twice would make two runs of one name (and one directory):
+/// both are errors rather than silently fewer distinct runs. False when
+/// one was found.
+fn check_sweeps(
+    sweeps: &[(&ast::Name, &Vec<Spanned<Value>>)],
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    let before = diags.len();
+    let mut vars: IndexMap<&str, Span> = IndexMap::new();
+    for (var, values) in sweeps {
+        if let Some(first) = vars.insert(var.node.as_str(), var.span) {
+            diags.push(
+                Diagnostic::error(
+                    "exc::check::duplicate_sweep",
+                    format!("`{}` is swept twice", var.node),
+                    var.span,
+                )
+                .label("second sweep")
+                .related(first, "first swept here")
+                .help(format!(
+                    "sweep `{}` once, with every value in one list: `sweep {} in [ … ]`",
+                    var.node, var.node
+                )),
+            );
+        }
+        let mut seen: IndexMap<String, Span> = IndexMap::new();
+        for v in values.iter() {
+            let text = sweep_value_text(&v.node);
+            if let Some(first) = seen.insert(text.clone(), v.span) {
+                diags.push(
+                    Diagnostic::error(
+                        "exc::check::duplicate_sweep_value",
+                        format!("`{text}` is listed twice in `sweep {}`", var.node),
+                        v.span,
+                    )
+                    .label("repeated value")
+                    .related(first, "first listed here")
+                    .help(format!(
+                        "each value makes one run, named `{}={text}`: list it once",
+                        var.node
+                    )),
+                );
+            }
+        }
+    }
+    diags.len() == before
+}
+
+/// Runs are told apart by name (their directories): two of one name would
+/// write into one directory.
+fn check_run_names(runs: &[RunPlan], at: Span, diags: &mut Vec<Diagnostic>) {
+    let mut seen = IndexSet::new();
+    for run in runs {
+        if !seen.insert(run.name.as_str()) {
+            diags.push(
+                Diagnostic::error(
+                    "exc::check::duplicate_run",
+                    format!("two runs are named `{}`", run.name),
+                    at,
+                )
+                .label("in this mixture")
+                .help("a run is named after its sweep values: make the values of each sweep read differently"),
+            );
+            return;
+        }
+    }
 }
 
 fn fix(
