@@ -28,6 +28,7 @@ pub mod lower_rates;
 pub mod lower_settings;
 pub mod metric_specs;
 pub mod plan;
+pub mod range;
 pub mod rates;
 pub mod render;
 pub mod settings;
