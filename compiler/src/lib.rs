@@ -34,6 +34,7 @@ pub mod render;
 pub mod settings;
 pub mod source;
 pub mod syntax;
+mod syntax_error;
 pub mod tables;
 pub mod task_entries;
 pub mod types;
