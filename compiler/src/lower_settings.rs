@@ -77,7 +77,7 @@ const DIMENSION_HELP: &str =
     "T5.1.1-small has d_model 512, d_ff 1024, d_kv 64, num_heads 6, num_layers 8 and vocab_size 32128";
 /// A model's sizes and counts are at least 1 (the runtime could not build
 /// it otherwise); the relative-attention buckets need room for both
-/// directions (see `relative_attention`).
+/// directions (see `check_relative_attention`).
 const MODEL_LIMITS: &[Limit] = &[
     limit("d_model", Range::at_least(1.0), DIMENSION_HELP),
     limit("d_ff", Range::at_least(1.0), DIMENSION_HELP),

@@ -91,17 +91,19 @@ impl Settings {
     }
 
     /// A value out of the key's range (its limit, else `fallback`) is
-    /// reported; true when it is in range.
+    /// reported; true when it is in range (or there is none).
     fn in_range(
         &self,
         key: &str,
         v: &Spanned<Value>,
         value: f64,
-        fallback: Range,
+        fallback: Option<Range>,
         diags: &mut Vec<Diagnostic>,
     ) -> bool {
         let limit = self.limits.iter().find(|l| l.key == key);
-        let range = limit.map_or(fallback, |l| l.range);
+        let Some(range) = limit.map(|l| l.range).or(fallback) else {
+            return true;
+        };
         if range.contains(value) {
             return true;
         }
@@ -134,7 +136,7 @@ impl Settings {
             None => default,
             Some((v, _)) => match &v.node {
                 Value::Num(n) if n.value.fract() == 0.0 => {
-                    if self.in_range(key, v, n.value, Range::NON_NEGATIVE, diags) {
+                    if self.in_range(key, v, n.value, Some(Range::NON_NEGATIVE), diags) {
                         Some(n.value as u64)
                     } else {
                         default
@@ -157,8 +159,7 @@ impl Settings {
             None => default,
             Some((v, _)) => match &v.node {
                 Value::Num(n) if n.value.is_finite() => {
-                    let any = Range::at_least(f64::MIN);
-                    if self.in_range(key, v, n.value, any, diags) {
+                    if self.in_range(key, v, n.value, None, diags) {
                         n.value
                     } else {
                         default
