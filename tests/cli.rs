@@ -208,3 +208,90 @@ fn a_plus_joins_several_hub_splits() {
         .collect();
     assert_eq!(targets, ["one", "two"]);
 }
+
+/// Run `exc` in another directory (outside the project).
+fn exc_in(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_exc"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "100")
+        .output()
+        .expect("exc runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn counts_that_would_show_nothing_are_refused() {
+    let (code, _, stderr) = exc(&["check", "tests/fixtures/common", "--rows", "0"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("0 would show nothing"), "{stderr}");
+    let (code, _, stderr) = exc(&["render", "glue_rte", "-n", "0"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("0 would show nothing"), "{stderr}");
+}
+
+#[test]
+fn a_tokenizer_without_data_is_an_error_not_ignored() {
+    let (code, _, stderr) = exc(&[
+        "check",
+        "tests/fixtures/common",
+        "--tokenizer",
+        "examples/quickstart/spiece.model",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("`--tokenizer` needs `--data`"), "{stderr}");
+}
+
+#[test]
+fn check_and_render_take_data_dir_as_run_calls_it() {
+    for flag in ["--data", "--data-dir"] {
+        let (code, out, stderr) = exc(&[
+            "render",
+            "glue_rte",
+            flag,
+            "tests/fixtures/data",
+            "--split",
+            "validation",
+        ]);
+        assert_eq!(code, 0, "{flag}: {stderr}");
+        assert!(out.contains("== glue_rte (validation, 3 rows)"), "{out}");
+    }
+}
+
+#[test]
+fn one_row_reads_as_one_row() {
+    let (code, _, stderr) = exc(&[
+        "check",
+        "--no-time",
+        "tests/fixtures/common/union.task",
+        "--data",
+        "tests/fixtures/data",
+        "--rows",
+        "1",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(": 1 row -> 1 example, 0 failed, 0 empty targets"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_missing_path_on_the_command_line_says_what_it_is_relative_to() {
+    let (code, _, stderr) = exc(&["plan", "nope.exmix"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("relative paths on the command line are relative to the current directory"),
+        "{stderr}"
+    );
+    let outside = std::env::temp_dir();
+    let (code, _, stderr) = exc_in(&outside, &["render", "glue_rte"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("pass `--tasks DIR`"), "{stderr}");
+    assert!(!stderr.contains("relative to that file"), "{stderr}");
+}

@@ -13,10 +13,11 @@ pub struct Args {
     #[arg(long)]
     no_time: bool,
     /// Also read real rows of every task from this data directory (and the HF cache)
-    #[arg(long)]
+    // `--data-dir`, as `exc run` names it (and as the data's help says).
+    #[arg(long, visible_alias = "data-dir")]
     data: Option<PathBuf>,
     /// Rows sampled per split with --data
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = crate::at_least_one)]
     rows: usize,
     /// With --data: report token lengths and truncation with this tokenizer
     #[arg(long)]
@@ -24,6 +25,13 @@ pub struct Args {
 }
 
 pub fn run(args: &Args) -> crate::Outcome {
+    // Token lengths are measured on real rows: without them the tokenizer
+    // would be read for nothing, and silently.
+    if args.tokenizer.is_some() && args.data.is_none() {
+        eprintln!("error: `--tokenizer` needs `--data`: token lengths are measured on the rows read from the data");
+        eprintln!("  help: pass `--data DATA_DIR` as well, or leave `--tokenizer` out");
+        return crate::Outcome::Usage;
+    }
     let start = Instant::now();
     let c = exc_compiler::compile(&args.paths);
     let elapsed = start.elapsed();

@@ -1,6 +1,7 @@
 //! Real rows through a task: `exc render --data` prints them, `exc check --data`
 //! samples every task's splits and reports what would go wrong in a run.
 
+use crate::diagnostics::plural;
 use exc_compiler::ir::{Task, Unmatched};
 use exc_compiler::render::{render_row, Example};
 use exc_data::source::locate::DataRoots;
@@ -99,17 +100,18 @@ pub fn check(
                 .count();
             let unknown = examples.iter().filter(|e| e.target == "<unk>").count();
             let mut line = format!(
-                "{} [{split}]: {} rows -> {} examples, {} failed, {} empty targets, {} unlabelled (<unk>)",
+                "{} [{split}]: {} -> {}, {} failed, {}, {} unlabelled (<unk>)",
                 task.name,
-                rendered.len(),
-                examples.len(),
+                plural(rendered.len(), "row", "rows"),
+                plural(examples.len(), "example", "examples"),
                 failed.len(),
-                empty,
+                plural(empty, "empty target", "empty targets"),
                 unknown
             );
             if task.joins.iter().any(|j| j.unmatched == Unmatched::Drop) {
                 line.push_str(&format!(
-                    ", {dropped} rows dropped (no joined row, `unmatched drop`)"
+                    ", {} dropped (no joined row, `unmatched drop`)",
+                    plural(dropped as usize, "row", "rows")
                 ));
             }
             if let Some(tok) = &tok {

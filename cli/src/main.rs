@@ -88,6 +88,15 @@ pub enum Outcome {
     Usage,
 }
 
+/// A count flag that 0 would turn into doing nothing (`--rows 0`, `-n 0`).
+pub fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("0 would show nothing; give at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("not a count: {e}")),
+    }
+}
+
 /// Errors from the library commands are usage or input errors: print them plainly.
 fn report<E: std::fmt::Display>(result: Result<(), E>) -> Outcome {
     match result {

@@ -143,16 +143,20 @@ pub fn table(plan: &Plan) -> String {
                 .unwrap_or_default();
             let _ = write!(
                 out,
-                "stage {} ({}){from}: {} tasks",
+                "stage {} ({}){from}: {}",
                 stage.name,
                 stage.kind.name(),
-                stage.tasks.len()
+                diagnostics::plural(stage.tasks.len(), "task", "tasks")
             );
             if let Some(t) = &stage.train {
                 let _ = write!(
                     out,
-                    ", {} steps x batch {}, inputs {} / targets {}, rates {}",
-                    t.steps, t.batch, t.inputs, t.targets, stage.rates
+                    ", {} x batch {}, inputs {} / targets {}, rates {}",
+                    diagnostics::plural(t.steps as usize, "step", "steps"),
+                    t.batch,
+                    t.inputs,
+                    t.targets,
+                    stage.rates
                 );
             }
             if stage.kind == StageKind::Finetune {

@@ -1,6 +1,6 @@
 //! `exc render TASK [--sample] [-n N] [--format text|jsonl]`
 
-use crate::diagnostics;
+use crate::diagnostics::{self, plural};
 use exc_compiler::ir::{Task, Unmatched};
 use exc_compiler::render::{render_row, Example};
 use std::path::PathBuf;
@@ -16,13 +16,13 @@ pub struct Args {
     /// Task name (or glob, e.g. `glue_*`), looked up in --tasks
     task: String,
     /// Where the tasks are: files or directories
-    #[arg(long, default_value = "tasks")]
+    #[arg(long, default_value = DEFAULT_TASKS)]
     tasks: Vec<PathBuf>,
     /// Render the task's own `sample` rows (the default)
     #[arg(long)]
     sample: bool,
     /// At most this many examples per task
-    #[arg(short, default_value_t = 10)]
+    #[arg(short, default_value_t = 10, value_parser = crate::at_least_one)]
     n: usize,
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -30,12 +30,32 @@ pub struct Args {
     #[arg(long, default_value = "train")]
     split: String,
     /// Render real rows from this data directory (and the HF cache) instead of samples
-    #[arg(long, conflicts_with = "sample")]
+    // `--data-dir`, as `exc run` names it (and as the data's help says).
+    #[arg(long, visible_alias = "data-dir", conflicts_with = "sample")]
     data: Option<PathBuf>,
 }
 
+const DEFAULT_TASKS: &str = "tasks";
+
+/// A missing task directory is most often the default `tasks` outside the
+/// project: say which flag names another, rather than the loader's general
+/// help about paths inside files.
+fn explain_missing_tasks(c: &mut exc_compiler::Compilation, args: &Args) {
+    if args.tasks != [PathBuf::from(DEFAULT_TASKS)] {
+        return;
+    }
+    for d in &mut c.diagnostics {
+        if d.code == "exc::io::not_found" && d.span.is_none() {
+            d.help = Some(format!(
+                "`exc render` reads the tasks in `{DEFAULT_TASKS}` under the current directory: run it in the project root, or pass `--tasks DIR`"
+            ));
+        }
+    }
+}
+
 pub fn run(args: &Args) -> crate::Outcome {
-    let c = exc_compiler::compile(&args.tasks);
+    let mut c = exc_compiler::compile(&args.tasks);
+    explain_missing_tasks(&mut c, args);
     diagnostics::print(&c);
     if c.errors() > 0 {
         eprintln!(
@@ -145,13 +165,18 @@ fn render_data(tasks: &[&Task], dir: &std::path::Path, args: &Args) -> crate::Ou
             };
         if matches!(args.format, Format::Text) {
             if task.joins.iter().all(|j| j.unmatched != Unmatched::Drop) {
-                outln!("== {} ({}, {} rows)", task.name, args.split, rendered.len());
-            } else {
                 outln!(
-                    "== {} ({}, {} rows; {dropped} dropped without a joined row)",
+                    "== {} ({}, {})",
                     task.name,
                     args.split,
-                    rendered.len()
+                    plural(rendered.len(), "row", "rows")
+                );
+            } else {
+                outln!(
+                    "== {} ({}, {}; {dropped} dropped without a joined row)",
+                    task.name,
+                    args.split,
+                    plural(rendered.len(), "row", "rows")
                 );
             }
         }
@@ -168,7 +193,10 @@ fn render_data(tasks: &[&Task], dir: &std::path::Path, args: &Args) -> crate::Ou
         }
     }
     if failed > 0 {
-        eprintln!("failed: {failed} rows could not be rendered");
+        eprintln!(
+            "failed: {} could not be rendered",
+            plural(failed, "row", "rows")
+        );
         return crate::Outcome::Invalid;
     }
     crate::Outcome::Ok

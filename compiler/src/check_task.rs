@@ -606,8 +606,22 @@ fn build(
                     .label("not a length")
                     .help("the lengths are `inputs` and `targets` (in tokens)"),
                 );
+            } else if v.node.fract() == 0.0 && v.node >= 1.0 {
+                lengths.insert(k.node.clone(), v.node as u64);
             } else {
-                lengths.insert(k.node.clone(), v.node.max(0.0) as u64);
+                diags.push(
+                    Diagnostic::error(
+                        "exc::check::out_of_range",
+                        format!(
+                            "`{}` in `lengths` must be a whole number of tokens, at least 1, not `{}`",
+                            k.node,
+                            crate::range::number_text(v.node)
+                        ),
+                        v.span,
+                    )
+                    .label("not a token count")
+                    .help("e.g. `lengths { inputs 512, targets 114 }`"),
+                );
             }
         }
     }

@@ -101,9 +101,14 @@ impl Loaded {
                     }
                     None => Diagnostic::global("exc::io::not_found", msg),
                 };
-                diags.push(
-                    d.help("check the path; relative paths in files are relative to that file"),
-                );
+                // A path from a file is relative to that file; one from the
+                // command line, to the current directory.
+                let help = if from.is_some() {
+                    "check the path; relative paths in files are relative to that file"
+                } else {
+                    "check the path; relative paths on the command line are relative to the current directory"
+                };
+                diags.push(d.help(help));
                 return None;
             }
         };

@@ -1,6 +1,7 @@
 //! A mixture + the checked tasks -> the [`Plan`]: expands sweeps into runs,
-//! substitutes `$variables`, selects tasks, computes rates and C4 shares,
-//! reads training and model settings, and orders the stages.
+//! substitutes `$variables`, selects tasks, computes rates (`lower_rates`)
+//! and C4 shares, reads training and model settings (`lower_settings`), and
+//! orders the stages.
 
 use crate::ast::{
     self, MixEntry, MixtureDecl, ModelDecl, RatesDecl, Selector, Setting, SettingValue, Value,
@@ -9,7 +10,7 @@ use crate::check_source::escapes;
 use crate::diagnostic::{suggestion, Diagnostic};
 use crate::ir::Task;
 use crate::plan::{self, Init, Plan, RunPlan, StageKind, StagePlan, TaskRate};
-use crate::rates::{self, Member, Policy};
+use crate::rates;
 use crate::source::{Span, Spanned};
 use crate::value::{show, to_json};
 use indexmap::{IndexMap, IndexSet};
@@ -37,6 +38,7 @@ pub fn lower(
             _ => None,
         })
         .collect();
+    let sweeps_ok = check_sweeps(&sweeps, diags);
     let mut grid: Vec<IndexMap<String, Spanned<Value>>> = vec![IndexMap::new()];
     for (var, values) in &sweeps {
         if values.is_empty() {
@@ -82,17 +84,8 @@ pub fn lower(
                 run_diags.push(d);
             }
         }
-        let name = if point.is_empty() {
-            "main".to_string()
-        } else {
-            point
-                .iter()
-                .map(|(k, v)| format!("{k}={}", show(&v.node).trim_matches('"')))
-                .collect::<Vec<_>>()
-                .join(",")
-        };
         runs.push(RunPlan {
-            name,
+            name: run_name(point),
             params: point
                 .iter()
                 .map(|(k, v)| (k.clone(), to_json(&v.node)))
@@ -101,6 +94,11 @@ pub fn lower(
         });
     }
     diags.extend(run_diags);
+    // Repeated sweeps and values were reported as such; what is left to
+    // collide are values whose text reads like another run's name.
+    if sweeps_ok {
+        check_run_names(&runs, m.decl.name.span, diags);
+    }
     for (var, _) in &sweeps {
         if !used.contains(&var.node) {
             diags.push(
@@ -148,6 +146,93 @@ pub fn lower(
         }
         .seal(),
     )
+}
+
+/// A run's name, which is also its directory: `main` without sweeps, else
+/// each variable's value, `ratio=2,seed=1`.
+fn run_name(point: &IndexMap<String, Spanned<Value>>) -> String {
+    if point.is_empty() {
+        return "main".to_string();
+    }
+    point
+        .iter()
+        .map(|(k, v)| format!("{k}={}", sweep_value_text(&v.node)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// How a swept value reads in a run's name.
+fn sweep_value_text(v: &Value) -> String {
+    show(v).trim_matches('"').to_string()
+}
+
+/// A variable swept twice would be overwritten by its last sweep, and a
+/// value listed twice would make two runs of one name (and one directory):
+/// both are errors rather than silently fewer distinct runs. False when
+/// one was found.
+fn check_sweeps(
+    sweeps: &[(&ast::Name, &Vec<Spanned<Value>>)],
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    let before = diags.len();
+    let mut vars: IndexMap<&str, Span> = IndexMap::new();
+    for (var, values) in sweeps {
+        if let Some(first) = vars.insert(var.node.as_str(), var.span) {
+            diags.push(
+                Diagnostic::error(
+                    "exc::check::duplicate_sweep",
+                    format!("`{}` is swept twice", var.node),
+                    var.span,
+                )
+                .label("second sweep")
+                .related(first, "first swept here")
+                .help(format!(
+                    "sweep `{}` once, with every value in one list: `sweep {} in [ … ]`",
+                    var.node, var.node
+                )),
+            );
+        }
+        let mut seen: IndexMap<String, Span> = IndexMap::new();
+        for v in values.iter() {
+            let text = sweep_value_text(&v.node);
+            if let Some(first) = seen.insert(text.clone(), v.span) {
+                diags.push(
+                    Diagnostic::error(
+                        "exc::check::duplicate_sweep_value",
+                        format!("`{text}` is listed twice in `sweep {}`", var.node),
+                        v.span,
+                    )
+                    .label("repeated value")
+                    .related(first, "first listed here")
+                    .help(format!(
+                        "each value makes one run, named `{}={text}`: list it once",
+                        var.node
+                    )),
+                );
+            }
+        }
+    }
+    diags.len() == before
+}
+
+/// Runs are told apart by name (their directories): two of one name would
+/// write into one directory.
+fn check_run_names(runs: &[RunPlan], at: Span, diags: &mut Vec<Diagnostic>) {
+    let mut seen = IndexSet::new();
+    for run in runs {
+        if !seen.insert(run.name.as_str()) {
+            diags.push(
+                Diagnostic::error(
+                    "exc::check::duplicate_run",
+                    format!("two runs are named `{}`", run.name),
+                    at,
+                )
+                .label("in this mixture")
+                .help("a run is named after its sweep values: make the values of each sweep read differently"),
+            );
+            return;
+        }
+    }
 }
 
 fn fix(
@@ -358,7 +443,7 @@ impl Cx<'_> {
         let train = training.then(|| self.train(kind, eff, at));
         let supervised = 1.0 / (1.0 + ratio);
         let total_examples = train.as_ref().map(|t| (t.steps * t.batch) as f64);
-        let cap = cap_of(eff);
+        let cap = crate::lower_rates::cap_of(eff);
         let tasks = names
             .iter()
             .zip(shares)
@@ -647,172 +732,6 @@ impl Cx<'_> {
             );
         }
         hits
-    }
-
-    fn rates(&mut self, eff: &[&Spanned<MixEntry>], names: &[String]) -> (String, Vec<f64>) {
-        let decl = eff.iter().rev().find_map(|e| match &e.node {
-            MixEntry::Rates(r) => Some((r, e.span)),
-            _ => None,
-        });
-        let mut members: Vec<Member> = names
-            .iter()
-            .map(|n| {
-                let t = self.tasks.get(n);
-                Member {
-                    examples: t.and_then(|t| t.examples),
-                    family: t.and_then(|t| t.family.clone()).unwrap_or_default(),
-                    weight: None,
-                }
-            })
-            .collect();
-        let (policy, text, span) = match decl {
-            None => (
-                Policy::Proportional {
-                    cap: Some(300_000.0),
-                    temperature: 1.0,
-                    scale: 1.0,
-                },
-                "proportional(cap = 300000)".to_string(),
-                self.decl.name.span,
-            ),
-            Some((RatesDecl::Weights(ws), span)) => {
-                for (name, w) in ws {
-                    match names.iter().position(|n| *n == name.node) {
-                        Some(i) => {
-                            if let Some(m) = members.get_mut(i) {
-                                m.weight = Some(w.node.value);
-                            }
-                        }
-                        None => self.diags.push(
-                            Diagnostic::error(
-                                "exc::check::unknown_task",
-                                format!("`{}` has a weight but is not selected", name.node),
-                                name.span,
-                            )
-                            .label("not in the mixture")
-                            .maybe_help(suggestion(&name.node, names.iter().map(String::as_str))),
-                        ),
-                    }
-                }
-                (Policy::Weights, "weights".to_string(), span)
-            }
-            Some((RatesDecl::Policy(call), span)) => match self.policy(call) {
-                Some(p) => (p, crate::types::call_text(call), span),
-                None => return ("invalid".into(), vec![0.0; names.len()]),
-            },
-        };
-        match rates::rates(&members, &policy) {
-            Ok(r) => (text, r),
-            Err(missing) => {
-                let list: Vec<&str> = missing
-                    .iter()
-                    .filter_map(|i| names.get(*i).map(String::as_str))
-                    .collect();
-                let (what, fix) = if matches!(policy, Policy::Weights) {
-                    ("weight", "give every selected task a weight")
-                } else {
-                    (
-                        "training-set size",
-                        "declare `examples N` in each task, or use `rates uniform`",
-                    )
-                };
-                let shown = if list.len() > 8 {
-                    format!("{}, … ({} in all)", list[..8].join(", "), list.len())
-                } else {
-                    list.join(", ")
-                };
-                self.diags.push(
-                    Diagnostic::error(
-                        "exc::check::no_size",
-                        format!("rates cannot be computed: no {what} for {shown}"),
-                        span,
-                    )
-                    .label("needs sizes")
-                    .help(fix),
-                );
-                ("invalid".into(), vec![0.0; names.len()])
-            }
-        }
-    }
-
-    fn policy(&mut self, call: &ast::Call) -> Option<Policy> {
-        let mut opts: IndexMap<String, f64> = IndexMap::new();
-        let allowed: &[&str] = match call.name.node.as_str() {
-            "proportional" => &["cap", "temperature", "scale"],
-            "temperature" => &["t", "cap", "scale"],
-            "family_uniform" => &["cap"],
-            "uniform" => &[],
-            other => {
-                self.diags.push(
-                    Diagnostic::error("exc::check::unknown_rates", format!("unknown rate policy `{other}`"), call.name.span)
-                        .label("not a policy")
-                        .help(suggestion(other, ["proportional", "temperature", "family_uniform", "uniform", "weights"]).unwrap_or_else(|| {
-                            "use proportional(cap = 3e5), temperature(t = 2), family_uniform(cap = 3e5), uniform or weights { … }".into()
-                        })),
-                );
-                return None;
-            }
-        };
-        for (i, a) in call.args.iter().enumerate() {
-            let key = a
-                .name
-                .as_ref()
-                .map(|n| n.node.clone())
-                .or_else(|| allowed.get(i).map(|s| s.to_string()));
-            match (key, &a.value.node) {
-                (Some(k), Value::Num(n)) if allowed.contains(&k.as_str()) && n.value > 0.0 => {
-                    opts.insert(k, n.value);
-                }
-                (k, _) => self.diags.push(
-                    Diagnostic::error(
-                        "exc::check::bad_argument",
-                        format!("bad argument to `{}`", call.name.node),
-                        a.value.span,
-                    )
-                    .label(k.map_or("unexpected".into(), |k| format!("`{k}`")))
-                    .help(format!(
-                        "`{}` takes positive numbers: {}",
-                        call.name.node,
-                        allowed.join(", ")
-                    )),
-                ),
-            }
-        }
-        let cap = opts.get("cap").copied();
-        let scale = opts.get("scale").copied().unwrap_or(1.0);
-        Some(match call.name.node.as_str() {
-            "proportional" => Policy::Proportional {
-                cap,
-                temperature: opts.get("temperature").copied().unwrap_or(1.0),
-                scale,
-            },
-            "temperature" => Policy::Proportional {
-                cap,
-                temperature: opts.get("t").copied().unwrap_or(1.0),
-                scale,
-            },
-            "family_uniform" => Policy::FamilyUniform { cap },
-            _ => Policy::Uniform,
-        })
-    }
-}
-
-fn cap_of(eff: &[&Spanned<MixEntry>]) -> Option<f64> {
-    let decl = eff.iter().rev().find_map(|e| match &e.node {
-        MixEntry::Rates(r) => Some(r),
-        _ => None,
-    });
-    match decl {
-        None => Some(300_000.0),
-        Some(RatesDecl::Policy(c)) => c
-            .args
-            .iter()
-            .find(|a| a.name.as_ref().is_some_and(|n| n.node == "cap"))
-            .and_then(|a| match a.value.node {
-                Value::Num(n) => Some(n.value),
-                _ => None,
-            }),
-        Some(RatesDecl::Weights(_)) => None,
     }
 }
 

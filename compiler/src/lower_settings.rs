@@ -7,6 +7,7 @@ use crate::diagnostic::{suggestion, Diagnostic};
 use crate::ir::Source;
 use crate::lower::Cx;
 use crate::plan::{self, C4Plan, ModelConfig, ModelPlan, Schedule, StageKind, TrainPlan};
+use crate::range::{Limit, Opt, Range};
 use crate::settings::Settings;
 use crate::source::{Span, Spanned};
 use indexmap::IndexMap;
@@ -46,31 +47,145 @@ const MODEL_KEYS: &[&str] = &[
     "dropout_rate",
     "layer_norm_epsilon",
 ];
-const OPTIMIZERS: &[(&str, &[&str])] = &[
+const fn limit(key: &'static str, range: Range, help: &'static str) -> Limit {
+    Limit { key, range, help }
+}
+
+/// What each numeric `train` setting may be. A count that 0 would turn into
+/// nothing (no steps, an empty batch) is at least 1.
+const TRAIN_LIMITS: &[Limit] = &[
+    limit("steps", Range::at_least(1.0), "a training stage trains for at least one step; to score a checkpoint without training it, use an `evaluate` stage with `from`"),
+    limit("batch", Range::at_least(1.0), "`batch` is the number of examples in one step, e.g. `batch 128`"),
+    limit("inputs", Range::at_least(1.0), "`inputs` is the input length in tokens, e.g. `inputs 512`"),
+    limit("targets", Range::at_least(1.0), "`targets` is the target length in tokens, e.g. `targets 114`"),
+    limit("accumulate", Range::at_least(1.0), "`accumulate N` takes each batch as N micro-batches; 1 (the default) takes it at once"),
+    limit("checkpoint_every", Range::at_least(1.0), "a checkpoint is always saved after the last step; to save only that one, set `checkpoint_every` to `steps`"),
+    limit("keep", Range::at_least(1.0), "`keep` is how many of the newest checkpoints stay on disk (the best ones are kept besides)"),
+    limit("eval_every", Range::at_least(1.0), "leave `eval_every` out to score only after the last step"),
+    limit("dropout", Range::FRACTION, "`dropout` is the probability of dropping a unit: 0 turns it off; T5 fine-tunes with 0.1"),
+    limit("clip", Range::POSITIVE, "`clip` is the largest gradient norm let through; leave it out to train without clipping"),
+    limit("z_loss", Range::NON_NEGATIVE, "`z_loss` weighs the penalty on the softmax normaliser (T5: 1e-4); 0 turns it off"),
+    limit("label_smoothing", Range::FRACTION, "`label_smoothing` is the probability mass spread over the vocabulary: 0 turns it off"),
+];
+const C4_HELP: &str = "T5 uses noise_density 0.15 and mean_span 3; the paper's best ratio R is 2";
+const C4_LIMITS: &[Limit] = &[
+    limit("ratio", Range::NON_NEGATIVE, C4_HELP),
+    limit("noise_density", Range::OPEN_FRACTION, C4_HELP),
+    limit("mean_span", Range::at_least(1.0), C4_HELP),
+];
+const DIMENSION_HELP: &str =
+    "T5.1.1-small has d_model 512, d_ff 1024, d_kv 64, num_heads 6, num_layers 8 and vocab_size 32128";
+/// A model's sizes and counts are at least 1 (the runtime could not build
+/// it otherwise); the relative-attention buckets need room for both
+/// directions (see `check_relative_attention`).
+const MODEL_LIMITS: &[Limit] = &[
+    limit("d_model", Range::at_least(1.0), DIMENSION_HELP),
+    limit("d_ff", Range::at_least(1.0), DIMENSION_HELP),
+    limit("d_kv", Range::at_least(1.0), DIMENSION_HELP),
+    limit("num_heads", Range::at_least(1.0), DIMENSION_HELP),
+    limit("num_layers", Range::at_least(1.0), DIMENSION_HELP),
+    limit("num_decoder_layers", Range::at_least(1.0), DIMENSION_HELP),
+    limit("vocab_size", Range::at_least(1.0), DIMENSION_HELP),
+    limit("relative_attention_num_buckets", Range::at_least(4.0), "the encoder gives half the buckets to each direction and a quarter of each half to exact positions; T5 uses 32"),
+    limit("relative_attention_max_distance", Range::at_least(1.0), "T5 uses 128"),
+    limit("dropout_rate", Range::FRACTION, "`dropout_rate` is the probability of dropping a unit: 0 turns it off"),
+    limit("layer_norm_epsilon", Range::POSITIVE, "T5 uses 1e-6"),
+];
+const OPTIMIZERS: &[(&str, &[Opt])] = &[
     (
         "adafactor",
         &[
-            "decay_rate",
-            "clip_threshold",
-            "scale_parameter",
-            "beta1",
-            "epsilon1",
-            "epsilon2",
-            "weight_decay",
+            Opt::number(
+                "decay_rate",
+                Range::POSITIVE,
+                "the second-moment decay is 1 - step^-decay_rate: T5 uses 0.8",
+            ),
+            Opt::number(
+                "clip_threshold",
+                Range::POSITIVE,
+                "updates are scaled down to at most this RMS: T5 uses 1",
+            ),
+            Opt::boolean("scale_parameter", "`scale_parameter` is true (T5) or false"),
+            Opt::number(
+                "beta1",
+                Range::FRACTION,
+                "`beta1` is the first-moment decay; leave it out for none, as T5",
+            ),
+            Opt::number(
+                "epsilon1",
+                Range::POSITIVE,
+                "`epsilon1` is added to squared gradients: T5 uses 1e-30",
+            ),
+            Opt::number(
+                "epsilon2",
+                Range::POSITIVE,
+                "`epsilon2` is the lower bound of the parameter scale: T5 uses 1e-3",
+            ),
+            Opt::number(
+                "weight_decay",
+                Range::NON_NEGATIVE,
+                "0 (the default) turns weight decay off",
+            ),
         ],
     ),
-    ("adamw", &["beta1", "beta2", "epsilon", "weight_decay"]),
+    (
+        "adamw",
+        &[
+            Opt::number(
+                "beta1",
+                Range::FRACTION,
+                "`beta1` is the first-moment decay, e.g. 0.9",
+            ),
+            Opt::number(
+                "beta2",
+                Range::FRACTION,
+                "`beta2` is the second-moment decay, e.g. 0.999",
+            ),
+            Opt::number(
+                "epsilon",
+                Range::POSITIVE,
+                "`epsilon` keeps the update's denominator above 0, e.g. 1e-8",
+            ),
+            Opt::number(
+                "weight_decay",
+                Range::NON_NEGATIVE,
+                "0 turns weight decay off",
+            ),
+        ],
+    ),
 ];
-const SCHEDULES: &[(&str, &[&str])] = &[
-    ("constant", &["value"]),
-    ("rsqrt", &["peak", "warmup"]),
-    ("cosine", &["peak", "warmup", "end"]),
-    ("linear", &["peak", "warmup", "end"]),
+const PEAK: Opt = Opt::number(
+    "peak",
+    Range::POSITIVE,
+    "a learning rate is greater than 0, e.g. `peak = 0.01`",
+);
+const WARMUP: Opt = Opt::whole(
+    "warmup",
+    Range::NON_NEGATIVE,
+    "`warmup` is a number of steps, e.g. `warmup = 10000`",
+);
+const END: Opt = Opt::number(
+    "end",
+    Range::NON_NEGATIVE,
+    "`end` is the learning rate after the last step, e.g. `end = 0`",
+);
+const SCHEDULES: &[(&str, &[Opt])] = &[
+    (
+        "constant",
+        &[Opt::number(
+            "value",
+            Range::POSITIVE,
+            "a learning rate is greater than 0, e.g. `lr constant(0.001)`",
+        )],
+    ),
+    ("rsqrt", &[PEAK, WARMUP]),
+    ("cosine", &[PEAK, WARMUP, END]),
+    ("linear", &[PEAK, WARMUP, END]),
 ];
 
 impl Cx<'_> {
     pub(crate) fn c4(&mut self, eff: &[&Spanned<MixEntry>]) -> Option<C4Plan> {
-        let mut settings = Settings::new("c4");
+        let mut settings = Settings::new("c4", C4_LIMITS);
         let mut source = None;
         let mut any = false;
         for e in eff {
@@ -104,34 +219,6 @@ impl Cx<'_> {
         let ratio = settings.float("ratio", 0.0, &mut self.diags);
         let noise_density = settings.float("noise_density", 0.15, &mut self.diags);
         let mean = settings.float("mean_span", 3.0, &mut self.diags);
-        for (k, ok, want) in [
-            ("ratio", ratio >= 0.0, "zero or more"),
-            (
-                "noise_density",
-                noise_density > 0.0 && noise_density < 1.0,
-                "between 0 and 1",
-            ),
-            ("mean_span", mean >= 1.0, "at least 1"),
-        ] {
-            if !ok {
-                let span = settings
-                    .map
-                    .get(k)
-                    .map(|(v, _)| v.span())
-                    .unwrap_or_default();
-                self.diags.push(
-                    Diagnostic::error(
-                        "exc::check::bad_setting",
-                        format!("c4 `{k}` must be {want}"),
-                        span,
-                    )
-                    .label("out of range")
-                    .help(
-                        "T5 uses noise_density 0.15 and mean_span 3; the paper's best ratio R is 2",
-                    ),
-                );
-            }
-        }
         let source = match source {
             Some(s) => {
                 let mut d = Vec::new();
@@ -195,7 +282,7 @@ impl Cx<'_> {
         eff: &[&Spanned<MixEntry>],
         at: Span,
     ) -> TrainPlan {
-        let mut s = Settings::new("train");
+        let mut s = Settings::new("train", TRAIN_LIMITS);
         for e in eff {
             if let MixEntry::Train(list) = &e.node {
                 s.extend(list);
@@ -220,7 +307,12 @@ impl Cx<'_> {
             })
         };
         let steps = required("steps", d);
+        let before = d.len();
         let batch = required("batch", d);
+        let accumulate = s.int("accumulate", Some(1), d).unwrap_or(1);
+        if d.len() == before {
+            check_accumulate(&s, batch, accumulate, d);
+        }
         let pretrain = kind == StageKind::Pretrain;
         let lr_default = if pretrain {
             Schedule {
@@ -258,7 +350,7 @@ impl Cx<'_> {
             lr: s.schedule("lr", SCHEDULES, lr_default, Some(("constant", "value")), d),
             dropout: s.float("dropout", if pretrain { 0.0 } else { 0.1 }, d),
             seed: s.int("seed", Some(0), d).unwrap_or(0),
-            accumulate: s.int("accumulate", Some(1), d).unwrap_or(1).max(1),
+            accumulate,
             clip: s.map.contains_key("clip").then(|| s.float("clip", 1.0, d)),
             z_loss: s.float("z_loss", 1e-4, d),
             label_smoothing: s.float("label_smoothing", 0.0, d),
@@ -337,10 +429,11 @@ impl Cx<'_> {
                     }),
                     None => ModelConfig::t5_1_1("small").unwrap_or_else(tiny),
                 };
-                let mut s = Settings::new("model");
+                let mut s = Settings::new("model", MODEL_LIMITS);
                 s.extend(settings);
                 s.check_keys(MODEL_KEYS, &mut self.diags);
                 let d = &mut self.diags;
+                let before = d.len();
                 let c = base_cfg;
                 let config = ModelConfig {
                     d_model: s.int("d_model", Some(c.d_model), d).unwrap_or(c.d_model),
@@ -382,6 +475,9 @@ impl Cx<'_> {
                     dropout_rate: s.float("dropout_rate", c.dropout_rate, d),
                     layer_norm_epsilon: s.float("layer_norm_epsilon", c.layer_norm_epsilon, d),
                 };
+                if d.len() == before {
+                    check_relative_attention(&s, &config, d);
+                }
                 ModelPlan {
                     name: "custom".into(),
                     init: None,
@@ -390,6 +486,63 @@ impl Cx<'_> {
             }
         }
     }
+}
+
+/// The pipeline cuts each batch into `accumulate` micro-batches of
+/// `batch / accumulate` examples: a remainder would silently shrink the batch.
+fn check_accumulate(s: &Settings, batch: u64, accumulate: u64, d: &mut Vec<Diagnostic>) {
+    if accumulate == 0 || batch.is_multiple_of(accumulate) {
+        return;
+    }
+    let span = s
+        .map
+        .get("accumulate")
+        .map(|(v, _)| v.span())
+        .unwrap_or_default();
+    let up = batch.div_ceil(accumulate) * accumulate;
+    d.push(
+        Diagnostic::error(
+            "exc::check::out_of_range",
+            format!("`batch {batch}` does not split into `accumulate {accumulate}` equal micro-batches"),
+            span,
+        )
+        .label(format!("does not divide {batch}"))
+        .help(format!(
+            "each micro-batch takes `batch / accumulate` examples: make `batch` a multiple of `accumulate`, e.g. `batch {up} accumulate {accumulate}`"
+        )),
+    );
+}
+
+/// T5's relative position buckets: the decoder gives the first half of its
+/// buckets to exact distances and spreads the rest logarithmically up to
+/// `max_distance`, which must therefore lie beyond them (else the bucket of
+/// a far position divides by zero).
+fn check_relative_attention(s: &Settings, c: &ModelConfig, d: &mut Vec<Diagnostic>) {
+    let (buckets, distance) = (
+        c.relative_attention_num_buckets,
+        c.relative_attention_max_distance,
+    );
+    if distance * 2 > buckets {
+        return;
+    }
+    let span = [
+        "relative_attention_max_distance",
+        "relative_attention_num_buckets",
+    ]
+    .iter()
+    .find_map(|k| s.map.get(*k).map(|(v, _)| v.span()))
+    .unwrap_or_default();
+    d.push(
+        Diagnostic::error(
+            "exc::check::out_of_range",
+            format!(
+                "`relative_attention_max_distance` ({distance}) must be greater than half of `relative_attention_num_buckets` ({buckets})"
+            ),
+            span,
+        )
+        .label("out of range")
+        .help("the decoder's first half of the buckets are exact distances and the rest reach up to the maximum distance: T5 uses 32 buckets and 128"),
+    );
 }
 
 fn tiny() -> ModelConfig {
@@ -407,5 +560,37 @@ fn tiny() -> ModelConfig {
         relative_attention_max_distance: 128,
         dropout_rate: 0.0,
         layer_norm_epsilon: 1e-6,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A numeric setting without a limit would take any value again.
+    #[test]
+    fn every_numeric_setting_has_a_range() {
+        let not_numeric = [
+            "optimizer",
+            "lr",
+            "precision",
+            "pack",
+            "feed_forward_proj",
+            "tie_word_embeddings",
+            // Any whole number is a seed (`int` refuses negatives).
+            "seed",
+        ];
+        for (keys, limits) in [
+            (TRAIN_KEYS, TRAIN_LIMITS),
+            (C4_KEYS, C4_LIMITS),
+            (MODEL_KEYS, MODEL_LIMITS),
+        ] {
+            for k in keys.iter().filter(|k| !not_numeric.contains(k)) {
+                assert!(limits.iter().any(|l| l.key == *k), "`{k}` has no range");
+            }
+            for l in limits {
+                assert!(keys.contains(&l.key), "`{}` is not a setting", l.key);
+            }
+        }
     }
 }

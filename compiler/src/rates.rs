@@ -32,8 +32,21 @@ pub fn capped(examples: u64, cap: Option<f64>, scale: f64) -> f64 {
     cap.map_or(n, |c| n.min(c))
 }
 
-/// Normalised rates (summing to 1), or the indices of members without a size/weight.
-pub fn rates(members: &[Member], policy: &Policy) -> Result<Vec<f64>, Vec<usize>> {
+/// Why rates cannot be computed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RatesError {
+    /// The indices of members without a size (or weight).
+    Missing(Vec<usize>),
+    /// Every size (or weight) is zero: no share can be given to anyone.
+    AllZero,
+}
+
+/// Normalised rates (summing to 1).
+pub fn rates(members: &[Member], policy: &Policy) -> Result<Vec<f64>, RatesError> {
+    // An empty selection is reported where it is made.
+    if members.is_empty() {
+        return Ok(Vec::new());
+    }
     let missing: Vec<usize> = members
         .iter()
         .enumerate()
@@ -45,7 +58,7 @@ pub fn rates(members: &[Member], policy: &Policy) -> Result<Vec<f64>, Vec<usize>
         .map(|(i, _)| i)
         .collect();
     if !missing.is_empty() {
-        return Err(missing);
+        return Err(RatesError::Missing(missing));
     }
     let raw: Vec<f64> = match policy {
         Policy::Proportional {
@@ -82,9 +95,10 @@ pub fn rates(members: &[Member], policy: &Policy) -> Result<Vec<f64>, Vec<usize>
         }
     };
     let sum: f64 = raw.iter().sum();
+    // Falling back to uniform here would silently train on another mixture
+    // than the one declared: the caller reports it instead.
     if sum <= 0.0 || !sum.is_finite() {
-        // All-zero sizes or weights: fall back to uniform rather than NaN.
-        return Ok(vec![1.0 / members.len().max(1) as f64; members.len()]);
+        return Err(RatesError::AllZero);
     }
     Ok(raw.iter().map(|r| r / sum).collect())
 }
@@ -161,7 +175,21 @@ mod tests {
                 scale: 1.0,
             },
         );
-        assert_eq!(err, Err(vec![0]));
+        assert_eq!(err, Err(RatesError::Missing(vec![0])));
+    }
+
+    #[test]
+    fn all_zero_sizes_are_an_error_not_uniform() {
+        let policy = Policy::Proportional {
+            cap: None,
+            temperature: 1.0,
+            scale: 1.0,
+        };
+        assert_eq!(
+            rates(&[m(0, "a"), m(0, "b")], &policy),
+            Err(RatesError::AllZero)
+        );
+        assert!(rates(&[m(0, "a"), m(3, "b")], &policy).is_ok());
     }
 
     #[test]

@@ -559,10 +559,12 @@ fn apply(f: &Func, v: V, text: &str, env: &Env<'_>) -> Result<V, RenderError> {
                 return err(format!("`{text}`: `{tags}` is not a list"));
             };
             if tag_values.len() != tokens.len() {
+                let count =
+                    |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
                 return err(format!(
-                    "`{text}`: {} tokens but {} tags in `{tags}`",
-                    tokens.len(),
-                    tag_values.len()
+                    "`{text}`: {} but {} in `{tags}`",
+                    count(tokens.len(), "token"),
+                    count(tag_values.len(), "tag")
                 ));
             }
             let mut spans: Vec<(String, Vec<String>)> = Vec::new();

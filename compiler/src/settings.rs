@@ -1,9 +1,11 @@
 //! Key/value settings of `train { }`, `c4 { }` and `model custom { }`:
-//! typed reading with one diagnostic per unknown key or wrong value.
+//! typed reading with one diagnostic per unknown key, wrong value or value
+//! out of its range.
 
 use crate::ast::{Call, Setting, SettingValue, Value};
 use crate::diagnostic::{suggestion, Diagnostic};
 use crate::plan::Schedule;
+use crate::range::{number_text, Limit, Opt, OptKind, Range};
 use crate::source::{Span, Spanned};
 use crate::value::to_json;
 use indexmap::IndexMap;
@@ -12,13 +14,16 @@ use indexmap::IndexMap;
 pub struct Settings {
     pub map: IndexMap<String, (SettingValue, Span)>,
     pub block: &'static str,
+    /// The ranges of the block's numeric settings.
+    limits: &'static [Limit],
 }
 
 impl Settings {
-    pub fn new(block: &'static str) -> Self {
+    pub fn new(block: &'static str, limits: &'static [Limit]) -> Self {
         Settings {
             map: IndexMap::new(),
             block,
+            limits,
         }
     }
 
@@ -85,6 +90,43 @@ impl Settings {
         );
     }
 
+    /// A value out of the key's range (its limit, else `fallback`) is
+    /// reported; true when it is in range (or there is none).
+    fn in_range(
+        &self,
+        key: &str,
+        v: &Spanned<Value>,
+        value: f64,
+        fallback: Option<Range>,
+        diags: &mut Vec<Diagnostic>,
+    ) -> bool {
+        let limit = self.limits.iter().find(|l| l.key == key);
+        let Some(range) = limit.map(|l| l.range).or(fallback) else {
+            return true;
+        };
+        if range.contains(value) {
+            return true;
+        }
+        let d = Diagnostic::error(
+            "exc::check::out_of_range",
+            format!(
+                "`{key}` in `{}` must be {}, not `{}`",
+                self.block,
+                range.describe(),
+                number_text(value)
+            ),
+            v.span,
+        )
+        .label("out of range");
+        diags.push(match limit {
+            Some(l) => d.help(l.help),
+            None => d.help(format!("write a value {}", range.describe())),
+        });
+        false
+    }
+
+    /// A whole number in the key's range (0 or more unless its limit says
+    /// otherwise); `default` when absent or wrong.
     pub fn int(&self, key: &str, default: Option<u64>, diags: &mut Vec<Diagnostic>) -> Option<u64> {
         match self.value(key) {
             None if self.map.contains_key(key) => {
@@ -93,7 +135,13 @@ impl Settings {
             }
             None => default,
             Some((v, _)) => match &v.node {
-                Value::Num(n) if n.value >= 0.0 && n.value.fract() == 0.0 => Some(n.value as u64),
+                Value::Num(n) if n.value.fract() == 0.0 => {
+                    if self.in_range(key, v, n.value, Some(Range::NON_NEGATIVE), diags) {
+                        Some(n.value as u64)
+                    } else {
+                        default
+                    }
+                }
                 _ => {
                     self.bad(key, "a whole number", diags);
                     default
@@ -110,7 +158,13 @@ impl Settings {
             }
             None => default,
             Some((v, _)) => match &v.node {
-                Value::Num(n) if n.value.is_finite() => n.value,
+                Value::Num(n) if n.value.is_finite() => {
+                    if self.in_range(key, v, n.value, None, diags) {
+                        n.value
+                    } else {
+                        default
+                    }
+                }
                 _ => {
                     self.bad(key, "a number", diags);
                     default
@@ -148,11 +202,12 @@ impl Settings {
     }
 
     /// A function-like setting, `lr rsqrt(peak = 0.01)`; a bare word is a call
-    /// without arguments and a number `n` means `default_fn(n)`.
+    /// without arguments and a number `n` means `default_fn(n)`. Each option
+    /// is checked against what `kinds` says it takes.
     pub fn schedule(
         &self,
         key: &str,
-        kinds: &[(&str, &[&str])],
+        kinds: &[(&str, &[Opt])],
         default: Schedule,
         number_fn: Option<(&str, &str)>,
         diags: &mut Vec<Diagnostic>,
@@ -160,16 +215,12 @@ impl Settings {
         let Some((value, _)) = self.map.get(key) else {
             return default;
         };
-        let (name, args, span): (String, Vec<(Option<String>, Value)>, Span) = match value {
+        type Args = Vec<(Option<String>, Spanned<Value>)>;
+        let (name, args, span): (String, Args, Span) = match value {
             SettingValue::Call(Call { name, args, span }) => (
                 name.node.clone(),
                 args.iter()
-                    .map(|a| {
-                        (
-                            a.name.as_ref().map(|n| n.node.clone()),
-                            a.value.node.clone(),
-                        )
-                    })
+                    .map(|a| (a.name.as_ref().map(|n| n.node.clone()), a.value.clone()))
                     .collect(),
                 *span,
             ),
@@ -177,7 +228,7 @@ impl Settings {
                 (Value::Word(w), _) => (w.clone(), Vec::new(), v.span),
                 (Value::Num(_), Some((f, arg))) => (
                     f.to_string(),
-                    vec![(Some(arg.to_string()), v.node.clone())],
+                    vec![(Some(arg.to_string()), v.clone())],
                     v.span,
                 ),
                 _ => {
@@ -202,9 +253,10 @@ impl Settings {
             );
             return default;
         };
+        let names: Vec<&str> = allowed.iter().map(|o| o.name).collect();
         let mut options = IndexMap::new();
         for (i, (arg_name, v)) in args.into_iter().enumerate() {
-            let Some(arg_name) = arg_name.or_else(|| allowed.get(i).map(|s| s.to_string())) else {
+            let Some(arg_name) = arg_name.or_else(|| names.get(i).map(|s| s.to_string())) else {
                 diags.push(
                     Diagnostic::error(
                         "exc::check::bad_argument",
@@ -212,11 +264,11 @@ impl Settings {
                         span,
                     )
                     .label("here")
-                    .help(format!("`{name}` takes: {}", allowed.join(", "))),
+                    .help(format!("`{name}` takes: {}", names.join(", "))),
                 );
                 continue;
             };
-            if !allowed.contains(&arg_name.as_str()) {
+            let Some(opt) = allowed.iter().find(|o| o.name == arg_name) else {
                 diags.push(
                     Diagnostic::error(
                         "exc::check::bad_argument",
@@ -225,16 +277,57 @@ impl Settings {
                     )
                     .label("here")
                     .help(
-                        suggestion(&arg_name, allowed.iter().copied())
-                            .unwrap_or_else(|| format!("`{name}` takes: {}", allowed.join(", "))),
+                        suggestion(&arg_name, names.iter().copied())
+                            .unwrap_or_else(|| format!("`{name}` takes: {}", names.join(", "))),
                     ),
                 );
                 continue;
+            };
+            if let Some(d) = check_option(key, &name, opt, &v) {
+                diags.push(d);
             }
-            options.insert(arg_name, to_json(&v));
+            options.insert(arg_name, to_json(&v.node));
         }
         Schedule { name, options }
     }
+}
+
+/// Why option `opt` of `key name(…)` cannot take `v`, if it cannot. An
+/// unresolved `$var` was reported as unknown already.
+fn check_option(key: &str, name: &str, opt: &Opt, v: &Spanned<Value>) -> Option<Diagnostic> {
+    let what = format!("`{}` of `{key} {name}`", opt.name);
+    let (wants, value) = match (opt.kind, &v.node) {
+        (_, Value::Var(_)) => return None,
+        (OptKind::Bool, Value::Bool(_)) => return None,
+        (OptKind::Bool, _) => ("true or false".to_string(), None),
+        (OptKind::Number(r), Value::Num(n)) if r.contains(n.value) => return None,
+        (OptKind::Number(r), Value::Num(n)) => (r.describe(), Some(n.value)),
+        (OptKind::Number(_), _) => ("a number".to_string(), None),
+        (OptKind::Whole(r), Value::Num(n)) if n.value.fract() == 0.0 && r.contains(n.value) => {
+            return None
+        }
+        (OptKind::Whole(r), Value::Num(n)) if n.value.fract() == 0.0 => {
+            (r.describe(), Some(n.value))
+        }
+        (OptKind::Whole(r), _) => (format!("a whole number, {}", r.describe()), None),
+    };
+    let (message, label) = match value {
+        Some(n) => (
+            format!("{what} must be {wants}, not `{}`", number_text(n)),
+            "out of range".to_string(),
+        ),
+        None => (format!("{what} must be {wants}"), format!("not {wants}")),
+    };
+    let code = if value.is_some() {
+        "exc::check::out_of_range"
+    } else {
+        "exc::check::bad_argument"
+    };
+    Some(
+        Diagnostic::error(code, message, v.span)
+            .label(label)
+            .help(opt.help),
+    )
 }
 
 fn example(wants: &str) -> &'static str {

@@ -1,49 +1,16 @@
-//! Text -> spanned AST. pest types never leave this module: callers get an
-//! [`ast::File`] or a [`Diagnostic`].
+//! Text -> spanned AST. pest types never leave this module and
+//! [`crate::syntax_error`]: callers get an [`ast::File`] or a [`Diagnostic`].
 
 use crate::ast::*;
-use crate::diagnostic::{suggestion, Diagnostic};
+use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, Span, Spanned};
+use crate::syntax_error::syntax_error;
 use pest::iterators::{Pair, Pairs};
 use pest::Parser as _;
 
 #[derive(pest_derive::Parser)]
 #[grammar = "../grammar/exc.pest"]
-struct Grammar;
-
-const TASK_KEYWORDS: &[&str] = &[
-    "collection",
-    "family",
-    "description",
-    "source",
-    "fields",
-    "filter",
-    "each",
-    "input",
-    "target",
-    "references",
-    "postprocess",
-    "metrics",
-    "decode",
-    "lengths",
-    "examples",
-    "sample",
-];
-const MIXTURE_KEYWORDS: &[&str] = &[
-    "use",
-    "select",
-    "exclude",
-    "subset",
-    "rates",
-    "c4",
-    "model",
-    "train",
-    "pretrain",
-    "finetune",
-    "evaluate",
-    "sweep",
-    "description",
-];
+pub(crate) struct Grammar;
 
 /// Parse one file. A syntax error stops the file (pest cannot recover), but
 /// the rest of the project is still checked.
@@ -63,81 +30,6 @@ pub fn parse(file: FileId, text: &str) -> Result<File, Diagnostic> {
         }
     }
     Ok(File { items })
-}
-
-fn syntax_error(file: FileId, text: &str, err: &pest::error::Error<Rule>) -> Diagnostic {
-    let (start, end) = match err.location {
-        pest::error::InputLocation::Pos(p) => (p, p),
-        pest::error::InputLocation::Span((s, e)) => (s, e),
-    };
-    // Underline the word at the error, if any, so the excerpt points at it.
-    let word: String = text
-        .get(start..)
-        .unwrap_or("")
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || *c == '_')
-        .collect();
-    let end = end.max(start + word.len());
-    let expected = match &err.variant {
-        pest::error::ErrorVariant::ParsingError { positives, .. } => {
-            let mut names: Vec<String> = positives.iter().filter_map(|r| rule_name(*r)).collect();
-            names.sort();
-            names.dedup();
-            names
-        }
-        pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
-    };
-    let found = if word.is_empty() {
-        text.get(start..)
-            .and_then(|t| t.chars().next())
-            .map_or("end of file".to_string(), |c| format!("`{c}`"))
-    } else {
-        format!("`{word}`")
-    };
-    let message = if expected.is_empty() {
-        format!("unexpected {found}")
-    } else {
-        format!("expected {}, found {found}", expected.join(" or "))
-    };
-    let keywords = TASK_KEYWORDS.iter().chain(MIXTURE_KEYWORDS).copied();
-    let help = if word.is_empty() {
-        None
-    } else {
-        suggestion(&word, keywords)
-    }
-    .unwrap_or_else(|| {
-        "see tasks/README.md for the language; every entry starts with a keyword".to_string()
-    });
-    Diagnostic::error(
-        "exc::syntax::unexpected",
-        message,
-        Span::new(file, start, end),
-    )
-    .label("here")
-    .help(help)
-}
-
-fn rule_name(rule: Rule) -> Option<String> {
-    let name = match rule {
-        Rule::task_entry | Rule::collection | Rule::family => "a task entry (`input`, `target`, …)",
-        Rule::mix_entry => "a mixture entry (`select`, `rates`, …)",
-        Rule::string | Rule::template => "a string",
-        Rule::number | Rule::int => "a number",
-        Rule::ident | Rule::bare => "a name",
-        Rule::expr | Rule::path | Rule::zip_list => "a field path",
-        Rule::zip_head => "`zip(name = list, …)`",
-        Rule::literal => "a value",
-        Rule::type_expr | Rule::prim_type => "a type",
-        Rule::call | Rule::call_value => "a function",
-        Rule::selector | Rule::sel_glob | Rule::sel_keyed => "a task selector",
-        Rule::EOI => "end of file",
-        Rule::item | Rule::task | Rule::mixture | Rule::include => "`task`, `mixture` or `include`",
-        Rule::split_map => "`{ split = \"…\" }`",
-        Rule::setting => "a setting",
-        Rule::cmp_op => "a comparison",
-        _ => return None,
-    };
-    Some(name.to_string())
 }
 
 fn first(pair: Pair<'_, Rule>) -> Pair<'_, Rule> {
@@ -895,6 +787,92 @@ task glue_rte {
             panic!("no examples")
         };
         assert_eq!(n.value, 2490.0);
+    }
+
+    #[test]
+    fn keywords_end_at_a_word_boundary() {
+        let task = |entry: &str| {
+            format!("task t {{ fields {{ label: text }} input \"x\" {entry} sample {{ label: \"a\" }} }}")
+        };
+        assert!(parse(FileId(0), &task("target label metrics accuracy")).is_ok());
+        for glued in [
+            "targetlabel metrics accuracy",
+            "target label metricsaccuracy",
+        ] {
+            let err = parse(FileId(0), &task(glued)).unwrap_err();
+            assert_eq!(err.code, "exc::syntax::unexpected", "{glued}");
+        }
+        let err = parse(FileId(0), "mixture m { selectglue_rte }").unwrap_err();
+        assert_eq!(
+            err.help.as_deref(),
+            Some("a keyword ends at a space: did you mean `select glue_rte`?")
+        );
+    }
+
+    /// Every keyword of the grammar goes through `keyword` (a word boundary)
+    /// and is in `kw_word`, whole: a keyword added without both would again
+    /// read `targetlabel` as `target label`.
+    #[test]
+    fn every_keyword_is_guarded() {
+        let grammar = include_str!("../../grammar/exc.pest");
+        let quoted = |line: &str| -> Vec<(usize, String)> {
+            let mut out = Vec::new();
+            let mut rest = line;
+            let mut base = 0;
+            while let Some(open) = rest.find('"') {
+                let after = &rest[open + 1..];
+                let Some(close) = after.find('"') else { break };
+                out.push((base + open, after[..close].to_string()));
+                base += open + close + 2;
+                rest = &after[close + 1..];
+            }
+            out
+        };
+        let listed: Vec<String> = grammar
+            .split("kw_word = @{")
+            .nth(1)
+            .and_then(|r| r.split('}').next())
+            .map(|body| quoted(body).into_iter().map(|(_, w)| w).collect())
+            .unwrap_or_default();
+        assert!(listed.len() > 40, "{listed:?}");
+        // Rules that guard their words themselves, and the keyword list.
+        let exempt = [
+            "boolean",
+            "null",
+            "number",
+            "sel_key",
+            "kw_word",
+            "string",
+            "str_inner",
+            "sq_inner",
+        ];
+        let mut in_kw_word = false;
+        for line in grammar.lines() {
+            let code = line.split("//").next().unwrap_or("");
+            let rule = code.split('=').next().unwrap_or("").trim();
+            in_kw_word = (in_kw_word || rule == "kw_word") && !code.starts_with('}');
+            if in_kw_word || exempt.contains(&rule) {
+                continue;
+            }
+            for (at, w) in quoted(code) {
+                if !w.starts_with(|c: char| c.is_ascii_alphabetic()) {
+                    continue;
+                }
+                assert!(
+                    code[..at].trim_end().ends_with("keyword ~"),
+                    "`{w}` in `{rule}` lacks `keyword ~`"
+                );
+                assert!(listed.contains(&w), "`{w}` is not in `kw_word`");
+            }
+        }
+        for w in &listed {
+            let whole = Grammar::parse(Rule::kw_word, w).map(|p| p.as_str().len());
+            assert_eq!(whole.ok(), Some(w.len()), "`{w}` is not matched whole");
+            assert!(
+                Grammar::parse(Rule::kw_word, &format!("{w}x")).is_err(),
+                "{w}x"
+            );
+        }
     }
 
     #[test]

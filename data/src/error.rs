@@ -100,7 +100,7 @@ pub enum DataError {
     /// A task whose split gives no example at all: every row read was
     /// dropped by its filter or by a join.
     #[error(
-        "task `{task}` ({split}): every row was dropped: of {} rows read, {} gave no example (its `filter`) and {} had no joined row (`unmatched drop`)",
+        "task `{task}` ({split}): every row was dropped: of those read ({}), {} gave no example (its `filter`) and {} had no joined row (`unmatched drop`)",
         counts.read(), counts.filtered, counts.unmatched
     )]
     AllDropped {

@@ -395,11 +395,12 @@ fn column_files(
     };
     for (col, found) in &matched {
         if found.len() != first.len() {
+            let files = |n: usize| format!("{n} file{}", if n == 1 { "" } else { "s" });
             return Err(DataError::Config(format!(
-                "task `{task}`: column `{first_col}` matches {} files but column `{col}` matches {}; \
+                "task `{task}`: column `{first_col}` matches {} but column `{col}` matches {}; \
                  the n-th file of each column is read with the n-th of the others, so each pattern must match as many files",
-                first.len(),
-                found.len()
+                files(first.len()),
+                files(found.len())
             )));
         }
     }
