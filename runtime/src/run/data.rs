@@ -71,12 +71,12 @@ pub fn all_dropped(task: &Task, split: &str, counts: &RowCounts) -> Error {
         format!("no example (its {})", filters.join(", "))
     };
     Error::Input(format!(
-        "task `{}` drops every row of its `{split}` split: of {} rows read, {} gave {filter} \
+        "task `{}` drops every row of its `{split}` split: of {} read, {} gave {filter} \
          and {} had no joined row (`unmatched drop`); there is nothing to {}\n  \
          help: `exc render --data DATA_DIR --split {split}` shows the rows; check the filter \
          against the data (a field name, a label value) and the join's keys",
         task.name,
-        counts.read(),
+        count(counts.read(), "row"),
         counts.filtered,
         counts.unmatched,
         if split == "train" {
@@ -120,6 +120,11 @@ pub fn stream_counts(cursor: &exc_data::pipeline::PipelineCursor) -> serde_json:
     per.into()
 }
 
+/// `1 row`, `2 rows`.
+fn count(n: u64, what: &str) -> String {
+    format!("{n} {what}{}", if n == 1 { "" } else { "s" })
+}
+
 /// One line per task of what was dropped, for a note when a stage ends;
 /// None when nothing was.
 pub fn dropped_note(counts: &serde_json::Value) -> Option<String> {
@@ -127,12 +132,18 @@ pub fn dropped_note(counts: &serde_json::Value) -> Option<String> {
         .as_object()?
         .iter()
         .filter(|(_, c)| {
-            c["dropped_by_filter"].as_u64().unwrap_or(0) + c["dropped_unmatched"].as_u64().unwrap_or(0) > 0
+            c["dropped_by_filter"].as_u64().unwrap_or(0)
+                + c["dropped_unmatched"].as_u64().unwrap_or(0)
+                > 0
         })
         .map(|(t, c)| {
+            let n = |k: &str| c[k].as_u64().unwrap_or(0);
             format!(
-                "`{t}` {} rows read, {} dropped by its filter, {} without a joined row -> {} examples",
-                c["rows_read"], c["dropped_by_filter"], c["dropped_unmatched"], c["examples"]
+                "`{t}` {} read, {} dropped by its filter, {} without a joined row -> {}",
+                count(n("rows_read"), "row"),
+                n("dropped_by_filter"),
+                n("dropped_unmatched"),
+                count(n("examples"), "example")
             )
         })
         .collect();
