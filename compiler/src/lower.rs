@@ -195,6 +195,20 @@ fn check_sweeps(
         let mut seen: IndexMap<String, Span> = IndexMap::new();
         for v in values.iter() {
             let text = sweep_value_text(&v.node);
+            // The value is part of the run's directory name: a separator
+            // would nest it (`a=../../x` would even leave the output folder).
+            if text.contains(['/', '\\']) || text.chars().any(char::is_control) {
+                diags.push(
+                    Diagnostic::error(
+                        "exc::check::bad_sweep_value",
+                        format!("`{text}` cannot name a run directory (`{}={text}`)", var.node),
+                        v.span,
+                    )
+                    .label("has a path separator or control character")
+                    .help("a run is named and stored after its sweep values: use a value without `/` or `\\`"),
+                );
+                continue;
+            }
             if let Some(first) = seen.insert(text.clone(), v.span) {
                 diags.push(
                     Diagnostic::error(
