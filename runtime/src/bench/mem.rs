@@ -1,9 +1,9 @@
-//! Peak memory without unsafe code: the process's peak resident set on
+//! Peak memory as the system sees it: the process's peak resident set on
 //! CPU (`VmHWM`), and on a GPU the device memory in use as `nvidia-smi`
-//! reports it, sampled on a thread. tch binds none of the CUDA caching
-//! allocator's statistics, and the workspace forbids the FFI that would
-//! reach them; the sampled figure includes the CUDA context and the
-//! allocator's cached blocks, which is what decides whether a batch fits.
+//! reports it, sampled on a thread. The sampled figure includes the CUDA
+//! context and the allocator's cached blocks, which is what decides whether
+//! a batch fits; the caching allocator's own peaks come from the shim
+//! (`exc_torchext::device_memory`).
 
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -19,23 +19,38 @@ pub fn peak_rss_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// One `nvidia-smi` query of GPU `index`: (name, memory used in MiB).
-pub fn gpu_query(index: usize) -> Option<(String, u64)> {
+/// One `nvidia-smi` query of CUDA device `index`: (name, memory used in
+/// MiB, when the driver reports it: `[N/A]` under MIG).
+pub fn gpu_query(index: usize) -> Option<(String, Option<u64>)> {
+    let visible = std::env::var("CUDA_VISIBLE_DEVICES").ok();
     let out = Command::new("nvidia-smi")
         .args([
             "--query-gpu=name,memory.used",
             "--format=csv,noheader,nounits",
-            &format!("--id={index}"),
+            &format!("--id={}", smi_id(index, visible.as_deref())),
         ])
         .output()
         .ok()?;
     if !out.status.success() {
         return None;
     }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().next()?;
-    let (name, used) = line.rsplit_once(',')?;
-    Some((name.trim().to_string(), used.trim().parse().ok()?))
+    parse_query(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// nvidia-smi numbers every GPU of the machine; CUDA numbers only those in
+/// `CUDA_VISIBLE_DEVICES`, in its order (each an index or a UUID, both of
+/// which `--id` takes).
+fn smi_id(index: usize, visible: Option<&str>) -> String {
+    visible
+        .and_then(|v| v.split(',').nth(index))
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map_or_else(|| index.to_string(), str::to_string)
+}
+
+fn parse_query(text: &str) -> Option<(String, Option<u64>)> {
+    let (name, used) = text.lines().next()?.rsplit_once(',')?;
+    Some((name.trim().to_string(), used.trim().parse().ok()))
 }
 
 /// Samples a GPU's memory in use every 200 ms until dropped.
@@ -50,13 +65,13 @@ pub struct GpuSampler {
 impl GpuSampler {
     /// `None` where `nvidia-smi` does not answer.
     pub fn start(index: usize) -> Option<GpuSampler> {
-        let (_, baseline_mib) = gpu_query(index)?;
+        let baseline_mib = gpu_query(index)?.1?;
         let stop = Arc::new(AtomicBool::new(false));
         let peak_mib = Arc::new(AtomicU64::new(baseline_mib));
         let (s, p) = (stop.clone(), peak_mib.clone());
         let handle = std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
-                if let Some((_, used)) = gpu_query(index) {
+                if let Some((_, Some(used))) = gpu_query(index) {
                     p.fetch_max(used, Ordering::Relaxed);
                 }
                 std::thread::sleep(Duration::from_millis(200));
@@ -88,10 +103,33 @@ impl Drop for GpuSampler {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn rss_is_read_on_linux() {
         if cfg!(target_os = "linux") {
             assert!(super::peak_rss_bytes().unwrap_or(0) > 1024 * 1024);
         }
+    }
+
+    #[test]
+    fn cuda_devices_are_found_by_their_nvidia_smi_id() {
+        assert_eq!(smi_id(0, None), "0");
+        assert_eq!(smi_id(1, Some("3,5")), "5");
+        assert_eq!(smi_id(0, Some("GPU-8f2c-aa")), "GPU-8f2c-aa");
+        assert_eq!(smi_id(2, Some("3,5")), "2");
+        assert_eq!(smi_id(0, Some("")), "0");
+    }
+
+    #[test]
+    fn a_name_survives_an_unknown_memory_reading() {
+        assert_eq!(
+            parse_query("NVIDIA H100 80GB HBM3, 1234\n"),
+            Some(("NVIDIA H100 80GB HBM3".into(), Some(1234)))
+        );
+        assert_eq!(
+            parse_query("NVIDIA H200, [N/A]\n"),
+            Some(("NVIDIA H200".into(), None))
+        );
     }
 }
