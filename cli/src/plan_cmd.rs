@@ -158,11 +158,14 @@ pub fn table(plan: &Plan) -> String {
                     t.targets,
                     stage.rates
                 );
+                if t.pack {
+                    let _ = write!(out, ", packed");
+                }
             }
             if stage.kind == StageKind::Finetune {
                 // What a fine-tune stage's splits are for: choosing checkpoints.
                 if stage.last_checkpoint {
-                    let _ = write!(out, ", evaluated with its last checkpoint");
+                    let _ = write!(out, ", keeps its last checkpoint (no selection)");
                 } else {
                     let _ = write!(out, ", selects checkpoints on {}", stage.splits.join(", "));
                 }
@@ -229,6 +232,12 @@ pub fn table(plan: &Plan) -> String {
                 "",
                 total * 100.0
             );
+            if stage.train.as_ref().is_some_and(|t| t.pack) {
+                let _ = writeln!(
+                    out,
+                    "  (epochs count one example per batch row; packing fits several short ones into a row, so this stage reads more)"
+                );
+            }
         }
     }
     out

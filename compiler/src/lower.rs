@@ -449,15 +449,14 @@ impl Cx<'_> {
             None
         };
         let ratio = c4.as_ref().map_or(0.0, |c| c.ratio);
-        let (rates_text, shares) = if training {
+        let (rates_text, shares, policy) = if training {
             self.rates(eff, &names)
         } else {
-            ("none".into(), vec![0.0; names.len()])
+            ("none".into(), vec![0.0; names.len()], None)
         };
         let train = training.then(|| self.train(kind, eff, at));
         let supervised = 1.0 / (1.0 + ratio);
         let total_examples = train.as_ref().map(|t| (t.steps * t.batch) as f64);
-        let cap = crate::lower_rates::cap_of(eff);
         let tasks = names
             .iter()
             .zip(shares)
@@ -467,11 +466,9 @@ impl Cx<'_> {
                 TaskRate {
                     task: n.clone(),
                     examples,
-                    capped: if training {
-                        examples.map(|e| rates::capped(e, cap, 1.0))
-                    } else {
-                        None
-                    },
+                    capped: examples
+                        .zip(policy.as_ref())
+                        .and_then(|(e, p)| rates::mixed_size(e, p)),
                     rate,
                     epochs: match (examples, total_examples) {
                         (Some(e), Some(tot)) if e > 0 && training => Some(tot * rate / e as f64),

@@ -10,14 +10,15 @@ use crate::source::{Span, Spanned};
 use indexmap::IndexMap;
 
 impl Cx<'_> {
-    /// The rates' text for the plan and one share per task of `names`
-    /// (zeros, with a diagnostic, when they cannot be computed).
+    /// The rates' text for the plan, one share per task of `names` (zeros,
+    /// with a diagnostic, when they cannot be computed) and the policy they
+    /// were computed by (`None` then).
     pub(crate) fn rates(
         &mut self,
         eff: &[&Spanned<MixEntry>],
         names: &[String],
-    ) -> (String, Vec<f64>) {
-        let invalid = || ("invalid".to_string(), vec![0.0; names.len()]);
+    ) -> (String, Vec<f64>, Option<Policy>) {
+        let invalid = || ("invalid".to_string(), vec![0.0; names.len()], None);
         let decl = eff.iter().rev().find_map(|e| match &e.node {
             MixEntry::Rates(r) => Some((r, e.span)),
             _ => None,
@@ -55,7 +56,7 @@ impl Cx<'_> {
             },
         };
         match rates::rates(&members, &policy) {
-            Ok(r) => (text, r),
+            Ok(r) => (text, r, Some(policy)),
             Err(e) => {
                 self.rates_error(&e, &policy, names, span);
                 invalid()
@@ -152,7 +153,11 @@ impl Cx<'_> {
                     format!("rates cannot be computed: no {what} for {shown}"),
                     span,
                 )
-                .label("needs sizes")
+                .label(if weights {
+                    "needs weights"
+                } else {
+                    "needs sizes"
+                })
                 .help(fix)
             }
             // Weights are checked to be positive, so only sizes can all be zero.
@@ -228,25 +233,5 @@ impl Cx<'_> {
             "family_uniform" => Policy::FamilyUniform { cap },
             _ => Policy::Uniform,
         })
-    }
-}
-
-/// The cap the plan reports each task's size under.
-pub(crate) fn cap_of(eff: &[&Spanned<MixEntry>]) -> Option<f64> {
-    let decl = eff.iter().rev().find_map(|e| match &e.node {
-        MixEntry::Rates(r) => Some(r),
-        _ => None,
-    });
-    match decl {
-        None => Some(300_000.0),
-        Some(RatesDecl::Policy(c)) => c
-            .args
-            .iter()
-            .find(|a| a.name.as_ref().is_some_and(|n| n.node == "cap"))
-            .and_then(|a| match a.value.node {
-                Value::Num(n) => Some(n.value),
-                _ => None,
-            }),
-        Some(RatesDecl::Weights(_)) => None,
     }
 }

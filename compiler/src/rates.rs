@@ -26,6 +26,17 @@ pub enum Policy {
     },
 }
 
+/// The size a task is mixed by under `policy` (before any temperature):
+/// its scaled, capped number of examples; `None` where sizes play no part
+/// (uniform rates, explicit weights).
+pub fn mixed_size(examples: u64, policy: &Policy) -> Option<f64> {
+    match policy {
+        Policy::Proportional { cap, scale, .. } => Some(capped(examples, *cap, *scale)),
+        Policy::FamilyUniform { cap } => Some(capped(examples, *cap, 1.0)),
+        Policy::Uniform | Policy::Weights => None,
+    }
+}
+
 /// The capped size used for mixing.
 pub fn capped(examples: u64, cap: Option<f64>, scale: f64) -> f64 {
     let n = examples as f64 * scale;
@@ -127,6 +138,28 @@ pub fn subset(n: usize, k: usize, seed: u64) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_mixed_size_is_the_policys() {
+        let prop = |cap, scale| Policy::Proportional {
+            cap,
+            temperature: 1.0,
+            scale,
+        };
+        assert_eq!(
+            mixed_size(169_654, &prop(Some(30_000.0), 1.0)),
+            Some(30_000.0)
+        );
+        // The scale applies before the cap.
+        let scaled = mixed_size(169_654, &prop(Some(30_000.0), 0.1)).unwrap();
+        assert!((scaled - 16_965.4).abs() < 1e-6);
+        assert_eq!(
+            mixed_size(10, &Policy::FamilyUniform { cap: Some(5.0) }),
+            Some(5.0)
+        );
+        assert_eq!(mixed_size(10, &Policy::Uniform), None);
+        assert_eq!(mixed_size(10, &Policy::Weights), None);
+    }
 
     fn m(n: u64, fam: &str) -> Member {
         Member {
