@@ -253,8 +253,15 @@ pub enum Func {
     Names {
         names: Vec<String>,
     },
-    /// Round a number to the nearest multiple of `step` (STS-B: 0.2).
+    /// Round a number to the nearest multiple of `step`, halves away from
+    /// zero (Civil Comments' toxicity: 0.5 -> 1).
     Round {
+        step: f64,
+    },
+    /// Round a number to the nearest multiple of `step` as T5 rounds STS-B
+    /// (`tf.round(label * 5) / 5` on a float32 label): in float32, times
+    /// `1 / step`, halves to even.
+    RoundEven {
         step: f64,
     },
     /// Number -> text with a fixed number of decimals.

@@ -435,6 +435,18 @@ fn apply(f: &Func, v: V, text: &str, env: &Env<'_>) -> Result<V, RenderError> {
                 x
             })
         }
+        Func::RoundEven { step } => {
+            let x = number(&v, text)?;
+            V::Float(if *step > 0.0 {
+                // T5's STS-B target: tf.round(label * 5) / 5, the label a
+                // float32 (TFDS's and the hub's type) and tf.round halving
+                // to even. In float32, 0.7 * 5 is 3.5, which rounds to 4.
+                let per_unit = (1.0 / *step) as f32;
+                f64::from(((x as f32) * per_unit).round_ties_even() / per_unit)
+            } else {
+                x
+            })
+        }
         Func::Fixed { digits } => V::Text(format!("{:.*}", digits, number(&v, text)?)),
         Func::At { index } => {
             let i = arg_int(env, index, text)?;

@@ -10,8 +10,29 @@ use indexmap::IndexMap;
 const PRIMS: &[&str] = &["text", "int", "float", "bool", "class", "list"];
 
 pub const FUNCTIONS: &[&str] = &[
-    "lower", "upper", "strip", "join", "replace", "sub", "first", "last", "len", "str", "default",
-    "id", "names", "round", "fixed", "words", "at", "slice", "mark", "entities", "map", "nonempty",
+    "lower",
+    "upper",
+    "strip",
+    "join",
+    "replace",
+    "sub",
+    "first",
+    "last",
+    "len",
+    "str",
+    "default",
+    "id",
+    "names",
+    "round",
+    "round_even",
+    "fixed",
+    "words",
+    "at",
+    "slice",
+    "mark",
+    "entities",
+    "map",
+    "nonempty",
     "lookup",
 ];
 
@@ -443,6 +464,13 @@ fn apply(call: &ast::Call, ty: &Type, scope: &Scope<'_>) -> Result<(Func, Type),
             Type::Float,
         ),
         "round" => return Err(mismatch("a number")),
+        "round_even" if numeric => (
+            Func::RoundEven {
+                step: num_arg(call, 0, "step")?,
+            },
+            Type::Float,
+        ),
+        "round_even" => return Err(mismatch("a number")),
         "fixed" if numeric => (
             Func::Fixed {
                 digits: num_arg(call, 0, "digits")? as usize,

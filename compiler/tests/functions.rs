@@ -642,3 +642,34 @@ fn class_metrics_score_a_class_target_by_its_names() {
         "False,True"
     );
 }
+
+#[test]
+fn round_even_rounds_as_t5_rounds_stsb_and_round_halves_away() {
+    // T5's STS-B target is tf.round(label * 5) / 5 on a float32 label: halves
+    // go to the even multiple (2.5 -> 2.4), and 0.7 * 5 is 3.5 in float32
+    // (-> 0.8); tasks/golden/t5_formats.jsonl holds T5's own outputs.
+    let target = |func: &str, label: f64| {
+        let src = format!(
+            r#"task t {{ fields {{ s: text, label: float }} input "{{s}}" target label | {func} | fixed(1) metrics accuracy }}"#
+        );
+        render(&src, serde_json::json!({"s": "x", "label": label}), "train")[0]
+            .target
+            .clone()
+    };
+    for (label, t5) in [
+        (0.5, "0.4"),
+        (1.5, "1.6"),
+        (2.5, "2.4"),
+        (4.5, "4.4"),
+        (0.7, "0.8"),
+        (2.9, "2.8"),
+        (4.75, "4.8"),
+        (2.333, "2.4"),
+        (-1.0, "-1.0"),
+    ] {
+        assert_eq!(target("round_even(0.2)", label), t5, "label {label}");
+    }
+    // `round` halves away from zero (Civil Comments: toxicity 0.5 -> 1).
+    assert_eq!(target("round(0.2)", 2.5), "2.6");
+    assert_eq!(target("round(1)", 0.5), "1.0");
+}
