@@ -405,8 +405,17 @@ fn sweep_and_report(dir: &Path, mix: PathBuf, param: &str) {
         let cells: Vec<&str> = row.split('|').map(str::trim).collect();
         assert_eq!(cells.len(), header.len(), "{row}");
         assert!(row.contains(&d.display().to_string()), "{row}");
-        for c in &cells[2..cells.len() - 1] {
-            assert!(c.parse::<f64>().is_ok() || *c == "n/a", "`{c}` in {row}");
+        for (c, h) in cells[2..cells.len() - 1].iter().zip(&header[2..]) {
+            // A loss names its stage: `1.23 (pretrain)`.
+            let number = if h.starts_with("final loss") {
+                c.split_once(" (").map_or(*c, |(x, _)| x)
+            } else {
+                c
+            };
+            assert!(
+                number.parse::<f64>().is_ok() || *c == "n/a",
+                "`{c}` in {row}"
+            );
         }
     }
     // Plots: SVG files that the summary links, each a well-formed <svg> with

@@ -1,7 +1,10 @@
 //! Reports: `report.md` of one run (per-task scores next to the trivial
 //! baseline, the loss curve's ends), and `exc report`, which gathers the run
-//! directories under its arguments into one table (runs x task metrics) and,
-//! for every numeric sweep parameter, an SVG plot of each score against it.
+//! directories under its arguments into one table (runs x task metrics),
+//! for every numeric sweep parameter an SVG plot of each score against it
+//! (a line per value of the other parameters, averaged over seeds), and for
+//! every pair of parameters a grid of mean scores (the paper's Table 2 when
+//! both range over the same task families).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -39,9 +42,8 @@ struct RunScores {
     rows: indexmap::IndexMap<String, serde_json::Value>,
     /// Each task's family, from the run's plan.
     families: indexmap::IndexMap<String, String>,
-    /// Last logged loss of the first training stage.
-    last_loss: Option<f64>,
-    /// Every training stage's logged losses, in order.
+    /// Every training stage's logged losses, in order (a `per_task`
+    /// stage logs one entry per task, `stage/task`).
     stage_losses: indexmap::IndexMap<String, Vec<f64>>,
 }
 
@@ -110,7 +112,6 @@ fn read_run(dir: &Path) -> Option<RunScores> {
             }
         }
     }
-    let losses = stage_losses.values().next().cloned().unwrap_or_default();
     let plan: serde_json::Value = std::fs::read_to_string(dir.join("plan.json"))
         .ok()
         .and_then(|s| serde_json::from_str(&s).ok())
@@ -133,7 +134,6 @@ fn read_run(dir: &Path) -> Option<RunScores> {
         scores,
         errors,
         weights,
-        last_loss: losses.last().copied(),
         stage_losses,
     })
 }
@@ -347,7 +347,8 @@ fn find_runs(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// `exc report`: `summary.md` with one table over every run found, plus an
-/// SVG per numeric sweep parameter and metric. Returns the summary's path.
+/// SVG per numeric sweep parameter and metric, and a grid per pair of sweep
+/// parameters. Returns the summary's path.
 pub fn report(args: &ReportArgs) -> Result<PathBuf> {
     let mut dirs = Vec::new();
     for d in &args.dirs {
@@ -371,101 +372,70 @@ pub fn report(args: &ReportArgs) -> Result<PathBuf> {
             }
         }
     }
-    let mut md = String::from("# exc report\n\n| run | final loss |");
-    for k in &keys {
-        let _ = write!(md, " {k} |");
-    }
-    md.push_str("\n| --- | ---: |");
-    md.push_str(&" ---: |".repeat(keys.len()));
-    md.push('\n');
-    for r in &runs {
-        let _ = write!(
-            md,
-            "| {} (`{}`) | {} |",
-            r.name,
-            r.dir.display(),
-            fmt(r.last_loss)
-        );
-        for k in &keys {
-            let s = r.scores.iter().find(|x| &x.0 == k).and_then(|x| x.1);
-            let _ = write!(md, " {} |", fmt(s));
-        }
-        md.push('\n');
-    }
-    // A plot per numeric parameter that varies across runs, per metric.
-    let mut params: Vec<String> = Vec::new();
-    for r in &runs {
-        for (k, v) in &r.params {
-            if v.as_f64().is_some() && !params.contains(k) {
-                params.push(k.clone());
-            }
-        }
-    }
-    for p in &params {
-        for k in &keys {
-            let pts: Vec<(f64, f64)> = runs
-                .iter()
-                .filter_map(|r| {
-                    let x = r.params.get(p)?.as_f64()?;
-                    let y = r.scores.iter().find(|s| &s.0 == k)?.1?;
-                    Some((x, y))
-                })
-                .collect();
-            if pts.len() < 2 {
-                continue;
-            }
-            let file = format!("{}-{}.svg", p, k.replace('/', "-"));
-            let svg = super::report_svg::line_plot(&pts, p, k);
-            crate::checkpoint::write_atomic(&out.join(&file), svg.as_bytes())?;
-            let _ = writeln!(md, "\n![{k} against {p}]({file})");
-        }
-    }
+    let mut md = summary_table(&runs, &keys);
+    md.push_str(&plots(&runs, &keys, &out)?);
     md.push_str(&grids(&runs));
     let path = out.join("summary.md");
     crate::checkpoint::write_atomic(&path, md.as_bytes())?;
     Ok(path)
 }
 
-/// The mean score of a run over its evaluated tasks of `family` (all tasks
-/// when none is of it): per task the mean of its results on its first
-/// split, then the mean over tasks, as the paper averages families.
-fn family_mean(r: &RunScores, family: &str) -> Option<f64> {
-    let mut per_task: indexmap::IndexMap<&str, (String, Vec<f64>)> = indexmap::IndexMap::new();
-    for (key, score, _) in &r.scores {
-        let mut parts = key.splitn(3, '/');
-        let (Some(task), Some(split), Some(score)) = (parts.next(), parts.next(), *score) else {
-            continue;
-        };
-        let e = per_task
-            .entry(task)
-            .or_insert_with(|| (split.to_string(), Vec::new()));
-        if e.0 == split {
-            e.1.push(score);
-        }
+/// The last logged loss of a run's first or last training stage, with the
+/// stage's name (`stage/task` for a `per_task` stage's last model).
+fn final_loss(r: &RunScores, last: bool) -> Option<(&str, f64)> {
+    let mut stages = r.stage_losses.iter();
+    let (stage, losses) = if last {
+        stages.next_back()?
+    } else {
+        stages.next()?
+    };
+    Some((stage.as_str(), *losses.last()?))
+}
+
+fn loss_text(l: Option<(&str, f64)>) -> String {
+    l.map_or_else(|| "n/a".into(), |(stage, x)| format!("{x:.2} ({stage})"))
+}
+
+/// One row per run: its final training loss and every score. The loss is
+/// the last stage's (the model that was scored, e.g. after fine-tuning);
+/// when some run has several stages the first stage's (e.g. pre-training,
+/// what an R or task-count sweep varies) gets a column too.
+fn summary_table(runs: &[RunScores], keys: &[String]) -> String {
+    let staged = runs.iter().any(|r| r.stage_losses.len() > 1);
+    let mut md = String::from("# exc report\n\n| run |");
+    if staged {
+        md.push_str(" final loss, first stage (stage) |");
     }
-    let in_family = |t: &str| r.families.get(t).is_some_and(|f| f == family);
-    let any = per_task.keys().any(|t| in_family(t));
-    let means: Vec<f64> = per_task
-        .iter()
-        .filter(|(t, _)| !any || in_family(t))
-        .filter(|(_, (_, v))| !v.is_empty())
-        .map(|(_, (_, v))| v.iter().sum::<f64>() / v.len() as f64)
-        .collect();
-    (!means.is_empty()).then(|| means.iter().sum::<f64>() / means.len() as f64)
+    md.push_str(" final loss, last stage (stage) |");
+    for k in keys {
+        let _ = write!(md, " {k} |");
+    }
+    md.push_str("\n| --- |");
+    md.push_str(&" ---: |".repeat(keys.len() + 1 + usize::from(staged)));
+    md.push('\n');
+    for r in runs {
+        let _ = write!(md, "| {} (`{}`) |", r.name, r.dir.display());
+        if staged {
+            let _ = write!(md, " {} |", loss_text(final_loss(r, false)));
+        }
+        let _ = write!(md, " {} |", loss_text(final_loss(r, true)));
+        for k in keys {
+            let s = r.scores.iter().find(|x| &x.0 == k).and_then(|x| x.1);
+            let _ = write!(md, " {} |", fmt(s));
+        }
+        md.push('\n');
+    }
+    md
 }
 
-fn value_text(v: &serde_json::Value) -> String {
-    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+/// Whether a parameter is a seed, which plots average over rather than
+/// draw a line for (the paper's Fig. 4 averages three seeds).
+fn is_seed(name: &str) -> bool {
+    name.to_ascii_lowercase().contains("seed")
 }
 
-/// For each pair of sweep parameters, a matrix with one row per value of
-/// the first and one column per value of the second. A cell is the run's
-/// mean score on the tasks of the column's family when the values are
-/// families (the paper's Table 2: family b's score when co-trained with
-/// family a), else on all its tasks. When rows and columns share values, a
-/// second matrix gives each cell minus its column's diagonal (the column
-/// trained alone), as Table 2 reports transfer.
-fn grids(runs: &[RunScores]) -> String {
+/// Every sweep parameter, in the order the runs name them.
+fn param_names(runs: &[RunScores]) -> Vec<String> {
     let mut params: Vec<String> = Vec::new();
     for r in runs {
         for k in r.params.keys() {
@@ -474,63 +444,475 @@ fn grids(runs: &[RunScores]) -> String {
             }
         }
     }
+    params
+}
+
+/// The parameters that take more than one value across the runs.
+fn varying(runs: &[RunScores]) -> Vec<String> {
+    param_names(runs)
+        .into_iter()
+        .filter(|p| {
+            let mut seen: Vec<String> = Vec::new();
+            for v in runs.iter().filter_map(|r| r.params.get(p)) {
+                let v = value_text(v);
+                if !seen.contains(&v) {
+                    seen.push(v);
+                }
+            }
+            seen.len() > 1
+        })
+        .collect()
+}
+
+/// A plot per numeric parameter that varies across runs, per metric;
+/// returns the markdown that shows them. Lines are drawn per value of the
+/// other parameters except seeds, which points average over.
+fn plots(runs: &[RunScores], keys: &[String], out: &Path) -> Result<String> {
+    let varying = varying(runs);
+    let mut md = String::new();
+    for p in &varying {
+        let (seeds, others): (Vec<&String>, Vec<&String>) =
+            varying.iter().filter(|o| *o != p).partition(|o| is_seed(o));
+        for k in keys {
+            let series = plot_series(runs, p, k, &others);
+            if !series.iter().any(|s| s.points.len() > 1) {
+                continue;
+            }
+            let file = format!("{}-{}.svg", p, k.replace('/', "-"));
+            let svg = super::report_svg::line_plot(&series, p, k);
+            crate::checkpoint::write_atomic(&out.join(&file), svg.as_bytes())?;
+            let _ = writeln!(md, "\n![{k} against {p}]({file})");
+            md.push_str(&plot_note(&others, &seeds));
+        }
+    }
+    Ok(md)
+}
+
+/// What a plot's lines and points are, when there is more than one line or
+/// a point is a mean.
+fn plot_note(others: &[&String], seeds: &[&String]) -> String {
+    let mut notes = Vec::new();
+    if !others.is_empty() {
+        let names: Vec<String> = others.iter().map(|o| format!("`{o}`")).collect();
+        notes.push(format!("One line per value of {}.", names.join(", ")));
+    }
+    if !seeds.is_empty() {
+        let names: Vec<String> = seeds.iter().map(|s| format!("`{s}`")).collect();
+        notes.push(format!(
+            "Each point is the mean over {}; the band is one standard deviation either side.",
+            names.join(", ")
+        ));
+    }
+    if notes.is_empty() {
+        String::new()
+    } else {
+        format!("\n{}\n", notes.join(" "))
+    }
+}
+
+/// The lines of a plot of score `key` against parameter `p`: one per
+/// combination of the `others`' values, named by them; at each value of `p`
+/// the mean (and standard deviation) of the runs there, i.e. over seeds.
+fn plot_series(
+    runs: &[RunScores],
+    p: &str,
+    key: &str,
+    others: &[&String],
+) -> Vec<super::report_svg::Series> {
+    type Ys = Vec<(f64, Vec<f64>)>;
+    let mut lines: indexmap::IndexMap<String, Ys> = indexmap::IndexMap::new();
+    for r in runs {
+        let Some(x) = r.params.get(p).and_then(num) else {
+            continue;
+        };
+        let Some(y) = r.scores.iter().find(|s| s.0 == key).and_then(|s| s.1) else {
+            continue;
+        };
+        let label: Vec<String> = others
+            .iter()
+            .filter_map(|o| Some(format!("{o}={}", value_text(r.params.get(*o)?))))
+            .collect();
+        let ys = lines.entry(label.join(", ")).or_default();
+        match ys.iter_mut().find(|(x0, _)| *x0 == x) {
+            Some((_, v)) => v.push(y),
+            None => ys.push((x, vec![y])),
+        }
+    }
+    lines
+        .into_iter()
+        .map(|(label, ys)| super::report_svg::Series {
+            label,
+            points: ys
+                .iter()
+                .filter_map(|(x, v)| {
+                    Some(super::report_svg::Point {
+                        x: *x,
+                        y: mean(v)?,
+                        sd: std_dev(v),
+                    })
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// The sample standard deviation; none for fewer than two values.
+fn std_dev(v: &[f64]) -> Option<f64> {
+    let m = mean(v)?;
+    (v.len() > 1)
+        .then(|| (v.iter().map(|y| (y - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt())
+}
+
+/// Each evaluated task's score: the mean of its defined results on its
+/// `validation` split when it has one, else on its first split by name
+/// (scores files are read sorted, and `test` sorts before `validation`;
+/// the paper reports validation, and a mixture evaluating `splits
+/// validation, test` must not be scored on test). `None` when none of the
+/// split's results is defined.
+fn task_scores(r: &RunScores) -> indexmap::IndexMap<&str, Option<f64>> {
+    let mut split_of: indexmap::IndexMap<&str, &str> = indexmap::IndexMap::new();
+    for (key, _, _) in &r.scores {
+        let mut parts = key.splitn(3, '/');
+        let (Some(task), Some(split)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let chosen = split_of.entry(task).or_insert(split);
+        if split == "validation" {
+            *chosen = split;
+        }
+    }
+    split_of
+        .into_iter()
+        .map(|(task, split)| {
+            let prefix = format!("{task}/{split}/");
+            let v: Vec<f64> = r
+                .scores
+                .iter()
+                .filter(|(k, _, _)| k.starts_with(&prefix))
+                .filter_map(|x| x.1)
+                .collect();
+            (task, mean(&v))
+        })
+        .collect()
+}
+
+/// Whether `value` is a task family of the run's plan.
+fn is_family(r: &RunScores, value: &str) -> bool {
+    r.families.values().any(|f| f == value)
+}
+
+/// The mean score of a run over its evaluated tasks of `family` (each task
+/// scored as `task_scores` says), as the paper averages families. When
+/// `family` is not a family of the run's plan at all (the column is some
+/// other parameter), the mean over all its tasks. Tasks whose score is
+/// undefined are left out; `None` when none of the family is left (never
+/// another family's score in its place).
+fn family_mean(r: &RunScores, family: &str) -> Option<f64> {
+    let of_plan = is_family(r, family);
+    let scores: Vec<f64> = task_scores(r)
+        .into_iter()
+        .filter(|(t, _)| !of_plan || r.families.get(*t).is_some_and(|f| f == family))
+        .filter_map(|(_, s)| s)
+        .collect();
+    mean(&scores)
+}
+
+fn value_text(v: &serde_json::Value) -> String {
+    v.as_str().map_or_else(|| v.to_string(), str::to_string)
+}
+
+/// A run's value of parameter `p`, as text (how grids compare values).
+fn param_text(r: &RunScores, p: &str) -> Option<String> {
+    r.params.get(p).map(value_text)
+}
+
+/// One grid cell: the mean over every run with the row's and column's
+/// values (so over the other parameters, e.g. seeds).
+#[derive(Debug, Clone, Copy, Default)]
+struct Cell {
+    mean: Option<f64>,
+    /// Runs whose score is defined (the ones averaged).
+    defined: usize,
+    /// Runs with the row's and column's values.
+    runs: usize,
+}
+
+impl Cell {
+    /// The mean, and how many runs it averages when more than one (or when
+    /// some had no defined score).
+    fn text(&self) -> String {
+        match (self.runs, self.defined) {
+            (0, _) => "no run".into(),
+            (n, d) if d == n && n > 1 => format!("{} (n={n})", fmt(self.mean)),
+            (n, d) if d < n && d > 0 => format!("{} (n={d} of {n})", fmt(self.mean)),
+            _ => fmt(self.mean),
+        }
+    }
+}
+
+/// The two parameters of a grid and their values, in the runs' order.
+struct Grid<'a> {
+    a: &'a str,
+    b: &'a str,
+    rows: Vec<String>,
+    cols: Vec<String>,
+    /// The runs with both parameters.
+    runs: Vec<&'a RunScores>,
+}
+
+impl<'a> Grid<'a> {
+    fn new(all: &'a [RunScores], a: &'a str, b: &'a str) -> Self {
+        let mut g = Grid {
+            a,
+            b,
+            rows: Vec::new(),
+            cols: Vec::new(),
+            runs: Vec::new(),
+        };
+        for r in all {
+            let (Some(x), Some(y)) = (r.params.get(a), r.params.get(b)) else {
+                continue;
+            };
+            let (x, y) = (value_text(x), value_text(y));
+            if !g.rows.contains(&x) {
+                g.rows.push(x);
+            }
+            if !g.cols.contains(&y) {
+                g.cols.push(y);
+            }
+            g.runs.push(r);
+        }
+        g
+    }
+
+    fn cell(&self, x: &str, y: &str) -> Cell {
+        let here: Vec<&&RunScores> = self
+            .runs
+            .iter()
+            .filter(|r| {
+                param_text(r, self.a).as_deref() == Some(x)
+                    && param_text(r, self.b).as_deref() == Some(y)
+            })
+            .collect();
+        let scores: Vec<f64> = here.iter().filter_map(|r| family_mean(r, y)).collect();
+        Cell {
+            mean: mean(&scores),
+            defined: scores.len(),
+            runs: here.len(),
+        }
+    }
+
+    /// How many of the runs have their column's value as a family of
+    /// their plan (scored on that family's tasks) rather than not (scored
+    /// on all their tasks).
+    fn by_family(&self) -> usize {
+        self.runs
+            .iter()
+            .filter(|r| param_text(r, self.b).is_some_and(|y| is_family(r, &y)))
+            .count()
+    }
+
+    /// Rows and columns take the same values: Table 2's shape.
+    fn square(&self) -> bool {
+        self.rows.iter().all(|x| self.cols.contains(x))
+            && self.cols.iter().all(|y| self.rows.contains(y))
+    }
+}
+
+/// For each pair of sweep parameters, a matrix with one row per value of
+/// the first and one column per value of the second; each cell the mean
+/// over the runs with those values (`Cell`). A run's score is its mean on
+/// the tasks of the column's family when the column's value is a family of
+/// its plan (the paper's Table 2: family b's score when co-trained with
+/// family a), else on all its tasks. A square grid of families is shown as
+/// Table 2 (`transfer_table`).
+fn grids(runs: &[RunScores]) -> String {
+    let params = param_names(runs);
     let mut md = String::new();
     for (i, a) in params.iter().enumerate() {
         for b in &params[i + 1..] {
-            let mut rows: Vec<String> = Vec::new();
-            let mut cols: Vec<String> = Vec::new();
-            for r in runs {
-                if let (Some(x), Some(y)) = (r.params.get(a), r.params.get(b)) {
-                    let (x, y) = (value_text(x), value_text(y));
-                    if !rows.contains(&x) {
-                        rows.push(x);
-                    }
-                    if !cols.contains(&y) {
-                        cols.push(y);
-                    }
-                }
-            }
-            if rows.len() < 2 && cols.len() < 2 {
+            let g = Grid::new(runs, a, b);
+            if g.rows.len() < 2 && g.cols.len() < 2 {
                 continue;
             }
-            let cell = |x: &str, y: &str| -> Option<f64> {
-                let r = runs.iter().find(|r| {
-                    r.params.get(a).map(value_text).as_deref() == Some(x)
-                        && r.params.get(b).map(value_text).as_deref() == Some(y)
-                })?;
-                family_mean(r, y)
-            };
-            let table = |title: &str, f: &dyn Fn(&str, &str) -> Option<f64>| -> String {
-                let mut t = format!("\n### {title}\n\n| ${a} \\ ${b} |");
-                for c in &cols {
-                    let _ = write!(t, " {c} |");
-                }
-                t.push_str("\n| --- |");
-                t.push_str(&" ---: |".repeat(cols.len()));
-                t.push('\n');
-                for x in &rows {
-                    let _ = write!(t, "| {x} |");
-                    for y in &cols {
-                        let _ = write!(t, " {} |", fmt(f(x, y)));
-                    }
-                    t.push('\n');
-                }
-                t
-            };
-            md.push_str(&table(
-                &format!("Mean score on the column's tasks: ${a} x ${b}"),
-                &cell,
-            ));
-            if rows.iter().all(|x| cols.contains(x)) && cols.iter().all(|y| rows.contains(y)) {
-                let delta = |x: &str, y: &str| Some(cell(x, y)? - cell(y, y)?);
-                md.push_str(&table(
-                    &format!("Transfer: minus the column trained alone (${a} = ${b})"),
-                    &delta,
-                ));
+            let families = g.by_family();
+            if g.square() && families == g.runs.len() {
+                md.push_str(&transfer_table(&g));
+            } else {
+                md.push_str(&mean_table(&g, families));
             }
+            md.push_str(&averaged_note(&g, &params));
         }
     }
+    if !md.is_empty() {
+        md.insert_str(
+            0,
+            "\n## Grids\n\nA run's score on a set of tasks: per task, the mean of its \
+             metrics on its `validation` split (its first split by name when it has \
+             none), then the mean over the tasks; undefined scores are left out.\n",
+        );
+    }
     md
+}
+
+/// The grid's cells as they are, titled by what a run is scored on.
+fn mean_table(g: &Grid, families: usize) -> String {
+    let title = if families == g.runs.len() {
+        "Mean score on the column's tasks"
+    } else if families == 0 {
+        "Mean score over all tasks"
+    } else {
+        "Mean score on the column's tasks (over all tasks where the column's value \
+         is not a family of the run's plan)"
+    };
+    let mut t = format!("\n### {title}: ${} x ${}\n\n", g.a, g.b);
+    t.push_str(&header(g, &g.cols, false));
+    for x in &g.rows {
+        let _ = write!(t, "| {x} |");
+        for y in &g.cols {
+            let _ = write!(t, " {} |", g.cell(x, y).text());
+        }
+        t.push('\n');
+    }
+    t
+}
+
+fn header(g: &Grid, cols: &[String], delta: bool) -> String {
+    let mut t = format!("| ${} \\ ${} |", g.a, g.b);
+    for c in cols {
+        let _ = write!(t, " {c} |");
+    }
+    if delta {
+        t.push_str(" Δavg |");
+    }
+    t.push_str("\n| --- |");
+    t.push_str(&" ---: |".repeat(cols.len() + usize::from(delta)));
+    t.push('\n');
+    t
+}
+
+/// The paper's Table 2 of a square grid of families: the cells T_ij (row
+/// family i co-trained with column family j, scored on j), a row AVG∖diag
+/// and a column Δavg (`transfer`).
+fn transfer_table(g: &Grid) -> String {
+    // Rows in the columns' order, so the diagonal is the diagonal.
+    let order = &g.cols;
+    let cells: Vec<Vec<Cell>> = order
+        .iter()
+        .map(|x| order.iter().map(|y| g.cell(x, y)).collect())
+        .collect();
+    let means: Vec<Vec<Option<f64>>> = cells
+        .iter()
+        .map(|row| row.iter().map(|c| c.mean).collect())
+        .collect();
+    let (avg, delta) = transfer(&means);
+    let mut t = format!(
+        "\n### Transfer between task families, as the paper's Table 2: ${} x ${}\n\n",
+        g.a, g.b
+    );
+    t.push_str(&header(g, order, true));
+    for ((x, row), d) in order.iter().zip(&cells).zip(&delta) {
+        let _ = write!(t, "| {x} |");
+        for c in row {
+            let _ = write!(t, " {} |", c.text());
+        }
+        let _ = writeln!(
+            t,
+            " {} |",
+            d.map_or_else(|| "n/a".into(), |d| format!("{d:+.1}%"))
+        );
+    }
+    t.push_str("| AVG∖diag |");
+    for a in &avg {
+        let _ = write!(t, " {} |", fmt(*a));
+    }
+    t.push_str(" |\n");
+    t.push_str(
+        "\nT_ij (row i, column j): the mean score on family j's tasks of the model \
+         co-trained on families i and j (the diagonal: j alone). AVG∖diag_j: the mean of \
+         T_ij over rows i ≠ j. Δavg_i: the mean over columns j ≠ i of (T_ij − AVG∖diag_j) \
+         / AVG∖diag_j, in percent, the gain family i gives the others. Undefined cells are \
+         left out of the means (n/a where nothing is left).\n",
+    );
+    t
+}
+
+/// Table 2's AVG∖diag of a square grid `t[i][j]`: per column j, the mean
+/// of t_ij over rows i ≠ j, undefined cells left out.
+fn off_diagonal_means(t: &[Vec<Option<f64>>]) -> Vec<Option<f64>> {
+    (0..t.len())
+        .map(|j| {
+            let column: Vec<f64> = t
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != j)
+                .filter_map(|(_, row)| row.get(j).copied().flatten())
+                .collect();
+            mean(&column)
+        })
+        .collect()
+}
+
+/// Table 2's Δavg: per row i, the mean over columns j ≠ i of
+/// (t_ij − avg_j) / avg_j in percent. Undefined cells, and columns whose
+/// average is undefined or zero, are left out.
+fn relative_gains(t: &[Vec<Option<f64>>], avg: &[Option<f64>]) -> Vec<Option<f64>> {
+    t.iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let gains: Vec<f64> = row
+                .iter()
+                .zip(avg)
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .filter_map(|(_, (x, a))| {
+                    let (x, a) = ((*x)?, (*a)?);
+                    (a != 0.0).then(|| (x - a) / a * 100.0)
+                })
+                .collect();
+            mean(&gains)
+        })
+        .collect()
+}
+
+/// Table 2's summaries of a square grid: (AVG∖diag, Δavg).
+fn transfer(t: &[Vec<Option<f64>>]) -> (Vec<Option<f64>>, Vec<Option<f64>>) {
+    let avg = off_diagonal_means(t);
+    let delta = relative_gains(t, &avg);
+    (avg, delta)
+}
+
+/// Which parameters a grid's cells average over, when some cell averages
+/// more than one run.
+fn averaged_note(g: &Grid, params: &[String]) -> String {
+    let cells: Vec<Cell> = g
+        .rows
+        .iter()
+        .flat_map(|x| g.cols.iter().map(move |y| g.cell(x, y)))
+        .collect();
+    if !cells.iter().any(|c| c.runs > 1) {
+        return String::new();
+    }
+    let over: Vec<String> = params
+        .iter()
+        .filter(|p| *p != g.a && *p != g.b)
+        .map(|p| format!("`{p}`"))
+        .collect();
+    let over = if over.is_empty() {
+        "runs with the same values".to_string()
+    } else {
+        over.join(", ")
+    };
+    let partial = if cells.iter().any(|c| c.defined < c.runs && c.defined > 0) {
+        "; (n=d of k): only d of them have a defined score"
+    } else {
+        ""
+    };
+    format!("\n(n=k): the cell is the mean of k runs, over {over}{partial}.\n")
 }
 
 #[cfg(test)]
@@ -538,28 +920,92 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn run(root: &Path, a: &str, b: &str, scores: &[(&str, f64)]) {
-        let d = root.join(format!("a={a},b={b}"));
+    /// A fresh directory for one test's runs.
+    fn root(name: &str) -> PathBuf {
+        let root = std::env::temp_dir().join(format!("exc-report-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        root
+    }
+
+    /// A run directory named by its parameters, with `metrics.jsonl` lines
+    /// `(stage, loss)` and one `scores.json` per `(task, split, accuracy)`.
+    fn write_run(
+        root: &Path,
+        params: serde_json::Value,
+        metrics: &[(&str, f64)],
+        scores: &[(&str, &str, serde_json::Value)],
+    ) {
+        let name: Vec<String> = params
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={}", value_text(v)))
+            .collect();
+        let d = root.join(name.join(","));
         std::fs::create_dir_all(&d).unwrap();
-        let cfg = serde_json::json!({"run": format!("a={a},b={b}"), "params": {"a": a, "b": b}});
+        let cfg = serde_json::json!({"run": name.join(","), "params": params});
         std::fs::write(d.join("config.json"), cfg.to_string()).unwrap();
         let plan = serde_json::json!({"tasks": {
             "n1": {"family": "nli"}, "n2": {"family": "nli"}, "q1": {"family": "qa"}
         }});
         std::fs::write(d.join("plan.json"), plan.to_string()).unwrap();
-        for (task, v) in scores {
+        let lines: Vec<String> = metrics
+            .iter()
+            .map(|(stage, loss)| serde_json::json!({"stage": stage, "loss": loss}).to_string())
+            .collect();
+        std::fs::write(d.join("metrics.jsonl"), lines.join("\n")).unwrap();
+        for (task, split, v) in scores {
             let e = d.join("eval").join(task);
             std::fs::create_dir_all(&e).unwrap();
-            let s = serde_json::json!({"task": task, "split": "validation",
+            let s = serde_json::json!({"task": task, "split": split,
                 "scores": {"accuracy": v, "invalid_predictions": 3.0}});
-            std::fs::write(e.join("validation.scores.json"), s.to_string()).unwrap();
+            std::fs::write(e.join(format!("{split}.scores.json")), s.to_string()).unwrap();
+        }
+    }
+
+    fn run(root: &Path, a: &str, b: &str, scores: &[(&str, f64)]) {
+        let scores: Vec<_> = scores
+            .iter()
+            .map(|(t, v)| (*t, "validation", serde_json::json!(v)))
+            .collect();
+        write_run(root, serde_json::json!({"a": a, "b": b}), &[], &scores);
+    }
+
+    fn summary(root: &Path) -> String {
+        report(&ReportArgs {
+            dirs: vec![root.to_path_buf()],
+            out: None,
+        })
+        .unwrap();
+        std::fs::read_to_string(root.join("summary.md")).unwrap()
+    }
+
+    /// A run read back from nowhere: `task/split/metric` scores and the
+    /// plan's families.
+    fn scored(scores: &[(&str, Option<f64>)], families: &[(&str, &str)]) -> RunScores {
+        RunScores {
+            dir: PathBuf::new(),
+            name: "r".into(),
+            params: indexmap::IndexMap::new(),
+            scores: scores
+                .iter()
+                .map(|(k, s)| (k.to_string(), *s, None))
+                .collect(),
+            errors: Vec::new(),
+            weights: Vec::new(),
+            examples: indexmap::IndexMap::new(),
+            rows: indexmap::IndexMap::new(),
+            families: families
+                .iter()
+                .map(|(t, f)| (t.to_string(), f.to_string()))
+                .collect(),
+            stage_losses: indexmap::IndexMap::new(),
         }
     }
 
     #[test]
     fn a_family_grid_becomes_table_2() {
-        let root = std::env::temp_dir().join(format!("exc-report-grid-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
+        let root = root("grid");
         run(&root, "nli", "nli", &[("n1", 60.0), ("n2", 70.0)]);
         run(&root, "qa", "qa", &[("q1", 40.0)]);
         run(
@@ -574,21 +1020,227 @@ mod tests {
             "nli",
             &[("n1", 64.0), ("n2", 72.0), ("q1", 30.0)],
         );
-        report(&ReportArgs {
-            dirs: vec![root.clone()],
-            out: None,
-        })
-        .unwrap();
-        let md = std::fs::read_to_string(root.join("summary.md")).unwrap();
-        // Row nli, column qa: the qa tasks' mean when co-trained with nli.
-        assert!(md.contains("| $a \\ $b | nli | qa |"), "{md}");
-        assert!(md.contains("| nli | 65.00 | 50.00 |"), "{md}");
-        assert!(md.contains("| qa | 68.00 | 40.00 |"), "{md}");
-        // Transfer: qa gains 10 from nli; nli gains 3 from qa.
-        assert!(md.contains("| nli | 0.00 | 10.00 |"), "{md}");
-        assert!(md.contains("| qa | 3.00 | 0.00 |"), "{md}");
+        let md = summary(&root);
+        // Row nli, column qa: the qa tasks' mean when co-trained with nli;
+        // with two families each column's AVG∖diag is its one off-diagonal
+        // cell, so neither row gains.
+        assert!(md.contains("as the paper's Table 2: $a x $b"), "{md}");
+        assert!(md.contains("| $a \\ $b | nli | qa | Δavg |"), "{md}");
+        assert!(md.contains("| nli | 65.00 | 50.00 | +0.0% |"), "{md}");
+        assert!(md.contains("| qa | 68.00 | 40.00 | +0.0% |"), "{md}");
+        assert!(md.contains("| AVG∖diag | 68.00 | 50.00 | |"), "{md}");
+        assert!(!md.contains("minus the column trained alone"), "{md}");
         // Diagnostics are not scores.
         assert!(!md.contains("invalid_predictions"), "{md}");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn transfer_reproduces_table_2_of_the_paper() {
+        // Table 2's cells (the diagonal's 100k-step value), rows and
+        // columns SUM DLG NLI CLS SEM CMNS CBQA RC.
+        let t = [
+            [27.89, 37.81, 60.45, 77.10, 78.25, 61.92, 7.84, 65.37],
+            [29.05, 38.56, 63.62, 77.10, 75.55, 64.05, 13.39, 64.75],
+            [28.61, 40.60, 64.91, 77.29, 77.72, 67.60, 15.24, 66.40],
+            [29.52, 40.16, 66.69, 77.14, 76.05, 65.29, 12.93, 65.20],
+            [29.30, 38.86, 62.46, 76.83, 72.09, 57.84, 12.44, 63.52],
+            [29.28, 39.27, 65.08, 77.05, 76.29, 68.24, 16.48, 66.01],
+            [29.75, 39.29, 64.96, 77.66, 75.21, 66.84, 14.68, 66.37],
+            [29.45, 38.12, 63.70, 77.14, 76.98, 66.62, 10.26, 62.94],
+        ];
+        let t: Vec<Vec<Option<f64>>> = t.iter().map(|r| r.map(Some).to_vec()).collect();
+        // The printed AVG∖diag of NLI and SEM (63.77, 76.43) are not the
+        // means of the printed cells (63.85, 76.58); the other six are.
+        let avg: Vec<String> = off_diagonal_means(&t)
+            .iter()
+            .map(|a| format!("{:.2}", a.unwrap()))
+            .collect();
+        assert_eq!(
+            avg,
+            ["29.28", "39.16", "63.85", "77.17", "76.58", "64.31", "12.65", "65.37"]
+        );
+        // From the printed cells and AVG∖diag row, Δavg as printed for
+        // SUM, NLI, SEM, CBQA and RC. (DLG, CLS and CMNS come out +0.3,
+        // +1.6, +4.8 against the printed +0.1, +1.4, +4.7 with either AVG
+        // row, so the table's rounding or a cell differs there.)
+        let printed = [29.28, 39.16, 63.77, 77.17, 76.43, 64.31, 12.65, 65.37].map(Some);
+        let delta: Vec<String> = relative_gains(&t, &printed)
+            .iter()
+            .map(|d| format!("{:+.1}", d.unwrap()))
+            .collect();
+        for (row, want) in [
+            (0, "-6.9"),
+            (2, "+4.3"),
+            (4, "-2.5"),
+            (6, "+1.2"),
+            (7, "-2.4"),
+        ] {
+            assert_eq!(delta[row], want, "row {row}: {delta:?}");
+        }
+        // An undefined cell is left out; a column with nothing left is n/a.
+        let t = vec![
+            vec![Some(1.0), None, Some(4.0)],
+            vec![Some(2.0), Some(1.0), Some(2.0)],
+            vec![Some(4.0), None, Some(1.0)],
+        ];
+        let (avg, delta) = transfer(&t);
+        assert_eq!(avg, [Some(3.0), None, Some(3.0)]);
+        // Row 0: (4 - 3) / 3 only; row 1: (2 - 3) / 3 and (2 - 3) / 3.
+        assert!((delta[0].unwrap() - 100.0 / 3.0).abs() < 1e-9);
+        assert!((delta[1].unwrap() + 100.0 / 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_family_without_a_defined_score_is_na_not_another_familys() {
+        let r = scored(
+            &[
+                ("n1/validation/accuracy", Some(80.0)),
+                ("q1/validation/accuracy", None),
+            ],
+            &[("n1", "nli"), ("q1", "qa")],
+        );
+        assert_eq!(family_mean(&r, "qa"), None);
+        assert_eq!(family_mean(&r, "nli"), Some(80.0));
+        // Not a family of the plan (another parameter's value): all tasks.
+        assert_eq!(family_mean(&r, "512"), Some(80.0));
+
+        let root = root("undef");
+        let undefined = serde_json::json!({"undefined": "an input is constant"});
+        run(&root, "nli", "nli", &[("n1", 80.0)]);
+        run(&root, "qa", "qa", &[("q1", 30.0)]);
+        run(&root, "qa", "nli", &[("n1", 80.0), ("q1", 30.0)]);
+        write_run(
+            &root,
+            serde_json::json!({"a": "nli", "b": "qa"}),
+            &[],
+            &[
+                ("n1", "validation", serde_json::json!(80.0)),
+                ("q1", "validation", undefined),
+            ],
+        );
+        let md = summary(&root);
+        assert!(md.contains("| nli | 80.00 | n/a | n/a |"), "{md}");
+        assert!(md.contains("| AVG∖diag | 80.00 | n/a | |"), "{md}");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_task_is_scored_on_validation_ahead_of_test() {
+        // Read sorted, `test` comes first.
+        let r = scored(
+            &[
+                ("n1/test/accuracy", Some(10.0)),
+                ("n1/validation/accuracy", Some(80.0)),
+                ("q1/test/accuracy", Some(20.0)),
+            ],
+            &[("n1", "nli"), ("q1", "qa")],
+        );
+        assert_eq!(family_mean(&r, "nli"), Some(80.0));
+        // Without validation, its first split.
+        assert_eq!(family_mean(&r, "qa"), Some(20.0));
+        // Undefined on validation is undefined, not test's score.
+        let r = scored(
+            &[
+                ("n1/test/accuracy", Some(10.0)),
+                ("n1/validation/accuracy", None),
+            ],
+            &[("n1", "nli")],
+        );
+        assert_eq!(family_mean(&r, "nli"), None);
+    }
+
+    /// Runs of a tasks x seed x batch sweep (the paper's random subsets),
+    /// scoring tasks / 10 + seed + batch / 100 on `n1`.
+    fn random_subsets(root: &Path) {
+        for tasks in [30, 55] {
+            for seed in [1, 2] {
+                for batch in [128, 512] {
+                    let y = f64::from(tasks) / 10.0 + f64::from(seed) + f64::from(batch) / 100.0;
+                    write_run(
+                        root,
+                        serde_json::json!({"tasks": tasks, "seed": seed, "batch": batch}),
+                        &[],
+                        &[("n1", "validation", serde_json::json!(y))],
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_grid_cell_is_the_mean_of_every_run_with_its_values() {
+        let root = root("three");
+        random_subsets(&root);
+        let md = summary(&root);
+        // tasks 30, batch 128: seeds 1 and 2 give 5.28 and 6.28.
+        assert!(
+            md.contains("### Mean score over all tasks: $tasks x $batch"),
+            "{md}"
+        );
+        assert!(md.contains("| 30 | 5.78 (n=2) | 9.62 (n=2) |"), "{md}");
+        assert!(md.contains("| 55 | 8.28 (n=2) | 12.12 (n=2) |"), "{md}");
+        assert!(md.contains("mean of k runs, over `seed`."), "{md}");
+        // A cell where some runs have no defined score says so.
+        let partial = Cell {
+            mean: Some(1.0),
+            defined: 1,
+            runs: 2,
+        };
+        assert_eq!(partial.text(), "1.00 (n=1 of 2)");
+        assert!(!md.contains("column's tasks"), "{md}");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_plot_draws_a_line_per_other_parameter_averaged_over_seeds() {
+        let root = root("plot");
+        random_subsets(&root);
+        let md = summary(&root);
+        let svg = std::fs::read_to_string(root.join("tasks-n1-validation-accuracy.svg")).unwrap();
+        assert_eq!(svg.matches("<polyline").count(), 2, "{svg}");
+        assert!(svg.contains(">batch=128</text>"), "{svg}");
+        assert!(svg.contains(">batch=512</text>"), "{svg}");
+        // The mean over seeds 1 and 2, with their standard deviation.
+        assert!(
+            svg.contains("<title>batch=128, 30: 5.78 ± 0.71</title>"),
+            "{svg}"
+        );
+        assert_eq!(svg.matches("<polygon").count(), 2, "{svg}");
+        let svg = std::fs::read_to_string(root.join("batch-n1-validation-accuracy.svg")).unwrap();
+        assert!(svg.contains(">tasks=55</text>"), "{svg}");
+        // Against the seed itself: a line per tasks and batch, no band.
+        let svg = std::fs::read_to_string(root.join("seed-n1-validation-accuracy.svg")).unwrap();
+        assert_eq!(svg.matches("<polyline").count(), 4, "{svg}");
+        assert!(svg.contains(">tasks=30, batch=128</text>"), "{svg}");
+        assert!(!svg.contains("<polygon"), "{svg}");
+        assert!(md.contains("One line per value of `batch`."), "{md}");
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn the_final_loss_is_the_last_stages() {
+        let root = root("loss");
+        write_run(
+            &root,
+            serde_json::json!({"r": 2}),
+            &[
+                ("pretrain", 4.0),
+                ("pretrain", 3.0),
+                ("superglue", 0.9),
+                ("superglue", 0.5),
+            ],
+            &[("n1", "validation", serde_json::json!(70.0))],
+        );
+        let md = summary(&root);
+        assert!(
+            md.contains("| final loss, first stage (stage) | final loss, last stage (stage) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| 3.00 (pretrain) | 0.50 (superglue) |"),
+            "{md}"
+        );
         let _ = std::fs::remove_dir_all(&root);
     }
 
