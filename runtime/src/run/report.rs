@@ -300,8 +300,9 @@ fn rows_section(dir: &Path, plan: &serde_json::Value, r: &RunScores) -> String {
     if !trained.is_empty() {
         let _ = writeln!(
             md,
-            "\nRows each training stage read, up to its last batch (several epochs count \
-             each pass):\n\n| stage | task | rows read | dropped by filter | dropped, no joined row \
+            "\nRows each training stage read, up to the unit its last batch came from (several \
+             epochs count each pass; C4 is read and span-corrupted in groups of documents, so its \
+             count runs to the end of the last group, past what the batches used):\n\n| stage | task | rows read | dropped by filter | dropped, no joined row \
              | examples | inputs truncated | targets truncated |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
         );
         for l in trained {
