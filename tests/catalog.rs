@@ -3,23 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use exc_compiler::render::render_row;
 
 #[test]
 fn every_task_renders_its_samples() {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let c = exc_compiler::compile(&[format!("{root}/tasks").into()]);
-    let errors: Vec<String> = c
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| format!("{}: {}", d.location(&c.loaded.sources), d.message))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "tasks/ has errors:\n{}",
-        errors.join("\n")
-    );
+    let c = common::catalog();
     let mut without_samples = Vec::new();
     for task in c.tasks.values().filter(|t| !t.is_abstract) {
         if task.samples.is_empty() {

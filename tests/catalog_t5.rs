@@ -8,6 +8,8 @@
 
 use std::collections::BTreeMap;
 
+mod common;
+
 use exc_compiler::render::render_row;
 use serde_json::Value as Json;
 
@@ -39,19 +41,7 @@ fn text(v: &Json) -> Option<&str> {
 
 #[test]
 fn catalog_renders_rows_as_t5_preprocesses_them() {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let c = exc_compiler::compile(&[format!("{root}/tasks").into()]);
-    let errors: Vec<String> = c
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .map(|d| format!("{}: {}", d.location(&c.loaded.sources), d.message))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "tasks/ has errors:\n{}",
-        errors.join("\n")
-    );
+    let c = common::catalog();
 
     let mut lines = GOLDEN.lines();
     let header: Json = serde_json::from_str(lines.next().expect("an empty golden file")).unwrap();
