@@ -406,8 +406,9 @@ fn sweep_and_report(dir: &Path, mix: PathBuf, param: &str) {
         assert_eq!(cells.len(), header.len(), "{row}");
         assert!(row.contains(&d.display().to_string()), "{row}");
         for (c, h) in cells[2..cells.len() - 1].iter().zip(&header[2..]) {
-            // A loss names its stage: `1.23 (pretrain)`.
-            let number = if h.starts_with("final loss") {
+            // A loss names its stage, `1.23 (pretrain)`, and the task mean
+            // its tasks, `31.25 (4)`.
+            let number = if h.starts_with("final loss") || h.starts_with("task mean") {
                 c.split_once(" (").map_or(*c, |(x, _)| x)
             } else {
                 c

@@ -191,6 +191,14 @@ pub fn write_run_report(dir: &Path) -> Result<()> {
         let shown = if failed { "error".to_string() } else { fmt(*s) };
         let _ = writeln!(md, "| {k} | {shown} | {} | {n} |", fmt(*b));
     }
+    if !r.scores.is_empty() {
+        let _ = writeln!(
+            md,
+            "\nTask mean (each task the mean of its metrics on `validation`, else its first \
+             split; the number of tasks): {}",
+            task_mean_text(&r)
+        );
+    }
     if !r.errors.is_empty() {
         let _ = writeln!(
             md,
@@ -407,12 +415,12 @@ fn summary_table(runs: &[RunScores], keys: &[String]) -> String {
     if staged {
         md.push_str(" final loss, first stage (stage) |");
     }
-    md.push_str(" final loss, last stage (stage) |");
+    md.push_str(" final loss, last stage (stage) | task mean (tasks) |");
     for k in keys {
         let _ = write!(md, " {k} |");
     }
     md.push_str("\n| --- |");
-    md.push_str(&" ---: |".repeat(keys.len() + 1 + usize::from(staged)));
+    md.push_str(&" ---: |".repeat(keys.len() + 2 + usize::from(staged)));
     md.push('\n');
     for r in runs {
         let _ = write!(md, "| {} (`{}`) |", r.name, r.dir.display());
@@ -420,6 +428,7 @@ fn summary_table(runs: &[RunScores], keys: &[String]) -> String {
             let _ = write!(md, " {} |", loss_text(final_loss(r, false)));
         }
         let _ = write!(md, " {} |", loss_text(final_loss(r, true)));
+        let _ = write!(md, " {} |", task_mean_text(r));
         for k in keys {
             let s = r.scores.iter().find(|x| &x.0 == k).and_then(|x| x.1);
             let _ = write!(md, " {} |", fmt(s));
@@ -599,6 +608,21 @@ fn task_scores(r: &RunScores) -> indexmap::IndexMap<&str, Option<f64>> {
             (task, mean(&v))
         })
         .collect()
+}
+
+/// The mean over a run's evaluated tasks, each task the mean of its
+/// metrics (as the paper's SuperGLUE and GLUE averages count CB's accuracy
+/// and F1 as one task): `71.20 (8)`, or `(7 of 8)` when a task has no
+/// defined score.
+fn task_mean_text(r: &RunScores) -> String {
+    let scores = task_scores(r);
+    let defined: Vec<f64> = scores.values().filter_map(|s| *s).collect();
+    let n = if defined.len() == scores.len() {
+        scores.len().to_string()
+    } else {
+        format!("{} of {}", defined.len(), scores.len())
+    };
+    format!("{} ({n})", fmt(mean(&defined)))
 }
 
 /// Whether `value` is a task family of the run's plan.
@@ -1151,6 +1175,28 @@ mod tests {
         assert_eq!(family_mean(&r, "nli"), None);
     }
 
+    #[test]
+    fn the_task_mean_counts_a_task_once_whatever_its_metrics() {
+        // CB-like: two metrics make one task score (their mean).
+        let r = scored(
+            &[
+                ("cb/validation/accuracy", Some(90.0)),
+                ("cb/validation/mean_3class_f1", Some(70.0)),
+                ("rte/validation/accuracy", Some(60.0)),
+            ],
+            &[("cb", "nli"), ("rte", "nli")],
+        );
+        assert_eq!(task_mean_text(&r), "70.00 (2)");
+        let r = scored(
+            &[
+                ("a/validation/accuracy", Some(50.0)),
+                ("b/validation/pearson_corrcoef", None),
+            ],
+            &[("a", "x"), ("b", "x")],
+        );
+        assert_eq!(task_mean_text(&r), "50.00 (1 of 2)");
+    }
+
     /// Runs of a tasks x seed x batch sweep (the paper's random subsets),
     /// scoring tasks / 10 + seed + batch / 100 on `n1`.
     fn random_subsets(root: &Path) {
@@ -1269,6 +1315,11 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("| t/validation/accuracy | 50.00 |"), "{md}");
+        // One task: the mean of its defined metrics.
+        assert!(
+            md.contains("split; the number of tasks): 50.00 (1)"),
+            "{md}"
+        );
         let _ = std::fs::remove_dir_all(&d);
     }
 }
