@@ -194,6 +194,24 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
+/// A fast kernel refused by its check (`why`): an error when it was asked
+/// for by name (`asked`; `flag` says what to pass instead), else a note
+/// that the bench measures `instead`.
+fn fall_back(
+    why: String,
+    asked: bool,
+    flag: &str,
+    instead: &str,
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    if asked {
+        return Err(Error::Input(format!("{why}; use {flag}")));
+    }
+    eprintln!("note: {why}; measuring {instead}");
+    notes.push(format!("{why}; measured {instead}"));
+    Ok(())
+}
+
 fn save(report: &Report, args: &TrainArgs) -> Result<()> {
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(report)
@@ -250,11 +268,14 @@ pub fn bench(args: &TrainArgs) -> Result<(Report, Option<reference::RefRun>)> {
         let (figures, refused) = crate::run::kernels::verify_attention(imp, dev, kind);
         attention_check = figures;
         if let Some(why) = refused {
-            if args.attention.is_some() {
-                return Err(Error::Input(format!("{why}; use --attention math")));
-            }
-            eprintln!("note: {why}; measuring math attention");
-            kernel_notes.push(format!("{why}; measured math attention"));
+            let asked = args.attention.is_some();
+            fall_back(
+                why,
+                asked,
+                "--attention math",
+                "math attention",
+                &mut kernel_notes,
+            )?;
             imp = AttentionImpl::Math;
         }
     }
@@ -268,11 +289,14 @@ pub fn bench(args: &TrainArgs) -> Result<(Report, Option<reference::RefRun>)> {
         let (figures, refused) = crate::run::kernels::verify_norm(dev, kind);
         norm_check = figures;
         if let Some(why) = refused {
-            if args.norm.is_some() {
-                return Err(Error::Input(format!("{why}; use --norm composite")));
-            }
-            eprintln!("note: {why}; measuring the composite norm");
-            kernel_notes.push(format!("{why}; measured the composite norm"));
+            let asked = args.norm.is_some();
+            fall_back(
+                why,
+                asked,
+                "--norm composite",
+                "the composite norm",
+                &mut kernel_notes,
+            )?;
             norm = NormImpl::Composite;
         }
     }
