@@ -27,6 +27,7 @@ pub mod eval;
 pub mod kernels;
 mod progress;
 pub mod report;
+mod report_grid;
 mod report_svg;
 pub mod tensorboard;
 pub mod train;
