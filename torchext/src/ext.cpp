@@ -9,6 +9,8 @@
 #include <ATen/DeviceAccelerator.h>
 #include <ATen/record_function.h>
 
+#include "shim.h"
+
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -17,46 +19,9 @@
 #include <unordered_map>
 #include <vector>
 
+using namespace exc_shim;
+
 namespace {
-
-// What `message` returns when malloc fails: a failure must still read as
-// one (NULL means success). exc_torchext_free never frees it.
-char no_memory[] = "out of host memory while reporting a C++ exception";
-
-// A malloc'd copy of `what`, or NULL if malloc fails.
-char *copy(const char *what) {
-  size_t n = std::strlen(what);
-  char *out = static_cast<char *>(std::malloc(n + 1));
-  if (out != nullptr) {
-    std::memcpy(out, what, n + 1);
-  }
-  return out;
-}
-
-char *message(const char *what) {
-  char *out = copy(what);
-  return out != nullptr ? out : no_memory;
-}
-
-std::vector<at::Tensor> list(at::Tensor **ts, size_t n) {
-  std::vector<at::Tensor> out;
-  out.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(*ts[i]);
-  }
-  return out;
-}
-
-template <typename F> char *guard(F f) {
-  try {
-    f();
-    return nullptr;
-  } catch (const std::exception &e) {
-    return message(e.what());
-  } catch (...) {
-    return message("unknown C++ exception");
-  }
-}
 
 // --- the op counter -------------------------------------------------------
 // A RecordFunction callback over ATen's dispatcher. It counts:

@@ -50,7 +50,7 @@ extern "C" {
 }
 
 /// The handles of `ts`, valid while `ts` is borrowed.
-fn handles(ts: &[Tensor]) -> Vec<*mut C_tensor> {
+pub(crate) fn handles(ts: &[Tensor]) -> Vec<*mut C_tensor> {
     ts.iter().map(|t| t.as_ptr() as *mut C_tensor).collect()
 }
 
@@ -68,7 +68,15 @@ fn take(p: *mut c_char) -> Option<String> {
     Some(text)
 }
 
-fn status(p: *mut c_char) -> Result<(), String> {
+/// Frees a buffer the shim malloc'd (not a message: nothing is read).
+pub(crate) fn take_free(p: *mut c_char) {
+    if !p.is_null() {
+        // SAFETY: `p` was malloc'd by the shim and is not used after this.
+        unsafe { exc_torchext_free(p) };
+    }
+}
+
+pub(crate) fn status(p: *mut c_char) -> Result<(), String> {
     match take(p) {
         None => Ok(()),
         Some(m) => Err(m),

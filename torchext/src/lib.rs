@@ -14,6 +14,9 @@
 //! - the accelerator's caching-allocator statistics ([`device_memory`]):
 //!   peak allocated and reserved bytes, as `torch.cuda.max_memory_*` gives.
 //!
+//! - collectives over libtorch's c10d ([`dist::Group`]: Gloo on CPU, NCCL
+//!   on CUDA), for data-parallel training.
+//!
 //! The workspace forbids unsafe code; the one module here that needs it
 //! (`ffi`) passes tch's tensor handles to the shim and takes back new ones.
 
@@ -22,7 +25,9 @@ use std::sync::Mutex;
 
 use tch::{TchError, Tensor};
 
+pub mod dist;
 mod ffi;
+mod ffi_dist;
 
 /// An error from the shim (a C++ exception's message).
 fn shim_error(call: &str, message: String) -> TchError {
