@@ -18,8 +18,27 @@
 # the root build.rs emit means binaries run without LD_LIBRARY_PATH; we still
 # export it so `cargo test` of any crate works.
 
+# Gloo's headers (Debian's libgloo-dev) let exc-torchext compile c10d's
+# ProcessGroupGloo, the CPU backend of data-parallel training; the symbols
+# come from libtorch itself. Without them exc builds with no CPU backend.
+_exc_gloo_headers() {
+    if [ -n "${GLOO_INCLUDE:-}" ] || [ -f /usr/include/gloo/context.h ]; then
+        return 0
+    fi
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+        echo "libtorch.sh: installing libgloo-dev with apt-get (Gloo's headers)" >&2
+        apt-get update -qq >/dev/null 2>&1 || true
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgloo-dev >/dev/null 2>&1 || true
+    fi
+    if [ ! -f /usr/include/gloo/context.h ]; then
+        echo "libtorch.sh: no Gloo headers (apt-get install libgloo-dev, or set GLOO_INCLUDE):" \
+            "exc builds without CPU data parallelism" >&2
+    fi
+}
+
 # Works both sourced and executed: never `exit` from a sourced script.
 _exc_torch_main() {
+    _exc_gloo_headers
     local want_version="2.11.0"
     if [ -n "${LIBTORCH:-}" ]; then
         if [ ! -d "$LIBTORCH/lib" ]; then

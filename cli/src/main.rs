@@ -130,9 +130,30 @@ fn main() -> ExitCode {
             Outcome::Ok
         }
         #[cfg(feature = "runtime")]
+        Command::Run(a) if a.nproc.is_some() => {
+            let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+            let n = a.nproc.as_deref().unwrap_or("1");
+            let ranks = exc_runtime::launch::parse_nproc(n).and_then(|n| {
+                exc_runtime::launch::launch(
+                    n,
+                    &exc_runtime::launch::without_nproc(&args),
+                    a.dist_timeout,
+                )
+            });
+            match ranks {
+                Ok(0) => Outcome::Ok,
+                Ok(code) => return ExitCode::from(code.clamp(1, 255) as u8),
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    Outcome::Invalid
+                }
+            }
+        }
+        #[cfg(feature = "runtime")]
         Command::Run(a) => match exc_runtime::guard::libtorch(|| exc_runtime::run::run(&a)) {
             Ok(outcome) => {
-                for dir in &outcome.run_dirs {
+                // Rank 0 of a data-parallel group speaks for it.
+                for dir in outcome.run_dirs.iter().filter(|_| exc_runtime::dist::is_writer()) {
                     outln!("{}", dir.display());
                 }
                 Outcome::Ok

@@ -622,7 +622,24 @@ impl Pipeline {
         let batcher = match cursor {
             Some(c) => {
                 sampler.set_state(c.sampler);
-                c.batcher.clone()
+                // The rows per batch are the spec's, not the cursor's: a
+                // data-parallel run resumed at another world size splits
+                // the same stream of rows into other micro-batches. A
+                // cursor is taken between batches, so no finished row waits.
+                let mut b = c.batcher.clone();
+                if b.batch_size != spec.batch_size {
+                    if !b.rows.is_empty() {
+                        return Err(DataError::Cursor(format!(
+                            "the cursor holds {} finished rows of a batch of {}; it cannot \
+                             continue with batches of {}",
+                            b.rows.len(),
+                            b.batch_size,
+                            spec.batch_size
+                        )));
+                    }
+                    b.batch_size = spec.batch_size;
+                }
+                b
             }
             None => Batcher::new(
                 spec.batch_size,

@@ -240,7 +240,7 @@ fn accumulation_sums_bf16_gradients_in_float32() {
                 .to_kind(Kind::Float)
                 .sum(Kind::Float)
                 * 3.7;
-            acc.backward(&loss).unwrap();
+            acc.backward(&(loss / micro as f64)).unwrap();
         }
         acc.finish().unwrap();
         (w.grad().copy(), alone)

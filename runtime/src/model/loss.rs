@@ -26,6 +26,9 @@ pub struct LossConfig {
 pub struct LossOutput {
     /// Mean over counted tokens of cross-entropy (+ z-loss).
     pub loss: Tensor,
+    /// The same summed over counted tokens (what a step's loss is built of:
+    /// micro-batches and ranks add their sums, divided by the step's tokens).
+    pub sum: Tensor,
     /// Sum of the plain negative log-likelihood over counted tokens.
     pub nll_sum: Tensor,
     /// Number of counted tokens (float).
@@ -54,10 +57,12 @@ pub fn seq2seq_loss(logits: &Tensor, labels: &Tensor, cfg: LossConfig) -> LossOu
         per_token = per_token + log_z.square() * cfg.z_loss;
     }
     let tokens = mask.sum(Kind::Float);
-    let loss = (per_token * &mask).sum(Kind::Float) / tokens.clamp_min(1.0);
+    let sum = (per_token * &mask).sum(Kind::Float);
+    let loss = &sum / tokens.clamp_min(1.0);
     let nll = nll * &mask;
     LossOutput {
         loss,
+        sum,
         nll_sum: nll.sum(Kind::Float),
         tokens,
         nll: nll.detach(),

@@ -141,9 +141,10 @@ pub fn clip_grad_norm(vs: &tch::nn::VarStore, max_norm: f64) -> Result<Option<Te
     Ok(Some(norm))
 }
 
-/// Gradient accumulation: the loss of each micro-batch is divided by the
-/// number of micro-batches before `backward`, so the summed gradients equal
-/// those of one large batch (when micro-batches hold equal token counts).
+/// Gradient accumulation: the caller scales each micro-batch's loss by its
+/// share of the step (the training loop: its summed token loss over the
+/// step's token count, across every rank's micro-batches), so the summed
+/// gradients are those of one large batch whatever the split.
 ///
 /// With bf16 parameters the gradients are bf16 too, and adding several
 /// micro-batches' gradients in bf16 would round after every addition. So
@@ -156,6 +157,8 @@ pub struct Accumulation {
     pub micro_batches: i64,
     /// (parameter, its float32 gradient sum), when accumulating in float32.
     sums: Vec<(Tensor, Tensor)>,
+    /// Every trainable parameter, in the variable store's order.
+    params: Vec<Tensor>,
 }
 
 impl Accumulation {
@@ -176,12 +179,14 @@ impl Accumulation {
         Accumulation {
             micro_batches,
             sums,
+            params: named_params(vs).into_iter().map(|(_, p)| p).collect(),
         }
     }
 
-    /// Backpropagates one micro-batch's mean loss.
+    /// Backpropagates one micro-batch's share of the step's loss (scaled
+    /// by the caller).
     pub fn backward(&mut self, loss: &Tensor) -> Result<()> {
-        (loss / self.micro_batches.max(1) as f64).backward();
+        loss.backward();
         let (params, sums, grads) = self.defined();
         tch::no_grad(|| -> Result<()> {
             // float32 += bf16: the shim's add promotes per tensor.
@@ -189,6 +194,39 @@ impl Accumulation {
             exc_torchext::clear_grads(&params)?;
             Ok(())
         })
+    }
+
+    /// [`finish`](Self::finish), after `reduce` has summed the gradients
+    /// over the ranks of a data-parallel group, with `extra` tensors (the
+    /// step's loss) in the same collective: the float32 sums when
+    /// accumulating in float32 (so ranks add before the one rounding), else
+    /// the gradients. A parameter no micro-batch reached gets a zero
+    /// gradient first, so every rank reduces the same list.
+    pub fn finish_with(
+        &mut self,
+        extra: &[Tensor],
+        reduce: impl FnOnce(&[Tensor]) -> Result<()>,
+    ) -> Result<()> {
+        let summed: std::collections::HashSet<usize> =
+            self.sums.iter().map(|(p, _)| p.data_ptr() as usize).collect();
+        let mut list: Vec<Tensor> = self.sums.iter().map(|(_, s)| s.shallow_clone()).collect();
+        tch::no_grad(|| -> Result<()> {
+            for p in &self.params {
+                if summed.contains(&(p.data_ptr() as usize)) {
+                    continue;
+                }
+                let mut g = p.grad();
+                if !g.defined() {
+                    exc_torchext::set_grads(std::slice::from_ref(p), &[p.zeros_like()])?;
+                    g = p.grad();
+                }
+                list.push(g);
+            }
+            Ok(())
+        })?;
+        list.extend(extra.iter().map(Tensor::shallow_clone));
+        reduce(&list)?;
+        self.finish()
     }
 
     /// Puts the accumulated gradients where the optimizer reads them

@@ -67,6 +67,18 @@ pub struct Resolved {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changed_on_resume: Vec<Change>,
     pub exc_version: String,
+    /// The data-parallel group this process last ran in (world size,
+    /// backend, launcher); absent for a single process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel: Option<Parallel>,
+}
+
+/// How many processes trained the run, over which backend, started how.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Parallel {
+    pub world_size: usize,
+    pub backend: String,
+    pub launcher: String,
 }
 
 /// One setting a resume changed.
@@ -143,6 +155,7 @@ pub fn fresh(
         precision: IndexMap::new(),
         changed_on_resume: Vec::new(),
         exc_version: env!("CARGO_PKG_VERSION").into(),
+        parallel: None,
     })
 }
 

@@ -174,10 +174,15 @@ pub fn evaluate(ctx: &EvalCtx, task: &Task, split: &str, dir: &Path) -> Result<s
             task.name
         )));
     }
-    let raw = predict(ctx, task, &exs)?;
+    // Under data parallelism each rank predicts a share (whole batches, so
+    // each batch is the one a single process decodes) and every rank gets
+    // all predictions back in order; rank 0 writes the files.
+    let what = format!("predicting task `{}` ({split})", task.name);
+    let raw = crate::dist::sharded(&exs, BATCH, &what, |part| predict(ctx, task, part))?;
+    let writer = crate::dist::is_writer();
     let preds: Vec<String> = raw.iter().map(|p| postprocess(task, p)).collect();
     let scores = score(task, &preds, &exs);
-    for (metric, msg) in metric_errors(&scores) {
+    for (metric, msg) in metric_errors(&scores).into_iter().filter(|_| writer) {
         eprintln!(
             "warning: metric `{metric}` failed on task `{}` ({split}): {msg}",
             task.name
@@ -193,6 +198,19 @@ pub fn evaluate(ctx: &EvalCtx, task: &Task, split: &str, dir: &Path) -> Result<s
         let b: Vec<String> = vec![t.clone(); exs.len()];
         (t, score(task, &b, &exs))
     });
+    let result = serde_json::json!({
+        "task": task.name,
+        "split": split,
+        "examples": exs.len(),
+        "rows": data::counts_json(&counts, exs.len() as u64, None),
+        "decode": task.decode,
+        "weights": ctx.weights.map(|w| w.display().to_string()),
+        "scores": scores,
+        "baseline": baseline.map(|(t, s)| serde_json::json!({"prediction": t, "scores": s})),
+    });
+    if !writer {
+        return Ok(result);
+    }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut lines = String::new();
     for (e, p) in exs.iter().zip(&raw) {
@@ -209,16 +227,6 @@ pub fn evaluate(ctx: &EvalCtx, task: &Task, split: &str, dir: &Path) -> Result<s
         &dir.join(format!("{split}.predictions.jsonl")),
         lines.as_bytes(),
     )?;
-    let result = serde_json::json!({
-        "task": task.name,
-        "split": split,
-        "examples": exs.len(),
-        "rows": data::counts_json(&counts, exs.len() as u64, None),
-        "decode": task.decode,
-        "weights": ctx.weights.map(|w| w.display().to_string()),
-        "scores": scores,
-        "baseline": baseline.map(|(t, s)| serde_json::json!({"prediction": t, "scores": s})),
-    });
     let text = serde_json::to_string_pretty(&result).map_err(|e| Error::Input(e.to_string()))?;
     crate::checkpoint::write_atomic(&dir.join(format!("{split}.scores.json")), text.as_bytes())?;
     Ok(result)

@@ -112,6 +112,16 @@ pub struct RunArgs {
     /// with --resume, the run's (another is refused).
     #[arg(long, value_enum)]
     pub kernels: Option<kernels::KernelChoice>,
+    /// Start N ranks of this run on this machine (data parallelism: Gloo on
+    /// CPU, NCCL on CUDA, one GPU each), or `gpu` for one per visible GPU.
+    /// torchrun and srun start ranks themselves: see the README.
+    #[arg(long, value_name = "N")]
+    pub nproc: Option<String>,
+    /// Seconds a rank waits for the others (joining, each collective)
+    /// before the group stops with an error (default: EXC_DIST_TIMEOUT,
+    /// else 1800).
+    #[arg(long, value_name = "SECS")]
+    pub dist_timeout: Option<f64>,
 }
 
 /// What a finished `exc run` produced.
@@ -228,6 +238,7 @@ fn sanitize(name: &str) -> String {
 
 /// Runs (or resumes) every run of a mixture's plan.
 pub fn run(args: &RunArgs) -> Result<RunOutcome> {
+    let world = crate::dist::World::from_env()?;
     let (plan, root, mut base) = match &args.resume {
         Some(dir) => match resume(args, dir)? {
             Resume::Finished(outcome) => return Ok(outcome),
@@ -236,19 +247,41 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
                 (plan, dir.clone(), base)
             }
         },
-        None => start(args)?,
+        None => start(args, world.rank == 0)?,
     };
-    let device = crate::env::parse_device(Some(&base.device))?;
+    // Under data parallelism CUDA means this rank's GPU (its local rank).
+    let device = world.device(crate::env::parse_device(Some(&base.device))?);
+    let timeout = match args.dist_timeout {
+        Some(t) if t.is_finite() && t > 0.0 => std::time::Duration::from_secs_f64(t),
+        Some(t) => {
+            return Err(Error::Input(format!(
+                "--dist-timeout {t}: give a positive number of seconds"
+            )))
+        }
+        None => crate::dist::timeout()?,
+    };
+    let dist = crate::dist::init(&world, device, timeout)?;
+    base.parallel = dist.map(|d| config::Parallel {
+        world_size: d.world.world,
+        backend: d.backend.clone(),
+        launcher: serde_json::to_value(d.world.launcher)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+    });
+    let writer = crate::dist::is_writer();
     // Recomputed on every resume: `auto` follows the device of this process.
     base.precision = Default::default();
     let roots = DataRoots::from_env(base.data_dir.clone());
     check_data(&plan, &roots, args.resume.is_some().then_some(&base))?;
     let tok = crate::tokenizer::load(&base.tokenizer)?;
     base.pin_tokenizer(tok.path(), &root)?;
-    std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
-    write_json(&root.join("plan.json"), &plan)?;
-    crate::checkpoint::write_atomic(&root.join("plan.sha256"), plan.hash.as_bytes())?;
-    write_json(&root.join("config.json"), &base)?;
+    if writer {
+        std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
+        write_json(&root.join("plan.json"), &plan)?;
+        crate::checkpoint::write_atomic(&root.join("plan.sha256"), plan.hash.as_bytes())?;
+        write_json(&root.join("config.json"), &base)?;
+    }
     let mut run_dirs = Vec::new();
     for rp in &plan.runs {
         let dir = run_dir(&plan, &root, rp);
@@ -272,7 +305,7 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
         run_one(&ctx)?;
         run_dirs.push(dir);
     }
-    if plan.runs.len() > 1 {
+    if plan.runs.len() > 1 && writer {
         report::report(&ReportArgs {
             dirs: vec![root.clone()],
             out: None,
@@ -292,7 +325,10 @@ fn run_dir(plan: &Plan, root: &Path, rp: &RunPlan) -> PathBuf {
 }
 
 /// A new run: the mixture compiled into its plan, its settings resolved.
-fn start(args: &RunArgs) -> Result<(Plan, PathBuf, Resolved)> {
+/// `writer`: whether this process writes the run directory (rank 0); the
+/// other ranks of a group do not look for an earlier run there, since rank
+/// 0 may already have started this one.
+fn start(args: &RunArgs, writer: bool) -> Result<(Plan, PathBuf, Resolved)> {
     let mixture = args
         .mixture
         .clone()
@@ -315,7 +351,7 @@ fn start(args: &RunArgs) -> Result<(Plan, PathBuf, Resolved)> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(sanitize(&plan.mixture)));
-    if root.join("plan.json").exists() {
+    if writer && root.join("plan.json").exists() {
         return Err(Error::Input(format!(
             "`{}` already holds a run; continue it with `exc run --resume {}` or pick \
              another --out",
@@ -538,8 +574,11 @@ fn fresh_model(ctx: &RunCtx, dropout: f64, seed: u64) -> Result<train::Model> {
 
 fn run_one(ctx: &RunCtx) -> Result<()> {
     let dir = ctx.dir;
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    if dir.join("plan.json").exists() {
+    let writer = crate::dist::is_writer();
+    if writer {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    if writer && dir.join("plan.json").exists() {
         let old: String = std::fs::read_to_string(dir.join("plan.sha256")).unwrap_or_default();
         if old.trim() != ctx.plan.hash {
             return Err(Error::Input(format!(
@@ -549,9 +588,11 @@ fn run_one(ctx: &RunCtx) -> Result<()> {
             )));
         }
     }
-    write_json(&dir.join("plan.json"), ctx.plan)?;
-    crate::checkpoint::write_atomic(&dir.join("plan.sha256"), ctx.plan.hash.as_bytes())?;
-    write_json(&dir.join("config.json"), ctx.resolved)?;
+    if writer {
+        write_json(&dir.join("plan.json"), ctx.plan)?;
+        crate::checkpoint::write_atomic(&dir.join("plan.sha256"), ctx.plan.hash.as_bytes())?;
+        write_json(&dir.join("config.json"), ctx.resolved)?;
+    }
     let metrics = dir.join("metrics.jsonl");
     let mut last_trained: Option<String> = None;
     for (index, stage) in ctx.run.stages.iter().enumerate() {
@@ -576,7 +617,11 @@ fn run_one(ctx: &RunCtx) -> Result<()> {
                 });
                 let record =
                     train_stage_units(ctx, stage, &sdir, from.as_deref(), select, &metrics)?;
-                write_json(&done, &record)?;
+                if writer {
+                    write_json(&done, &record)?;
+                }
+                // The next stage reads what this one's DONE names.
+                crate::dist::barrier(&format!("the end of stage `{}`", stage.name))?;
                 last_trained = Some(stage.name.clone());
             }
             StageKind::Evaluate => {
@@ -595,13 +640,19 @@ fn run_one(ctx: &RunCtx) -> Result<()> {
                     },
                 };
                 evaluate_stage(ctx, stage, weights.as_ref())?;
-                std::fs::create_dir_all(&sdir).map_err(|e| Error::io(&sdir, e))?;
-                write_json(
-                    &done,
-                    &serde_json::json!({ "evaluated": stage.tasks.len() }),
-                )?;
+                if writer {
+                    std::fs::create_dir_all(&sdir).map_err(|e| Error::io(&sdir, e))?;
+                    write_json(
+                        &done,
+                        &serde_json::json!({ "evaluated": stage.tasks.len() }),
+                    )?;
+                }
+                crate::dist::barrier(&format!("the end of stage `{}`", stage.name))?;
             }
         }
+    }
+    if !writer {
+        return Ok(());
     }
     report::write_run_report(dir)?;
     if !ctx.args.quiet {
@@ -666,6 +717,7 @@ fn train_stage_units(
     if let Some(i) = gpu {
         exc_torchext::reset_peak_memory(i)?;
     }
+    let writer = crate::dist::is_writer();
     // Each task's row counts (`data`): rows read, dropped, examples, truncation.
     let mut data_counts = serde_json::Map::new();
     for (unit, udir) in &units {
@@ -713,12 +765,14 @@ fn train_stage_units(
             let trained = train::train_stage(&sctx, model);
             exc_torchext::set_tf32_matmul(false)?;
             let trained = trained?;
+            // Rank 0's checkpoints are read below.
+            crate::dist::barrier(&format!("the end of training `{}`", unit.name))?;
             let step = trained.final_step;
             let counts = trained.data.unwrap_or_default();
             if let Some(d) = counts.as_object() {
                 data_counts.extend(d.clone());
             }
-            if stage.per_task {
+            if stage.per_task && writer {
                 write_json(
                     &unit_done,
                     &serde_json::json!({ "step": step, "data": counts }),
@@ -822,7 +876,7 @@ fn evaluate_stage(
         for split in &splits {
             let out = ctx.dir.join("eval").join(sanitize(&tr.task));
             let r = tch::no_grad(|| eval::evaluate(&ectx, task, split, &out))?;
-            if !ctx.args.quiet {
+            if !ctx.args.quiet && crate::dist::is_writer() {
                 eprintln!("eval {} {split}: {}", tr.task, r["scores"]);
                 let rows = serde_json::json!({ tr.task.clone(): r["rows"].clone() });
                 if let Some(note) = data::dropped_note(&rows) {

@@ -407,12 +407,16 @@ pub fn log_metrics(path: &Path, value: &serde_json::Value) -> Result<()> {
 /// TensorBoard is a convenience: if its file cannot be written, a warning
 /// is printed once and the JSONL carries on.
 struct Log<'a> {
-    path: &'a Path,
+    /// None on a rank other than 0, which logs nothing.
+    path: Option<&'a Path>,
     tb: Option<super::tensorboard::EventWriter>,
 }
 
 impl<'a> Log<'a> {
-    fn open(path: &'a Path, stage: &str, resumed_at: u64) -> Self {
+    fn open(path: &'a Path, stage: &str, resumed_at: u64, writer: bool) -> Self {
+        if !writer {
+            return Log { path: None, tb: None };
+        }
         let dir = path
             .parent()
             .unwrap_or(Path::new("."))
@@ -431,11 +435,17 @@ impl<'a> Log<'a> {
                 None
             }
         };
-        Log { path, tb }
+        Log {
+            path: Some(path),
+            tb,
+        }
     }
 
     fn write(&mut self, step: u64, line: &serde_json::Value) -> Result<()> {
-        log_metrics(self.path, line)?;
+        let Some(path) = self.path else {
+            return Ok(());
+        };
+        log_metrics(path, line)?;
         if let Some(tb) = &mut self.tb {
             let t = super::tensorboard::now();
             let res = tb
@@ -567,7 +577,6 @@ fn add_task_nll(
     batch: &exc_data::pack::Batch,
     nll: &Tensor,
     sums: &mut Tensor,
-    counts: &mut [u64],
     device: Device,
 ) -> Result<()> {
     let ids = &batch.decoder_task_ids;
@@ -580,25 +589,58 @@ fn add_task_nll(
     }
     let idx = crate::model::ids_to_device(Tensor::from_slice(ids).to_kind(Kind::Int64), device);
     let _ = sums.index_add_(0, &idx, &nll.reshape([-1]).to_kind(Kind::Double));
-    let add = task_token_counts(batch, counts.len());
-    for (c, n) in counts.iter_mut().zip(add) {
-        *c += n;
-    }
     Ok(())
+}
+
+/// Target tokens a batch's loss counts.
+fn loss_tokens(batch: &exc_data::pack::Batch) -> u64 {
+    batch.decoder_loss_weights.iter().map(|&w| u64::from(w > 0)).sum()
+}
+
+/// Rows per micro-batch on each rank: the plan's `batch` is the global
+/// batch, split over `world` ranks and `accumulate` micro-batches each; one
+/// that does not divide is an error naming the nearest choices that do.
+pub fn rank_share(stage: &str, batch: u64, accumulate: u64, world: u64) -> Result<usize> {
+    let k = accumulate.max(1) * world.max(1);
+    if batch.is_multiple_of(k) && batch >= k {
+        return Ok((batch / k) as usize);
+    }
+    let below = (batch / k) * k;
+    let near = if below == 0 {
+        format!("batch {k}")
+    } else {
+        format!("batch {below} or {}", below + k)
+    };
+    let accs: Vec<String> = (1..=batch / world.max(1))
+        .filter(|a| batch.is_multiple_of(a * world.max(1)))
+        .map(|a| a.to_string())
+        .collect();
+    Err(Error::Input(format!(
+        "stage `{stage}`: the global batch of {batch} rows does not split over {world} \
+         rank(s) x accumulate {accumulate} (each rank trains batch / (world x accumulate) rows \
+         per micro-batch); use {near}{}",
+        if accs.is_empty() {
+            String::new()
+        } else {
+            format!(", or accumulate {} at this world size", accs.join(", "))
+        }
+    )))
 }
 
 /// A step whose losses have not been read back from the device yet.
 struct Pending {
     step: u64,
-    /// One scalar loss per micro-batch, detached.
-    losses: Vec<Tensor>,
+    /// Each micro-batch's share of the step's loss (its summed token loss
+    /// over the step's tokens), every rank's, detached: `[micro x world]`.
+    losses: Tensor,
     /// The micro-batches, kept to name their tasks if a loss is not finite.
     batches: Vec<exc_data::pack::Batch>,
 }
 
 impl Pending {
-    /// Reads the step's losses (waiting for the device) and returns their
-    /// mean, or the error that stops the run on a NaN or infinite loss.
+    /// Reads the step's losses (waiting for the device) and returns the
+    /// step's loss (the sum of the shares: the mean over the step's target
+    /// tokens), or the error that stops the run on a NaN or infinite loss.
     fn settle(
         self,
         stage: &str,
@@ -606,7 +648,7 @@ impl Pending {
         ckdir: &std::path::Path,
     ) -> Result<f64> {
         let values: Vec<f64> = Vec::try_from(
-            Tensor::stack(&self.losses, 0)
+            self.losses
                 .to_kind(Kind::Double)
                 .to_device(Device::Cpu),
         )
@@ -624,7 +666,7 @@ impl Pending {
                 )));
             }
         }
-        Ok(values.iter().sum::<f64>() / values.len().max(1) as f64)
+        Ok(values.iter().sum::<f64>())
     }
 }
 
@@ -636,20 +678,26 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
         .as_ref()
         .ok_or_else(|| Error::Input(format!("stage `{}` has no training settings", stage.name)))?;
     let ckdir = ctx.dir.join("checkpoints");
-    let spec = data::pipeline_spec(ctx.plan, stage, ctx.roots)?;
+    let dist = crate::dist::current();
+    let (rank, world) = crate::dist::rank_world();
+    // Rank 0 writes the run directory; the others train and score with it.
+    let writer = rank == 0;
+    let micro = train.accumulate.max(1);
+    let mut spec = data::pipeline_spec(ctx.plan, stage, ctx.roots)?;
+    spec.batch_size = rank_share(&stage.name, train.batch, micro, world as u64)?;
     let sched = schedule(train)?;
     let bf16 = trains_in_bf16(train, ctx.device)?;
 
     // Resume from the newest checkpoint that verifies.
     let (found, skipped) = ckpt::latest(&ckdir);
-    for s in &skipped {
+    for s in skipped.iter().filter(|_| writer) {
         eprintln!(
             "warning: checkpoint `{}` is corrupt ({}); using the one before it",
             s.dir.display(),
             s.reason
         );
     }
-    for p in ckpt::partials(&ckdir) {
+    for p in ckpt::partials(&ckdir).into_iter().filter(|_| writer) {
         eprintln!(
             "note: ignoring the half-written checkpoint `{}` of an interrupted run",
             p.display()
@@ -667,6 +715,16 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
     if let Some((_, dir)) = &found {
         model.load(dir)?;
     }
+    if let Some(d) = dist {
+        // As DDP starts: every rank from rank 0's weights (the same seed
+        // made them equal already; this makes sure), before the optimizer
+        // takes its float32 masters.
+        // In name order: a HashMap's order differs between processes.
+        let mut named: Vec<(String, Tensor)> = model.vs.variables().into_iter().collect();
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        let vars: Vec<Tensor> = named.into_iter().map(|(_, t)| t).collect();
+        tch::no_grad(|| d.broadcast(&vars, "the first broadcast of the weights"))?;
+    }
     let mut opt = Optim::new(&model.vs, &train.optimizer, bf16)?;
     if let Some((s, dir)) = &found {
         opt.state_mut().restore(&dir.join(ckpt::OPTIMIZER))?;
@@ -675,15 +733,19 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
         step = *s;
         tokens = st.tokens;
         // A kill between writing a checkpoint and marking it loses nothing.
-        ckpt::mark_best(&ckdir)?;
-        if !ctx.quiet {
+        if writer {
+            ckpt::mark_best(&ckdir)?;
+        }
+        if !ctx.quiet && writer {
             eprintln!("resuming stage `{}` from step {s}", stage.name);
         }
     }
     if bf16 {
         model.vs.bfloat16();
     }
-    truncate_metrics(ctx.metrics, &stage.name, step)?;
+    if writer {
+        truncate_metrics(ctx.metrics, &stage.name, step)?;
+    }
     if step >= train.steps {
         return Ok(Trained {
             model,
@@ -692,7 +754,7 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
         });
     }
 
-    let mut log = Log::open(ctx.metrics, &stage.name, step);
+    let mut log = Log::open(ctx.metrics, &stage.name, step, writer);
     let pipeline = exc_data::pipeline::Pipeline::new(&spec, ctx.tok.clone(), cursor.as_ref())
         .map_err(data_err)?;
     let rx = pipeline.spawn(4);
@@ -700,11 +762,15 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
         label_smoothing: train.label_smoothing,
         z_loss: train.z_loss,
     };
-    let micro = train.accumulate.max(1);
     // After the cast to bf16 above: bf16 gradients are summed in float32.
     let mut accum = optim::Accumulation::new(&model.vs, micro as i64);
     let training = train.dropout > 0.0;
-    let mut progress = Progress::new(&stage.name, step, train.steps, ctx.quiet);
+    let mut progress = Progress::new(&stage.name, step, train.steps, ctx.quiet || !writer);
+    // This rank's micro-batches of each step's `micro x world`.
+    let global_micro = (micro * world as u64) as usize;
+    let mine = rank * micro as usize..(rank + 1) * micro as usize;
+    // Time in the gradient allreduce and bytes it reduced, per window.
+    let (mut comm, mut comm_bytes) = (0.0f64, 0u64);
     let (mut window_loss, mut window_n, mut window_tokens) = (0.0, 0u64, 0u64);
     // Summed NLL and token count per task (index 0: padding) in the window.
     let n_tasks = spec.tasks.len() + 1;
@@ -719,11 +785,13 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
         step += 1;
         // Dropout draws from torch's global RNG: reseeding per step makes a
         // resumed run draw exactly what the uninterrupted one drew.
-        tch::manual_seed((train.seed.wrapping_mul(1_000_003) ^ step) as i64);
+        // Each rank draws its own masks (rank 0 those of a single process).
+        tch::manual_seed((train.seed.wrapping_mul(1_000_003) ^ step ^ ((rank as u64) << 40)) as i64);
         let lr = sched.lr(step as i64);
-        let mut losses = Vec::with_capacity(micro as usize);
-        let mut batches = Vec::with_capacity(micro as usize);
-        for _ in 0..micro {
+        // Every rank reads the step's whole global batch (the same stream a
+        // single process reads) and trains on its own micro-batches of it.
+        let mut batches = Vec::with_capacity(global_micro);
+        for _ in 0..global_micro {
             let t0 = Instant::now();
             let (batch, cur) = rx
                 .recv()
@@ -731,6 +799,19 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
                 .map_err(|e| data::stream_err(ctx.plan, e))?;
             wait += t0.elapsed().as_secs_f64();
             last_cursor = Some(cur);
+            batches.push(batch);
+        }
+        let step_tokens: u64 = batches.iter().map(loss_tokens).sum();
+        for b in &batches {
+            for (c, n) in task_tok.iter_mut().zip(task_token_counts(b, n_tasks)) {
+                *c += n;
+            }
+        }
+        let denom = step_tokens.max(1) as f64;
+        let zero = Tensor::zeros([], (Kind::Float, ctx.device));
+        let mut shares: Vec<Tensor> = (0..global_micro).map(|_| zero.shallow_clone()).collect();
+        for i in mine.clone() {
+            let batch = &batches[i];
             let sb = if train.pack {
                 Seq2SeqBatch::from_packed(&batch, ctx.device)?
             } else {
@@ -748,23 +829,33 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
                 );
                 Seq2SeqBatch::from_padded(&inputs, &targets, 0, 0)
             };
-            let n_tok: i64 = batch
-                .decoder_loss_weights
-                .iter()
-                .map(|&w| i64::from(w))
-                .sum();
             let logits = model.model.forward(&sb, training)?;
             let out = seq2seq_loss(&logits, &sb.labels, loss_cfg);
-            accum.backward(&out.loss)?;
+            // The step's loss is the mean over all its target tokens, on
+            // every rank: each micro-batch adds its sum over the total, so
+            // neither `accumulate` nor the world size changes what is learnt.
+            let share = &out.sum / denom;
+            accum.backward(&share)?;
             if n_tasks > 2 {
-                add_task_nll(&batch, &out.nll, &mut task_nll, &mut task_tok, ctx.device)?;
+                add_task_nll(batch, &out.nll, &mut task_nll, ctx.device)?;
             }
-            losses.push(out.loss.detach());
-            batches.push(batch);
-            window_tokens += n_tok as u64;
-            tokens += n_tok as u64;
+            shares[i] = share.detach();
         }
-        accum.finish()?;
+        window_tokens += step_tokens;
+        tokens += step_tokens;
+        let losses = Tensor::stack(&shares, 0);
+        match dist {
+            // The loss shares ride in the gradients' collective: every rank
+            // then holds the same step loss, so a NaN stops all at once.
+            Some(d) => accum.finish_with(std::slice::from_ref(&losses), |ts| {
+                let t0 = Instant::now();
+                let r = tch::no_grad(|| d.allreduce_sum(ts, &format!("the gradient allreduce of step {step}")))?;
+                comm += t0.elapsed().as_secs_f64();
+                comm_bytes += r.bytes;
+                Ok(())
+            })?,
+            None => accum.finish()?,
+        }
         if let Some(c) = train.clip {
             optim::clip_grad_norm(&model.vs, c)?;
         }
@@ -808,6 +899,17 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
                 "lr": lr, "tokens_per_s": window_tokens as f64 / secs,
                 "data_wait": wait / secs, "tokens": tokens,
             });
+            if let Some(d) = dist {
+                // Share of the window rank 0 spent in the gradient allreduce
+                // (communication not hidden behind compute), and bytes it
+                // reduced per step.
+                line["comm"] = (comm / secs).into();
+                line["comm_bytes_per_step"] = (comm_bytes / window_n.max(1)).into();
+                if n_tasks > 2 {
+                    tch::no_grad(|| d.allreduce_sum(std::slice::from_ref(&task_nll), "the per-task loss sum"))?;
+                }
+            }
+            (comm, comm_bytes) = (0.0, 0);
             if n_tasks > 2 {
                 // Mean per-token NLL of each task's targets in the window
                 // (plain NLL: no label smoothing or z-loss).
@@ -841,7 +943,7 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
         let mut eval_loss = None;
         let mut scores = indexmap::IndexMap::new();
         // Every checkpoint is scored too, so that `BEST` can be chosen.
-        if eval_now || save_now {
+        if (eval_now || save_now) && writer {
             let ValidationLoss { losses, left_out } =
                 with_reference_kernels(&mut model.model, |m| validation_loss(ctx, m, train))?;
             let new: Vec<(String, String)> = left_out
@@ -880,7 +982,7 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
                 step,
                 &serde_json::json!({"stage": stage.name, "step": step, "split": sel.split, "valid_score": scores}),
             )?;
-            if !ctx.quiet {
+            if !ctx.quiet && writer {
                 let list: Vec<String> = scores.iter().map(|(t, v)| format!("{t} {v:.1}")).collect();
                 progress.note(&format!(
                     "step {step}: {} score {}",
@@ -889,7 +991,7 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
                 ));
             }
         }
-        if save_now {
+        if save_now && writer {
             let Some(cursor) = last_cursor.clone() else {
                 continue;
             };
