@@ -94,7 +94,12 @@ fn main() {
 fn gloo_include() -> Option<PathBuf> {
     let dirs = std::env::var("GLOO_INCLUDE")
         .map(|d| vec![PathBuf::from(d)])
-        .unwrap_or_else(|_| vec![PathBuf::from("/usr/include"), PathBuf::from("/usr/local/include")]);
+        .unwrap_or_else(|_| {
+            vec![
+                PathBuf::from("/usr/include"),
+                PathBuf::from("/usr/local/include"),
+            ]
+        });
     dirs.into_iter()
         .find(|d| d.join("gloo/context.h").is_file())
 }

@@ -153,7 +153,11 @@ fn main() -> ExitCode {
         Command::Run(a) => match exc_runtime::guard::libtorch(|| exc_runtime::run::run(&a)) {
             Ok(outcome) => {
                 // Rank 0 of a data-parallel group speaks for it.
-                for dir in outcome.run_dirs.iter().filter(|_| exc_runtime::dist::is_writer()) {
+                for dir in outcome
+                    .run_dirs
+                    .iter()
+                    .filter(|_| exc_runtime::dist::is_writer())
+                {
                     outln!("{}", dir.display());
                 }
                 Outcome::Ok

@@ -83,9 +83,9 @@ impl World {
         let num = |k: &str| -> Result<Option<usize>> {
             get(k)
                 .map(|v| {
-                    v.trim().parse::<usize>().map_err(|_| {
-                        Error::Input(format!("{k}={v} is not a whole number"))
-                    })
+                    v.trim()
+                        .parse::<usize>()
+                        .map_err(|_| Error::Input(format!("{k}={v} is not a whole number")))
                 })
                 .transpose()
         };
@@ -214,7 +214,9 @@ pub fn timeout() -> Result<Duration> {
             .filter(|s| s.is_finite() && *s > 0.0)
             .map(Duration::from_secs_f64)
             .ok_or_else(|| {
-                Error::Input(format!("EXC_DIST_TIMEOUT={v} is not a positive number of seconds"))
+                Error::Input(format!(
+                    "EXC_DIST_TIMEOUT={v} is not a positive number of seconds"
+                ))
             }),
         Err(_) => Ok(Duration::from_secs(1800)),
     }
@@ -319,7 +321,9 @@ impl Dist {
 
     /// Every rank's `tensors` become rank 0's.
     pub fn broadcast(&self, tensors: &[Tensor], what: &str) -> Result<()> {
-        self.group.broadcast(tensors, 0).map_err(|e| self.fail(what, e))
+        self.group
+            .broadcast(tensors, 0)
+            .map_err(|e| self.fail(what, e))
     }
 
     pub fn barrier(&self, what: &str) -> Result<()> {
@@ -407,7 +411,10 @@ mod tests {
         .unwrap();
         assert_eq!((w.rank, w.world, w.local_rank, w.local_world), (3, 8, 1, 2));
         assert_eq!((w.master_addr.as_str(), w.master_port), ("node7", 29600));
-        assert_eq!((w.launcher, w.restart, w.agent_store), (Launcher::Torchrun, 2, true));
+        assert_eq!(
+            (w.launcher, w.restart, w.agent_store),
+            (Launcher::Torchrun, 2, true)
+        );
         assert_eq!(w.device(Device::Cuda(0)), Device::Cuda(1));
         assert_eq!(w.device(Device::Cpu), Device::Cpu);
     }
@@ -423,7 +430,10 @@ mod tests {
             ("SLURM_JOB_ID", "123456"),
         ]))
         .unwrap();
-        assert_eq!((w.rank, w.world, w.local_rank, w.local_world), (5, 16, 1, 4));
+        assert_eq!(
+            (w.rank, w.world, w.local_rank, w.local_world),
+            (5, 16, 1, 4)
+        );
         assert_eq!(w.master_addr, "gpu017");
         assert_eq!(w.master_port, 23456);
         assert_eq!(w.launcher, Launcher::Slurm);
@@ -455,7 +465,12 @@ mod tests {
             vec![("RANK", "0")],
             vec![("RANK", "x"), ("WORLD_SIZE", "2")],
             vec![("RANK", "0"), ("WORLD_SIZE", "2"), ("MASTER_PORT", "70000")],
-            vec![("RANK", "0"), ("WORLD_SIZE", "2"), ("LOCAL_RANK", "3"), ("LOCAL_WORLD_SIZE", "2")],
+            vec![
+                ("RANK", "0"),
+                ("WORLD_SIZE", "2"),
+                ("LOCAL_RANK", "3"),
+                ("LOCAL_WORLD_SIZE", "2"),
+            ],
             vec![("SLURM_PROCID", "0"), ("SLURM_NTASKS", "2")],
         ] {
             let e = World::from_vars(vars(&bad)).unwrap_err().to_string();

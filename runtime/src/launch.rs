@@ -20,13 +20,19 @@ pub fn parse_nproc(s: &str) -> Result<usize> {
         tch::Cuda::device_count().max(0) as usize
     } else {
         s.parse::<usize>().map_err(|_| {
-            Error::Input(format!("--nproc {s}: give a number of ranks, or `gpu` for one per GPU"))
+            Error::Input(format!(
+                "--nproc {s}: give a number of ranks, or `gpu` for one per GPU"
+            ))
         })?
     };
     if n == 0 {
         return Err(Error::Input(format!(
             "--nproc {s}: no ranks to start{}",
-            if s == "gpu" { " (no CUDA device is visible)" } else { "" }
+            if s == "gpu" {
+                " (no CUDA device is visible)"
+            } else {
+                ""
+            }
         )));
     }
     Ok(n)
@@ -51,8 +57,11 @@ pub fn without_nproc(args: &[OsString]) -> Vec<OsString> {
 }
 
 fn free_port() -> Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| Error::Input(format!("no free port on 127.0.0.1 for the group's store: {e}")))?;
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| {
+        Error::Input(format!(
+            "no free port on 127.0.0.1 for the group's store: {e}"
+        ))
+    })?;
     l.local_addr()
         .map(|a| a.port())
         .map_err(|e| Error::Input(e.to_string()))
@@ -60,7 +69,11 @@ fn free_port() -> Result<u16> {
 
 /// Copies `from` line by line to our stdout or stderr with `[rank R] `
 /// before each line (a carriage return also ends one: progress lines).
-fn relay(rank: usize, from: impl Read + Send + 'static, to_err: bool) -> std::thread::JoinHandle<()> {
+fn relay(
+    rank: usize,
+    from: impl Read + Send + 'static,
+    to_err: bool,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut r = BufReader::new(from);
         let mut buf = Vec::new();
@@ -207,7 +220,10 @@ mod tests {
             .iter()
             .map(OsString::from)
             .collect();
-        let kept: Vec<OsString> = ["run", "m.exmix", "--quiet"].iter().map(OsString::from).collect();
+        let kept: Vec<OsString> = ["run", "m.exmix", "--quiet"]
+            .iter()
+            .map(OsString::from)
+            .collect();
         assert_eq!(without_nproc(&args), kept);
     }
 

@@ -64,7 +64,9 @@ unsafe impl Sync for Group {}
 impl Group {
     /// Meets the other `world - 1` ranks and creates the backend.
     pub fn new(o: &GroupOptions) -> Result<Group, TchError> {
-        let timeout_ms = i64::try_from(o.timeout.as_millis()).unwrap_or(i64::MAX).max(1);
+        let timeout_ms = i64::try_from(o.timeout.as_millis())
+            .unwrap_or(i64::MAX)
+            .max(1);
         let raw = ffi_dist::new(&NewArgs {
             backend: &o.backend,
             host: &o.host,
@@ -98,7 +100,11 @@ impl Group {
 
     /// Sums `tensors` over the group, in place, in buckets of at most
     /// `bucket_bytes` (one collective each).
-    pub fn allreduce_sum(&self, tensors: &[Tensor], bucket_bytes: usize) -> Result<Reduced, TchError> {
+    pub fn allreduce_sum(
+        &self,
+        tensors: &[Tensor],
+        bucket_bytes: usize,
+    ) -> Result<Reduced, TchError> {
         if tensors.is_empty() {
             return Ok(Reduced::default());
         }

@@ -109,7 +109,11 @@ pub(crate) fn free(g: *mut RawGroup) {
     unsafe { exc_dist_free(g) }
 }
 
-pub(crate) fn allreduce_sum(g: *mut RawGroup, ts: &[Tensor], bucket: i64) -> Result<[i64; 2], String> {
+pub(crate) fn allreduce_sum(
+    g: *mut RawGroup,
+    ts: &[Tensor],
+    bucket: i64,
+) -> Result<[i64; 2], String> {
     let h = handles(ts);
     let mut out = [0i64; 2];
     // SAFETY: `g` is live; `h` holds live handles borrowed from `ts` for the

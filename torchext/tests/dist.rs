@@ -93,7 +93,9 @@ fn broadcast_and_gather() {
 #[test]
 fn a_missing_peer_is_an_error_within_the_timeout() {
     let t0 = Instant::now();
-    let e = Group::new(&opts(free_port(), 0, 2, 3)).err().expect("no peer came");
+    let e = Group::new(&opts(free_port(), 0, 2, 3))
+        .err()
+        .expect("no peer came");
     assert!(t0.elapsed() < Duration::from_secs(30), "{:?}", t0.elapsed());
     assert!(!e.to_string().is_empty());
 }
@@ -101,7 +103,9 @@ fn a_missing_peer_is_an_error_within_the_timeout() {
 #[test]
 fn nobody_at_the_port_is_an_error_within_the_timeout() {
     let t0 = Instant::now();
-    let e = Group::new(&opts(free_port(), 1, 2, 3)).err().expect("nobody serves");
+    let e = Group::new(&opts(free_port(), 1, 2, 3))
+        .err()
+        .expect("nobody serves");
     assert!(t0.elapsed() < Duration::from_secs(30), "{:?}", t0.elapsed());
     assert!(!e.to_string().is_empty());
 }

@@ -207,8 +207,11 @@ impl Accumulation {
         extra: &[Tensor],
         reduce: impl FnOnce(&[Tensor]) -> Result<()>,
     ) -> Result<()> {
-        let summed: std::collections::HashSet<usize> =
-            self.sums.iter().map(|(p, _)| p.data_ptr() as usize).collect();
+        let summed: std::collections::HashSet<usize> = self
+            .sums
+            .iter()
+            .map(|(p, _)| p.data_ptr() as usize)
+            .collect();
         let mut list: Vec<Tensor> = self.sums.iter().map(|(_, s)| s.shallow_clone()).collect();
         tch::no_grad(|| -> Result<()> {
             for p in &self.params {

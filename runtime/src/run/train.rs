@@ -415,7 +415,10 @@ struct Log<'a> {
 impl<'a> Log<'a> {
     fn open(path: &'a Path, stage: &str, resumed_at: u64, writer: bool) -> Self {
         if !writer {
-            return Log { path: None, tb: None };
+            return Log {
+                path: None,
+                tb: None,
+            };
         }
         let dir = path
             .parent()
@@ -594,7 +597,11 @@ fn add_task_nll(
 
 /// Target tokens a batch's loss counts.
 fn loss_tokens(batch: &exc_data::pack::Batch) -> u64 {
-    batch.decoder_loss_weights.iter().map(|&w| u64::from(w > 0)).sum()
+    batch
+        .decoder_loss_weights
+        .iter()
+        .map(|&w| u64::from(w > 0))
+        .sum()
 }
 
 /// Rows per micro-batch on each rank: the plan's `batch` is the global
@@ -647,12 +654,9 @@ impl Pending {
         spec: &exc_data::pipeline::PipelineSpec,
         ckdir: &std::path::Path,
     ) -> Result<f64> {
-        let values: Vec<f64> = Vec::try_from(
-            self.losses
-                .to_kind(Kind::Double)
-                .to_device(Device::Cpu),
-        )
-        .map_err(|e| Error::Input(format!("reading the loss back: {e}")))?;
+        let values: Vec<f64> =
+            Vec::try_from(self.losses.to_kind(Kind::Double).to_device(Device::Cpu))
+                .map_err(|e| Error::Input(format!("reading the loss back: {e}")))?;
         for (value, batch) in values.iter().zip(&self.batches) {
             if !value.is_finite() {
                 return Err(Error::Input(format!(
@@ -786,7 +790,9 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
         // Dropout draws from torch's global RNG: reseeding per step makes a
         // resumed run draw exactly what the uninterrupted one drew.
         // Each rank draws its own masks (rank 0 those of a single process).
-        tch::manual_seed((train.seed.wrapping_mul(1_000_003) ^ step ^ ((rank as u64) << 40)) as i64);
+        tch::manual_seed(
+            (train.seed.wrapping_mul(1_000_003) ^ step ^ ((rank as u64) << 40)) as i64,
+        );
         let lr = sched.lr(step as i64);
         // Every rank reads the step's whole global batch (the same stream a
         // single process reads) and trains on its own micro-batches of it.
@@ -813,7 +819,7 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
         for i in mine.clone() {
             let batch = &batches[i];
             let sb = if train.pack {
-                Seq2SeqBatch::from_packed(&batch, ctx.device)?
+                Seq2SeqBatch::from_packed(batch, ctx.device)?
             } else {
                 let inputs = tensor2(
                     &batch.encoder_input_tokens,
@@ -849,7 +855,9 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
             // then holds the same step loss, so a NaN stops all at once.
             Some(d) => accum.finish_with(std::slice::from_ref(&losses), |ts| {
                 let t0 = Instant::now();
-                let r = tch::no_grad(|| d.allreduce_sum(ts, &format!("the gradient allreduce of step {step}")))?;
+                let r = tch::no_grad(|| {
+                    d.allreduce_sum(ts, &format!("the gradient allreduce of step {step}"))
+                })?;
                 comm += t0.elapsed().as_secs_f64();
                 comm_bytes += r.bytes;
                 Ok(())
@@ -906,7 +914,9 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
                 line["comm"] = (comm / secs).into();
                 line["comm_bytes_per_step"] = (comm_bytes / window_n.max(1)).into();
                 if n_tasks > 2 {
-                    tch::no_grad(|| d.allreduce_sum(std::slice::from_ref(&task_nll), "the per-task loss sum"))?;
+                    tch::no_grad(|| {
+                        d.allreduce_sum(std::slice::from_ref(&task_nll), "the per-task loss sum")
+                    })?;
                 }
             }
             (comm, comm_bytes) = (0.0, 0);

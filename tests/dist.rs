@@ -1,0 +1,326 @@
+//! Data parallelism end to end, on CPU with Gloo: two ranks started by
+//! `exc run --nproc 2` and by the torchrun environment contract (the test
+//! sets RANK, WORLD_SIZE, ... itself, as torchrun does) train what one
+//! process trains; a rank killed with -9 stops the group with a message
+//! and `--resume` (at world size 2, or 1) continues it; a wrong port or a
+//! missing rank is an error within the timeout, not a hang.
+#![cfg(feature = "runtime")]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("exc-dist-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+/// The quickstart (tiny T5.1.1, RTE + STS-B + SQuAD + C4, batch 8, no
+/// dropout), 12 steps with a checkpoint every 4 (`keep` keeps them all),
+/// into `dir/q.exmix`.
+fn mixture(dir: &Path) -> PathBuf {
+    mixture_with(dir, "q", "")
+}
+
+/// [`mixture`] with `train` settings added, into `dir/NAME.exmix`.
+fn mixture_with(dir: &Path, name: &str, train: &str) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let text = std::fs::read_to_string(root().join("examples/quickstart/quickstart.exmix"))
+        .unwrap()
+        .replace(
+            "use \"../../tasks\"",
+            &format!("use \"{}\"", root().join("tasks").display()),
+        )
+        .replace("steps 200", "steps 12")
+        .replace(
+            "checkpoint_every 100",
+            &format!("checkpoint_every 4\n    keep 5\n    {train}"),
+        );
+    let m = dir.join(format!("{name}.exmix"));
+    std::fs::write(&m, text).unwrap();
+    m
+}
+
+/// `exc run MIXTURE` on CPU into `out`, with `extra` flags.
+fn run_cmd(m: &Path, out: &Path, extra: &[&str]) -> Command {
+    let q = root().join("examples/quickstart");
+    let mut c = Command::new(env!("CARGO_BIN_EXE_exc"));
+    c.arg("run")
+        .arg(m)
+        .arg("--data-dir")
+        .arg(q.join("data"))
+        .arg("--tokenizer")
+        .arg(q.join("spiece.model"))
+        .arg("--out")
+        .arg(out)
+        .args([
+            "--device",
+            "cpu",
+            "--eval-limit",
+            "4",
+            "--log-every",
+            "2",
+            "--quiet",
+        ])
+        .args(extra)
+        .env("OMP_NUM_THREADS", "1")
+        .env("EXC_DIST_TIMEOUT", "30");
+    c
+}
+
+fn ok(o: Output, what: &str) -> Output {
+    assert!(
+        o.status.success(),
+        "{what} failed: {}\n{}",
+        o.status,
+        String::from_utf8_lossy(&o.stderr)
+    );
+    o
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A rank started as torchrun starts its workers.
+fn rank(mut c: Command, rank: usize, world: usize, port: u16) -> Child {
+    c.env("RANK", rank.to_string())
+        .env("WORLD_SIZE", world.to_string())
+        .env("LOCAL_RANK", rank.to_string())
+        .env("LOCAL_WORLD_SIZE", world.to_string())
+        .env("MASTER_ADDR", "127.0.0.1")
+        .env("MASTER_PORT", port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn final_weights(out: &Path) -> PathBuf {
+    out.join("pretrain/checkpoints/step-00000012")
+}
+
+/// Every tensor of two checkpoints equal within `rel` of its largest value.
+fn close_weights(a: &Path, b: &Path, rel: f64) {
+    let ta = exc_runtime::checkpoint::read_tensors(a).unwrap();
+    let tb = exc_runtime::checkpoint::read_tensors(b).unwrap();
+    assert_eq!(ta.len(), tb.len());
+    for (name, x) in &ta {
+        let y = &tb[name];
+        let diff = (x - y).abs().max().double_value(&[]);
+        let scale = x.abs().max().double_value(&[]).max(1e-12);
+        assert!(
+            diff / scale <= rel,
+            "{name}: differs by {diff} (scale {scale})"
+        );
+    }
+}
+
+/// (step, loss) of every training log line.
+fn losses(out: &Path) -> Vec<(u64, f64)> {
+    std::fs::read_to_string(out.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            Some((v["step"].as_u64()?, v.get("loss")?.as_f64()?))
+        })
+        .collect()
+}
+
+fn close_losses(a: &Path, b: &Path) {
+    let (la, lb) = (losses(a), losses(b));
+    assert_eq!(la.len(), lb.len(), "{la:?} vs {lb:?}");
+    for ((sa, xa), (sb, xb)) in la.iter().zip(&lb) {
+        assert_eq!(sa, sb);
+        assert!(
+            (xa - xb).abs() <= 1e-5 * xa.abs(),
+            "step {sa}: loss {xa} vs {xb}"
+        );
+    }
+}
+
+/// The evaluation's files, scores without the checkpoint path they name.
+fn eval_files(out: &Path) -> Vec<(String, String)> {
+    let mut v = Vec::new();
+    for task in ["glue_rte", "squad_v1"] {
+        let d = out.join("eval").join(task);
+        let preds = std::fs::read_to_string(d.join("validation.predictions.jsonl")).unwrap();
+        let mut scores: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(d.join("validation.scores.json")).unwrap(),
+        )
+        .unwrap();
+        scores["weights"] = serde_json::Value::Null;
+        v.push((preds, scores.to_string()));
+    }
+    v
+}
+
+#[test]
+fn two_ranks_train_what_one_process_trains() {
+    let dir = tmp("same");
+    let m = mixture(&dir);
+    // One process at the same global batch of 8, in two micro-batches of 4
+    // rows, as each of the two ranks trains one of them.
+    let m_acc = mixture_with(&dir.join("acc"), "q", "accumulate 2");
+    let (one, acc, two, env2) = (
+        dir.join("one"),
+        dir.join("acc-out"),
+        dir.join("two"),
+        dir.join("env"),
+    );
+    ok(run_cmd(&m, &one, &[]).output().unwrap(), "one process");
+    ok(
+        run_cmd(&m_acc, &acc, &[]).output().unwrap(),
+        "one process, accumulate 2",
+    );
+    let o = ok(
+        run_cmd(&m, &two, &["--nproc", "2"]).output().unwrap(),
+        "--nproc 2",
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("error"), "{err}");
+    // The gradient of the two micro-batches is summed once either way (a +
+    // b in Gloo, a + b in autograd's accumulation): the same bytes.
+    let read = |o: &Path| std::fs::read(final_weights(o).join("model.safetensors")).unwrap();
+    assert!(
+        read(&acc) == read(&two),
+        "world 2 differs from one process accumulating 2"
+    );
+    close_weights(&final_weights(&acc), &final_weights(&two), 1e-5);
+    close_losses(&acc, &two);
+    // Against one micro-batch of 8 rows the matmuls sum in another order,
+    // and Adafactor's first updates are about sign(g) (v = g^2), which
+    // turns last-bit differences of near-zero gradients into lr-sized
+    // ones: close, not equal.
+    close_weights(&final_weights(&one), &final_weights(&two), 1e-3);
+    close_losses(&one, &two);
+    // Evaluation sharded over two ranks writes what one process writes.
+    assert_eq!(eval_files(&one), eval_files(&two));
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(two.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["parallel"]["world_size"], 2);
+    assert_eq!(cfg["parallel"]["backend"], "gloo");
+    assert_eq!(cfg["parallel"]["launcher"], "nproc");
+
+    // The torchrun contract: two processes from the environment alone.
+    let port = free_port();
+    let ranks: Vec<Child> = (0..2)
+        .map(|r| rank(run_cmd(&m, &env2, &[]), r, 2, port))
+        .collect();
+    for (r, c) in ranks.into_iter().enumerate() {
+        ok(c.wait_with_output().unwrap(), &format!("torchrun rank {r}"));
+    }
+    // Same ranks, same reductions: the same bytes as --nproc 2.
+    assert!(
+        read(&two) == read(&env2),
+        "torchrun-launched ranks differ from --nproc"
+    );
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(env2.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["parallel"]["launcher"], "torchrun");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_killed_rank_stops_the_group_and_the_run_resumes() {
+    let dir = tmp("kill");
+    let m = mixture(&dir);
+    let (whole, killed, moved) = (dir.join("whole"), dir.join("killed"), dir.join("moved"));
+    ok(
+        run_cmd(&m, &whole, &["--nproc", "2"]).output().unwrap(),
+        "uninterrupted",
+    );
+
+    let port = free_port();
+    let mut ranks: Vec<Child> = (0..2)
+        .map(|r| rank(run_cmd(&m, &killed, &[]), r, 2, port))
+        .collect();
+    let first = killed.join("pretrain/checkpoints/step-00000004/COMMIT");
+    let t0 = Instant::now();
+    while !first.exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "no checkpoint came"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    ranks[1].kill().unwrap();
+    let killed_at = Instant::now();
+    let r0 = ranks.remove(0).wait_with_output().unwrap();
+    let _ = ranks[0].wait();
+    assert!(
+        killed_at.elapsed() < Duration::from_secs(60),
+        "{:?}",
+        killed_at.elapsed()
+    );
+    if !r0.status.success() {
+        let err = String::from_utf8_lossy(&r0.stderr);
+        assert!(
+            err.contains("rank 0 of 2") && err.contains("--resume"),
+            "{err}"
+        );
+    }
+    // (Rank 0 may have finished first; either way the run resumes.)
+    let resume = |out: &Path, extra: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_exc"));
+        c.arg("run")
+            .arg("--resume")
+            .arg(out)
+            .arg("--quiet")
+            .args(extra);
+        c.env("OMP_NUM_THREADS", "1").env("EXC_DIST_TIMEOUT", "30");
+        ok(c.output().unwrap(), "resume");
+    };
+    resume(&killed, &["--nproc", "2"]);
+    let read = |o: &Path| std::fs::read(final_weights(o).join("model.safetensors")).unwrap();
+    assert!(read(&whole) == read(&killed), "resumed world-2 run differs");
+
+    // A world-2 run stopped at step 4 and resumed by one process continues
+    // the same examples (other reductions: close, not the same bytes).
+    // (--stop-after ends the run as an interruption does: non-zero.)
+    let _ = run_cmd(&m, &moved, &["--nproc", "2", "--stop-after", "4"])
+        .output()
+        .unwrap();
+    assert!(moved
+        .join("pretrain/checkpoints/step-00000004/COMMIT")
+        .exists());
+    resume(&moved, &[]);
+    close_weights(&final_weights(&whole), &final_weights(&moved), 1e-3);
+    close_losses(&whole, &moved);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_wrong_port_or_a_missing_rank_is_an_error_not_a_hang() {
+    let dir = tmp("faults");
+    let m = mixture(&dir);
+    for (r, what) in [(1, "nobody serves the port"), (0, "rank 1 never comes")] {
+        let mut c = run_cmd(&m, &dir.join(format!("out{r}")), &["--dist-timeout", "3"]);
+        c.env_remove("EXC_DIST_TIMEOUT");
+        let t0 = Instant::now();
+        let o = rank(c, r, 2, free_port()).wait_with_output().unwrap();
+        assert!(
+            t0.elapsed() < Duration::from_secs(40),
+            "{what}: {:?}",
+            t0.elapsed()
+        );
+        assert!(!o.status.success(), "{what}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("could not join the group") && err.contains("MASTER_PORT"),
+            "{what}: {err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
