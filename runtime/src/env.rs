@@ -49,6 +49,28 @@ pub fn report() -> String {
         yes_no(tch::utils::has_mkl()),
         yes_no(tch::utils::has_openmp())
     );
+    let backends = exc_torchext::dist::backends();
+    let _ = writeln!(
+        out,
+        "distributed backends: {}",
+        if backends.is_empty() {
+            "none (built without Gloo's headers or NCCL)".to_string()
+        } else {
+            backends.join(", ")
+        }
+    );
+    let _ = match crate::dist::World::from_env() {
+        Ok(w) if w.world > 1 => writeln!(
+            out,
+            "distributed: rank {} of {} (local {} of {}), launcher {:?}, master {}:{}",
+            w.rank, w.world, w.local_rank, w.local_world, w.launcher, w.master_addr, w.master_port
+        ),
+        Ok(_) => writeln!(
+            out,
+            "distributed: one process (no RANK/WORLD_SIZE or SLURM_PROCID)"
+        ),
+        Err(e) => writeln!(out, "distributed: the environment is wrong: {e}"),
+    };
     out
 }
 
