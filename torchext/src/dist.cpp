@@ -264,4 +264,9 @@ char *exc_dist_store_get(exc_group *g, const char *key, uint8_t **data,
   });
 }
 
+// Removes `key` from the group's store.
+char *exc_dist_store_delete(exc_group *g, const char *key) {
+  return guard([&] { g->store->deleteKey(std::string(key)); });
+}
+
 } // extern "C"

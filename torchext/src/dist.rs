@@ -142,12 +142,19 @@ impl Group {
 
     /// Every rank's `data`, in rank order (through the store: for results
     /// that are not tensors, such as predictions). `tag` must be new for
-    /// each call and the same on every rank.
+    /// each call and the same on every rank. Once every rank has read them,
+    /// the keys are removed, so the store (in rank 0's memory) does not
+    /// grow with each evaluation.
     pub fn all_gather_bytes(&self, tag: &str, data: &[u8]) -> Result<Vec<Vec<u8>>, TchError> {
-        self.store_set(&format!("gather/{tag}/{}", self.rank), data)?;
-        (0..self.world)
-            .map(|r| self.store_get(&format!("gather/{tag}/{r}")))
-            .collect()
+        let key = |r: usize| format!("gather/{tag}/{r}");
+        self.store_set(&key(self.rank), data)?;
+        let all = (0..self.world)
+            .map(|r| self.store_get(&key(r)))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.barrier()?;
+        ffi_dist::store_delete(self.raw, &key(self.rank))
+            .map_err(|m| shim_error("store delete", m))?;
+        Ok(all)
     }
 }
 

@@ -49,6 +49,7 @@ extern "C" {
         data: *const u8,
         len: usize,
     ) -> *mut c_char;
+    fn exc_dist_store_delete(g: *mut RawGroup, key: *const c_char) -> *mut c_char;
     fn exc_dist_store_get(
         g: *mut RawGroup,
         key: *const c_char,
@@ -150,4 +151,10 @@ pub(crate) fn store_get(g: *mut RawGroup, key: &str) -> Result<Vec<u8>, String> 
     let v = unsafe { std::slice::from_raw_parts(p, n) }.to_vec();
     take_free(p.cast());
     Ok(v)
+}
+
+pub(crate) fn store_delete(g: *mut RawGroup, key: &str) -> Result<(), String> {
+    let key = cstr("store key", key)?;
+    // SAFETY: `g` is live; the key is borrowed for the call.
+    status(unsafe { exc_dist_store_delete(g, key.as_ptr()) })
 }

@@ -33,11 +33,16 @@ pub use schedule::Schedule;
 
 /// The trainable variables of `vs`, sorted by name.
 pub fn named_params(vs: &tch::nn::VarStore) -> Vec<(String, Tensor)> {
-    let mut v: Vec<(String, Tensor)> = vs
-        .variables()
+    named_variables(vs)
         .into_iter()
         .filter(|(_, t)| t.requires_grad())
-        .collect();
+        .collect()
+}
+
+/// Every variable of `vs` (parameters and buffers), in name order: the
+/// same order in every process (a VarStore's map has none).
+pub fn named_variables(vs: &tch::nn::VarStore) -> Vec<(String, Tensor)> {
+    let mut v: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v
 }
@@ -157,29 +162,26 @@ pub struct Accumulation {
     pub micro_batches: i64,
     /// (parameter, its float32 gradient sum), when accumulating in float32.
     sums: Vec<(Tensor, Tensor)>,
-    /// Every trainable parameter, in the variable store's order.
-    params: Vec<Tensor>,
+    /// The other trainable parameters (their gradients accumulate in place).
+    in_place: Vec<Tensor>,
 }
 
 impl Accumulation {
     /// Accumulation over `micro_batches` for the parameters of `vs`.
     pub fn new(vs: &tch::nn::VarStore, micro_batches: i64) -> Self {
-        let sums = if micro_batches > 1 {
-            named_params(vs)
-                .into_iter()
-                .filter(|(_, p)| p.kind() != Kind::Float && p.kind() != Kind::Double)
-                .map(|(_, p)| {
-                    let sum = Tensor::zeros(p.size(), (Kind::Float, p.device()));
-                    (p, sum)
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let (mut sums, mut in_place) = (Vec::new(), Vec::new());
+        for (_, p) in named_params(vs) {
+            if micro_batches > 1 && p.kind() != Kind::Float && p.kind() != Kind::Double {
+                let sum = Tensor::zeros(p.size(), (Kind::Float, p.device()));
+                sums.push((p, sum));
+            } else {
+                in_place.push(p);
+            }
+        }
         Accumulation {
             micro_batches,
             sums,
-            params: named_params(vs).into_iter().map(|(_, p)| p).collect(),
+            in_place,
         }
     }
 
@@ -207,17 +209,9 @@ impl Accumulation {
         extra: &[Tensor],
         reduce: impl FnOnce(&[Tensor]) -> Result<()>,
     ) -> Result<()> {
-        let summed: std::collections::HashSet<usize> = self
-            .sums
-            .iter()
-            .map(|(p, _)| p.data_ptr() as usize)
-            .collect();
         let mut list: Vec<Tensor> = self.sums.iter().map(|(_, s)| s.shallow_clone()).collect();
         tch::no_grad(|| -> Result<()> {
-            for p in &self.params {
-                if summed.contains(&(p.data_ptr() as usize)) {
-                    continue;
-                }
+            for p in &self.in_place {
                 let mut g = p.grad();
                 if !g.defined() {
                     exc_torchext::set_grads(std::slice::from_ref(p), &[p.zeros_like()])?;

@@ -723,10 +723,10 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
         // As DDP starts: every rank from rank 0's weights (the same seed
         // made them equal already; this makes sure), before the optimizer
         // takes its float32 masters.
-        // In name order: a HashMap's order differs between processes.
-        let mut named: Vec<(String, Tensor)> = model.vs.variables().into_iter().collect();
-        named.sort_by(|a, b| a.0.cmp(&b.0));
-        let vars: Vec<Tensor> = named.into_iter().map(|(_, t)| t).collect();
+        let vars: Vec<Tensor> = optim::named_variables(&model.vs)
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect();
         tch::no_grad(|| d.broadcast(&vars, "the first broadcast of the weights"))?;
     }
     let mut opt = Optim::new(&model.vs, &train.optimizer, bf16)?;
