@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use exc_torchext::dist::{Group, GroupOptions, Reduced};
+use exc_torchext::dist::{Group, GroupOptions, Overlap, Overlapped, Reduced};
 use tch::{Device, Tensor};
 
 use crate::error::{Error, Result};
@@ -231,8 +231,28 @@ pub fn backend_for(device: Device) -> String {
         .unwrap_or_else(|| if device.is_cuda() { "nccl" } else { "gloo" }.into())
 }
 
-/// Bytes per allreduce bucket: DDP's default of 25 MiB.
-pub const BUCKET_BYTES: usize = 25 << 20;
+/// Bytes per allreduce bucket: `EXC_DIST_BUCKET_MB` MiB, else DDP's
+/// default of 25.
+pub fn bucket_bytes() -> Result<usize> {
+    match std::env::var("EXC_DIST_BUCKET_MB") {
+        Ok(v) => v
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|m| m.is_finite() && *m > 0.0)
+            .map(|m| ((m * 1_048_576.0) as usize).max(1))
+            .ok_or_else(|| {
+                Error::Input(format!("EXC_DIST_BUCKET_MB={v} is not a positive number"))
+            }),
+        Err(_) => Ok(25 << 20),
+    }
+}
+
+/// Whether the gradient allreduce overlaps backward (`EXC_DIST_OVERLAP=0`
+/// turns it off, to measure what it buys).
+pub fn overlap_on() -> bool {
+    std::env::var("EXC_DIST_OVERLAP").map_or(true, |v| v.trim() != "0")
+}
 
 /// The process's group, when it is one of several.
 pub struct Dist {
@@ -315,8 +335,19 @@ impl Dist {
     /// Sums `tensors` over the ranks in place (bucketed as DDP buckets).
     pub fn allreduce_sum(&self, tensors: &[Tensor], what: &str) -> Result<Reduced> {
         self.group
-            .allreduce_sum(tensors, BUCKET_BYTES)
+            .allreduce_sum(tensors, bucket_bytes()?)
             .map_err(|e| self.fail(what, e))
+    }
+
+    /// The gradient allreduce of `params` overlapped with backward.
+    pub fn overlap(&'static self, params: &[Tensor]) -> Result<GradSync> {
+        let o = Overlap::new(&self.group, params, bucket_bytes()?)
+            .map_err(|e| self.fail("hooking the gradients", e))?;
+        Ok(GradSync {
+            dist: self,
+            overlap: o,
+            relaid: false,
+        })
     }
 
     /// Every rank's `tensors` become rank 0's.
@@ -337,6 +368,39 @@ impl Dist {
         self.group
             .all_gather_bytes(&tag.to_string(), data)
             .map_err(|e| self.fail(what, e))
+    }
+}
+
+/// A rank's gradient allreduce overlapped with backward ([`Dist::overlap`]).
+pub struct GradSync {
+    dist: &'static Dist,
+    overlap: Overlap<'static>,
+    relaid: bool,
+}
+
+impl GradSync {
+    /// Call before the step's last backward.
+    pub fn arm(&self) -> Result<()> {
+        self.overlap
+            .arm()
+            .map_err(|e| self.dist.fail("arming the gradient allreduce", e))
+    }
+
+    /// Call after it: the gradients (and `extra`) summed over the ranks.
+    /// After the first step the buckets are laid out anew in the order
+    /// rank 0's gradients became ready.
+    pub fn finish(&mut self, extra: &[Tensor], what: &str) -> Result<Overlapped> {
+        let done = self
+            .overlap
+            .finish(extra)
+            .map_err(|e| self.dist.fail(what, e))?;
+        if !self.relaid {
+            self.overlap
+                .relayout_from_rank0()
+                .map_err(|e| self.dist.fail("re-bucketing the gradients", e))?;
+            self.relaid = true;
+        }
+        Ok(done)
     }
 }
 

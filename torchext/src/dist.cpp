@@ -18,8 +18,13 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #endif
 
+#include <torch/csrc/autograd/function_hook.h>
+#include <torch/csrc/autograd/variable.h>
+
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -89,7 +94,251 @@ void wait(const c10::intrusive_ptr<c10d::Work> &work) {
 
 } // namespace
 
+// --- the allreduce overlapped with backward --------------------------------
+// As DDP's reducer does: the parameters are split into buckets; a hook that
+// autograd runs after accumulating a parameter's gradient marks it ready,
+// and a bucket whose gradients are all ready is flattened and its allreduce
+// launched while backward goes on. Buckets are launched in index order on
+// every rank (a collective's place in the sequence is what pairs it with
+// the other ranks'), so a bucket waits for the ones before it.
+
+namespace {
+
+struct OverlapState {
+  exc_group *g = nullptr;
+  std::vector<at::Tensor> params;
+  std::vector<std::vector<size_t>> buckets;
+  std::vector<size_t> bucket_of;
+  std::vector<size_t> missing; // per bucket: gradients not ready yet
+  std::vector<at::Tensor> flats;
+  std::vector<c10::intrusive_ptr<c10d::Work>> works;
+  size_t next = 0;      // the next bucket to launch
+  size_t launched_in_backward = 0;
+  std::vector<int64_t> order; // parameters in the order they became ready
+  bool armed = false;
+  std::mutex m;
+
+  void layout(const std::vector<size_t> &order, int64_t cap) {
+    buckets.clear();
+    bucket_of.assign(params.size(), 0);
+    int64_t size = 0;
+    for (size_t i : order) {
+      const auto &t = params[i];
+      int64_t bytes = t.numel() * static_cast<int64_t>(t.element_size());
+      bool fresh = buckets.empty() || size + bytes > cap;
+      if (!fresh) {
+        const auto &first = params[buckets.back().front()];
+        fresh = first.scalar_type() != t.scalar_type() ||
+                first.device() != t.device();
+      }
+      if (fresh) {
+        buckets.emplace_back();
+        size = 0;
+      }
+      bucket_of[i] = buckets.size() - 1;
+      buckets.back().push_back(i);
+      size += bytes;
+    }
+  }
+
+  void launch(size_t b) {
+    std::vector<at::Tensor> parts;
+    for (size_t i : buckets[b]) {
+      auto grad = params[i].grad();
+      if (!grad.defined()) {
+        // No micro-batch reached it: its gradient is zero on this rank.
+        grad = at::zeros_like(params[i]);
+        params[i].mutable_grad() = grad;
+      }
+      parts.push_back(grad.reshape({-1}));
+    }
+    flats[b] = at::cat(parts);
+    std::vector<at::Tensor> one{flats[b]};
+    c10d::AllreduceOptions opts;
+    opts.reduceOp = c10d::ReduceOp::SUM;
+    opts.timeout = g->timeout;
+    works[b] = g->backend->allreduce(one, opts);
+  }
+
+  void ready(size_t i) {
+    std::lock_guard<std::mutex> lock(m);
+    if (!armed) {
+      return;
+    }
+    order.push_back(static_cast<int64_t>(i));
+    size_t b = bucket_of[i];
+    if (missing[b] > 0 && --missing[b] == 0) {
+      while (next < buckets.size() && missing[next] == 0) {
+        launch(next);
+        ++next;
+        ++launched_in_backward;
+      }
+    }
+  }
+};
+
+struct ReadyHook : torch::autograd::PostAccumulateGradHook {
+  std::shared_ptr<OverlapState> state;
+  size_t index;
+  ReadyHook(std::shared_ptr<OverlapState> s, size_t i)
+      : state(std::move(s)), index(i) {}
+  void operator()(const torch::autograd::Variable &) override {
+    state->ready(index);
+  }
+};
+
+} // namespace
+
+struct exc_overlap {
+  std::shared_ptr<OverlapState> state;
+  int64_t cap;
+};
+
 extern "C" {
+
+// Hooks the gradients of `params` (leaf tensors that require grad; none may
+// carry another post-accumulate hook) into buckets of `bucket_bytes`, in
+// the reverse of the given order until `exc_overlap_relayout` says better.
+char *exc_overlap_new(exc_group *g, at::Tensor **ps, size_t n,
+                      int64_t bucket_bytes, exc_overlap **out) {
+  return guard([&] {
+    auto st = std::make_shared<OverlapState>();
+    st->g = g;
+    st->params = list(ps, n);
+    std::vector<size_t> order;
+    for (size_t i = n; i-- > 0;) {
+      order.push_back(i);
+    }
+    st->layout(order, bucket_bytes);
+    for (size_t i = 0; i < n; ++i) {
+      torch::autograd::impl::set_post_acc_grad_hooks(
+          st->params[i], std::make_unique<ReadyHook>(st, i));
+    }
+    *out = new exc_overlap{st, bucket_bytes};
+  });
+}
+
+void exc_overlap_free(exc_overlap *o) {
+  try {
+    for (auto &p : o->state->params) {
+      torch::autograd::impl::post_acc_grad_hooks(p).reset();
+    }
+    delete o;
+  } catch (...) {
+  }
+}
+
+// The next backward's gradients are the step's: reduce them as they come.
+char *exc_overlap_arm(exc_overlap *o) {
+  return guard([&] {
+    auto &st = *o->state;
+    std::lock_guard<std::mutex> lock(st.m);
+    st.armed = true;
+    st.next = 0;
+    st.launched_in_backward = 0;
+    st.order.clear();
+    st.missing.clear();
+    for (const auto &b : st.buckets) {
+      st.missing.push_back(b.size());
+    }
+    st.flats.assign(st.buckets.size(), at::Tensor());
+    st.works.assign(st.buckets.size(), nullptr);
+  });
+}
+
+// After the armed backward: launches the buckets still waiting (gradients
+// that never came are zeros), sums `extra` over the group too, waits for
+// everything and writes the sums into the gradients. out[0] = buckets,
+// out[1] = bytes, out[2] = buckets launched during backward.
+char *exc_overlap_finish(exc_overlap *o, at::Tensor **extra, size_t n_extra,
+                         int64_t *out) {
+  return guard([&] {
+    auto &st = *o->state;
+    std::lock_guard<std::mutex> lock(st.m);
+    if (!st.armed) {
+      throw std::runtime_error("exc_overlap_finish without exc_overlap_arm");
+    }
+    st.armed = false;
+    while (st.next < st.buckets.size()) {
+      st.launch(st.next++);
+    }
+    int64_t total = 0;
+    std::vector<at::Tensor> extras = list(extra, n_extra);
+    c10::intrusive_ptr<c10d::Work> extra_work;
+    at::Tensor extra_flat;
+    if (!extras.empty()) {
+      std::vector<at::Tensor> parts;
+      for (const auto &t : extras) {
+        parts.push_back(t.reshape({-1}));
+      }
+      extra_flat = at::cat(parts);
+      std::vector<at::Tensor> one{extra_flat};
+      c10d::AllreduceOptions opts;
+      opts.reduceOp = c10d::ReduceOp::SUM;
+      opts.timeout = st.g->timeout;
+      extra_work = st.g->backend->allreduce(one, opts);
+    }
+    for (size_t b = 0; b < st.buckets.size(); ++b) {
+      wait(st.works[b]);
+      int64_t offset = 0;
+      for (size_t i : st.buckets[b]) {
+        auto grad = st.params[i].mutable_grad();
+        grad.copy_(st.flats[b].narrow(0, offset, grad.numel()).view(grad.sizes()));
+        offset += grad.numel();
+      }
+      total += st.flats[b].numel() * static_cast<int64_t>(st.flats[b].element_size());
+    }
+    if (extra_work) {
+      wait(extra_work);
+      int64_t offset = 0;
+      for (auto &t : extras) {
+        t.copy_(extra_flat.narrow(0, offset, t.numel()).view(t.sizes()));
+        offset += t.numel();
+      }
+      total += extra_flat.numel() * static_cast<int64_t>(extra_flat.element_size());
+    }
+    out[0] = static_cast<int64_t>(st.buckets.size()) + (extra_work ? 1 : 0);
+    out[1] = total;
+    out[2] = static_cast<int64_t>(st.launched_in_backward);
+  });
+}
+
+// The order in which the last armed backward's gradients became ready
+// (parameter indices; `n` of them at most), for rank 0 to broadcast.
+char *exc_overlap_order(exc_overlap *o, int64_t *out, size_t n, size_t *len) {
+  return guard([&] {
+    auto &st = *o->state;
+    std::lock_guard<std::mutex> lock(st.m);
+    *len = std::min(n, st.order.size());
+    std::copy(st.order.begin(), st.order.begin() + *len, out);
+  });
+}
+
+// Buckets anew, filled in `order` (every parameter once; those missing from
+// it go last, in reverse index order): DDP's rebuild after the first step,
+// so that the first bucket holds the gradients that are ready first.
+char *exc_overlap_relayout(exc_overlap *o, const int64_t *order, size_t n) {
+  return guard([&] {
+    auto &st = *o->state;
+    std::lock_guard<std::mutex> lock(st.m);
+    std::vector<bool> seen(st.params.size(), false);
+    std::vector<size_t> ord;
+    for (size_t k = 0; k < n; ++k) {
+      auto i = order[k];
+      if (i < 0 || static_cast<size_t>(i) >= st.params.size() || seen[i]) {
+        throw std::runtime_error("a bucket order names a parameter twice or one out of range");
+      }
+      seen[i] = true;
+      ord.push_back(static_cast<size_t>(i));
+    }
+    for (size_t i = st.params.size(); i-- > 0;) {
+      if (!seen[i]) {
+        ord.push_back(i);
+      }
+    }
+    st.layout(ord, o->cap);
+  });
+}
 
 // The backends this build can create, comma-separated (a static string).
 const char *exc_dist_backends() {

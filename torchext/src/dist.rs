@@ -4,7 +4,7 @@
 
 use tch::{TchError, Tensor};
 
-use crate::ffi_dist::{self, NewArgs, RawGroup};
+use crate::ffi_dist::{self, NewArgs, RawGroup, RawOverlap};
 use crate::shim_error;
 
 /// The backends this build can create (`gloo`, `nccl`), as compiled in.
@@ -155,6 +155,81 @@ impl Group {
         ffi_dist::store_delete(self.raw, &key(self.rank))
             .map_err(|m| shim_error("store delete", m))?;
         Ok(all)
+    }
+}
+
+/// What one [`Overlap::finish`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Overlapped {
+    /// Collectives (gradient buckets, and one for the extra tensors).
+    pub buckets: usize,
+    pub bytes: u64,
+    /// Buckets launched while backward was still running.
+    pub during_backward: usize,
+}
+
+/// The gradient allreduce overlapped with backward, as DDP's reducer does
+/// it: each parameter's gradient, once autograd has accumulated it, marks
+/// its bucket; a full bucket's allreduce is launched at once, in bucket
+/// order on every rank. Arm it before the step's last backward, finish it
+/// after. Dropping it removes the hooks.
+pub struct Overlap<'g> {
+    raw: *mut RawOverlap,
+    group: &'g Group,
+    params: usize,
+}
+
+impl<'g> Overlap<'g> {
+    /// Hooks `params` (leaves that require grad and carry no other
+    /// post-accumulate hook; the same list, in the same order, on every
+    /// rank) into buckets of at most `bucket_bytes`.
+    pub fn new(group: &'g Group, params: &[Tensor], bucket_bytes: usize) -> Result<Self, TchError> {
+        let cap = i64::try_from(bucket_bytes).unwrap_or(i64::MAX).max(1);
+        let raw =
+            ffi_dist::overlap_new(group.raw, params, cap).map_err(|m| shim_error("overlap", m))?;
+        Ok(Overlap {
+            raw,
+            group,
+            params: params.len(),
+        })
+    }
+
+    /// The next backward's gradients are the step's: reduce them as they come.
+    pub fn arm(&self) -> Result<(), TchError> {
+        ffi_dist::overlap_arm(self.raw).map_err(|m| shim_error("overlap arm", m))
+    }
+
+    /// Launches what is left, sums `extra` too, waits, and writes the
+    /// summed gradients (and extras) in place.
+    pub fn finish(&self, extra: &[Tensor]) -> Result<Overlapped, TchError> {
+        let [b, n, d] =
+            ffi_dist::overlap_finish(self.raw, extra).map_err(|m| shim_error("allreduce", m))?;
+        Ok(Overlapped {
+            buckets: b.max(0) as usize,
+            bytes: n.max(0) as u64,
+            during_backward: d.max(0) as usize,
+        })
+    }
+
+    /// Re-buckets by the order in which rank 0's last armed backward made
+    /// the gradients ready (broadcast to every rank, so that all bucket
+    /// alike): after it, the first bucket fills first and launches early.
+    pub fn relayout_from_rank0(&self) -> Result<(), TchError> {
+        let order = ffi_dist::overlap_order(self.raw, self.params)
+            .map_err(|m| shim_error("overlap order", m))?;
+        let mut padded = vec![-1i64; self.params];
+        padded[..order.len()].copy_from_slice(&order);
+        let t = Tensor::from_slice(&padded);
+        self.group.broadcast(std::slice::from_ref(&t), 0)?;
+        let got: Vec<i64> = Vec::try_from(&t)?;
+        let order: Vec<i64> = got.into_iter().filter(|&i| i >= 0).collect();
+        ffi_dist::overlap_relayout(self.raw, &order).map_err(|m| shim_error("overlap relayout", m))
+    }
+}
+
+impl Drop for Overlap<'_> {
+    fn drop(&mut self) {
+        ffi_dist::overlap_free(self.raw);
     }
 }
 

@@ -15,6 +15,12 @@ pub(crate) struct RawGroup {
     _opaque: [u8; 0],
 }
 
+/// `exc_overlap` in dist.cpp.
+#[repr(C)]
+pub(crate) struct RawOverlap {
+    _opaque: [u8; 0],
+}
+
 extern "C" {
     fn exc_dist_backends() -> *const c_char;
     fn exc_dist_new(
@@ -49,6 +55,28 @@ extern "C" {
         data: *const u8,
         len: usize,
     ) -> *mut c_char;
+    fn exc_overlap_new(
+        g: *mut RawGroup,
+        ps: *const *mut C_tensor,
+        n: usize,
+        bucket_bytes: i64,
+        out: *mut *mut RawOverlap,
+    ) -> *mut c_char;
+    fn exc_overlap_free(o: *mut RawOverlap);
+    fn exc_overlap_arm(o: *mut RawOverlap) -> *mut c_char;
+    fn exc_overlap_finish(
+        o: *mut RawOverlap,
+        extra: *const *mut C_tensor,
+        n: usize,
+        out: *mut i64,
+    ) -> *mut c_char;
+    fn exc_overlap_order(
+        o: *mut RawOverlap,
+        out: *mut i64,
+        n: usize,
+        len: *mut usize,
+    ) -> *mut c_char;
+    fn exc_overlap_relayout(o: *mut RawOverlap, order: *const i64, n: usize) -> *mut c_char;
     fn exc_dist_store_delete(g: *mut RawGroup, key: *const c_char) -> *mut c_char;
     fn exc_dist_store_get(
         g: *mut RawGroup,
@@ -157,4 +185,50 @@ pub(crate) fn store_delete(g: *mut RawGroup, key: &str) -> Result<(), String> {
     let key = cstr("store key", key)?;
     // SAFETY: `g` is live; the key is borrowed for the call.
     status(unsafe { exc_dist_store_delete(g, key.as_ptr()) })
+}
+
+pub(crate) fn overlap_new(
+    g: *mut RawGroup,
+    params: &[Tensor],
+    bucket: i64,
+) -> Result<*mut RawOverlap, String> {
+    let h = handles(params);
+    let mut out: *mut RawOverlap = std::ptr::null_mut();
+    // SAFETY: `g` is live; the shim copies the tensors (reference counts)
+    // out of the borrowed handles; `out` is written on success only.
+    status(unsafe { exc_overlap_new(g, h.as_ptr(), h.len(), bucket, &mut out) })?;
+    Ok(out)
+}
+
+pub(crate) fn overlap_free(o: *mut RawOverlap) {
+    // SAFETY: `o` came from `overlap_new` and is freed once, by `Overlap`'s drop.
+    unsafe { exc_overlap_free(o) }
+}
+
+pub(crate) fn overlap_arm(o: *mut RawOverlap) -> Result<(), String> {
+    // SAFETY: `o` is live.
+    status(unsafe { exc_overlap_arm(o) })
+}
+
+pub(crate) fn overlap_finish(o: *mut RawOverlap, extra: &[Tensor]) -> Result<[i64; 3], String> {
+    let h = handles(extra);
+    let mut out = [0i64; 3];
+    // SAFETY: `o` is live; `h` holds live handles for the call; `out` has
+    // room for the three values written.
+    status(unsafe { exc_overlap_finish(o, h.as_ptr(), h.len(), out.as_mut_ptr()) })?;
+    Ok(out)
+}
+
+pub(crate) fn overlap_order(o: *mut RawOverlap, max: usize) -> Result<Vec<i64>, String> {
+    let mut out = vec![0i64; max];
+    let mut len = 0usize;
+    // SAFETY: `o` is live; `out` has room for `max` values, `len` is written.
+    status(unsafe { exc_overlap_order(o, out.as_mut_ptr(), max, &mut len) })?;
+    out.truncate(len);
+    Ok(out)
+}
+
+pub(crate) fn overlap_relayout(o: *mut RawOverlap, order: &[i64]) -> Result<(), String> {
+    // SAFETY: `o` is live; `order` is borrowed for the call.
+    status(unsafe { exc_overlap_relayout(o, order.as_ptr(), order.len()) })
 }

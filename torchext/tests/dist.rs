@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use exc_torchext::dist::{backends, Group, GroupOptions};
+use exc_torchext::dist::{backends, Group, GroupOptions, Overlap};
 use tch::{Device, Kind, Tensor};
 
 fn free_port() -> u16 {
@@ -108,4 +108,64 @@ fn nobody_at_the_port_is_an_error_within_the_timeout() {
         .expect("nobody serves");
     assert!(t0.elapsed() < Duration::from_secs(30), "{:?}", t0.elapsed());
     assert!(!e.to_string().is_empty());
+}
+
+#[test]
+fn overlapped_allreduce_sums_gradients_as_backward_makes_them() {
+    let out = two_ranks(|g| {
+        let r = g.rank() as f64 + 1.0;
+        let opt = (Kind::Float, Device::Cpu);
+        // Three used parameters and one no loss reaches (its gradient is a
+        // zero on every rank, so its sum is zero too).
+        let ps: Vec<Tensor> = [4i64, 6, 8, 3]
+            .iter()
+            .map(|&n| Tensor::zeros([n], opt).set_requires_grad(true))
+            .collect();
+        // 16-byte buckets: one parameter each, so buckets launch during backward.
+        let ov = Overlap::new(&g, &ps, 16).unwrap();
+        let mut seen = Vec::new();
+        for step in 0..2 {
+            for p in &ps {
+                let mut p = p.shallow_clone();
+                p.zero_grad();
+            }
+            let loss = ps[..3]
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p * (r * (i as f64 + 1.0))).sum(Kind::Float))
+                .fold(Tensor::zeros([], opt), |a, b| a + b);
+            ov.arm().unwrap();
+            loss.backward();
+            let extra = Tensor::full([2], r, (Kind::Double, Device::Cpu));
+            let done = ov.finish(std::slice::from_ref(&extra)).unwrap();
+            let grads: Vec<Vec<f32>> = ps
+                .iter()
+                .map(|p| Vec::<f32>::try_from(p.grad()).unwrap())
+                .collect();
+            seen.push((done, grads, Vec::<f64>::try_from(&extra).unwrap()));
+            if step == 0 {
+                ov.relayout_from_rank0().unwrap();
+            }
+        }
+        seen
+    });
+    for seen in out {
+        for (step, (done, grads, extra)) in seen.into_iter().enumerate() {
+            // Each gradient summed over ranks: (1 + 2) x (i + 1).
+            assert_eq!(grads[0], vec![3.0; 4]);
+            assert_eq!(grads[1], vec![6.0; 6]);
+            assert_eq!(grads[2], vec![9.0; 8]);
+            assert_eq!(grads[3], vec![0.0; 3]);
+            assert_eq!(extra, vec![3.0, 3.0]);
+            // Step 0 buckets in reverse order, and the unused parameter's
+            // bucket (first) never fills, so nothing launches before the
+            // end; re-bucketed by the order rank 0 saw, the used ones go first.
+            if step == 0 {
+                assert_eq!(done.during_backward, 0, "{done:?}");
+            } else {
+                assert_eq!(done.during_backward, 3, "{done:?}");
+            }
+            assert_eq!(done.bytes, (4 + 6 + 8 + 3) * 4 + 2 * 8);
+        }
+    }
 }

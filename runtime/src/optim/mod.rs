@@ -226,6 +226,12 @@ impl Accumulation {
         self.finish()
     }
 
+    /// Whether gradients are summed in float32 buffers (bf16 parameters
+    /// over several micro-batches) rather than in place in `.grad`.
+    pub fn sums_in_float32(&self) -> bool {
+        !self.sums.is_empty()
+    }
+
     /// Puts the accumulated gradients where the optimizer reads them
     /// (nothing to do unless they were summed in float32), rounded once to
     /// the parameters' kind, and clears the sums for the next step.

@@ -768,6 +768,19 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
     };
     // After the cast to bf16 above: bf16 gradients are summed in float32.
     let mut accum = optim::Accumulation::new(&model.vs, micro as i64);
+    // Under data parallelism the gradients are summed while backward runs
+    // (DDP's overlap), unless they are summed in float32 buffers (bf16 over
+    // several micro-batches), which are reduced after the last backward.
+    let mut overlap = match dist {
+        Some(d) if !accum.sums_in_float32() && crate::dist::overlap_on() => {
+            let params: Vec<Tensor> = optim::named_params(&model.vs)
+                .into_iter()
+                .map(|(_, t)| t)
+                .collect();
+            Some(d.overlap(&params)?)
+        }
+        _ => None,
+    };
     let training = train.dropout > 0.0;
     let mut progress = Progress::new(&stage.name, step, train.steps, ctx.quiet || !writer);
     // This rank's micro-batches of each step's `micro x world`.
@@ -775,6 +788,8 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
     let mine = rank * micro as usize..(rank + 1) * micro as usize;
     // Time in the gradient allreduce and bytes it reduced, per window.
     let (mut comm, mut comm_bytes) = (0.0f64, 0u64);
+    // Buckets reduced, and of those launched while backward still ran.
+    let (mut buckets, mut early) = (0usize, 0usize);
     let (mut window_loss, mut window_n, mut window_tokens) = (0.0, 0u64, 0u64);
     // Summed NLL and token count per task (index 0: padding) in the window.
     let n_tasks = spec.tasks.len() + 1;
@@ -841,6 +856,9 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
             // every rank: each micro-batch adds its sum over the total, so
             // neither `accumulate` nor the world size changes what is learnt.
             let share = &out.sum / denom;
+            if let (Some(o), true) = (&overlap, i + 1 == mine.end) {
+                o.arm()?;
+            }
             accum.backward(&share)?;
             if n_tasks > 2 {
                 add_task_nll(batch, &out.nll, &mut task_nll, ctx.device)?;
@@ -850,19 +868,26 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
         window_tokens += step_tokens;
         tokens += step_tokens;
         let losses = Tensor::stack(&shares, 0);
-        match dist {
+        let what = || format!("the gradient allreduce of step {step}");
+        match (dist, &mut overlap) {
+            (Some(_), Some(o)) => {
+                let t0 = Instant::now();
+                let r = tch::no_grad(|| o.finish(std::slice::from_ref(&losses), &what()))?;
+                comm += t0.elapsed().as_secs_f64();
+                comm_bytes += r.bytes;
+                (buckets, early) = (buckets + r.buckets, early + r.during_backward);
+                accum.finish()?;
+            }
             // The loss shares ride in the gradients' collective: every rank
             // then holds the same step loss, so a NaN stops all at once.
-            Some(d) => accum.finish_with(std::slice::from_ref(&losses), |ts| {
+            (Some(d), None) => accum.finish_with(std::slice::from_ref(&losses), |ts| {
                 let t0 = Instant::now();
-                let r = tch::no_grad(|| {
-                    d.allreduce_sum(ts, &format!("the gradient allreduce of step {step}"))
-                })?;
+                let r = tch::no_grad(|| d.allreduce_sum(ts, &what()))?;
                 comm += t0.elapsed().as_secs_f64();
                 comm_bytes += r.bytes;
                 Ok(())
             })?,
-            None => accum.finish()?,
+            (None, _) => accum.finish()?,
         }
         if let Some(c) = train.clip {
             optim::clip_grad_norm(&model.vs, c)?;
@@ -908,18 +933,22 @@ pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
                 "data_wait": wait / secs, "tokens": tokens,
             });
             if let Some(d) = dist {
-                // Share of the window rank 0 spent in the gradient allreduce
-                // (communication not hidden behind compute), and bytes it
-                // reduced per step.
+                // Share of the window rank 0 waited for the gradient
+                // allreduce after backward (communication not hidden behind
+                // compute), and bytes it reduced per step.
                 line["comm"] = (comm / secs).into();
                 line["comm_bytes_per_step"] = (comm_bytes / window_n.max(1)).into();
+                if buckets > 0 {
+                    // Share of the collectives launched during backward.
+                    line["comm_overlapped"] = (early as f64 / buckets as f64).into();
+                }
                 if n_tasks > 2 {
                     tch::no_grad(|| {
                         d.allreduce_sum(std::slice::from_ref(&task_nll), "the per-task loss sum")
                     })?;
                 }
             }
-            (comm, comm_bytes) = (0.0, 0);
+            (comm, comm_bytes, buckets, early) = (0.0, 0, 0, 0);
             if n_tasks > 2 {
                 // Mean per-token NLL of each task's targets in the window
                 // (plain NLL: no label smoothing or z-loss).
