@@ -43,7 +43,7 @@ const WSC_CHECKED: &str = r#"task t { fields { text: text, span1_text: text, spa
 
 #[test]
 fn wsc_mark_checked_against_the_word_as_t5() {
-    // Validation row 42 (../shared/data/superglue/WSC_val.jsonl): the index
+    // Validation row 42 (fixtures/data/superglue/WSC_val.jsonl): the index
     // names `use`; T5 hard-codes "want to use *it* ,".
     let text = "When they had eventually calmed down a bit , and had gotten home, Mr. Farley put the magic pebble in an iron safe . Some day they might want to use it , but really for now, what more could they wish for?";
     let ex = render(

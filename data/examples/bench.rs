@@ -8,7 +8,7 @@
 //! cargo run --release -p exc-data --example bench -- [PYTHON] [COPIES]
 //! ```
 //! PYTHON defaults to /work/.venvs/data-golden/bin/python; COPIES (default 4)
-//! repeats the shared English text to make the corpus bigger.
+//! repeats the English text in `fixtures/data/text` to make the corpus bigger.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark may panic
 
 use std::io::Write;
@@ -40,10 +40,10 @@ fn main() {
         .unwrap_or("/work/.venvs/data-golden/bin/python".into());
     let copies: usize = args.get(2).and_then(|c| c.parse().ok()).unwrap_or(4);
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let shared = root.join("../../shared/data");
+    let data = root.join("../fixtures/data");
     let mut docs = Vec::new();
     for f in ["text/botchan.txt", "text/wiki_00.txt"] {
-        let t = std::fs::read_to_string(shared.join(f)).unwrap();
+        let t = std::fs::read_to_string(data.join(f)).unwrap();
         docs.extend(
             t.lines()
                 .filter(|l| !l.trim().is_empty())
@@ -62,7 +62,7 @@ fn main() {
     drop(f);
 
     let t0 = Instant::now();
-    let tok = Arc::new(T5Tokenizer::from_file(shared.join("t5_tokenizer/spiece.model")).unwrap());
+    let tok = Arc::new(T5Tokenizer::from_file(data.join("t5_tokenizer/spiece.model")).unwrap());
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
     assert!(
         tok.is_fast(),

@@ -12,7 +12,7 @@ import numpy as np
 import sentencepiece as spm
 import transformers
 
-SHARED = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "data")
+FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures", "data")
 
 
 def noise_mask(length, rng, density=0.15, mean=3.0):
@@ -46,11 +46,11 @@ def to_sentinel(ids, mask, sentinel=32099):
 
 def main():
     docs = [json.loads(l)["text"] for l in open(sys.argv[1], encoding="utf-8")]
-    sp = spm.SentencePieceProcessor(model_file=os.path.join(SHARED, "t5_tokenizer", "spiece.model"))
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(FIXTURES, "t5_tokenizer", "spiece.model"))
     t0 = time.perf_counter()
     n = sum(len(x) for x in sp.encode(docs))
     print(f"python sentencepiece (1 thread): {n / (time.perf_counter() - t0):.0f} tokens/s")
-    hf = transformers.T5TokenizerFast(tokenizer_file=os.path.join(SHARED, "t5_tokenizer", "tokenizer.json"))
+    hf = transformers.T5TokenizerFast(tokenizer_file=os.path.join(FIXTURES, "t5_tokenizer", "tokenizer.json"))
     t0 = time.perf_counter()
     n = sum(len(x) for x in hf(docs, add_special_tokens=False)["input_ids"])
     print(f"python transformers fast (1 thread): {n / (time.perf_counter() - t0):.0f} tokens/s")

@@ -5,12 +5,12 @@ Usage (from the repo root):
     /work/.venvs/data-golden/bin/pip install -r data/golden/requirements.txt
     /work/.venvs/data-golden/bin/python data/golden/gen_tokenizer.py
 
-Reads the real T5 vocabulary and English text from ../shared/data and writes
+Reads the real T5 vocabulary and English text from fixtures/data and writes
 data/golden/tokenizer.jsonl: one case per line with the text and the ids that
 three oracles give (EOS included):
   "hf":   transformers' T5Converter applied to spiece.model (the path our
           Rust converter reimplements),
-  "json": the `tokenizers` library on the shared tokenizer.json,
+  "json": the `tokenizers` library on the fixture tokenizer.json,
   "spm":  Python sentencepiece on spiece.model, plus </s>.
 "json" and "spm" are written only when they differ from "hf", which keeps
 the file small and makes every divergence visible.
@@ -25,8 +25,8 @@ import transformers
 from transformers.convert_slow_tokenizer import T5Converter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SHARED = os.path.join(HERE, "..", "..", "..", "shared", "data")
-TOK = os.path.join(SHARED, "t5_tokenizer")
+FIXTURES = os.path.join(HERE, "..", "..", "fixtures", "data")
+TOK = os.path.join(FIXTURES, "t5_tokenizer")
 
 SPECIAL = [
     "",
@@ -62,7 +62,7 @@ SPECIAL = [
 def text_cases():
     cases = list(SPECIAL)
     for name, limit in (("wiki_00.txt", None), ("botchan.txt", 1200)):
-        with open(os.path.join(SHARED, "text", name), encoding="utf-8") as f:
+        with open(os.path.join(FIXTURES, "text", name), encoding="utf-8") as f:
             lines = f.read().split("\n")
         if limit:
             lines = lines[:limit]

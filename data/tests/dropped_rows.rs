@@ -3,7 +3,7 @@
 //! the rows it read; the counts travel in the cursor, so a resumed stream
 //! counts what an uninterrupted one does. A task that drops every row is an
 //! error naming it, not a stream that reads its data for ever. Uses the
-//! shared T5 vocabulary (skipped without it).
+//! T5 vocabulary in `fixtures/data`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may panic
 
@@ -96,7 +96,7 @@ fn counts(c: &PipelineCursor) -> RowCounts {
 
 #[test]
 fn filtered_and_unmatched_rows_are_counted_and_survive_a_resume() {
-    let Some(tok) = tokenizer() else { return };
+    let tok = tokenizer();
     let dir = data("counts");
     let t = task("filter keep");
     for window in [1, 6, 1024] {
@@ -145,7 +145,7 @@ fn filtered_and_unmatched_rows_are_counted_and_survive_a_resume() {
 
 #[test]
 fn an_old_cursor_without_counts_still_resumes() {
-    let Some(tok) = tokenizer() else { return };
+    let tok = tokenizer();
     let dir = data("old-cursor");
     let t = task("filter keep");
     let spec = spec(&t, &dir, 6);
@@ -164,7 +164,7 @@ fn an_old_cursor_without_counts_still_resumes() {
 
 #[test]
 fn a_filter_that_drops_every_row_is_an_error_not_an_endless_stream() {
-    let Some(tok) = tokenizer() else { return };
+    let tok = tokenizer();
     let dir = data("all-filtered");
     let t = task("filter id > 100");
     for workers in [0, 2] {
@@ -194,7 +194,7 @@ fn a_filter_that_drops_every_row_is_an_error_not_an_endless_stream() {
 
 #[test]
 fn a_join_that_drops_every_row_is_an_error_naming_the_join() {
-    let Some(tok) = tokenizer() else { return };
+    let tok = tokenizer();
     let dir = data("all-unmatched");
     std::fs::write(dir.join("words.jsonl"), "{\"key\": 99, \"word\": \"w\"}\n").unwrap();
     let t = task("");

@@ -287,22 +287,23 @@ fn source_position_resumes_across_files() {
 }
 
 #[test]
-fn shared_data_files_read() {
-    let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
-    if !shared.is_dir() {
-        eprintln!("SKIP: no shared data");
-        return;
-    }
+fn fixture_data_files_read() {
+    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/data");
+    assert!(
+        data.is_dir(),
+        "fixture {} is missing: it ships in the repository under fixtures/data",
+        data.display()
+    );
     let opts = ReadOptions::default();
-    let mrpc = rows(&shared.join("glue/MRPC_dev_sample.tsv"), &opts);
+    let mrpc = rows(&data.join("glue/MRPC_dev_sample.tsv"), &opts);
     assert!(
         mrpc[0].get("Quality").is_some(),
         "BOM stripped from the header"
     );
-    assert!(rows(&shared.join("glue/STS-B_dev_sample.tsv"), &opts).len() >= 9);
-    assert!(rows(&shared.join("superglue/RTE_val.jsonl"), &opts).len() > 200);
-    assert!(rows(&shared.join("squad/squad_v2_flat_sample.json"), &opts).len() > 5);
-    assert_eq!(rows(&shared.join("text/botchan.txt"), &opts).len(), 4288);
+    assert!(rows(&data.join("glue/STS-B_dev_sample.tsv"), &opts).len() >= 9);
+    assert!(rows(&data.join("superglue/RTE_val.jsonl"), &opts).len() > 200);
+    assert!(rows(&data.join("squad/squad_v2_flat_sample.json"), &opts).len() > 5);
+    assert_eq!(rows(&data.join("text/botchan.txt"), &opts).len(), 4288);
 }
 
 /// A source's `revision` reads that snapshot of the hub cache and no other:

@@ -1,12 +1,12 @@
 //! Parity of our tokenizers with transformers and sentencepiece on real text.
 //!
 //! Goldens come from `golden/gen_tokenizer.py`; this test needs no Python. It
-//! needs the shared T5 vocabulary (`../shared/data/t5_tokenizer`) and is
-//! skipped, loudly, when that folder is absent.
+//! reads the real T5 vocabulary and English text the repository ships in
+//! `fixtures/data` and fails, naming the file, if one is missing.
 //!
 //! `T5Tokenizer::encode` runs our own Unigram encoder; every golden is also
 //! checked on the `tokenizers` path (`encode_reference`), and the two are
-//! compared on every line and paragraph of the shared text and on random
+//! compared on every line and paragraph of the fixture text and on random
 //! text built from awkward fragments.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may panic
@@ -15,16 +15,24 @@ use std::path::PathBuf;
 
 use exc_data::T5Tokenizer;
 
-fn shared_tokenizer(name: &str) -> Option<PathBuf> {
+/// A file or directory under the repository's `fixtures/data`; panics,
+/// naming it, if it is missing.
+fn fixture_data(rel: &str) -> PathBuf {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/t5_tokenizer")
-        .join(name);
-    if p.is_file() {
-        Some(p)
-    } else {
-        eprintln!("SKIP: {} not found", p.display());
-        None
+        .join("../fixtures/data")
+        .join(rel);
+    if !p.exists() {
+        panic!(
+            "fixture {} is missing: it ships in the repository under fixtures/data",
+            p.display()
+        );
     }
+    p
+}
+
+/// A file of the T5 tokenizer in `fixtures/data/t5_tokenizer`.
+fn fixture_tokenizer(name: &str) -> PathBuf {
+    fixture_data(&format!("t5_tokenizer/{name}"))
 }
 
 struct Case {
@@ -90,9 +98,7 @@ fn check(tok: &T5Tokenizer) {
 
 #[test]
 fn spiece_model_converter_matches_transformers_and_sentencepiece() {
-    let Some(path) = shared_tokenizer("spiece.model") else {
-        return;
-    };
+    let path = fixture_tokenizer("spiece.model");
     let tok = T5Tokenizer::from_file(path).unwrap();
     assert_eq!(tok.vocab_size(), 32100);
     assert_eq!(tok.sentinel(0), Some(32099));
@@ -103,9 +109,7 @@ fn spiece_model_converter_matches_transformers_and_sentencepiece() {
 
 #[test]
 fn tokenizer_json_matches_transformers_and_sentencepiece() {
-    let Some(path) = shared_tokenizer("tokenizer.json") else {
-        return;
-    };
+    let path = fixture_tokenizer("tokenizer.json");
     let tok = T5Tokenizer::from_file(path).unwrap();
     assert_eq!(tok.vocab_size(), 32100);
     check(&tok);
@@ -113,9 +117,7 @@ fn tokenizer_json_matches_transformers_and_sentencepiece() {
 
 #[test]
 fn decode_round_trips_plain_text() {
-    let Some(path) = shared_tokenizer("spiece.model") else {
-        return;
-    };
+    let path = fixture_tokenizer("spiece.model");
     let tok = T5Tokenizer::from_file(path).unwrap();
     let ids = tok.encode_with_eos("The cat sat on the mat.").unwrap();
     assert_eq!(tok.decode(&ids, true).unwrap(), "The cat sat on the mat.");
@@ -132,16 +134,21 @@ fn garbage_model_is_an_error_naming_the_file() {
 }
 
 /// Every line, every blank-line-separated paragraph and every whole file of
-/// the shared text.
-fn shared_text_cases() -> Vec<String> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/text");
+/// the fixture text (`fixtures/data/text/*.txt`).
+fn fixture_text_cases() -> Vec<String> {
+    let dir = fixture_data("text");
     let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("SKIP: {} not found", dir.display());
-        return out;
-    };
+    let entries = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("fixture {} cannot be read: {e}", dir.display()));
     let mut files: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
     files.sort();
+    assert!(
+        files
+            .iter()
+            .any(|f| f.extension().is_some_and(|e| e == "txt")),
+        "fixture {} holds no .txt file",
+        dir.display()
+    );
     for f in files
         .iter()
         .filter(|f| f.extension().is_some_and(|e| e == "txt"))
@@ -159,7 +166,7 @@ fn fast_matches_reference(tok: &T5Tokenizer) {
         tok.is_fast(),
         "the fast encoder should take T5's configuration"
     );
-    let cases = shared_text_cases();
+    let cases = fixture_text_cases();
     for text in &cases {
         assert_eq!(
             tok.encode(text).unwrap(),
@@ -167,22 +174,18 @@ fn fast_matches_reference(tok: &T5Tokenizer) {
             "text {text:?}"
         );
     }
-    eprintln!("fast == reference on {} shared-text cases", cases.len());
+    eprintln!("fast == reference on {} fixture-text cases", cases.len());
 }
 
 #[test]
-fn fast_encoder_matches_tokenizers_on_shared_text_spiece() {
-    let Some(path) = shared_tokenizer("spiece.model") else {
-        return;
-    };
+fn fast_encoder_matches_tokenizers_on_fixture_text_spiece() {
+    let path = fixture_tokenizer("spiece.model");
     fast_matches_reference(&T5Tokenizer::from_file(path).unwrap());
 }
 
 #[test]
-fn fast_encoder_matches_tokenizers_on_shared_text_json() {
-    let Some(path) = shared_tokenizer("tokenizer.json") else {
-        return;
-    };
+fn fast_encoder_matches_tokenizers_on_fixture_text_json() {
+    let path = fixture_tokenizer("tokenizer.json");
     fast_matches_reference(&T5Tokenizer::from_file(path).unwrap());
 }
 
@@ -257,9 +260,7 @@ mod random_text {
             parts in proptest::collection::vec(0..FRAGMENTS.len(), 0..24),
             noise in "\\PC{0,12}",
         ) {
-            let Some(path) = shared_tokenizer("spiece.model") else {
-                return Ok(());
-            };
+            let path = fixture_tokenizer("spiece.model");
             thread_local! {
                 static TOK: std::cell::OnceCell<T5Tokenizer> = const { std::cell::OnceCell::new() };
             }

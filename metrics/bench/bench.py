@@ -1,6 +1,6 @@
 """Benchmark: exc-metrics BLEU/ROUGE against sacrebleu/rouge_score.
 
-Builds 10,000 XSum-length prediction/reference pairs from the shared data,
+Builds 10,000 XSum-length prediction/reference pairs from fixtures/data,
 times sacrebleu.corpus_bleu (T5 settings: intl, exp) and rouge_score
 (rouge1/rouge2/rougeLsum, T5's sentence split, mean F) in this process, runs
 the Rust example on the same files, checks the scores agree and prints the
@@ -22,7 +22,7 @@ from rouge_score import rouge_scorer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
-DATA = os.environ.get("EXC_SHARED_DATA", os.path.join(ROOT, "..", "shared", "data"))
+DATA = os.environ.get("EXC_SHARED_DATA", os.path.join(ROOT, "fixtures", "data"))
 N = int(os.environ.get("BENCH_PAIRS", "10000"))
 REPEATS = int(os.environ.get("BENCH_REPEATS", "3"))
 rng = random.Random(7)

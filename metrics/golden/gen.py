@@ -33,7 +33,7 @@ from nltk.translate import meteor_score as nltk_meteor
 from rouge_score import rouge_scorer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DATA = os.environ.get("EXC_SHARED_DATA", os.path.join(HERE, "..", "..", "..", "shared", "data"))
+DATA = os.environ.get("EXC_SHARED_DATA", os.path.join(HERE, "..", "..", "fixtures", "data"))
 rng = random.Random(20240607)
 
 

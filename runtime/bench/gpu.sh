@@ -48,8 +48,8 @@ if [ "$mode" = "--prepare" ]; then
     mkdir -p "$kit/text"
     cp "$CARGO_TARGET_DIR/release/examples/bench_train" "$kit/"
     cp "$CARGO_TARGET_DIR/release/exc" "$kit/"
-    cp "${EXC_BENCH_TEXT:-$root/../shared/data/text}"/*.txt "$kit/text/"
-    cp "${EXC_BENCH_TOKENIZER:-$root/../shared/data/t5_tokenizer/spiece.model}" "$kit/spiece.model"
+    cp "${EXC_BENCH_TEXT:-$root/fixtures/data/text}"/*.txt "$kit/text/"
+    cp "${EXC_BENCH_TOKENIZER:-$root/fixtures/data/t5_tokenizer/spiece.model}" "$kit/spiece.model"
     du -sh "$kit"
     echo "ready: carry runtime/bench/.gpu and run: bash runtime/bench/gpu.sh"
     exit 0
@@ -75,8 +75,8 @@ if [ ! -x "$bin" ]; then
 fi
 text="${EXC_BENCH_TEXT:-$kit/text}"
 tok="${EXC_BENCH_TOKENIZER:-$kit/spiece.model}"
-[ -d "$text" ] || text="$root/../shared/data/text"
-[ -f "$tok" ] || tok="$root/../shared/data/t5_tokenizer/spiece.model"
+[ -d "$text" ] || text="$root/fixtures/data/text"
+[ -f "$tok" ] || tok="$root/fixtures/data/t5_tokenizer/spiece.model"
 
 # libtorch and the CUDA libraries from the python that holds torch.
 site="$("$py" -c 'import os, torch; print(os.path.dirname(os.path.dirname(torch.__file__)))')" || {

@@ -10,20 +10,24 @@ use std::path::PathBuf;
 
 use exc_runtime::cli::{generate_to, score_to, GenerateArgs, ScoreArgs};
 
-fn tokenizer() -> Option<PathBuf> {
+/// T5's `tokenizer.json` in the repository's `fixtures/data`.
+fn tokenizer() -> PathBuf {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/t5_tokenizer/tokenizer.json");
-    p.exists().then_some(p)
+        .join("../fixtures/data/t5_tokenizer/tokenizer.json");
+    if !p.is_file() {
+        panic!(
+            "fixture {} is missing: it ships in the repository under fixtures/data",
+            p.display()
+        );
+    }
+    p
 }
 
 #[test]
 fn generate_and_score_print_one_line_per_input() {
     // The tiny model's vocabulary is 96 ids, so use a tokenizer.json that
-    // only needs to exist; skip where the shared data is absent.
-    let Some(tok) = tokenizer() else {
-        eprintln!("shared T5 tokenizer not found; skipping");
-        return;
-    };
+    // only needs to exist.
+    let tok = tokenizer();
     let model = common::model_dir("t5_1_1_tiny");
     let args = GenerateArgs {
         model: model.clone(),

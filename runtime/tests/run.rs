@@ -790,9 +790,14 @@ fn c4_reads_the_files_its_source_declares() {
     let dir = tmp("c4-files");
     let data = dir.join("data");
     std::fs::create_dir_all(data.join("corpus")).unwrap();
-    // Documents of the shared English text, one per line.
-    let text = std::fs::read_to_string(root().join("../shared/data/text/wiki_00.txt"))
-        .unwrap_or_else(|_| "the cat sat on the mat and looked at the dog\n".repeat(200));
+    // Documents of the fixture English text, one per line.
+    let wiki = root().join("fixtures/data/text/wiki_00.txt");
+    let text = std::fs::read_to_string(&wiki).unwrap_or_else(|e| {
+        panic!(
+            "fixture {} is missing: it ships in the repository under fixtures/data ({e})",
+            wiki.display()
+        )
+    });
     let docs: Vec<&str> = text.lines().filter(|l| l.len() > 40).take(200).collect();
     std::fs::write(data.join("corpus/part-1.txt"), docs.join("\n")).unwrap();
     // The miniature's MRPC rows, where a task looks for them.

@@ -21,7 +21,7 @@ T5 registers no XSum task; `summarize` is called as tasks.py calls it for
 CNN/DailyMail, with TFDS xsum's column names. CoNLL-03 has no T5
 preprocessor and is not here.
 
-Rows come from ../shared/data (see its SOURCE.txt). T5 reads TFDS's layout;
+Rows come from fixtures/data (see its SOURCE.txt). T5 reads TFDS's layout;
 the catalog reads the Hugging Face hub's. The row each line records (`row`)
 is the hub row the exc task reads; the script feeds T5 the same values in
 TFDS's layout, mapped as examples/miniature/data/prepare.py maps them:
@@ -52,7 +52,7 @@ Run (see README.md here for the versions):
     python3 -m venv /work/.venvs/t5-golden
     /work/.venvs/t5-golden/bin/pip install -r tasks/golden/requirements.txt
     /work/.venvs/t5-golden/bin/pip install --no-deps t5==0.9.4
-    /work/.venvs/t5-golden/bin/python tasks/golden/gen.py [SHARED_DATA_DIR]
+    /work/.venvs/t5-golden/bin/python tasks/golden/gen.py [DATA_DIR]   # default fixtures/data
 """
 
 import csv
@@ -75,7 +75,7 @@ import tensorflow_text  # noqa: E402
 from t5.data import postprocessors, preprocessors  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DATA = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "..", "shared", "data")
+DATA = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "..", "fixtures", "data")
 OUT = os.path.join(HERE, "t5_formats.jsonl")
 FIRST = 30  # rows per task and split, where a file has more
 

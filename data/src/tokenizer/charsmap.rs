@@ -154,7 +154,7 @@ impl CharsMap {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
 
     /// Plain grapheme-by-grapheme normalisation, the reference for the fast path.
@@ -166,20 +166,23 @@ mod tests {
         out
     }
 
-    fn t5_map() -> Option<CharsMap> {
+    /// The charsmap of T5's `spiece.model` in the repository's `fixtures/data`.
+    fn t5_map() -> CharsMap {
         let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/data/t5_tokenizer/spiece.model");
-        let bytes = std::fs::read(p).ok()?;
-        let model = crate::tokenizer::spm::SpmModel::parse(&bytes).ok()?;
-        CharsMap::parse(&model.precompiled_charsmap).ok()
+            .join("../fixtures/data/t5_tokenizer/spiece.model");
+        let bytes = std::fs::read(&p).unwrap_or_else(|e| {
+            panic!(
+                "fixture {} is missing: it ships in the repository under fixtures/data ({e})",
+                p.display()
+            )
+        });
+        let model = crate::tokenizer::spm::SpmModel::parse(&bytes).unwrap();
+        CharsMap::parse(&model.precompiled_charsmap).unwrap()
     }
 
     #[test]
     fn fast_path_segments_like_plain_graphemes() {
-        let Some(map) = t5_map() else {
-            eprintln!("SKIP: no shared spiece.model");
-            return;
-        };
+        let map = t5_map();
         for text in [
             "plain ascii\ttext\r\nwith CRLF\r\n",
             "e\u{301}t\u{e9} caf\u{e9}\u{301}\r\u{301}\n",

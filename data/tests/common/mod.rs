@@ -48,13 +48,22 @@ pub fn all(task: &Task, split: &str, dir: &Path) -> Vec<Value> {
         .unwrap()
 }
 
-/// T5's tokenizer from `../shared` (None, with a SKIP note, without it).
-pub fn tokenizer() -> Option<Arc<T5Tokenizer>> {
+/// A file or directory under the repository's `fixtures/data` (the real rows
+/// and T5 vocabulary the tests read); panics, naming it, if it is missing.
+pub fn fixture_data(rel: &str) -> PathBuf {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/t5_tokenizer/spiece.model");
-    if !p.is_file() {
-        eprintln!("SKIP: {} not found", p.display());
-        return None;
+        .join("../fixtures/data")
+        .join(rel);
+    if !p.exists() {
+        panic!(
+            "fixture {} is missing: it ships in the repository under fixtures/data",
+            p.display()
+        );
     }
-    Some(Arc::new(T5Tokenizer::from_file(p).unwrap()))
+    p
+}
+
+/// T5's tokenizer (`fixtures/data/t5_tokenizer/spiece.model`).
+pub fn tokenizer() -> Arc<T5Tokenizer> {
+    Arc::new(T5Tokenizer::from_file(fixture_data("t5_tokenizer/spiece.model")).unwrap())
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Rebuilds the miniature's data from ../shared/data (see its SOURCE.txt for
+"""Rebuilds the miniature's data from fixtures/data (see its SOURCE.txt for
 where each file came from and its licence). Run from the repository root:
 
-    python3 examples/miniature/data/prepare.py [SHARED_DATA_DIR]
+    python3 examples/miniature/data/prepare.py [DATA_DIR]   # default fixtures/data
 
 Layout written: examples/miniature/data/<task>/<split>.jsonl, the layout
 `exc run --data-dir` looks in first (<task> is the catalog task's name). Rows
@@ -18,8 +18,8 @@ import os
 import re
 import sys
 
-SRC = sys.argv[1] if len(sys.argv) > 1 else "../shared/data"
 OUT = os.path.dirname(os.path.abspath(__file__))
+SRC = sys.argv[1] if len(sys.argv) > 1 else os.path.join(OUT, "..", "..", "..", "fixtures", "data")
 
 
 def write(task, split, rows):

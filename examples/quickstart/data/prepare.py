@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Rebuilds the quickstart's data from ../shared/data (see its SOURCE.txt for
+"""Rebuilds the quickstart's data from fixtures/data (see its SOURCE.txt for
 where each file came from and its licence). Run from the repository root:
 
-    python3 examples/quickstart/data/prepare.py [SHARED_DATA_DIR]
+    python3 examples/quickstart/data/prepare.py [DATA_DIR]   # default fixtures/data
 
 Layout written: examples/quickstart/data/<task>/<split>.jsonl, the layout
 `exc run --data-dir` looks in first. Schemas are the Hugging Face datasets'
@@ -14,8 +14,8 @@ import os
 import re
 import sys
 
-SRC = sys.argv[1] if len(sys.argv) > 1 else "../shared/data"
 OUT = os.path.dirname(os.path.abspath(__file__))
+SRC = sys.argv[1] if len(sys.argv) > 1 else os.path.join(OUT, "..", "..", "..", "fixtures", "data")
 
 
 def write(task, split, rows):
