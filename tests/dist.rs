@@ -332,3 +332,99 @@ fn a_wrong_port_or_a_missing_rank_is_an_error_not_a_hang() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The pid of the live process whose environment has `RANK=<rank>` and
+/// whose command line names `out` (a worker torchrun started).
+fn worker_pid(rank: usize, out: &Path) -> Option<u32> {
+    let want = format!("RANK={rank}");
+    let out = out.to_string_lossy().into_owned();
+    for e in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmd = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        if !String::from_utf8_lossy(&cmd).contains(&out) {
+            continue;
+        }
+        let env = std::fs::read(e.path().join("environ")).unwrap_or_default();
+        let has = env.split(|&b| b == 0).any(|kv| kv == want.as_bytes());
+        let worker = env
+            .split(|&b| b == 0)
+            .any(|kv| kv.starts_with(b"TORCHELASTIC_RUN_ID="));
+        if has && worker {
+            return Some(pid);
+        }
+    }
+    None
+}
+
+/// Real torchrun (from the venv scripts/libtorch.sh sets up, on PATH):
+/// `--no-python exc run`, one worker killed with -9 mid-run, and torchrun's
+/// `--max-restarts 1` starts the group again, which resumes from the last
+/// committed checkpoint by itself and ends as an uninterrupted run does.
+#[test]
+fn torchrun_restarts_a_failed_group_from_its_last_checkpoint() {
+    let dir = tmp("torchrun");
+    let m = mixture(&dir);
+    let (whole, out) = (dir.join("whole"), dir.join("restarted"));
+    ok(
+        run_cmd(&m, &whole, &["--nproc", "2"]).output().unwrap(),
+        "uninterrupted",
+    );
+
+    let inner = run_cmd(&m, &out, &[]);
+    let mut c = Command::new("torchrun");
+    c.args([
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        "--max-restarts",
+        "1",
+        "--no-python",
+    ])
+    .arg(env!("CARGO_BIN_EXE_exc"))
+    .args(inner.get_args())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    for (k, v) in inner.get_envs() {
+        if let Some(v) = v {
+            c.env(k, v);
+        }
+    }
+    let tr = c.spawn().unwrap_or_else(|e| {
+        panic!("torchrun did not start ({e}): it comes with the torch venv; source scripts/libtorch.sh")
+    });
+    let first = out.join("pretrain/checkpoints/step-00000004/COMMIT");
+    let t0 = Instant::now();
+    let victim = loop {
+        assert!(
+            t0.elapsed() < Duration::from_secs(180),
+            "no checkpoint came"
+        );
+        if first.exists() {
+            if let Some(pid) = worker_pid(1, &out) {
+                break pid;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let killed = Command::new("kill")
+        .args(["-9", &victim.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let done = tr.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "torchrun failed: {err}");
+    // torchrun saw the worker die (so the group was restarted, not done).
+    assert!(err.contains("exitcode: -9"), "{err}");
+    let read = |o: &Path| std::fs::read(final_weights(o).join("model.safetensors")).unwrap();
+    assert!(
+        read(&whole) == read(&out),
+        "the restarted group ended elsewhere"
+    );
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(cfg["parallel"]["launcher"], "torchrun");
+    let _ = std::fs::remove_dir_all(&dir);
+}

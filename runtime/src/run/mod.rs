@@ -239,7 +239,16 @@ fn sanitize(name: &str) -> String {
 /// Runs (or resumes) every run of a mixture's plan.
 pub fn run(args: &RunArgs) -> Result<RunOutcome> {
     let world = crate::dist::World::from_env()?;
-    let (plan, root, mut base) = match &args.resume {
+    // A group torchrun (or SLURM) restarted after a failure goes on from
+    // the run its first attempt started, as `--resume` would.
+    let restarted = match &args.resume {
+        None if world.restart > 0 => {
+            let (_, root, _) = start(args, false)?;
+            root.join("plan.json").is_file().then_some(root)
+        }
+        _ => None,
+    };
+    let (plan, root, mut base) = match args.resume.as_ref().or(restarted.as_ref()) {
         Some(dir) => match resume(args, dir)? {
             Resume::Finished(outcome) => return Ok(outcome),
             Resume::GoOn(go_on) => {
@@ -249,6 +258,15 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
         },
         None => start(args, world.rank == 0)?,
     };
+    if let (Some(dir), 0) = (&restarted, world.rank) {
+        if !args.quiet {
+            eprintln!(
+                "restart {} of the group: resuming the run in `{}`",
+                world.restart,
+                dir.display()
+            );
+        }
+    }
     // Under data parallelism CUDA means this rank's GPU (its local rank).
     let device = world.device(crate::env::parse_device(Some(&base.device))?);
     let timeout = match args.dist_timeout {
