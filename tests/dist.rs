@@ -215,6 +215,8 @@ fn two_ranks_train_what_one_process_trains() {
     assert_eq!(cfg["parallel"]["world_size"], 2);
     assert_eq!(cfg["parallel"]["backend"], "gloo");
     assert_eq!(cfg["parallel"]["launcher"], "nproc");
+    let report = std::fs::read_to_string(two.join("report.md")).unwrap();
+    assert!(report.contains("| 2 (gloo, nproc) |"), "{report}");
 
     // The torchrun contract: two processes from the environment alone.
     let port = free_port();

@@ -818,6 +818,11 @@ fn train_stage_units(
     });
     if let Some(k) = kernels_used {
         record["kernels"] = k.into();
+        if let Some(d) = crate::dist::current() {
+            record["parallel"] = serde_json::json!({
+                "world_size": d.world.world, "backend": d.backend, "launcher": d.world.launcher,
+            });
+        }
         if let Some(m) = gpu.and_then(|i| exc_torchext::device_memory(i).ok()) {
             record["peak_memory"] = serde_json::json!({
                 "allocated_bytes": m.peak_allocated, "reserved_bytes": m.peak_reserved,

@@ -274,8 +274,17 @@ fn rows_section(dir: &Path, plan: &serde_json::Value, r: &RunScores) -> String {
                 (Some(a), Some(r)) => format!("{a} / {r} GiB"),
                 _ => "-".into(),
             };
+            let p = &d["parallel"];
+            let ranks = match p["world_size"].as_u64() {
+                Some(n) => format!(
+                    "{n} ({}, {})",
+                    p["backend"].as_str().unwrap_or("?"),
+                    p["launcher"].as_str().unwrap_or("?")
+                ),
+                None => "1".into(),
+            };
             how.push(format!(
-                "| {stage} | {} | {} | {} | {memory} |",
+                "| {stage} | {} | {} | {} | {ranks} | {memory} |",
                 count(d, "step"),
                 precision[stage].as_str().unwrap_or("?"),
                 d["kernels"].as_str().unwrap_or("?"),
@@ -298,9 +307,10 @@ fn rows_section(dir: &Path, plan: &serde_json::Value, r: &RunScores) -> String {
     if !how.is_empty() {
         let _ = writeln!(
             md,
-            "\nHow each training stage trained (kernels: `--kernels`; peak memory: the \
-             CUDA caching allocator's, allocated / reserved):\n\n| stage | steps | precision \
-             | kernels | peak memory |\n| --- | ---: | --- | --- | --- |"
+            "\nHow each training stage trained (kernels: `--kernels`; ranks: the processes \
+             that trained it data-parallel, with backend and launcher; peak memory: the CUDA \
+             caching allocator's, allocated / reserved, of rank 0):\n\n| stage | steps | \
+             precision | kernels | ranks | peak memory |\n| --- | ---: | --- | --- | --- | --- |"
         );
         for l in how {
             let _ = writeln!(md, "{l}");
