@@ -101,6 +101,14 @@ _exc_torch_main() {
 
     local torch_lib
     torch_lib="$("$py" -W ignore -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))' 2>/dev/null)" || return 1
+    # ProcessGroupNCCL's header needs CUDA's crt/ and cccl headers, which
+    # the CUDA wheel's dependencies leave out: two small packages (~3 MB),
+    # pinned to torch 2.11.0's CUDA 13.0, let exc-torchext compile NCCL in.
+    local cu13="$torch_lib/../../nvidia/cu13/include"
+    if [ -f "$torch_lib/libtorch_cuda.so" ] && [ ! -f "$cu13/crt/host_config.h" -o ! -d "$cu13/nv" ]; then
+        "$py" -m pip install --quiet --no-deps "nvidia-cuda-crt==13.0.88" "nvidia-cuda-cccl==13.0.85" ||
+            echo "libtorch.sh: CUDA's headers did not install: exc builds without NCCL" >&2
+    fi
     export LIBTORCH_USE_PYTORCH=1
     export PATH="$venv/bin:$PATH"
     export EXC_TORCH_PYTHON="$py"

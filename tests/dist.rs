@@ -430,3 +430,29 @@ fn torchrun_restarts_a_failed_group_from_its_last_checkpoint() {
     assert_eq!(cfg["parallel"]["launcher"], "torchrun");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// NCCL asked for on a machine without a GPU (as here, in CI): a clear
+/// error from ProcessGroupNCCL itself (or, in a build without NCCL, one
+/// that says so), not a hang or an abort.
+#[test]
+fn nccl_without_a_gpu_is_a_clear_error() {
+    let dir = tmp("nccl");
+    let m = mixture(&dir);
+    let mut c = run_cmd(&m, &dir.join("out"), &["--dist-timeout", "5"]);
+    c.env("EXC_DIST_BACKEND", "nccl");
+    let t0 = Instant::now();
+    let o = rank(c, 0, 2, free_port()).wait_with_output().unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(40), "{:?}", t0.elapsed());
+    assert_eq!(o.status.code(), Some(1), "{o:?}");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("(nccl, timeout 5 s)")
+            && (err.contains("no GPUs found") || err.contains("built without NCCL")),
+        "{err}"
+    );
+    assert!(
+        !err.contains("Exception raised from"),
+        "a C++ backtrace: {err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -16,6 +16,8 @@
 #      `precision auto` = bf16 on CUDA, `--kernels auto` = mem-efficient
 #      attention and fused norm after their device checks, checkpoint selection, per-task
 #      fine-tuning, evaluation), 20 steps a stage; prints its report
+#   G  `exc run --nproc gpu` of the miniature over NCCL (every GPU; a group of
+#      one on a single GPU, against F), the allreduce overlapped and not
 #   E  loss over 200 steps (base, batch 32): optimised path vs the unoptimised
 #      one (fp32, math attention, composite norm, tensor-by-tensor Adafactor)
 #   C  T5.1.1-base: the largest batch that fits (tries 512, 384, 256, 192)
@@ -216,6 +218,34 @@ if [ -x "$exc_bin" ] && [ "$t" -ge 30 ]; then
     pack
 else
     echo "== F-exc-run-miniature: skipped (no exc binary at $exc_bin, or ${t}s left)"
+fi
+
+# G: data parallelism over NCCL: the miniature again, as a group of every
+# GPU the machine has (one on an H100 x1: what a group of one costs against
+# F, which ran without one), and with the allreduce after backward instead
+# of overlapped with it.
+t=$(left)
+[ "$t" -gt 150 ] && t=150
+if [ -x "$exc_bin" ] && [ "$t" -ge 60 ]; then
+    nproc=gpu
+    [ "$dev" = cpu ] && nproc=2 # the dry run: Gloo
+    for variant in overlap after; do
+        echo "== G-nccl-$variant (at most $((t / 2))s)"
+        g="$work/G-nccl-$variant"
+        ov=1
+        [ "$variant" = after ] && ov=0
+        (cd "$root" && EXC_DIST_OVERLAP=$ov timeout --kill-after=5 $((t / 2)) "$exc_bin" run \
+            examples/miniature/miniature.exmix --nproc "$nproc" --device "$dev" --steps 20 --eval-limit 8 \
+            --log-every 10 --out "$g") > "$work/G-nccl-$variant.log" 2>&1
+        echo "exc run --nproc gpu rc $? (G-nccl-$variant.log in results.tgz)"
+        grep -E 'error|step 20/20' "$work/G-nccl-$variant.log" | head -10
+        for m in "${mini:-}" "$g"; do
+            [ -f "$m/metrics.jsonl" ] && grep '"tokens_per_s"' "$m/metrics.jsonl" | tail -1 | cut -c1-400
+        done
+        pack
+    done
+else
+    echo "== G-nccl: skipped (no exc binary, or ${t}s left)"
 fi
 
 run E-loss-optimised 60 --model "$base" --batch "$b32" --steps "$long" --warmup 0 --breakdown-steps 0

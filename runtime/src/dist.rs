@@ -5,8 +5,8 @@
 //!
 //! The group is process-wide, as torch.distributed's default group is: a
 //! run has one, and the training loop, evaluation and the run directory's
-//! writer all ask [`current`]. A process launched alone is rank 0 of 1 and
-//! creates no group.
+//! writer all ask [`current`]. A process started alone (no launcher) is
+//! rank 0 of 1 and creates no group.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -169,9 +169,16 @@ impl World {
     /// contract; CUDA_VISIBLE_DEVICES picks which GPUs those are).
     pub fn device(&self, asked: Device) -> Device {
         match asked {
-            Device::Cuda(_) if self.world > 1 => Device::Cuda(self.local_rank),
+            Device::Cuda(_) if self.grouped() => Device::Cuda(self.local_rank),
             d => d,
         }
+    }
+
+    /// Whether this process trains in a group: several ranks, or one that
+    /// a launcher started (a group of one pays what DDP at world size 1
+    /// pays, which is how its cost is measured).
+    pub fn grouped(&self) -> bool {
+        self.world > 1 || self.launcher != Launcher::Single
     }
 }
 
@@ -265,12 +272,12 @@ pub struct Dist {
 static CURRENT: OnceLock<Option<Dist>> = OnceLock::new();
 
 /// Joins the group the environment describes (once per process; later
-/// calls return the first result). A world of one creates none.
+/// calls return the first result). A process started alone creates none.
 pub fn init(world: &World, device: Device, timeout: Duration) -> Result<Option<&'static Dist>> {
     if let Some(d) = CURRENT.get() {
         return Ok(d.as_ref());
     }
-    let made = if world.world > 1 {
+    let made = if world.grouped() {
         let backend = backend_for(device);
         let group = Group::new(&GroupOptions {
             backend: backend.clone(),
@@ -285,8 +292,9 @@ pub fn init(world: &World, device: Device, timeout: Duration) -> Result<Option<&
         .map_err(|e| {
             Error::Input(format!(
                 "rank {} of {} could not join the group at {}:{} ({backend}, timeout {:.0} s): \
-                 {e}. Check MASTER_ADDR and MASTER_PORT, that every rank was started with the \
-                 same WORLD_SIZE, and that the port is free on the master",
+                 {e}\n  help: for a rendezvous that timed out, check MASTER_ADDR and MASTER_PORT, \
+                 that every rank was started with the same WORLD_SIZE, and that the port is free \
+                 on the master; `exc env` lists the backends this build has",
                 world.rank,
                 world.world,
                 world.master_addr,

@@ -29,9 +29,15 @@ pub mod dist;
 mod ffi;
 mod ffi_dist;
 
-/// An error from the shim (a C++ exception's message).
+/// An error from the shim (a C++ exception's message, without the C++
+/// backtrace libtorch appends after "Exception raised from").
 fn shim_error(call: &str, message: String) -> TchError {
-    TchError::Torch(format!("{call}: {message}"))
+    let text = message
+        .split("\nException raised from")
+        .next()
+        .unwrap_or(&message)
+        .trim_end();
+    TchError::Torch(format!("{call}: {text}"))
 }
 
 fn same_len(call: &str, a: usize, b: usize) -> Result<(), TchError> {
