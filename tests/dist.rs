@@ -97,11 +97,14 @@ fn free_port() -> u16 {
 
 /// A rank started as torchrun starts its workers.
 fn rank(mut c: Command, rank: usize, world: usize, port: u16) -> Child {
+    // The master is this machine unless the caller named another address.
+    if !c.get_envs().any(|(k, _)| k == "MASTER_ADDR") {
+        c.env("MASTER_ADDR", "127.0.0.1");
+    }
     c.env("RANK", rank.to_string())
         .env("WORLD_SIZE", world.to_string())
         .env("LOCAL_RANK", rank.to_string())
         .env("LOCAL_WORLD_SIZE", world.to_string())
-        .env("MASTER_ADDR", "127.0.0.1")
         .env("MASTER_PORT", port.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -274,14 +277,13 @@ fn a_killed_rank_stops_the_group_and_the_run_resumes() {
         "{:?}",
         killed_at.elapsed()
     );
-    if !r0.status.success() {
-        let err = String::from_utf8_lossy(&r0.stderr);
-        assert!(
-            err.contains("rank 0 of 2") && err.contains("--resume"),
-            "{err}"
-        );
-    }
-    // (Rank 0 may have finished first; either way the run resumes.)
+    // Rank 0 cannot finish without rank 1 (every step sums over both).
+    assert!(!r0.status.success(), "rank 0 finished without rank 1");
+    let err = String::from_utf8_lossy(&r0.stderr);
+    assert!(
+        err.contains("rank 0 of 2") && err.contains("--resume"),
+        "{err}"
+    );
     let resume = |out: &Path, extra: &[&str]| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_exc"));
         c.arg("run")
@@ -315,10 +317,15 @@ fn a_killed_rank_stops_the_group_and_the_run_resumes() {
 fn a_wrong_port_or_a_missing_rank_is_an_error_not_a_hang() {
     let dir = tmp("faults");
     let m = mixture(&dir);
-    for (r, what) in [(1, "nobody serves the port"), (0, "rank 1 never comes")] {
+    for (r, addr, what) in [
+        (1, "127.0.0.1", "nobody serves the port"),
+        (1, "127.0.0.2", "nothing listens at the master address"),
+        (0, "127.0.0.1", "rank 1 never comes"),
+    ] {
         let mut c = run_cmd(&m, &dir.join(format!("out{r}")), &["--dist-timeout", "3"]);
         c.env_remove("EXC_DIST_TIMEOUT");
         let t0 = Instant::now();
+        c.env("MASTER_ADDR", addr);
         let o = rank(c, r, 2, free_port()).wait_with_output().unwrap();
         assert!(
             t0.elapsed() < Duration::from_secs(40),
