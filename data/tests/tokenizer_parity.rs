@@ -15,20 +15,8 @@ use std::path::PathBuf;
 
 use exc_data::T5Tokenizer;
 
-/// A file or directory under the repository's `fixtures/data`; panics,
-/// naming it, if it is missing.
-fn fixture_data(rel: &str) -> PathBuf {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/data")
-        .join(rel);
-    if !p.exists() {
-        panic!(
-            "fixture {} is missing: it ships in the repository under fixtures/data",
-            p.display()
-        );
-    }
-    p
-}
+mod common;
+use common::fixture_data;
 
 /// A file of the T5 tokenizer in `fixtures/data/t5_tokenizer`.
 fn fixture_tokenizer(name: &str) -> PathBuf {

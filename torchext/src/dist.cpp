@@ -25,6 +25,8 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <tuple>
+#include <utility>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -92,6 +94,63 @@ void wait(const c10::intrusive_ptr<c10d::Work> &work) {
   work->wait();
 }
 
+int64_t nbytes(const at::Tensor &t) {
+  return t.numel() * static_cast<int64_t>(t.element_size());
+}
+
+// `ts` taken in `order`, cut into runs of one kind and device of at most
+// `cap` bytes each (a larger tensor is a bucket alone): DDP's buckets.
+std::vector<std::vector<size_t>> bucket(const std::vector<at::Tensor> &ts,
+                                        const std::vector<size_t> &order,
+                                        int64_t cap) {
+  std::vector<std::vector<size_t>> buckets;
+  int64_t size = 0;
+  for (size_t i : order) {
+    const auto &t = ts[i];
+    if (!t.defined()) {
+      throw std::runtime_error("allreduce of an undefined tensor");
+    }
+    bool fresh = buckets.empty() || size + nbytes(t) > cap;
+    if (!fresh) {
+      const auto &first = ts[buckets.back().front()];
+      fresh = first.scalar_type() != t.scalar_type() ||
+              first.device() != t.device();
+    }
+    if (fresh) {
+      buckets.emplace_back();
+      size = 0;
+    }
+    buckets.back().push_back(i);
+    size += nbytes(t);
+  }
+  return buckets;
+}
+
+// One buffer of `parts` flattened, and its sum over the group launched.
+std::pair<at::Tensor, c10::intrusive_ptr<c10d::Work>>
+launch_sum(exc_group *g, const std::vector<at::Tensor> &parts) {
+  std::vector<at::Tensor> flat_parts;
+  flat_parts.reserve(parts.size());
+  for (const auto &t : parts) {
+    flat_parts.push_back(t.reshape({-1}));
+  }
+  std::vector<at::Tensor> one{at::cat(flat_parts)};
+  c10d::AllreduceOptions opts;
+  opts.reduceOp = c10d::ReduceOp::SUM;
+  opts.timeout = g->timeout;
+  auto work = g->backend->allreduce(one, opts);
+  return {one[0], work};
+}
+
+// Copies `flat`'s consecutive slices back into `parts`.
+void unflatten(const at::Tensor &flat, std::vector<at::Tensor> &parts) {
+  int64_t offset = 0;
+  for (auto &t : parts) {
+    t.copy_(flat.narrow(0, offset, t.numel()).view(t.sizes()));
+    offset += t.numel();
+  }
+}
+
 } // namespace
 
 // --- the allreduce overlapped with backward --------------------------------
@@ -119,45 +178,30 @@ struct OverlapState {
   std::mutex m;
 
   void layout(const std::vector<size_t> &order, int64_t cap) {
-    buckets.clear();
+    buckets = bucket(params, order, cap);
     bucket_of.assign(params.size(), 0);
-    int64_t size = 0;
-    for (size_t i : order) {
-      const auto &t = params[i];
-      int64_t bytes = t.numel() * static_cast<int64_t>(t.element_size());
-      bool fresh = buckets.empty() || size + bytes > cap;
-      if (!fresh) {
-        const auto &first = params[buckets.back().front()];
-        fresh = first.scalar_type() != t.scalar_type() ||
-                first.device() != t.device();
+    for (size_t b = 0; b < buckets.size(); ++b) {
+      for (size_t i : buckets[b]) {
+        bucket_of[i] = b;
       }
-      if (fresh) {
-        buckets.emplace_back();
-        size = 0;
-      }
-      bucket_of[i] = buckets.size() - 1;
-      buckets.back().push_back(i);
-      size += bytes;
     }
   }
 
-  void launch(size_t b) {
-    std::vector<at::Tensor> parts;
+  // The gradients of bucket `b`'s parameters (zeros for one no micro-batch
+  // reached on this rank).
+  std::vector<at::Tensor> grads(size_t b) {
+    std::vector<at::Tensor> out;
     for (size_t i : buckets[b]) {
-      auto grad = params[i].grad();
-      if (!grad.defined()) {
-        // No micro-batch reached it: its gradient is zero on this rank.
-        grad = at::zeros_like(params[i]);
-        params[i].mutable_grad() = grad;
+      if (!params[i].grad().defined()) {
+        params[i].mutable_grad() = at::zeros_like(params[i]);
       }
-      parts.push_back(grad.reshape({-1}));
+      out.push_back(params[i].grad());
     }
-    flats[b] = at::cat(parts);
-    std::vector<at::Tensor> one{flats[b]};
-    c10d::AllreduceOptions opts;
-    opts.reduceOp = c10d::ReduceOp::SUM;
-    opts.timeout = g->timeout;
-    works[b] = g->backend->allreduce(one, opts);
+    return out;
+  }
+
+  void launch(size_t b) {
+    std::tie(flats[b], works[b]) = launch_sum(g, grads(b));
   }
 
   void ready(size_t i) {
@@ -262,40 +306,23 @@ char *exc_overlap_finish(exc_overlap *o, at::Tensor **extra, size_t n_extra,
     while (st.next < st.buckets.size()) {
       st.launch(st.next++);
     }
-    int64_t total = 0;
     std::vector<at::Tensor> extras = list(extra, n_extra);
-    c10::intrusive_ptr<c10d::Work> extra_work;
     at::Tensor extra_flat;
+    c10::intrusive_ptr<c10d::Work> extra_work;
     if (!extras.empty()) {
-      std::vector<at::Tensor> parts;
-      for (const auto &t : extras) {
-        parts.push_back(t.reshape({-1}));
-      }
-      extra_flat = at::cat(parts);
-      std::vector<at::Tensor> one{extra_flat};
-      c10d::AllreduceOptions opts;
-      opts.reduceOp = c10d::ReduceOp::SUM;
-      opts.timeout = st.g->timeout;
-      extra_work = st.g->backend->allreduce(one, opts);
+      std::tie(extra_flat, extra_work) = launch_sum(st.g, extras);
     }
+    int64_t total = 0;
     for (size_t b = 0; b < st.buckets.size(); ++b) {
       wait(st.works[b]);
-      int64_t offset = 0;
-      for (size_t i : st.buckets[b]) {
-        auto grad = st.params[i].mutable_grad();
-        grad.copy_(st.flats[b].narrow(0, offset, grad.numel()).view(grad.sizes()));
-        offset += grad.numel();
-      }
-      total += st.flats[b].numel() * static_cast<int64_t>(st.flats[b].element_size());
+      auto grads = st.grads(b);
+      unflatten(st.flats[b], grads);
+      total += nbytes(st.flats[b]);
     }
     if (extra_work) {
       wait(extra_work);
-      int64_t offset = 0;
-      for (auto &t : extras) {
-        t.copy_(extra_flat.narrow(0, offset, t.numel()).view(t.sizes()));
-        offset += t.numel();
-      }
-      total += extra_flat.numel() * static_cast<int64_t>(extra_flat.element_size());
+      unflatten(extra_flat, extras);
+      total += nbytes(extra_flat);
     }
     out[0] = static_cast<int64_t>(st.buckets.size()) + (extra_work ? 1 : 0);
     out[1] = total;
@@ -404,53 +431,30 @@ char *exc_dist_allreduce_sum(exc_group *g, at::Tensor **ts, size_t n,
                              int64_t bucket_bytes, int64_t *out) {
   return guard([&] {
     auto tensors = list(ts, n);
-    std::vector<std::vector<size_t>> buckets;
-    int64_t size = 0;
-    for (size_t i = 0; i < tensors.size(); ++i) {
-      const auto &t = tensors[i];
-      if (!t.defined()) {
-        throw std::runtime_error("allreduce of an undefined tensor");
-      }
-      int64_t bytes = t.numel() * static_cast<int64_t>(t.element_size());
-      bool fresh = buckets.empty() || size + bytes > bucket_bytes;
-      if (!fresh) {
-        const auto &first = tensors[buckets.back().front()];
-        fresh = first.scalar_type() != t.scalar_type() ||
-                first.device() != t.device();
-      }
-      if (fresh) {
-        buckets.emplace_back();
-        size = 0;
-      }
-      buckets.back().push_back(i);
-      size += bytes;
+    std::vector<size_t> order(tensors.size());
+    for (size_t i = 0; i < order.size(); ++i) {
+      order[i] = i;
     }
-    std::vector<at::Tensor> flats;
-    std::vector<c10::intrusive_ptr<c10d::Work>> works;
-    int64_t total = 0;
-    c10d::AllreduceOptions opts;
-    opts.reduceOp = c10d::ReduceOp::SUM;
-    opts.timeout = g->timeout;
-    for (const auto &b : buckets) {
-      std::vector<at::Tensor> parts;
-      parts.reserve(b.size());
+    auto buckets = bucket(tensors, order, bucket_bytes);
+    std::vector<std::pair<at::Tensor, c10::intrusive_ptr<c10d::Work>>> sums;
+    auto members = [&](const std::vector<size_t> &b) {
+      std::vector<at::Tensor> out;
       for (size_t i : b) {
-        parts.push_back(tensors[i].reshape({-1}));
+        out.push_back(tensors[i]);
       }
-      auto flat = at::cat(parts);
-      total += flat.numel() * static_cast<int64_t>(flat.element_size());
-      std::vector<at::Tensor> one{flat};
-      works.push_back(g->backend->allreduce(one, opts));
-      flats.push_back(flat);
+      return out;
+    };
+    // Every bucket is launched before the first is waited for: bucket k+1
+    // is copied in while bucket k is on the wire.
+    for (const auto &b : buckets) {
+      sums.push_back(launch_sum(g, members(b)));
     }
+    int64_t total = 0;
     for (size_t k = 0; k < buckets.size(); ++k) {
-      wait(works[k]);
-      int64_t offset = 0;
-      for (size_t i : buckets[k]) {
-        auto &t = tensors[i];
-        t.copy_(flats[k].narrow(0, offset, t.numel()).view(t.sizes()));
-        offset += t.numel();
-      }
+      wait(sums[k].second);
+      auto parts = members(buckets[k]);
+      unflatten(sums[k].first, parts);
+      total += nbytes(sums[k].first);
     }
     out[0] = static_cast<int64_t>(buckets.size());
     out[1] = total;
