@@ -463,3 +463,88 @@ fn nccl_without_a_gpu_is_a_clear_error() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A diverging run (AdamW at an absurd learning rate) stops every rank at
+/// the same step: the loss is summed over the ranks before anyone looks at
+/// it, so all see the same NaN; the checkpoint before it is kept.
+#[test]
+fn a_nan_stops_every_rank_at_the_same_step() {
+    let dir = tmp("nan");
+    let m = mixture_with(&dir, "nan", "");
+    let text = std::fs::read_to_string(&m)
+        .unwrap()
+        .replace(
+            "lr constant(0.01)",
+            "lr constant(1e30)  optimizer adamw  clip 1e30  precision fp32",
+        )
+        .replace("checkpoint_every 4", "checkpoint_every 1");
+    std::fs::write(&m, text).unwrap();
+    let out = dir.join("out");
+    let o = run_cmd(&m, &out, &["--nproc", "2"]).output().unwrap();
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    let step_of = |rank: usize| -> u64 {
+        let tag = format!("[rank {rank}] error: ");
+        let line = err
+            .lines()
+            .find(|l| l.starts_with(&tag) && l.contains("the loss is"))
+            .unwrap_or_else(|| panic!("rank {rank} names no loss: {err}"));
+        line.split("at step ")
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("no step in: {line}"))
+    };
+    let step = step_of(0);
+    assert_eq!(step, step_of(1), "{err}");
+    assert!(step >= 2, "{err}");
+    let ck = |s: u64| out.join(format!("pretrain/checkpoints/step-{s:08}/COMMIT"));
+    assert!(ck(step - 1).is_file(), "{err}");
+    assert!(!ck(step).exists(), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A rank that hangs (stopped with SIGSTOP) makes the other fail after the
+/// timeout with the message that names it, instead of waiting forever.
+#[test]
+fn a_hung_rank_stops_the_other_after_the_timeout() {
+    let dir = tmp("hang");
+    let m = mixture(&dir);
+    let out = dir.join("out");
+    let port = free_port();
+    let mut ranks: Vec<Child> = (0..2)
+        .map(|r| {
+            let mut c = run_cmd(&m, &out, &["--dist-timeout", "5"]);
+            c.env_remove("EXC_DIST_TIMEOUT");
+            rank(c, r, 2, port)
+        })
+        .collect();
+    let first = out.join("pretrain/checkpoints/step-00000004/COMMIT");
+    let t0 = Instant::now();
+    while !first.exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "no checkpoint came"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = ranks[1].id().to_string();
+    assert!(Command::new("kill")
+        .args(["-STOP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let stopped = Instant::now();
+    let r0 = ranks.remove(0).wait_with_output().unwrap();
+    let waited = stopped.elapsed();
+    let _ = ranks[0].kill();
+    let _ = ranks[0].wait();
+    assert!(!r0.status.success(), "rank 0 finished without rank 1");
+    assert!(waited < Duration::from_secs(60), "{waited:?}");
+    let err = String::from_utf8_lossy(&r0.stderr);
+    assert!(
+        err.contains("rank 0 of 2") && err.contains("--resume"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

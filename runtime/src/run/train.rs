@@ -1079,6 +1079,23 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// The global batch splits over world x accumulate, or the error names
+    /// the nearest batches and the accumulations that would do.
+    #[test]
+    fn rank_shares() {
+        assert_eq!(rank_share("s", 8, 1, 2).unwrap(), 4);
+        assert_eq!(rank_share("s", 2048, 4, 8).unwrap(), 64);
+        let e = rank_share("s", 10, 1, 4).unwrap_err().to_string();
+        assert!(e.contains("use batch 8 or 12"), "{e}");
+        let e = rank_share("s", 12, 4, 2).unwrap_err().to_string();
+        assert!(
+            e.contains("batch 8 or 16") && e.contains("accumulate 1, 2, 3, 6"),
+            "{e}"
+        );
+        let e = rank_share("s", 2, 1, 4).unwrap_err().to_string();
+        assert!(e.contains("use batch 4"), "{e}");
+    }
+
     /// Selection scores with evaluation's kernels; training gets its own back,
     /// after an error too.
     #[test]
