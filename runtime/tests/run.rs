@@ -171,9 +171,9 @@ fn short_run_writes_a_complete_run_directory() {
     assert_eq!(steps, vec![2, 4, 6]);
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("glue_rte/validation/accuracy"), "{report}");
-    // How the stage trained: steps, precision, kernels (no CUDA memory on CPU).
+    // How the stage trained: steps, precision, kernels, ranks (no CUDA memory on CPU).
     assert!(
-        report.contains("| pretrain | 6 | fp32 | math attention, composite norm | - |"),
+        report.contains("| pretrain | 6 | fp32 | math attention, composite norm | 1 | - |"),
         "{report}"
     );
     // `exc report` over the run: one table row per run.
