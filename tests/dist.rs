@@ -116,6 +116,30 @@ fn final_weights(out: &Path) -> PathBuf {
     out.join("pretrain/checkpoints/step-00000012")
 }
 
+/// The final weights file's bytes.
+fn weight_bytes(out: &Path) -> Vec<u8> {
+    std::fs::read(final_weights(out).join("model.safetensors")).unwrap()
+}
+
+/// The `parallel` record of the run's config.json.
+fn parallel(out: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(out.join("config.json")).unwrap();
+    serde_json::from_str::<serde_json::Value>(&text).unwrap()["parallel"].clone()
+}
+
+/// Waits (two minutes at most) for the run in `out` to commit step 4.
+fn wait_for_step_4(out: &Path) {
+    let first = out.join("pretrain/checkpoints/step-00000004/COMMIT");
+    let t0 = Instant::now();
+    while !first.exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "no checkpoint came"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Every tensor of two checkpoints equal within `rel` of its largest value.
 fn close_weights(a: &Path, b: &Path, rel: f64) {
     let ta = exc_runtime::checkpoint::read_tensors(a).unwrap();
@@ -198,9 +222,8 @@ fn two_ranks_train_what_one_process_trains() {
     assert!(!err.contains("error"), "{err}");
     // The gradient of the two micro-batches is summed once either way (a +
     // b in Gloo, a + b in autograd's accumulation): the same bytes.
-    let read = |o: &Path| std::fs::read(final_weights(o).join("model.safetensors")).unwrap();
     assert!(
-        read(&acc) == read(&two),
+        weight_bytes(&acc) == weight_bytes(&two),
         "world 2 differs from one process accumulating 2"
     );
     close_weights(&final_weights(&acc), &final_weights(&two), 1e-5);
@@ -213,11 +236,10 @@ fn two_ranks_train_what_one_process_trains() {
     close_losses(&one, &two);
     // Evaluation sharded over two ranks writes what one process writes.
     assert_eq!(eval_files(&one), eval_files(&two));
-    let cfg: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(two.join("config.json")).unwrap()).unwrap();
-    assert_eq!(cfg["parallel"]["world_size"], 2);
-    assert_eq!(cfg["parallel"]["backend"], "gloo");
-    assert_eq!(cfg["parallel"]["launcher"], "nproc");
+    let cfg = parallel(&two);
+    assert_eq!(cfg["world_size"], 2);
+    assert_eq!(cfg["backend"], "gloo");
+    assert_eq!(cfg["launcher"], "nproc");
     let report = std::fs::read_to_string(two.join("report.md")).unwrap();
     assert!(report.contains("| 2 (gloo, nproc) |"), "{report}");
 
@@ -236,12 +258,11 @@ fn two_ranks_train_what_one_process_trains() {
     }
     // Same ranks, same sums: the same bytes as --nproc 2.
     assert!(
-        read(&two) == read(&env2),
+        weight_bytes(&two) == weight_bytes(&env2),
         "torchrun-launched ranks differ from --nproc"
     );
-    let cfg: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(env2.join("config.json")).unwrap()).unwrap();
-    assert_eq!(cfg["parallel"]["launcher"], "torchrun");
+    let cfg = parallel(&env2);
+    assert_eq!(cfg["launcher"], "torchrun");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -259,15 +280,7 @@ fn a_killed_rank_stops_the_group_and_the_run_resumes() {
     let mut ranks: Vec<Child> = (0..2)
         .map(|r| rank(run_cmd(&m, &killed, &[]), r, 2, port))
         .collect();
-    let first = killed.join("pretrain/checkpoints/step-00000004/COMMIT");
-    let t0 = Instant::now();
-    while !first.exists() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(120),
-            "no checkpoint came"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_step_4(&killed);
     ranks[1].kill().unwrap();
     let killed_at = Instant::now();
     let r0 = ranks.remove(0).wait_with_output().unwrap();
@@ -295,8 +308,10 @@ fn a_killed_rank_stops_the_group_and_the_run_resumes() {
         ok(c.output().unwrap(), "resume");
     };
     resume(&killed, &["--nproc", "2"]);
-    let read = |o: &Path| std::fs::read(final_weights(o).join("model.safetensors")).unwrap();
-    assert!(read(&whole) == read(&killed), "resumed world-2 run differs");
+    assert!(
+        weight_bytes(&whole) == weight_bytes(&killed),
+        "resumed world-2 run differs"
+    );
 
     // A world-2 run stopped at step 4 and resumed by one process continues
     // the same examples (other reductions: close, not the same bytes).
@@ -427,14 +442,12 @@ fn torchrun_restarts_a_failed_group_from_its_last_checkpoint() {
     assert!(done.status.success(), "torchrun failed: {err}");
     // torchrun saw the worker die (so the group was restarted, not done).
     assert!(err.contains("exitcode: -9"), "{err}");
-    let read = |o: &Path| std::fs::read(final_weights(o).join("model.safetensors")).unwrap();
     assert!(
-        read(&whole) == read(&out),
+        weight_bytes(&whole) == weight_bytes(&out),
         "the restarted group ended elsewhere"
     );
-    let cfg: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
-    assert_eq!(cfg["parallel"]["launcher"], "torchrun");
+    let cfg = parallel(&out);
+    assert_eq!(cfg["launcher"], "torchrun");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -519,15 +532,7 @@ fn a_hung_rank_stops_the_other_after_the_timeout() {
             rank(c, r, 2, port)
         })
         .collect();
-    let first = out.join("pretrain/checkpoints/step-00000004/COMMIT");
-    let t0 = Instant::now();
-    while !first.exists() {
-        assert!(
-            t0.elapsed() < Duration::from_secs(120),
-            "no checkpoint came"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_step_4(&out);
     let pid = ranks[1].id().to_string();
     assert!(Command::new("kill")
         .args(["-STOP", &pid])
