@@ -1234,3 +1234,69 @@ fn generate_and_score_read_the_tokenizer_of_the_checkpoints_run() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// One writer per run directory: of two runs started at once into one
+/// `--out`, one trains and the other is refused naming the holder; a
+/// `--resume` while the run is alive is refused too; a `kill -9` of the
+/// holder frees the directory (no stale lock).
+#[test]
+fn a_run_directory_has_one_writer() {
+    let _guard = serial();
+    let out = tmp("lock");
+    let spawn = |steps: u64| {
+        Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "child_process_entry",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(
+                "EXC_RUN_TEST_CHILD",
+                format!("fresh|{}|{steps}", out.display()),
+            )
+            .env_remove("EXC_RUN_CRASH")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(6), spawn(6));
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let ok = [a.status.success(), b.status.success()];
+    assert_eq!(
+        ok.iter().filter(|s| **s).count(),
+        1,
+        "exactly one of two simultaneous runs trains:\n{}\n{}",
+        String::from_utf8_lossy(&a.stderr),
+        String::from_utf8_lossy(&b.stderr)
+    );
+    let loser = if ok[0] { &b } else { &a };
+    let text = String::from_utf8_lossy(&loser.stderr);
+    // Refused by the lock, or (started after the winner finished) by the
+    // finished run it found: never both training.
+    assert!(
+        text.contains("is being written by pid") || text.contains("already holds a run"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&out);
+
+    // A long run, alive: a resume of its directory is refused, naming it.
+    let mut long = spawn(100_000);
+    let lock = out.join(run::lock::LOCK);
+    let t0 = std::time::Instant::now();
+    while !out.join("plan.json").is_file() && t0.elapsed().as_secs() < 120 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let err = run::run(&resume(&out)).unwrap_err().to_string();
+    assert!(
+        err.contains(&format!("is being written by pid {} ", long.id())),
+        "{err}"
+    );
+    assert!(std::fs::read_to_string(&lock).unwrap().contains("host"));
+    long.kill().unwrap();
+    long.wait().unwrap();
+    // The kernel released the lock with the process.
+    drop(run::lock::acquire(&out).unwrap());
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -25,6 +25,7 @@ pub mod config;
 pub mod data;
 pub mod eval;
 pub mod kernels;
+pub mod lock;
 mod progress;
 pub mod report;
 mod report_grid;
@@ -243,20 +244,23 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
     // the run its first attempt started, as `--resume` would.
     let restarted = match &args.resume {
         None if world.restart > 0 => {
-            let (_, root, _) = start(args, false)?;
+            let (_, root, _) = start(args, false, &mut None)?;
             root.join("plan.json").is_file().then_some(root)
         }
         _ => None,
     };
+    // Rank 0 holds the run directory's lock from here to the end; a fresh
+    // run takes it in `start`, before it looks for an earlier run there.
+    let mut held = None;
     let (plan, root, mut base) = match args.resume.as_ref().or(restarted.as_ref()) {
-        Some(dir) => match resume(args, dir)? {
+        Some(dir) => match resume(args, dir, world.rank == 0, &mut held)? {
             Resume::Finished(outcome) => return Ok(outcome),
             Resume::GoOn(go_on) => {
                 let (plan, base) = *go_on;
                 (plan, dir.clone(), base)
             }
         },
-        None => start(args, world.rank == 0)?,
+        None => start(args, world.rank == 0, &mut held)?,
     };
     if let (Some(dir), 0) = (&restarted, world.rank) {
         if !args.quiet {
@@ -279,6 +283,10 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
         None => crate::dist::timeout()?,
     };
     let dist = crate::dist::init(&world, device, timeout)?;
+    if world.rank > 0 {
+        // Rank 0 locked the directory before the group formed.
+        lock::check_held(&root)?;
+    }
     base.parallel = dist.map(|d| config::Parallel {
         world_size: d.world.world,
         backend: d.backend.clone(),
@@ -346,7 +354,11 @@ fn run_dir(plan: &Plan, root: &Path, rp: &RunPlan) -> PathBuf {
 /// `writer`: whether this process writes the run directory (rank 0); the
 /// other ranks of a group do not look for an earlier run there, since rank
 /// 0 may already have started this one.
-fn start(args: &RunArgs, writer: bool) -> Result<(Plan, PathBuf, Resolved)> {
+fn start(
+    args: &RunArgs,
+    writer: bool,
+    held: &mut Option<lock::RunLock>,
+) -> Result<(Plan, PathBuf, Resolved)> {
     let mixture = args
         .mixture
         .clone()
@@ -369,6 +381,11 @@ fn start(args: &RunArgs, writer: bool) -> Result<(Plan, PathBuf, Resolved)> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(sanitize(&plan.mixture)));
+    if writer {
+        // Locked before looking: of two runs started at once with one
+        // --out, the second is refused here instead of overwriting.
+        *held = Some(lock::acquire(&root)?);
+    }
     if writer && root.join("plan.json").exists() {
         return Err(Error::Input(format!(
             "`{}` already holds a run; continue it with `exc run --resume {}` or pick \
@@ -391,8 +408,17 @@ enum Resume {
 
 /// Reads the frozen plan and settings of the run in `dir`, refuses flags
 /// that would change it, and says so when it has already finished.
-fn resume(args: &RunArgs, dir: &Path) -> Result<Resume> {
+fn resume(
+    args: &RunArgs,
+    dir: &Path,
+    writer: bool,
+    held: &mut Option<lock::RunLock>,
+) -> Result<Resume> {
     let plan_file = dir.join("plan.json");
+    if writer && dir.is_dir() {
+        // A run still alive in `dir` keeps it: resuming now would race it.
+        *held = Some(lock::acquire(dir)?);
+    }
     let text = std::fs::read_to_string(&plan_file).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             Error::Input(format!(

@@ -496,7 +496,7 @@ pub fn now() -> f64 {
 
 /// The host's name from `/etc/hostname`, `localhost` when unknown; kept to
 /// characters safe in a file name.
-fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     let name: String = std::fs::read_to_string("/etc/hostname")
         .unwrap_or_default()
         .trim()
