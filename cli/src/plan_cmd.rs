@@ -104,6 +104,21 @@ fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path)
 }
 
+/// `model NAME[ from INIT][, N parameters]`.
+fn model_line(model: &exc_compiler::plan::ModelPlan) -> String {
+    let params = model
+        .config
+        .as_ref()
+        .map(|c| format!(", {:.1}M parameters", c.parameters() as f64 / 1e6))
+        .unwrap_or_default();
+    let init = model
+        .init
+        .as_ref()
+        .map(|i| format!(" from {i}"))
+        .unwrap_or_default();
+    format!("model {}{init}{params}", model.name)
+}
+
 /// The human view of a plan: one table per stage of each run.
 pub fn table(plan: &Plan) -> String {
     let mut out = String::new();
@@ -114,22 +129,13 @@ pub fn table(plan: &Plan) -> String {
         plan.file,
         plan.hash.get(..12).unwrap_or("")
     );
-    let params = plan
-        .model
-        .config
-        .as_ref()
-        .map(|c| format!(", {:.1}M parameters", c.parameters() as f64 / 1e6))
-        .unwrap_or_default();
-    let init = plan
-        .model
-        .init
-        .as_ref()
-        .map(|i| format!(" from {i}"))
-        .unwrap_or_default();
-    let _ = writeln!(out, "model {}{init}{params}", plan.model.name);
+    let _ = writeln!(out, "{}", model_line(&plan.model));
     for run in &plan.runs {
         if plan.runs.len() > 1 {
             let _ = writeln!(out, "\nrun {}", run.name);
+        }
+        if let Some(m) = &run.model {
+            let _ = writeln!(out, "{}", model_line(m));
         }
         for stage in &run.stages {
             let _ = writeln!(out);

@@ -76,9 +76,18 @@ pub fn lower(
             decl: m.decl,
         };
         let stages = cx.stages(&entries);
-        if model.is_none() {
-            model = Some(cx.model(&entries));
-        }
+        // Each point's own model: a sweep may change it (`d_model $d`). The
+        // first point's is the plan's; a run records its own only where it
+        // differs, so plans without such sweeps read as before.
+        let point_model = cx.model(&entries);
+        let own_model = match &model {
+            None => {
+                model = Some(point_model);
+                None
+            }
+            Some(first) if *first == point_model => None,
+            Some(_) => Some(point_model),
+        };
         for d in cx.diags {
             if !run_diags.contains(&d) {
                 run_diags.push(d);
@@ -91,6 +100,7 @@ pub fn lower(
                 .map(|(k, v)| (k.clone(), to_json(&v.node)))
                 .collect(),
             stages,
+            model: own_model,
         });
     }
     diags.extend(run_diags);

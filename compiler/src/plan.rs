@@ -12,10 +12,13 @@ use sha2::{Digest, Sha256};
 /// and `source files` splits of line-aligned column files.
 /// 3: a task's `joins` (an older runtime would ignore them and train on the
 /// main rows as they are, e.g. KILT TriviaQA with empty questions).
-pub const FORMAT: u32 = 3;
-/// The oldest format this exc reads: a format-1 plan is a format-3 plan
-/// without parts, column files or joins, a format-2 plan one without
-/// joins, so runs planned by an older exc resume.
+/// 4: a run's own `model`, when a sweep changes the model (an older runtime
+/// would train every point with the first point's model).
+pub const FORMAT: u32 = 4;
+/// The oldest format this exc reads: a format-1 plan is a format-4 plan
+/// without parts, column files, joins or per-run models, a format-2 plan
+/// one without joins or per-run models, a format-3 plan one without
+/// per-run models, so runs planned by an older exc resume.
 pub const OLDEST_FORMAT: u32 = 1;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,6 +45,11 @@ pub struct RunPlan {
     #[serde(skip_serializing_if = "IndexMap::is_empty", default)]
     pub params: IndexMap<String, serde_json::Value>,
     pub stages: Vec<StagePlan>,
+    /// This run's model when a sweep makes it differ from the plan's
+    /// `model` (the first point's), e.g. `sweep d in [256, 512]` used as
+    /// `d_model $d`; absent otherwise. Read it with [`Plan::model_of`].
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub model: Option<ModelPlan>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -238,6 +246,11 @@ pub const MODEL_PRESETS: &[&str] = &[
 ];
 
 impl Plan {
+    /// The model run `run` trains: its own when a sweep changed it.
+    pub fn model_of<'a>(&'a self, run: &'a RunPlan) -> &'a ModelPlan {
+        run.model.as_ref().unwrap_or(&self.model)
+    }
+
     /// Fill in `hash` from the rest of the plan.
     pub fn seal(mut self) -> Self {
         self.hash = String::new();

@@ -633,9 +633,33 @@ fn a_nan_loss_stops_the_run_naming_step_and_tasks() {
             .any(|t| err.contains(t)),
         "{err}"
     );
-    // The last good checkpoint is the step before, intact.
+    // The last good checkpoint is the step before, intact, and the message
+    // names that directory (one that exists) and how to start over.
     let ck = out.join(format!("pretrain/checkpoints/step-{:08}", step - 1));
     assert!(ck.join("COMMIT").is_file(), "{err}");
+    assert!(
+        err.contains(&format!("is kept in `{}`", ck.display())),
+        "{err}"
+    );
+    assert!(err.contains("smaller learning rate"), "{err}");
+
+    // Before any checkpoint, it says nothing is kept rather than naming a
+    // directory that does not exist.
+    let text = std::fs::read_to_string(&mixture)
+        .unwrap()
+        .replace("checkpoint_every 1", "checkpoint_every 100");
+    std::fs::write(&mixture, text).unwrap();
+    let out2 = tmp("nan-early");
+    let err = run::run(&precision_args(&mixture, &out2, 6))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no checkpoint was written yet"), "{err}");
+    assert!(!err.contains("is kept in"), "{err}");
+    assert!(!out2
+        .join("pretrain/checkpoints")
+        .join("step-00000001")
+        .exists());
+    let _ = std::fs::remove_dir_all(&out2);
     assert!(!out
         .join(format!("pretrain/checkpoints/step-{step:08}"))
         .exists());
@@ -1299,4 +1323,91 @@ fn a_run_directory_has_one_writer() {
     // The kernel released the lock with the process.
     drop(run::lock::acquire(&out).unwrap());
     let _ = std::fs::remove_dir_all(&out);
+}
+
+/// A committed checkpoint whose hashes match but whose weights file does
+/// not load (its safetensors header is damaged, then hashed) is passed over
+/// like other damage: the resume falls back to the checkpoint before it.
+#[test]
+fn a_checkpoint_that_does_not_load_falls_back_to_the_one_before() {
+    let _guard = serial();
+    let mix_dir = tmp("hdr-mix");
+    let mixture = mixture_every_2(&mix_dir);
+    let q = root().join("examples/quickstart");
+    let out = tmp("hdr");
+    let a = RunArgs {
+        mixture: Some(mixture.clone()),
+        data_dir: Some(q.join("data")),
+        tokenizer: Some(q.join("spiece.model")),
+        out: Some(out.clone()),
+        device: Some("cpu".into()),
+        steps: Some(6),
+        eval_limit: Some(1),
+        log_every: Some(2),
+        quiet: true,
+        stop_after: Some(5),
+        ..RunArgs::default()
+    };
+    assert!(run::run(&a).is_err());
+    let ck = out.join("pretrain/checkpoints");
+    let bad = ck.join("step-00000004");
+    let w = bad.join("model.safetensors");
+    let mut bytes = std::fs::read(&w).unwrap();
+    // A header length past the end of the file: "InvalidHeader"-like.
+    bytes[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+    std::fs::write(&w, &bytes).unwrap();
+    // Re-commit it, as if the damage happened before hashing.
+    let mut commit: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(bad.join("COMMIT")).unwrap()).unwrap();
+    use sha2::Digest;
+    let hash: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    commit["files"]["model.safetensors"] = hash.into();
+    std::fs::write(bad.join("COMMIT"), commit.to_string()).unwrap();
+    assert_eq!(run::ckpt::latest(&ck).0.map(|f| f.0), Some(4));
+
+    run::run(&resume(&out)).unwrap();
+    assert!(out.join("pretrain/DONE").is_file());
+    // Step 4 was trained again from step 2 and committed whole.
+    assert!(run::ckpt::verify(&bad).is_ok());
+    let fixed = std::fs::read(&w).unwrap();
+    assert_ne!(fixed[..8], u64::MAX.to_le_bytes());
+    for d in [out, mix_dir] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+/// A sweep over a model setting trains each point's own model (before,
+/// every point silently trained the first point's).
+#[test]
+fn a_sweep_over_the_model_trains_each_points_model() {
+    let _guard = serial();
+    let dir = tmp("width-mix");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mixture = dir.join("width.exmix");
+    std::fs::write(
+        &mixture,
+        format!(
+            "mixture width {{\n  use \"{}\"\n  select glue_mrpc\n  sweep d in [32, 48]\n  \
+             model custom t5.1.1-small {{ d_model $d, d_ff 64, d_kv 8, num_heads 4, num_layers 1, num_decoder_layers 1 }}\n  \
+             train {{ steps 2  batch 4  inputs 64  targets 8  lr constant(0.003)  dropout 0.0  seed 0 }}\n  \
+             pretrain {{ }}\n}}\n",
+            root().join("tasks").display()
+        ),
+    )
+    .unwrap();
+    let out = tmp("width");
+    let data = root().join("examples/miniature/data");
+    run::run(&tiny_args(&mixture, &data, &out, 2)).unwrap();
+    for d in [32, 48] {
+        let cfg = read_json(&out.join(format!(
+            "d={d}/pretrain/checkpoints/step-00000002/config.json"
+        )));
+        assert_eq!(cfg["d_model"], d, "{cfg}");
+    }
+    for p in [out, dir] {
+        let _ = std::fs::remove_dir_all(p);
+    }
 }

@@ -161,10 +161,29 @@ fn committed(root: &Path) -> Vec<(u64, PathBuf)> {
 
 /// The newest checkpoint that verifies, with every newer one skipped and why.
 pub fn latest(root: &Path) -> (Option<(u64, PathBuf)>, Vec<Skipped>) {
+    let (found, skipped) = latest_loading(root, |_, _| Ok(()));
+    (found.map(|(s, d, ())| (s, d)), skipped)
+}
+
+/// The newest checkpoint that verifies and that `load` accepts, with what
+/// `load` made of it, and every newer one skipped and why. A checkpoint can
+/// match its hashes and still not load (a file damaged before it was
+/// hashed, a header its reader refuses): it is passed over like any other
+/// damage, so a resume falls back to the one before.
+pub fn latest_loading<T>(
+    root: &Path,
+    mut load: impl FnMut(u64, &Path) -> Result<T>,
+) -> (Option<(u64, PathBuf, T)>, Vec<Skipped>) {
     let mut skipped = Vec::new();
     for (step, dir) in committed(root) {
         match verify(&dir) {
-            Ok(s) if s == step => return (Some((step, dir)), skipped),
+            Ok(s) if s == step => match load(step, &dir) {
+                Ok(v) => return (Some((step, dir, v)), skipped),
+                Err(e) => skipped.push(Skipped {
+                    dir,
+                    reason: format!("it does not load: {e}"),
+                }),
+            },
             Ok(s) => skipped.push(Skipped {
                 dir,
                 reason: format!("commit marker says step {s}"),

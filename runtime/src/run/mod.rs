@@ -30,8 +30,11 @@ mod progress;
 pub mod report;
 mod report_grid;
 mod report_svg;
+pub mod runfiles;
 pub mod tensorboard;
 pub mod train;
+mod trainer;
+mod window;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -598,7 +601,8 @@ fn start_weights(dir: &Path, stage: &str) -> Result<PathBuf> {
 }
 
 fn fresh_model(ctx: &RunCtx, dropout: f64, seed: u64) -> Result<train::Model> {
-    let cfg = match (&ctx.plan.model.init, &ctx.plan.model.config) {
+    let model = ctx.plan.model_of(ctx.run);
+    let cfg = match (&model.init, &model.config) {
         (Some(init), None) => {
             let mut c = crate::model::T5Config::from_json_file(
                 &ctx.resolved.plan_path(init).join("config.json"),
@@ -606,11 +610,11 @@ fn fresh_model(ctx: &RunCtx, dropout: f64, seed: u64) -> Result<train::Model> {
             c.dropout_rate = dropout;
             c
         }
-        _ => train::model_config(ctx.plan, dropout)?,
+        _ => train::model_config(model, dropout)?,
     };
     tch::manual_seed(seed as i64);
     let mut m = train::Model::new(&cfg, ctx.device)?;
-    if let Some(init) = &ctx.plan.model.init {
+    if let Some(init) = &model.init {
         m.load(&ctx.resolved.plan_path(init))?;
     }
     Ok(m)
@@ -677,10 +681,15 @@ fn run_one(ctx: &RunCtx) -> Result<()> {
                     }),
                     None => match &last_trained {
                         Some(s) => Some(stage_weights(dir, s)?),
-                        None => ctx.plan.model.init.as_ref().map(|p| StageWeights {
-                            last: Some(ctx.resolved.plan_path(p)),
-                            per_task: Default::default(),
-                        }),
+                        None => ctx
+                            .plan
+                            .model_of(ctx.run)
+                            .init
+                            .as_ref()
+                            .map(|p| StageWeights {
+                                last: Some(ctx.resolved.plan_path(p)),
+                                per_task: Default::default(),
+                            }),
                     },
                 };
                 evaluate_stage(ctx, stage, weights.as_ref())?;
@@ -805,6 +814,7 @@ fn train_stage_units(
                 stop_after: ctx.args.stop_after,
                 quiet: ctx.args.quiet,
                 select: select.clone(),
+                from,
             };
             let trained = train::train_stage(&sctx, model);
             exc_torchext::set_tf32_matmul(false)?;

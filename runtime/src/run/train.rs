@@ -20,18 +20,17 @@
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use exc_compiler::plan::{Plan, StagePlan, TrainPlan};
 use exc_data::source::locate::DataRoots;
 use exc_data::T5Tokenizer;
 use tch::{nn, Device, Kind, Tensor};
 
-use super::ckpt::{self, TrainState};
+use super::ckpt;
 use super::data::{self, data_err};
-use super::progress::Progress;
+use super::trainer::{Opened, Trainer};
 use crate::error::{Error, Result};
-use crate::model::{seq2seq_loss, AttentionImpl, LossConfig, NormImpl, Seq2SeqBatch, T5Config, T5};
+use crate::model::{AttentionImpl, NormImpl, T5Config, T5};
 use crate::optim::{self, Adafactor, AdafactorConfig, AdamW, AdamWConfig, OptimState, Schedule};
 
 /// Examples per task scored for the validation loss.
@@ -105,7 +104,7 @@ impl Optim {
         }
     }
 
-    fn step(&mut self, lr: f64) -> Result<()> {
+    pub(super) fn step(&mut self, lr: f64) -> Result<()> {
         match self {
             Optim::Adafactor(o) => o.step(lr),
             Optim::AdamW(o) => {
@@ -122,7 +121,7 @@ impl Optim {
         }
     }
 
-    fn state_mut(&mut self) -> &mut dyn OptimState {
+    pub(super) fn state_mut(&mut self) -> &mut dyn OptimState {
         match self {
             Optim::Adafactor(o) => o,
             Optim::AdamW(o) => o,
@@ -163,7 +162,12 @@ pub fn param_precision(vs: &nn::VarStore) -> &'static str {
 /// weights, when the optimizer keeps them, are the model's weights: they go
 /// into `model.safetensors` (float32, in place of the bf16 parameters) and
 /// not a second time into the optimizer's file.
-fn save_weights(vs: &nn::VarStore, cfg: &T5Config, opt: &Optim, dir: &Path) -> Result<()> {
+pub(super) fn save_weights(
+    vs: &nn::VarStore,
+    cfg: &T5Config,
+    opt: &Optim,
+    dir: &Path,
+) -> Result<()> {
     let (state, mut meta) = opt.state().state_tensors();
     let (masters, state): (Vec<_>, Vec<_>) =
         state.into_iter().partition(|(n, _)| n.ends_with(MASTER));
@@ -224,9 +228,10 @@ pub fn schedule(train: &TrainPlan) -> Result<Schedule> {
     })
 }
 
-/// The model's shape from the plan (HF names), with the stage's dropout.
-pub fn model_config(plan: &Plan, dropout: f64) -> Result<T5Config> {
-    let mut cfg = match (&plan.model.config, plan.model.name.as_str()) {
+/// The shape of a run's model (HF names; [`Plan::model_of`]), with the
+/// stage's dropout.
+pub fn model_config(model: &exc_compiler::plan::ModelPlan, dropout: f64) -> Result<T5Config> {
+    let mut cfg = match (&model.config, model.name.as_str()) {
         (Some(m), _) => T5Config {
             vocab_size: m.vocab_size as i64,
             d_model: m.d_model as i64,
@@ -296,6 +301,9 @@ pub struct StageCtx<'a> {
     /// Score every checkpoint with the tasks' metrics and keep the best per
     /// task (the paper's checkpoint selection on validation).
     pub select: Option<Select>,
+    /// The weights the stage started from (a previous stage's, or the
+    /// model's `init`), named when it blows up before its first checkpoint.
+    pub from: Option<&'a Path>,
 }
 
 /// Checkpoint selection by score.
@@ -346,7 +354,7 @@ pub fn with_reference_kernels<R>(model: &mut T5, f: impl FnOnce(&T5) -> Result<R
 
 /// Scores the model on the selection split of every task of the stage;
 /// predictions go to `select/step-N/<task>/`.
-fn selection_scores(
+pub(super) fn selection_scores(
     ctx: &StageCtx,
     sel: &Select,
     model: &T5,
@@ -380,7 +388,7 @@ fn selection_scores(
     Ok(out)
 }
 
-fn tensor2(v: &[i32], rows: usize, cols: usize, device: Device) -> Tensor {
+pub(super) fn tensor2(v: &[i32], rows: usize, cols: usize, device: Device) -> Tensor {
     let t = Tensor::from_slice(v)
         .view([rows as i64, cols as i64])
         .to_kind(Kind::Int64);
@@ -406,14 +414,14 @@ pub fn log_metrics(path: &Path, value: &serde_json::Value) -> Result<()> {
 /// purge is per run, which is why each model has its own directory.
 /// TensorBoard is a convenience: if its file cannot be written, a warning
 /// is printed once and the JSONL carries on.
-struct Log<'a> {
+pub(super) struct Log<'a> {
     /// None on a rank other than 0, which logs nothing.
     path: Option<&'a Path>,
     tb: Option<super::tensorboard::EventWriter>,
 }
 
 impl<'a> Log<'a> {
-    fn open(path: &'a Path, stage: &str, resumed_at: u64, writer: bool) -> Self {
+    pub(super) fn open(path: &'a Path, stage: &str, resumed_at: u64, writer: bool) -> Self {
         if !writer {
             return Log {
                 path: None,
@@ -444,10 +452,13 @@ impl<'a> Log<'a> {
         }
     }
 
-    fn write(&mut self, step: u64, line: &serde_json::Value) -> Result<()> {
+    pub(super) fn write(&mut self, step: u64, line: &impl serde::Serialize) -> Result<()> {
         let Some(path) = self.path else {
             return Ok(());
         };
+        let line =
+            serde_json::to_value(line).map_err(|e| Error::Input(format!("a metrics line: {e}")))?;
+        let line = &line;
         log_metrics(path, line)?;
         if let Some(tb) = &mut self.tb {
             let t = super::tensorboard::now();
@@ -465,7 +476,7 @@ impl<'a> Log<'a> {
 
 /// Drops lines of `stage` logged after `step` (they belong to the part of
 /// an interrupted run that is about to be redone).
-fn truncate_metrics(path: &Path, stage: &str, step: u64) -> Result<()> {
+pub(super) fn truncate_metrics(path: &Path, stage: &str, step: u64) -> Result<()> {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Ok(());
     };
@@ -491,16 +502,20 @@ fn truncate_metrics(path: &Path, stage: &str, step: u64) -> Result<()> {
 /// The validation loss of a stage's tasks: per task, the mean per-token
 /// loss on up to 32 examples, and the tasks left out, with why.
 #[derive(Debug, Default)]
-struct ValidationLoss {
-    losses: Vec<(String, f64)>,
-    left_out: Vec<(String, String)>,
+pub(super) struct ValidationLoss {
+    pub losses: Vec<(String, f64)>,
+    pub left_out: Vec<(String, String)>,
 }
 
 /// Mean per-token validation loss of each task (up to 32 examples each).
 /// A task without usable validation data is left out, with the reason:
 /// the loss is a progress signal, so a missing split does not stop
 /// training, but it is never left out unsaid.
-fn validation_loss(ctx: &StageCtx, model: &T5, train: &TrainPlan) -> Result<ValidationLoss> {
+pub(super) fn validation_loss(
+    ctx: &StageCtx,
+    model: &T5,
+    train: &TrainPlan,
+) -> Result<ValidationLoss> {
     let mut out = ValidationLoss::default();
     for tr in &ctx.stage.tasks {
         let Some(task) = ctx.plan.tasks.get(&tr.task) else {
@@ -547,7 +562,7 @@ fn validation_loss(ctx: &StageCtx, model: &T5, train: &TrainPlan) -> Result<Vali
 
 /// Target tokens of each task in a batch (index 0: padding, then the
 /// mixture's tasks in order); `n` is the mixture's task count + 1.
-fn task_token_counts(batch: &exc_data::pack::Batch, n: usize) -> Vec<u64> {
+pub(super) fn task_token_counts(batch: &exc_data::pack::Batch, n: usize) -> Vec<u64> {
     let mut counts = vec![0u64; n];
     for &t in &batch.decoder_task_ids {
         if let Some(c) = counts.get_mut(t as usize) {
@@ -558,7 +573,10 @@ fn task_token_counts(batch: &exc_data::pack::Batch, n: usize) -> Vec<u64> {
 }
 
 /// The tasks a batch's target tokens came from, with their token counts.
-fn batch_tasks(batch: &exc_data::pack::Batch, spec: &exc_data::pipeline::PipelineSpec) -> String {
+pub(super) fn batch_tasks(
+    batch: &exc_data::pack::Batch,
+    spec: &exc_data::pipeline::PipelineSpec,
+) -> String {
     let counts = task_token_counts(batch, spec.tasks.len() + 1);
     let named: Vec<String> = spec
         .tasks
@@ -576,7 +594,7 @@ fn batch_tasks(batch: &exc_data::pack::Batch, spec: &exc_data::pipeline::Pipelin
 
 /// Adds a micro-batch's per-token NLL to the per-task sums, which stay on
 /// the device (read back once per logging window, not per micro-batch).
-fn add_task_nll(
+pub(super) fn add_task_nll(
     batch: &exc_data::pack::Batch,
     nll: &Tensor,
     sums: &mut Tensor,
@@ -596,7 +614,7 @@ fn add_task_nll(
 }
 
 /// Target tokens a batch's loss counts.
-fn loss_tokens(batch: &exc_data::pack::Batch) -> u64 {
+pub(super) fn loss_tokens(batch: &exc_data::pack::Batch) -> u64 {
     batch
         .decoder_loss_weights
         .iter()
@@ -634,444 +652,29 @@ pub fn rank_share(stage: &str, batch: u64, accumulate: u64, world: u64) -> Resul
     )))
 }
 
-/// A step whose losses have not been read back from the device yet.
-struct Pending {
-    step: u64,
-    /// Each micro-batch's share of the step's loss (its summed token loss
-    /// over the step's tokens), every rank's, detached: `[micro x world]`.
-    losses: Tensor,
-    /// The micro-batches, kept to name their tasks if a loss is not finite.
-    batches: Vec<exc_data::pack::Batch>,
-}
-
-impl Pending {
-    /// Reads the step's losses (waiting for the device) and returns the
-    /// step's loss (the sum of the shares: the mean over the step's target
-    /// tokens), or the error that stops the run on a NaN or infinite loss.
-    fn settle(
-        self,
-        stage: &str,
-        spec: &exc_data::pipeline::PipelineSpec,
-        ckdir: &std::path::Path,
-    ) -> Result<f64> {
-        let values: Vec<f64> =
-            Vec::try_from(self.losses.to_kind(Kind::Double).to_device(Device::Cpu))
-                .map_err(|e| Error::Input(format!("reading the loss back: {e}")))?;
-        for (value, batch) in values.iter().zip(&self.batches) {
-            if !value.is_finite() {
-                return Err(Error::Input(format!(
-                    "the loss is {value} at step {} of stage `{stage}`, on a batch of {} \
-                     examples from {}; stopped without saving it, the last good checkpoint \
-                     is kept in `{}` (a lower learning rate, `clip`, or `z_loss` may help)",
-                    self.step,
-                    batch.examples,
-                    batch_tasks(batch, spec),
-                    ckdir.display()
-                )));
-            }
-        }
-        Ok(values.iter().sum::<f64>())
-    }
-}
-
-/// Runs (or resumes) one training stage, starting from `init`'s weights.
-pub fn train_stage(ctx: &StageCtx, mut model: Model) -> Result<Trained> {
-    let stage = ctx.stage;
-    let train = stage
-        .train
-        .as_ref()
-        .ok_or_else(|| Error::Input(format!("stage `{}` has no training settings", stage.name)))?;
-    let ckdir = ctx.dir.join("checkpoints");
-    let dist = crate::dist::current();
-    let (rank, world) = crate::dist::rank_world();
-    // Rank 0 writes the run directory; the others train and score with it.
-    let writer = rank == 0;
-    let micro = train.accumulate.max(1);
-    let mut spec = data::pipeline_spec(ctx.plan, stage, ctx.roots)?;
-    spec.batch_size = rank_share(&stage.name, train.batch, micro, world as u64)?;
-    let sched = schedule(train)?;
-    let bf16 = trains_in_bf16(train, ctx.device)?;
-
-    // Resume from the newest checkpoint that verifies.
-    let (found, skipped) = ckpt::latest(&ckdir);
-    for s in skipped.iter().filter(|_| writer) {
-        eprintln!(
-            "warning: checkpoint `{}` is corrupt ({}); using the one before it",
-            s.dir.display(),
-            s.reason
-        );
-    }
-    for p in ckpt::partials(&ckdir).into_iter().filter(|_| writer) {
-        eprintln!(
-            "note: ignoring the half-written checkpoint `{}` of an interrupted run",
-            p.display()
-        );
-        std::fs::remove_dir_all(&p).map_err(|e| Error::io(&p, e))?;
-    }
-    let mut cursor = None;
-    let mut step = 0u64;
-    let mut tokens = 0u64;
-    // The weights (float32 masters in bf16) are loaded and the optimizer
-    // state restored while the model is still float32, so the optimizer's
-    // masters are exactly the saved ones (a state without masters, as
-    // written by `save_weights`, keeps those taken from the weights); the
-    // bf16 parameters are then rounded from them, as after every step.
-    if let Some((_, dir)) = &found {
-        model.load(dir)?;
-    }
-    if let Some(d) = dist {
-        // As DDP starts: every rank from rank 0's weights (the same seed
-        // made them equal already; this makes sure), before the optimizer
-        // takes its float32 masters.
-        let vars: Vec<Tensor> = optim::named_variables(&model.vs)
-            .into_iter()
-            .map(|(_, t)| t)
-            .collect();
-        tch::no_grad(|| d.broadcast(&vars, "the first broadcast of the weights"))?;
-    }
-    let mut opt = Optim::new(&model.vs, &train.optimizer, bf16)?;
-    if let Some((s, dir)) = &found {
-        opt.state_mut().restore(&dir.join(ckpt::OPTIMIZER))?;
-        let st = ckpt::read_state(dir)?;
-        cursor = Some(st.cursor);
-        step = *s;
-        tokens = st.tokens;
-        // A kill between writing a checkpoint and marking it loses nothing.
-        if writer {
-            ckpt::mark_best(&ckdir)?;
-        }
-        if !ctx.quiet && writer {
-            eprintln!("resuming stage `{}` from step {s}", stage.name);
-        }
-    }
-    if bf16 {
-        model.vs.bfloat16();
-    }
-    if writer {
-        truncate_metrics(ctx.metrics, &stage.name, step)?;
-    }
-    if step >= train.steps {
-        return Ok(Trained {
-            model,
-            final_step: step,
-            data: cursor.as_ref().map(data::stream_counts),
-        });
-    }
-
-    let mut log = Log::open(ctx.metrics, &stage.name, step, writer);
-    let pipeline = exc_data::pipeline::Pipeline::new(&spec, ctx.tok.clone(), cursor.as_ref())
-        .map_err(data_err)?;
-    let rx = pipeline.spawn(4);
-    let loss_cfg = LossConfig {
-        label_smoothing: train.label_smoothing,
-        z_loss: train.z_loss,
+/// Runs (or resumes) one training stage, starting from `model`'s weights:
+/// the loop of [`Trainer`] steps, with logging, scoring and checkpoints
+/// when they are due.
+pub fn train_stage(ctx: &StageCtx, model: Model) -> Result<Trained> {
+    let mut t = match Trainer::open(ctx, model)? {
+        Opened::Done(trained) => return Ok(*trained),
+        Opened::Ready(t) => t,
     };
-    // After the cast to bf16 above: bf16 gradients are summed in float32.
-    let mut accum = optim::Accumulation::new(&model.vs, micro as i64);
-    // Under data parallelism the gradients are summed while backward runs
-    // (DDP's overlap), unless they are summed in float32 buffers (bf16 over
-    // several micro-batches), which are reduced after the last backward.
-    let mut overlap = match dist {
-        Some(d) if !accum.sums_in_float32() && crate::dist::overlap_on() => {
-            let params: Vec<Tensor> = optim::named_params(&model.vs)
-                .into_iter()
-                .map(|(_, t)| t)
-                .collect();
-            Some(d.overlap(&params)?)
+    while !t.done() {
+        let due = t.step()?;
+        if due.log {
+            t.log(due.lr)?;
         }
-        _ => None,
-    };
-    let training = train.dropout > 0.0;
-    let mut progress = Progress::new(&stage.name, step, train.steps, ctx.quiet || !writer);
-    // This rank's micro-batches of each step's `micro x world`.
-    let global_micro = (micro * world as u64) as usize;
-    let mine = rank * micro as usize..(rank + 1) * micro as usize;
-    // Time in the gradient allreduce and bytes it reduced, per window.
-    let (mut comm, mut comm_bytes) = (0.0f64, 0u64);
-    // Buckets reduced, and of those launched while backward still ran.
-    let (mut buckets, mut early) = (0usize, 0usize);
-    let (mut window_loss, mut window_n, mut window_tokens) = (0.0, 0u64, 0u64);
-    // Summed NLL and token count per task (index 0: padding) in the window.
-    let n_tasks = spec.tasks.len() + 1;
-    let new_sums = || Tensor::zeros([n_tasks as i64], (Kind::Double, ctx.device));
-    let (mut task_nll, mut task_tok) = (new_sums(), vec![0u64; n_tasks]);
-    let (mut wait, mut window_start) = (0.0f64, Instant::now());
-    let mut last_cursor = None;
-    let mut pending: Option<Pending> = None;
-    // Tasks the validation loss left out, each noted once.
-    let mut left_out_noted = std::collections::HashSet::new();
-    while step < train.steps {
-        step += 1;
-        // Dropout draws from torch's global RNG: reseeding per step makes a
-        // resumed run draw exactly what the uninterrupted one drew.
-        // Each rank draws its own masks (rank 0 those of a single process).
-        tch::manual_seed(
-            (train.seed.wrapping_mul(1_000_003) ^ step ^ ((rank as u64) << 40)) as i64,
-        );
-        let lr = sched.lr(step as i64);
-        // Every rank reads the step's whole global batch (the same stream a
-        // single process reads) and trains on its own micro-batches of it.
-        let mut batches = Vec::with_capacity(global_micro);
-        for _ in 0..global_micro {
-            let t0 = Instant::now();
-            let (batch, cur) = rx
-                .recv()
-                .map_err(|_| Error::Input("the data pipeline stopped".into()))?
-                .map_err(|e| data::stream_err(ctx.plan, e))?;
-            wait += t0.elapsed().as_secs_f64();
-            last_cursor = Some(cur);
-            batches.push(batch);
-        }
-        let step_tokens: u64 = batches.iter().map(loss_tokens).sum();
-        for b in &batches {
-            for (c, n) in task_tok.iter_mut().zip(task_token_counts(b, n_tasks)) {
-                *c += n;
-            }
-        }
-        let denom = step_tokens.max(1) as f64;
-        let zero = Tensor::zeros([], (Kind::Float, ctx.device));
-        let mut shares: Vec<Tensor> = (0..global_micro).map(|_| zero.shallow_clone()).collect();
-        for i in mine.clone() {
-            let batch = &batches[i];
-            let sb = if train.pack {
-                Seq2SeqBatch::from_packed(batch, ctx.device)?
-            } else {
-                let inputs = tensor2(
-                    &batch.encoder_input_tokens,
-                    batch.batch_size,
-                    batch.inputs_length,
-                    ctx.device,
-                );
-                let targets = tensor2(
-                    &batch.decoder_target_tokens,
-                    batch.batch_size,
-                    batch.targets_length,
-                    ctx.device,
-                );
-                Seq2SeqBatch::from_padded(&inputs, &targets, 0, 0)
-            };
-            let logits = model.model.forward(&sb, training)?;
-            let out = seq2seq_loss(&logits, &sb.labels, loss_cfg);
-            // The step's loss is the mean over all its target tokens, on
-            // every rank: each micro-batch adds its sum over the total, so
-            // neither `accumulate` nor the world size changes what is learnt.
-            let share = &out.sum / denom;
-            if let (Some(o), true) = (&overlap, i + 1 == mine.end) {
-                o.arm()?;
-            }
-            accum.backward(&share)?;
-            if n_tasks > 2 {
-                add_task_nll(batch, &out.nll, &mut task_nll, ctx.device)?;
-            }
-            shares[i] = share.detach();
-        }
-        window_tokens += step_tokens;
-        tokens += step_tokens;
-        let losses = Tensor::stack(&shares, 0);
-        let what = || format!("the gradient allreduce of step {step}");
-        match (dist, &mut overlap) {
-            (Some(_), Some(o)) => {
-                let t0 = Instant::now();
-                let r = tch::no_grad(|| o.finish(std::slice::from_ref(&losses), &what()))?;
-                comm += t0.elapsed().as_secs_f64();
-                comm_bytes += r.bytes;
-                (buckets, early) = (buckets + r.buckets, early + r.during_backward);
-                accum.finish()?;
-            }
-            // The loss shares ride in the gradients' collective: every rank
-            // then holds the same step loss, so a NaN stops all at once.
-            (Some(d), None) => accum.finish_with(std::slice::from_ref(&losses), |ts| {
-                let t0 = Instant::now();
-                let r = tch::no_grad(|| d.allreduce_sum(ts, &what()))?;
-                comm += t0.elapsed().as_secs_f64();
-                comm_bytes += r.bytes;
-                Ok(())
-            })?,
-            (None, _) => accum.finish()?,
-        }
-        if let Some(c) = train.clip {
-            optim::clip_grad_norm(&model.vs, c)?;
-        }
-        opt.step(lr)?;
-        optim::zero_grad(&model.vs)?;
-
-        let last = step == train.steps;
-        let log_now = step.is_multiple_of(ctx.log_every.max(1)) || last;
-        let eval_now = train
-            .eval_every
-            .is_some_and(|e| e > 0 && step.is_multiple_of(e))
-            || last;
-        let save_now =
-            (train.checkpoint_every > 0 && step.is_multiple_of(train.checkpoint_every)) || last;
-        // The loss is read back one step late: reading this step's loss now
-        // would make the host wait for the device every step. The previous
-        // step's is read instead, while this one runs. Before anything is
-        // logged, scored or saved, this step's loss is read too, so a NaN
-        // is always caught before a checkpoint could hold its update.
-        let previous = pending.replace(Pending {
-            step,
-            losses,
-            batches,
-        });
-        let mut due: Vec<Pending> = previous.into_iter().collect();
-        if log_now || eval_now || save_now || ctx.stop_after == Some(step) {
-            due.extend(pending.take());
-        }
-        for p in due {
-            let at = p.step;
-            let loss = p.settle(&stage.name, &spec, &ckdir)?;
-            window_loss += loss;
-            window_n += 1;
-            progress.step(at, loss);
-        }
-
-        if log_now {
-            let secs = window_start.elapsed().as_secs_f64().max(1e-9);
-            let mut line = serde_json::json!({
-                "stage": stage.name, "step": step, "loss": window_loss / window_n as f64,
-                "lr": lr, "tokens_per_s": window_tokens as f64 / secs,
-                "data_wait": wait / secs, "tokens": tokens,
-            });
-            if let Some(d) = dist {
-                // Share of the window rank 0 waited for the gradient
-                // allreduce after backward (communication not hidden behind
-                // compute), and bytes it reduced per step.
-                line["comm"] = (comm / secs).into();
-                line["comm_bytes_per_step"] = (comm_bytes / window_n.max(1)).into();
-                if buckets > 0 {
-                    // Share of the collectives launched during backward.
-                    line["comm_overlapped"] = (early as f64 / buckets as f64).into();
-                }
-                if n_tasks > 2 {
-                    tch::no_grad(|| {
-                        d.allreduce_sum(std::slice::from_ref(&task_nll), "the per-task loss sum")
-                    })?;
-                }
-            }
-            (comm, comm_bytes, buckets, early) = (0.0, 0, 0, 0);
-            if n_tasks > 2 {
-                // Mean per-token NLL of each task's targets in the window
-                // (plain NLL: no label smoothing or z-loss).
-                let sums: Vec<f64> = Vec::try_from(task_nll.to_device(Device::Cpu))
-                    .map_err(|e| Error::Input(format!("per-task loss: {e}")))?;
-                let per: serde_json::Map<String, serde_json::Value> = spec
-                    .tasks
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, _)| task_tok[i + 1] > 0)
-                    .map(|(i, t)| {
-                        (
-                            t.name.clone(),
-                            (sums[i + 1] / task_tok[i + 1] as f64).into(),
-                        )
-                    })
-                    .collect();
-                line["task_loss"] = per.into();
-                task_nll = new_sums();
-                task_tok.iter_mut().for_each(|v| *v = 0);
-            }
-            log.write(step, &line)?;
-            progress.log(
-                step,
-                window_loss / window_n as f64,
-                window_tokens as f64 / secs,
-            );
-            (window_loss, window_n, window_tokens, wait) = (0.0, 0, 0, 0.0);
-            window_start = Instant::now();
-        }
-        let mut eval_loss = None;
-        let mut scores = indexmap::IndexMap::new();
         // Every checkpoint is scored too, so that `BEST` can be chosen.
-        if (eval_now || save_now) && writer {
-            let ValidationLoss { losses, left_out } =
-                with_reference_kernels(&mut model.model, |m| validation_loss(ctx, m, train))?;
-            let new: Vec<(String, String)> = left_out
-                .into_iter()
-                .filter(|(task, _)| left_out_noted.insert(task.clone()))
-                .collect();
-            if !new.is_empty() {
-                for (task, why) in &new {
-                    progress.note(&format!(
-                        "the validation loss leaves out task `{task}`: {why}"
-                    ));
-                }
-                let per: serde_json::Map<String, serde_json::Value> =
-                    new.into_iter().map(|(k, v)| (k, v.into())).collect();
-                log.write(
-                    step,
-                    &serde_json::json!({"stage": stage.name, "step": step, "valid_loss_left_out": per}),
-                )?;
-            }
-            if !losses.is_empty() {
-                let mean = losses.iter().map(|l| l.1).sum::<f64>() / losses.len() as f64;
-                eval_loss = Some(mean);
-                let per: serde_json::Map<String, serde_json::Value> =
-                    losses.into_iter().map(|(k, v)| (k, v.into())).collect();
-                log.write(
-                    step,
-                    &serde_json::json!({"stage": stage.name, "step": step, "valid_loss": per, "valid_loss_mean": mean}),
-                )?;
+        if due.eval || due.save {
+            let (eval_loss, scores) = t.evaluate(due.save)?;
+            if due.save {
+                t.save(eval_loss, scores)?;
             }
         }
-        if let Some(sel) = ctx.select.as_ref().filter(|_| save_now) {
-            scores = with_reference_kernels(&mut model.model, |m| {
-                selection_scores(ctx, sel, m, train, step)
-            })?;
-            log.write(
-                step,
-                &serde_json::json!({"stage": stage.name, "step": step, "split": sel.split, "valid_score": scores}),
-            )?;
-            if !ctx.quiet && writer {
-                let list: Vec<String> = scores.iter().map(|(t, v)| format!("{t} {v:.1}")).collect();
-                progress.note(&format!(
-                    "step {step}: {} score {}",
-                    sel.split,
-                    list.join(", ")
-                ));
-            }
-        }
-        if save_now && writer {
-            let Some(cursor) = last_cursor.clone() else {
-                continue;
-            };
-            let state = TrainState {
-                step,
-                cursor,
-                tokens,
-                eval_loss,
-                scores,
-                precision: Some(param_precision(&model.vs).to_string()),
-            };
-            let cfg = model.model.cfg.clone();
-            ckpt::write(&ckdir, step, |d| {
-                save_weights(&model.vs, &cfg, &opt, d)?;
-                let json = serde_json::to_vec_pretty(&state)
-                    .map_err(|e| Error::Checkpoint(e.to_string()))?;
-                crate::checkpoint::write_atomic(&d.join(ckpt::STATE), &json)
-            })?;
-            ckpt::mark_best(&ckdir)?;
-            ckpt::prune(&ckdir, train.keep as usize)?;
-        }
-        if ctx.stop_after == Some(step) {
-            progress.finish();
-            return Err(Error::Input(format!(
-                "stopped after step {step} as asked (--stop-after)"
-            )));
-        }
+        t.stop_if_asked()?;
     }
-    let counts = last_cursor
-        .as_ref()
-        .or(cursor.as_ref())
-        .map(data::stream_counts);
-    if let Some(note) = counts.as_ref().and_then(data::dropped_note) {
-        progress.note(&note);
-    }
-    progress.finish();
-    Ok(Trained {
-        model,
-        final_step: step,
-        data: counts,
-    })
+    Ok(t.finish())
 }
 
 #[cfg(test)]
