@@ -4,7 +4,8 @@
 use crate::ast::*;
 use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, Span, Spanned};
-use crate::syntax_error::{syntax_error, too_deep, MAX_NESTING};
+pub use crate::syntax_error::MAX_NESTING;
+use crate::syntax_error::{syntax_error, too_deep};
 use pest::iterators::{Pair, Pairs};
 use pest::Parser as _;
 
