@@ -100,10 +100,12 @@ impl Diagnostic {
     pub fn to_report(&self, sources: &SourceMap) -> miette::Report {
         let file = self.span.and_then(|s| sources.get(s.file).map(|f| (s, f)));
         let whole = file.is_some_and(|(span, f)| {
-            std::iter::once(span)
+            let spans: Vec<_> = std::iter::once(span)
                 .chain(self.related.iter().map(|(r, _)| *r))
                 .filter(|r| r.file == span.file)
-                .all(|r| excerpt::fits(&f.text, r.start, r.end))
+                .map(|r| (r.start, r.end))
+                .collect();
+            excerpt::fits(&f.text, &spans)
         });
         let window = match file {
             Some((span, f)) if !whole => Some(excerpt::Window::new(

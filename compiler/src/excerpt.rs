@@ -18,14 +18,20 @@ const AFTER: usize = 160;
 const MAX_QUOTE: usize = 80;
 const ELLIPSIS: &str = "…";
 
-/// Whether the lines a label at `start..end` would show (one line of context
-/// either side) are short enough to quote whole.
-pub fn fits(text: &str, start: usize, end: usize) -> bool {
-    if end.saturating_sub(start) > MAX_SPAN {
+/// Whether labels at these spans can be quoted whole: no span is long, and
+/// no line is long from the line before the first to the line after the
+/// last (the renderer merges nearby labels into one excerpt with every
+/// line between them).
+pub fn fits(text: &str, spans: &[(usize, usize)]) -> bool {
+    let Some(first) = spans.iter().map(|s| s.0).min() else {
+        return true;
+    };
+    let last = spans.iter().map(|s| s.1).max().unwrap_or(first);
+    if spans.iter().any(|(s, e)| e.saturating_sub(*s) > MAX_SPAN) {
         return false;
     }
-    let from = line_start(text, line_start(text, start).saturating_sub(1));
-    let to = line_end(text, line_end(text, end) + 1);
+    let from = line_start(text, line_start(text, first).saturating_sub(1));
+    let to = line_end(text, line_end(text, last) + 1);
     text.get(from..to)
         .is_some_and(|region| region.split('\n').all(|l| l.len() <= MAX_LINE))
 }
@@ -150,8 +156,10 @@ mod tests {
     fn windows_keep_file_positions() {
         let text = format!("a\n{}X{}\nb", "y".repeat(100_000), "z".repeat(100_000));
         let at = 2 + 100_000;
-        assert!(!fits(&text, at, at + 1));
-        assert!(fits("a\nb\n", 2, 3));
+        assert!(!fits(&text, &[(at, at + 1)]));
+        assert!(fits("a\nb\n", &[(2, 3)]));
+        // A long line between two labels is shown when they merge.
+        assert!(!fits(&text, &[(0, 1), (text.len() - 1, text.len())]));
         let w = Window::new("f".into(), &text, at);
         assert!(w.text.len() < BEFORE + AFTER + 10);
         let (s, len) = w.map(at, at + 1).unwrap();
