@@ -63,7 +63,7 @@ fn hostile_files_get_one_short_located_error() {
         (
             "megabyte name",
             format!("task {} {{ bogus }}\n", "a".repeat(1 << 20)).into_bytes(),
-            "(1048576 characters)",
+            "t.task:1:1048585",
         ),
         ("not utf-8", not_utf8, "t.task:2:19"),
     ];
