@@ -2,6 +2,7 @@
 //! them; [`Diagnostic::to_report`] is the one place that turns them into miette
 //! reports with the source excerpt.
 
+use crate::excerpt;
 use crate::source::{SourceMap, Span};
 use std::fmt;
 
@@ -93,54 +94,78 @@ impl Diagnostic {
         }
     }
 
-    /// A miette report carrying the file's text, so the handler can show the excerpt.
+    /// A miette report carrying the file's text, so the handler can show the
+    /// excerpt. Long lines and long spans are cut to a window and long
+    /// quoted input is shortened ([`crate::excerpt`]).
     pub fn to_report(&self, sources: &SourceMap) -> miette::Report {
-        let file = self.span.and_then(|s| sources.get(s.file));
+        let file = self.span.and_then(|s| sources.get(s.file).map(|f| (s, f)));
+        let whole = file.is_some_and(|(span, f)| {
+            let spans: Vec<_> = std::iter::once(span)
+                .chain(self.related.iter().map(|(r, _)| *r))
+                .filter(|r| r.file == span.file)
+                .map(|r| (r.start, r.end))
+                .collect();
+            excerpt::fits(&f.text, &spans)
+        });
+        let window = match file {
+            Some((span, f)) if !whole => Some(excerpt::Window::new(
+                f.path.display().to_string(),
+                &f.text,
+                span.start,
+            )),
+            _ => None,
+        };
+        // A label's place in what is shown: the file, or the window.
+        let place = |start: usize, end: usize| match &window {
+            Some(w) => w.map(start, end),
+            None => Some((start, end.saturating_sub(start))),
+        };
         let mut labels = Vec::new();
-        if let (Some(span), Some(_)) = (self.span, file) {
-            let label = (!self.label.is_empty()).then(|| self.label.clone());
-            labels.push(miette::LabeledSpan::new_primary_with_span(
-                label,
-                (span.start, span.end.saturating_sub(span.start)),
-            ));
+        let mut elsewhere = Vec::new();
+        if let Some((span, _)) = file {
+            let label = (!self.label.is_empty()).then(|| excerpt::shorten(&self.label));
+            if let Some(at) = place(span.start, span.end) {
+                labels.push(miette::LabeledSpan::new_primary_with_span(label, at));
+            }
             for (rel, text) in &self.related {
-                if rel.file == span.file {
-                    labels.push(miette::LabeledSpan::new_with_span(
-                        Some(text.clone()),
-                        (rel.start, rel.end.saturating_sub(rel.start)),
-                    ));
+                match place(rel.start, rel.end).filter(|_| rel.file == span.file) {
+                    Some(at) => labels.push(miette::LabeledSpan::new_with_span(
+                        Some(excerpt::shorten(text)),
+                        at,
+                    )),
+                    None => elsewhere.push((rel, text)),
                 }
             }
+        } else {
+            elsewhere.extend(self.related.iter().map(|(r, t)| (r, t)));
         }
-        let mut help = self.help.clone();
-        // Related places in other files cannot share the excerpt: name them in the help.
-        for (rel, text) in &self.related {
-            if Some(rel.file) != self.span.map(|s| s.file) {
-                let at = Diagnostic {
-                    span: Some(*rel),
-                    ..self.clone()
-                }
-                .location(sources);
-                let line = format!("{text}: {at}");
-                help = Some(match help {
-                    Some(h) => format!("{h}\n{line}"),
-                    None => line,
-                });
+        let mut help = self.help.as_deref().map(excerpt::shorten);
+        // Related places outside the excerpt are named in the help.
+        for (rel, text) in elsewhere {
+            let at = Diagnostic {
+                span: Some(*rel),
+                ..self.clone()
             }
+            .location(sources);
+            let line = format!("{}: {at}", excerpt::shorten(text));
+            help = Some(match help {
+                Some(h) => format!("{h}\n{line}"),
+                None => line,
+            });
         }
         let report = Rendered {
             code: self.code,
             severity: self.severity,
-            message: self.message.clone(),
+            message: excerpt::shorten(&self.message),
             help,
             labels,
         };
-        match file {
-            Some(f) => miette::Report::new(report).with_source_code(miette::NamedSource::new(
-                f.path.display().to_string(),
-                f.text.to_string(),
-            )),
-            None => miette::Report::new(report),
+        match (window, file) {
+            (Some(w), _) => miette::Report::new(report).with_source_code(w),
+            (None, Some((_, f))) => miette::Report::new(report).with_source_code(
+                miette::NamedSource::new(f.path.display().to_string(), f.text.to_string()),
+            ),
+            (None, None) => miette::Report::new(report),
         }
     }
 }
@@ -191,9 +216,13 @@ pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).max(1);
+    let len = word.chars().count();
+    let limit = (len / 3).max(1);
     candidates
         .into_iter()
+        // The distance is at least the difference in length; skipping those
+        // keeps a megabyte-long name from building a megabyte-wide table.
+        .filter(|c| c.chars().count().abs_diff(len) <= limit)
         .map(|c| (edit_distance(word, c), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, c)| (*d, *c))

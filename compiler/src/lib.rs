@@ -21,6 +21,7 @@ pub mod ast;
 pub mod check_source;
 pub mod check_task;
 pub mod diagnostic;
+mod excerpt;
 pub mod ir;
 pub mod load;
 pub mod lower;

@@ -115,8 +115,14 @@ impl Loaded {
         if let Some((_, id)) = self.canonical.iter().find(|(p, _)| *p == canon) {
             return Some(*id);
         }
-        let text = match std::fs::read_to_string(&canon) {
-            Ok(t) => t,
+        let text = match std::fs::read(&canon) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(e) => {
+                    diags.push(self.not_utf8(path, &e));
+                    return None;
+                }
+            },
             Err(e) => {
                 let msg = format!("cannot read `{}`: {}", path.display(), io_reason(&e));
                 diags.push(
@@ -185,6 +191,34 @@ impl Loaded {
         }
         stack.pop();
         Some(id)
+    }
+}
+
+impl Loaded {
+    /// A file that is not UTF-8, pointed at its first bad byte. The file is
+    /// kept (bad bytes shown as U+FFFD) so that the error can quote the
+    /// line; the text before the bad byte is unchanged, so offsets agree.
+    fn not_utf8(&mut self, path: &Path, e: &std::string::FromUtf8Error) -> Diagnostic {
+        let at = e.utf8_error().valid_up_to();
+        let byte = e.as_bytes().get(at).copied().unwrap_or_default();
+        let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+        let end = text
+            .get(at..)
+            .and_then(|t| t.chars().next())
+            .map_or(at, |c| at + c.len_utf8());
+        let id = self.sources.add(path.to_path_buf(), text);
+        Diagnostic::error(
+            "exc::io::not_utf8",
+            format!(
+                "`{}` is not UTF-8: byte 0x{byte:02x} at offset {at} is invalid",
+                path.display()
+            ),
+            Span::new(id, at, end),
+        )
+        .label("not UTF-8")
+        .help(
+            "exc reads UTF-8 text files: save the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)",
+        )
     }
 }
 

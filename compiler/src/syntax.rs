@@ -4,7 +4,8 @@
 use crate::ast::*;
 use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, Span, Spanned};
-use crate::syntax_error::syntax_error;
+pub use crate::syntax_error::MAX_NESTING;
+use crate::syntax_error::{syntax_error, too_deep};
 use pest::iterators::{Pair, Pairs};
 use pest::Parser as _;
 
@@ -17,6 +18,7 @@ pub(crate) struct Grammar;
 pub fn parse(file: FileId, text: &str) -> Result<File, Diagnostic> {
     let pairs = Grammar::parse(Rule::file, text).map_err(|e| syntax_error(file, text, &e))?;
     let cx = Cx { file, offset: 0 };
+    cx.nesting(&pairs)?;
     let mut items = Vec::new();
     for pair in pairs.flat_map(|p| p.into_inner()) {
         match pair.as_rule() {
@@ -55,6 +57,7 @@ pub fn parse_hole(file: FileId, offset: usize, text: &str) -> Result<Expr, Diagn
         d
     })?;
     let cx = Cx { file, offset };
+    cx.nesting(&pairs)?;
     match pairs.next().and_then(|p| p.into_inner().next()) {
         Some(e) => Ok(cx.expr(e)),
         None => Err(Diagnostic::error(
@@ -66,6 +69,35 @@ pub fn parse_hole(file: FileId, offset: usize, text: &str) -> Result<Expr, Diagn
 }
 
 impl Cx {
+    /// Refuse records, lists and types nested past [`MAX_NESTING`], before
+    /// the recursive walks over the tree (here and in the checks) run out
+    /// of stack. pest's token list is flat, so this walk is a loop.
+    fn nesting(&self, pairs: &Pairs<'_, Rule>) -> Result<(), Diagnostic> {
+        // Where each enclosing record, list or type ends.
+        let mut ends: Vec<usize> = Vec::new();
+        for pair in pairs.clone().flatten() {
+            let s = pair.as_span();
+            while ends.last().is_some_and(|end| s.start() >= *end) {
+                ends.pop();
+            }
+            let nests = matches!(
+                pair.as_rule(),
+                Rule::record_value | Rule::list_value | Rule::record_type | Rule::list_type
+            );
+            if nests {
+                ends.push(s.end());
+                if ends.len() > MAX_NESTING {
+                    return Err(too_deep(Span::new(
+                        self.file,
+                        s.start() + self.offset,
+                        s.start() + self.offset + 1,
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn span(&self, pair: &Pair<'_, Rule>) -> Span {
         let s = pair.as_span();
         Span::new(self.file, s.start() + self.offset, s.end() + self.offset)

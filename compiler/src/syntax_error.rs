@@ -53,6 +53,18 @@ pub(crate) fn syntax_error(file: FileId, text: &str, err: &pest::error::Error<Ru
         pest::error::InputLocation::Pos(p) => (p, p),
         pest::error::InputLocation::Span((s, e)) => (s, e),
     };
+    // pest stops, rather than overflow the stack, where the text nests
+    // deeper than the thread's stack allows ("stack limit reached").
+    if let pest::error::ErrorVariant::CustomError { message } = &err.variant {
+        let at = text
+            .get(..start)
+            .map_or(0, |t| t.char_indices().last().map_or(0, |(i, _)| i));
+        let d = too_deep(Span::new(file, at, start.max(at + 1).min(text.len())));
+        return Diagnostic {
+            message: format!("{} (the parser stopped: {message})", d.message),
+            ..d
+        };
+    }
     let word = word_at(text, start);
     // Underline the word at the error, if any, so the excerpt points at it.
     let end = end.max(start + word.len());
@@ -357,4 +369,21 @@ mod tests {
         );
         assert_eq!(keyword_help("zzz", &task), None);
     }
+}
+
+/// Values and types nested deeper than this are refused: nothing exc reads
+/// needs more than a few levels, and every stage after the parser walks the
+/// tree recursively.
+pub const MAX_NESTING: usize = 32;
+
+/// A record, list or type nested past [`MAX_NESTING`], at the bracket that
+/// goes one level too deep.
+pub(crate) fn too_deep(at: Span) -> Diagnostic {
+    Diagnostic::error(
+        "exc::syntax::too_deep",
+        format!("values and types nest at most {MAX_NESTING} levels deep"),
+        at,
+    )
+    .label("one level too deep")
+    .help("flatten the record, list or type: keep nested data in the data files, not in the task")
 }

@@ -473,7 +473,7 @@ fn apply(call: &ast::Call, ty: &Type, scope: &Scope<'_>) -> Result<(Func, Type),
         "round_even" => return Err(mismatch("a number")),
         "fixed" if numeric => (
             Func::Fixed {
-                digits: num_arg(call, 0, "digits")? as usize,
+                digits: fixed_digits(call)?,
             },
             Type::Text,
         ),
@@ -634,6 +634,24 @@ fn num_arg(call: &ast::Call, pos: usize, name: &str) -> Result<f64, Diagnostic> 
             &format!("`{}` needs a non-negative number `{name}`", call.name.node),
         )),
     }
+}
+
+/// Most decimals `fixed(N)` writes: a float has 17 significant digits, and
+/// the formatter refuses a precision past 65,535.
+const MAX_FIXED_DIGITS: usize = 100;
+
+/// `fixed`'s number of decimals: a whole number up to [`MAX_FIXED_DIGITS`].
+fn fixed_digits(call: &ast::Call) -> Result<usize, Diagnostic> {
+    let n = num_arg(call, 0, "digits")?;
+    if n.fract() != 0.0 || n > MAX_FIXED_DIGITS as f64 {
+        return Err(bad_arg(
+            call,
+            &format!(
+                "`fixed` takes a whole number of decimals from 0 to {MAX_FIXED_DIGITS}, not {n}"
+            ),
+        ));
+    }
+    Ok(n as usize)
 }
 
 /// Whether an expression of this type can stand in a template hole.
