@@ -712,7 +712,9 @@ fn template(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<ir::Template> {
     let mut parts = Vec::new();
-    let mut ok = true;
+    let jinja = crate::check_template::double_braces(t);
+    let mut ok = jinja.is_empty();
+    diags.extend(jinja);
     for p in &t.parts {
         match p {
             ast::TemplatePart::Text(s) => parts.push(Part::Text(s.clone())),

@@ -20,7 +20,9 @@
 pub mod ast;
 pub mod check_source;
 pub mod check_task;
+mod check_template;
 pub mod diagnostic;
+pub mod funcs;
 pub mod ir;
 pub mod load;
 pub mod lower;
