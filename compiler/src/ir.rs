@@ -508,6 +508,65 @@ pub enum MapPart {
 pub enum Part {
     Text(String),
     Hole(Expr),
+    /// `{if TEST then A else B}`: text either way.
+    Cond(Box<Cond>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cond {
+    pub test: Test,
+    pub then: Branch,
+    #[serde(rename = "else")]
+    pub otherwise: Branch,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum Branch {
+    /// A quoted template: text and holes.
+    Template(Vec<Part>),
+    /// An expression of a scalar type, rendered as a hole is.
+    Expr(Expr),
+    Cond(Box<Cond>),
+}
+
+/// A checked test: each side typed, so that a comparison can only be of
+/// values that can be equal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "test")]
+pub enum Test {
+    Or {
+        any: Vec<Test>,
+    },
+    And {
+        all: Vec<Test>,
+    },
+    Not {
+        not: Box<Test>,
+    },
+    /// A bool that is true, a text or list that is not empty, an optional
+    /// value that is present (and, if a bool, text or list, true or non-empty).
+    Is {
+        expr: Expr,
+    },
+    Cmp {
+        left: Expr,
+        op: CmpOp,
+        right: Operand,
+    },
+    /// Membership in a list, or a text inside a text.
+    In {
+        item: Expr,
+        list: Operand,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operand {
+    /// A written value (a class compared with a name is compared by name).
+    Literal(serde_json::Value),
+    Expr(Expr),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

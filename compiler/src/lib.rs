@@ -18,6 +18,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod ast;
+pub mod check_cond;
 pub mod check_source;
 pub mod check_task;
 mod check_template;

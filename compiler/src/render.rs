@@ -3,7 +3,10 @@
 //! call [`render_row`], so there is one template engine.
 
 use crate::funcs::{self, Cx};
-use crate::ir::{CmpOp, Expr, FieldPath, Func, Part, Step, Target, Task, Template, Type};
+use crate::ir::{
+    Branch, CmpOp, Cond, Expr, FieldPath, Func, Operand, Part, Step, Target, Task, Template, Test,
+    Type,
+};
 use serde_json::Value as Json;
 use std::fmt;
 
@@ -284,14 +287,86 @@ impl Env<'_> {
     }
 
     fn template(&self, t: &Template) -> Result<String, RenderError> {
+        self.parts(&t.parts)
+    }
+
+    fn parts(&self, parts: &[Part]) -> Result<String, RenderError> {
         let mut out = String::new();
-        for part in &t.parts {
+        for part in parts {
             match part {
                 Part::Text(s) => out.push_str(s),
                 Part::Hole(e) => out.push_str(&to_text(&self.eval(e)?, &e.text)?),
+                Part::Cond(c) => out.push_str(&self.cond(c)?),
             }
         }
         Ok(out)
+    }
+
+    /// `{if TEST then A else B}`.
+    fn cond(&self, c: &Cond) -> Result<String, RenderError> {
+        let branch = if self.test(&c.test)? {
+            &c.then
+        } else {
+            &c.otherwise
+        };
+        match branch {
+            Branch::Template(parts) => self.parts(parts),
+            Branch::Expr(e) => to_text(&self.eval(e)?, &e.text),
+            Branch::Cond(inner) => self.cond(inner),
+        }
+    }
+
+    fn test(&self, t: &Test) -> Result<bool, RenderError> {
+        Ok(match t {
+            Test::Or { any } => {
+                for t in any {
+                    if self.test(t)? {
+                        return Ok(true);
+                    }
+                }
+                false
+            }
+            Test::And { all } => {
+                for t in all {
+                    if !self.test(t)? {
+                        return Ok(false);
+                    }
+                }
+                true
+            }
+            Test::Not { not } => !self.test(not)?,
+            // Python's truth: an empty text is false, a blank one true.
+            Test::Is { expr } => match self.eval(expr)? {
+                V::Null => false,
+                V::Bool(b) => b,
+                V::Text(s) => !s.is_empty(),
+                V::List(items) => !items.is_empty(),
+                _ => true,
+            },
+            Test::Cmp { left, op, right } => {
+                let l = self.eval(left)?;
+                compare(&l, *op, &self.operand(right)?)
+            }
+            Test::In { item, list } => {
+                let v = self.eval(item)?;
+                match (self.operand(list)?, &v) {
+                    (Json::Array(items), _) => items.iter().any(|x| compare(&v, CmpOp::Eq, x)),
+                    (Json::String(hay), V::Text(_) | V::Class { .. }) => {
+                        hay.contains(to_text(&v, &item.text)?.as_str())
+                    }
+                    _ => false,
+                }
+            }
+        })
+    }
+
+    /// A comparison's right side as a value `compare` reads: a class as
+    /// its name (so it equals a text or a class of the same name).
+    fn operand(&self, o: &Operand) -> Result<Json, RenderError> {
+        match o {
+            Operand::Literal(j) => Ok(j.clone()),
+            Operand::Expr(e) => Ok(as_literal(&self.eval(e)?)),
+        }
     }
 }
 
@@ -417,6 +492,17 @@ fn to_json_scalar(v: &V) -> Json {
         V::Float(x) => serde_json::Number::from_f64(*x).map_or(Json::Null, Json::Number),
         V::Text(s) => Json::String(s.clone()),
         V::Class { id, .. } => Json::from(*id),
+    }
+}
+
+fn as_literal(v: &V) -> Json {
+    match v {
+        V::Class { id, names } => usize::try_from(*id)
+            .ok()
+            .and_then(|i| names.get(i))
+            .map_or(Json::Null, |n| Json::String(n.clone())),
+        V::List(items) => Json::Array(items.iter().map(as_literal).collect()),
+        _ => to_json(v),
     }
 }
 
