@@ -200,6 +200,44 @@ pub struct Template {
 pub enum TemplatePart {
     Text(String),
     Hole(Expr),
+    /// `{if TEST then A else B}`.
+    Cond(Box<Cond>),
+}
+
+/// `if TEST then A else B` in a hole.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cond {
+    pub test: Test,
+    pub then: Branch,
+    pub otherwise: Branch,
+    pub span: Span,
+}
+
+/// What a conditional gives: a quoted template, an expression or another
+/// conditional.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Branch {
+    Template(Template),
+    Expr(Expr),
+    Cond(Box<Cond>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Test {
+    Or(Vec<Test>),
+    And(Vec<Test>),
+    Not(Box<Test>),
+    /// A bare expression: true, non-empty or present.
+    Is(Expr),
+    Cmp(Expr, CmpOp, Operand),
+    In(Expr, Operand),
+}
+
+/// The right side of a comparison: a written value or an expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operand {
+    Value(Spanned<Value>),
+    Expr(Expr),
 }
 
 /// `references EXPR` (a list of acceptable answers) or

@@ -712,10 +712,19 @@ fn template(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<ir::Template> {
     let mut parts = Vec::new();
-    let mut ok = true;
+    let jinja = crate::check_template::double_braces(t);
+    let mut ok = jinja.is_empty();
+    diags.extend(jinja);
     for p in &t.parts {
         match p {
             ast::TemplatePart::Text(s) => parts.push(Part::Text(s.clone())),
+            ast::TemplatePart::Cond(c) => match crate::check_cond::cond(c, scope) {
+                Ok(c) => parts.push(Part::Cond(Box::new(c))),
+                Err(err) => {
+                    diags.push(err);
+                    ok = false;
+                }
+            },
             ast::TemplatePart::Hole(e) => match types::expr(e, scope) {
                 Ok((x, ty)) => {
                     if let Err(err) = types::check_hole(&ty, e) {

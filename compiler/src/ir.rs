@@ -231,13 +231,30 @@ pub enum Func {
     Join {
         sep: String,
     },
+    /// Every occurrence of `from` replaced by `to`, each written text or
+    /// read from a field (`replace(span2_text, span1_text)`).
     Replace {
-        from: String,
-        to: String,
+        from: TextArg,
+        to: TextArg,
+    },
+    /// Jinja's `truncate`: text longer than `length + leeway` characters is
+    /// cut to `length - len(end)` characters, back to the last space unless
+    /// `killwords`, and `end` appended.
+    Truncate {
+        length: usize,
+        killwords: bool,
+        end: String,
+        leeway: usize,
+    },
+    /// Text -> the list of its pieces, as Python's `str.split`: at `sep`, or
+    /// at runs of whitespace with empty pieces dropped (`words` with no count).
+    Split {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sep: Option<String>,
     },
     /// Regular-expression substitution (Rust `regex` syntax; `$1` in `to`).
     Sub {
-        pattern: String,
+        pattern: Pattern,
         to: String,
     },
     First,
@@ -295,14 +312,14 @@ pub enum Func {
     Mark {
         index: ArgRef,
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        word: Option<String>,
+        word: Option<FieldPath>,
         mark: String,
     },
     /// The list without empty strings and nulls (KILT outputs without an answer).
     Nonempty,
     /// Tokens + BIO tags (a parallel list field) -> `[PER] Alice [LOC] New York`.
     Entities {
-        tags: String,
+        tags: FieldPath,
     },
     /// Each list element through a small template: `{}` the element, `{0}` an
     /// index into it, `{name}` a scalar field of it, or any other hole
@@ -313,13 +330,57 @@ pub enum Func {
     },
 }
 
+impl Func {
+    /// The name written in a task (the plan's `fn`): it keys the function's
+    /// entry in `funcs::FUNCS`, which checks and evaluates it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Func::Lower => "lower",
+            Func::Upper => "upper",
+            Func::Strip => "strip",
+            Func::Join { .. } => "join",
+            Func::Replace { .. } => "replace",
+            Func::Truncate { .. } => "truncate",
+            Func::Split { .. } => "split",
+            Func::Sub { .. } => "sub",
+            Func::First => "first",
+            Func::Last => "last",
+            Func::Len => "len",
+            Func::Str => "str",
+            Func::Default { .. } => "default",
+            Func::Id => "id",
+            Func::Names { .. } => "names",
+            Func::Round { .. } => "round",
+            Func::RoundEven { .. } => "round_even",
+            Func::Fixed { .. } => "fixed",
+            Func::Words { .. } => "words",
+            Func::At { .. } => "at",
+            Func::Lookup { .. } => "lookup",
+            Func::Slice { .. } => "slice",
+            Func::Mark { .. } => "mark",
+            Func::Nonempty => "nonempty",
+            Func::Entities { .. } => "entities",
+            Func::Map { .. } => "map",
+        }
+    }
+}
+
 /// A function argument: a literal or the value of a field (or `each` name) of the row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ArgRef {
     Int(i64),
-    /// A path into the row, as written (`label.span.start`).
-    Field(String),
+    /// A path into the row (`label.span.start`).
+    Field(FieldPath),
+}
+
+/// A text argument: written out (a plain string in the plan, as before
+/// fields were allowed), or a field of the row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TextArg {
+    Literal(String),
+    Field { field: FieldPath },
 }
 
 /// A list argument: a list field of the row (a path, as written) or a list
@@ -328,8 +389,86 @@ pub enum ArgRef {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Table {
-    Field(String),
+    Field(FieldPath),
     Literal(Vec<Option<String>>),
+}
+
+/// A field path given as a function argument, parsed into its steps once,
+/// when the task is checked or its plan read, not per row. The plan holds
+/// it as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldPath {
+    pub text: String,
+    pub steps: Vec<Step>,
+}
+
+impl FieldPath {
+    pub fn parse(text: &str) -> Self {
+        FieldPath {
+            text: text.to_string(),
+            steps: path_steps(text),
+        }
+    }
+}
+
+impl From<&str> for FieldPath {
+    fn from(text: &str) -> Self {
+        FieldPath::parse(text)
+    }
+}
+
+impl std::fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl Serialize for FieldPath {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for FieldPath {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(|t| FieldPath::parse(&t))
+    }
+}
+
+/// A regular expression, compiled once (when checked, or when a plan is
+/// read); the plan holds its text.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    pub text: String,
+    pub regex: regex::Regex,
+}
+
+impl Pattern {
+    pub fn new(text: &str) -> Result<Self, regex::Error> {
+        Ok(Pattern {
+            text: text.to_string(),
+            regex: regex::Regex::new(text)?,
+        })
+    }
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Serialize for Pattern {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
+impl<'de> Deserialize<'de> for Pattern {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Pattern::new(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 /// `a.b[0].c` -> its steps (the checker has already typed it).
@@ -369,6 +508,65 @@ pub enum MapPart {
 pub enum Part {
     Text(String),
     Hole(Expr),
+    /// `{if TEST then A else B}`: text either way.
+    Cond(Box<Cond>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cond {
+    pub test: Test,
+    pub then: Branch,
+    #[serde(rename = "else")]
+    pub otherwise: Branch,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "value")]
+pub enum Branch {
+    /// A quoted template: text and holes.
+    Template(Vec<Part>),
+    /// An expression of a scalar type, rendered as a hole is.
+    Expr(Expr),
+    Cond(Box<Cond>),
+}
+
+/// A checked test: each side typed, so that a comparison can only be of
+/// values that can be equal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "test")]
+pub enum Test {
+    Or {
+        any: Vec<Test>,
+    },
+    And {
+        all: Vec<Test>,
+    },
+    Not {
+        not: Box<Test>,
+    },
+    /// A bool that is true, a text or list that is not empty, an optional
+    /// value that is present (and, if a bool, text or list, true or non-empty).
+    Is {
+        expr: Expr,
+    },
+    Cmp {
+        left: Expr,
+        op: CmpOp,
+        right: Operand,
+    },
+    /// Membership in a list, or a text inside a text.
+    In {
+        item: Expr,
+        list: Operand,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operand {
+    /// A written value (a class compared with a name is compared by name).
+    Literal(serde_json::Value),
+    Expr(Expr),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

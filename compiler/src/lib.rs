@@ -18,10 +18,13 @@
 #![allow(clippy::result_large_err)]
 
 pub mod ast;
+pub mod check_cond;
 pub mod check_source;
 pub mod check_task;
+mod check_template;
 pub mod diagnostic;
 mod excerpt;
+pub mod funcs;
 pub mod ir;
 pub mod load;
 pub mod lower;

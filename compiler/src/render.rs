@@ -2,8 +2,10 @@
 //! target over one data row. `exc render` and the runtime's data pipeline both
 //! call [`render_row`], so there is one template engine.
 
+use crate::funcs::{self, Cx};
 use crate::ir::{
-    ArgRef, CmpOp, Expr, Func, MapPart, Part, Step, Table, Target, Task, Template, Type,
+    Branch, CmpOp, Cond, Expr, FieldPath, Func, Operand, Part, Step, Target, Task, Template, Test,
+    Type,
 };
 use serde_json::Value as Json;
 use std::fmt;
@@ -36,6 +38,14 @@ impl fmt::Display for RenderError {
 
 impl std::error::Error for RenderError {}
 
+impl RenderError {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        RenderError {
+            message: message.into(),
+        }
+    }
+}
+
 fn err<T>(message: impl Into<String>) -> Result<T, RenderError> {
     Err(RenderError {
         message: message.into(),
@@ -44,7 +54,7 @@ fn err<T>(message: impl Into<String>) -> Result<T, RenderError> {
 
 /// A value with its declared type, so class ids render as names.
 #[derive(Debug, Clone)]
-enum V {
+pub(crate) enum V {
     Null,
     Bool(bool),
     Int(i64),
@@ -55,7 +65,7 @@ enum V {
     Record(Json, Type),
 }
 
-fn from_json(j: &Json, ty: &Type, at: &str) -> Result<V, RenderError> {
+pub(crate) fn from_json(j: &Json, ty: &Type, at: &str) -> Result<V, RenderError> {
     Ok(match (ty, j) {
         (_, Json::Null) => V::Null,
         (Type::Optional { of }, _) => from_json(j, of, at)?,
@@ -140,24 +150,33 @@ fn json_kind(j: &Json) -> &'static str {
 }
 
 /// Scope of one evaluation: the row and the `each` bindings (element, position).
-struct Env<'a> {
-    task: &'a Task,
-    row: &'a Json,
-    vars: Vec<(&'a str, Json, Type)>,
+pub(crate) struct Env<'a> {
+    pub task: &'a Task,
+    pub row: &'a Json,
+    pub vars: Vec<(&'a str, Json, Type)>,
 }
 
 impl Env<'_> {
     /// Walk a path through JSON and types together. Field access on a list of
     /// records maps over the list (HF `Sequence` of dicts).
     fn path(&self, path: &[Step], text: &str) -> Result<V, RenderError> {
+        self.path_with(path, text, false)
+    }
+
+    /// A path whose out-of-range index gives an absent value.
+    fn lenient_path(&self, path: &[Step], text: &str) -> Result<V, RenderError> {
+        self.path_with(path, text, true)
+    }
+
+    fn path_with(&self, path: &[Step], text: &str, lenient: bool) -> Result<V, RenderError> {
         // Name the field, not the whole `path | fn` chain, in type errors.
         let at = text.split(" | ").next().unwrap_or(text);
-        let (json, ty) = self.raw(path, at)?;
+        let (json, ty) = self.raw(path, at, lenient)?;
         from_json(&json, &ty, at)
     }
 
     /// The JSON a path reaches and its declared type.
-    fn raw(&self, path: &[Step], at: &str) -> Result<(Json, Type), RenderError> {
+    fn raw(&self, path: &[Step], at: &str, lenient: bool) -> Result<(Json, Type), RenderError> {
         let Some(Step::Field(root)) = path.first() else {
             return err("empty path");
         };
@@ -177,7 +196,7 @@ impl Env<'_> {
         if json.is_null() && !matches!(ty, Type::Optional { .. }) && !self.has_field(root) {
             return err(format!("the row has no field `{root}`"));
         }
-        walk(json, ty, path.get(1..).unwrap_or(&[]), at)
+        walk(json, ty, path.get(1..).unwrap_or(&[]), at, lenient)
     }
 
     /// `zip(name = list, …)`: one record per position, a field per list.
@@ -186,7 +205,7 @@ impl Env<'_> {
         let head = e.text.split(" | ").next().unwrap_or(&e.text);
         let mut columns = Vec::with_capacity(e.zip.len());
         for z in &e.zip {
-            let (json, ty) = self.raw(&z.path, &z.text)?;
+            let (json, ty) = self.raw(&z.path, &z.text, false)?;
             match (json, ty.strip_optional()) {
                 // An absent list (null) makes the whole zip absent, as a path would be.
                 (Json::Null, _) => return Ok(V::Null),
@@ -237,27 +256,117 @@ impl Env<'_> {
         self.vars.iter().any(|(n, _, _)| *n == root) || self.row.get(root).is_some()
     }
 
-    fn eval(&self, e: &Expr) -> Result<V, RenderError> {
-        let mut v = if e.zip.is_empty() {
-            self.path(&e.path, &e.text)?
-        } else {
+    /// The value of a field path given as a function argument.
+    pub(crate) fn field(&self, p: &FieldPath) -> Result<V, RenderError> {
+        self.path(&p.steps, &p.text)
+    }
+
+    pub(crate) fn eval(&self, e: &Expr) -> Result<V, RenderError> {
+        // Up to a `default`, a missing list element is absent rather than
+        // an error, so that `answers[0] | default('none')` reads as written.
+        let defaulted = e
+            .calls
+            .iter()
+            .position(|f| matches!(f, Func::Default { .. }));
+        let mut v = if !e.zip.is_empty() {
             self.zip(e)?
+        } else if defaulted.is_some() {
+            self.lenient_path(&e.path, &e.text)?
+        } else {
+            self.path(&e.path, &e.text)?
         };
-        for f in &e.calls {
-            v = apply(f, v, &e.text, self)?;
+        for (i, f) in e.calls.iter().enumerate() {
+            let cx = Cx {
+                env: self,
+                text: &e.text,
+                lenient: defaulted.is_some_and(|d| i < d),
+            };
+            v = funcs::eval(f, v, &cx)?;
         }
         Ok(v)
     }
 
     fn template(&self, t: &Template) -> Result<String, RenderError> {
+        self.parts(&t.parts)
+    }
+
+    fn parts(&self, parts: &[Part]) -> Result<String, RenderError> {
         let mut out = String::new();
-        for part in &t.parts {
+        for part in parts {
             match part {
                 Part::Text(s) => out.push_str(s),
                 Part::Hole(e) => out.push_str(&to_text(&self.eval(e)?, &e.text)?),
+                Part::Cond(c) => out.push_str(&self.cond(c)?),
             }
         }
         Ok(out)
+    }
+
+    /// `{if TEST then A else B}`.
+    fn cond(&self, c: &Cond) -> Result<String, RenderError> {
+        let branch = if self.test(&c.test)? {
+            &c.then
+        } else {
+            &c.otherwise
+        };
+        match branch {
+            Branch::Template(parts) => self.parts(parts),
+            Branch::Expr(e) => to_text(&self.eval(e)?, &e.text),
+            Branch::Cond(inner) => self.cond(inner),
+        }
+    }
+
+    fn test(&self, t: &Test) -> Result<bool, RenderError> {
+        Ok(match t {
+            Test::Or { any } => {
+                for t in any {
+                    if self.test(t)? {
+                        return Ok(true);
+                    }
+                }
+                false
+            }
+            Test::And { all } => {
+                for t in all {
+                    if !self.test(t)? {
+                        return Ok(false);
+                    }
+                }
+                true
+            }
+            Test::Not { not } => !self.test(not)?,
+            // Python's truth: an empty text is false, a blank one true.
+            Test::Is { expr } => match self.eval(expr)? {
+                V::Null => false,
+                V::Bool(b) => b,
+                V::Text(s) => !s.is_empty(),
+                V::List(items) => !items.is_empty(),
+                _ => true,
+            },
+            Test::Cmp { left, op, right } => {
+                let l = self.eval(left)?;
+                compare(&l, *op, &self.operand(right)?)
+            }
+            Test::In { item, list } => {
+                let v = self.eval(item)?;
+                match (self.operand(list)?, &v) {
+                    (Json::Array(items), _) => items.iter().any(|x| compare(&v, CmpOp::Eq, x)),
+                    (Json::String(hay), V::Text(_) | V::Class { .. }) => {
+                        hay.contains(to_text(&v, &item.text)?.as_str())
+                    }
+                    _ => false,
+                }
+            }
+        })
+    }
+
+    /// A comparison's right side as a value `compare` reads: a class as
+    /// its name (so it equals a text or a class of the same name).
+    fn operand(&self, o: &Operand) -> Result<Json, RenderError> {
+        match o {
+            Operand::Literal(j) => Ok(j.clone()),
+            Operand::Expr(e) => Ok(as_literal(&self.eval(e)?)),
+        }
     }
 }
 
@@ -266,6 +375,7 @@ fn walk(
     mut ty: Type,
     rest: &[Step],
     text: &str,
+    lenient: bool,
 ) -> Result<(Json, Type), RenderError> {
     for step in rest {
         if let Type::Optional { of } = ty {
@@ -274,7 +384,7 @@ fn walk(
             }
             ty = *of;
         }
-        (json, ty) = one_step(json, ty, step, text)?;
+        (json, ty) = one_step(json, ty, step, text, lenient)?;
     }
     Ok((json, ty))
 }
@@ -282,10 +392,16 @@ fn walk(
 /// One step of a path. A field of a list of records maps over the list (HF
 /// `Sequence` of dicts): `answers.text` is the list of every answer's text,
 /// and a following `[0]` indexes that list, as the checker types it.
-fn one_step(json: Json, ty: Type, step: &Step, text: &str) -> Result<(Json, Type), RenderError> {
+fn one_step(
+    json: Json,
+    ty: Type,
+    step: &Step,
+    text: &str,
+    lenient: bool,
+) -> Result<(Json, Type), RenderError> {
     match (ty, step) {
         (Type::Optional { of }, _) if json.is_null() => Ok((Json::Null, Type::Optional { of })),
-        (Type::Optional { of }, _) => one_step(json, *of, step, text),
+        (Type::Optional { of }, _) => one_step(json, *of, step, text, lenient),
         (Type::Record { fields }, Step::Field(f)) => Ok((
             json.get(f).cloned().unwrap_or(Json::Null),
             fields.get(f).cloned().unwrap_or(Type::Text),
@@ -294,6 +410,7 @@ fn one_step(json: Json, ty: Type, step: &Step, text: &str) -> Result<(Json, Type
             let len = json.as_array().map_or(0, Vec::len);
             match json.get(*n).cloned() {
                 Some(item) => Ok((item, *of)),
+                None if lenient => Ok((Json::Null, *of)),
                 None => err(format!(
                     "`{text}`: index {n} is out of range (the list has {len})"
                 )),
@@ -304,7 +421,7 @@ fn one_step(json: Json, ty: Type, step: &Step, text: &str) -> Result<(Json, Type
             let mut out_ty = step_type(&of, step).unwrap_or(Type::Text);
             let mut mapped = Vec::with_capacity(items.len());
             for item in items {
-                let (j, t) = one_step(item, (*of).clone(), step, text)?;
+                let (j, t) = one_step(item, (*of).clone(), step, text, lenient)?;
                 out_ty = t;
                 mapped.push(j);
             }
@@ -332,379 +449,8 @@ fn step_type(ty: &Type, step: &Step) -> Option<Type> {
     }
 }
 
-/// A function argument's value: a literal, or a field of the row.
-fn arg_int(env: &Env<'_>, a: &ArgRef, text: &str) -> Result<i64, RenderError> {
-    match a {
-        ArgRef::Int(i) => Ok(*i),
-        ArgRef::Field(name) => match env.path(&crate::ir::path_steps(name), name)? {
-            V::Int(i) | V::Class { id: i, .. } => Ok(i),
-            V::Bool(b) => Ok(i64::from(b)),
-            _ => err(format!("`{text}`: `{name}` is not a whole number")),
-        },
-    }
-}
-
-/// A `slice` bound: a whole number, or `None` where the field is null.
-fn arg_bound(env: &Env<'_>, a: &ArgRef, text: &str) -> Result<Option<i64>, RenderError> {
-    if let ArgRef::Field(name) = a {
-        if let V::Null = env.path(&crate::ir::path_steps(name), name)? {
-            return Ok(None);
-        }
-    }
-    arg_int(env, a, text).map(Some)
-}
-
-fn apply(f: &Func, v: V, text: &str, env: &Env<'_>) -> Result<V, RenderError> {
-    if let V::Null = v {
-        return Ok(match f {
-            Func::Default { value } => V::Text(value.clone()),
-            _ => V::Null,
-        });
-    }
-    Ok(match f {
-        Func::Lower => V::Text(to_text(&v, text)?.to_lowercase()),
-        Func::Upper => V::Text(to_text(&v, text)?.to_uppercase()),
-        Func::Strip => V::Text(to_text(&v, text)?.trim().to_string()),
-        Func::Replace { from, to } => V::Text(to_text(&v, text)?.replace(from.as_str(), to)),
-        Func::Sub { pattern, to } => match regex::Regex::new(pattern) {
-            Ok(re) => V::Text(
-                re.replace_all(&to_text(&v, text)?, to.as_str())
-                    .into_owned(),
-            ),
-            Err(e) => return err(format!("`{text}`: bad pattern: {e}")),
-        },
-        Func::Words { n } => V::Text(
-            to_text(&v, text)?
-                .split_whitespace()
-                .take(*n)
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
-        Func::Join { sep } => match v {
-            V::List(items) => V::Text(
-                items
-                    .iter()
-                    .map(|x| to_text(x, text))
-                    .collect::<Result<Vec<_>, _>>()?
-                    .join(sep),
-            ),
-            _ => return err(format!("`{text}`: join needs a list")),
-        },
-        Func::First | Func::Last => match v {
-            V::List(items) => {
-                let item = if matches!(f, Func::First) {
-                    items.first()
-                } else {
-                    items.last()
-                };
-                match item {
-                    Some(x) => x.clone(),
-                    None => return err(format!("`{text}`: the list is empty")),
-                }
-            }
-            _ => return err(format!("`{text}`: needs a list")),
-        },
-        Func::Len => match v {
-            V::List(items) => V::Int(items.len() as i64),
-            V::Text(s) => V::Int(s.chars().count() as i64),
-            _ => return err(format!("`{text}`: len needs a list or text")),
-        },
-        Func::Str => V::Text(to_text(&v, text)?),
-        Func::Default { .. } => v,
-        Func::Id => match v {
-            V::Class { id, .. } => V::Int(id),
-            V::Bool(b) => V::Int(i64::from(b)),
-            _ => return err(format!("`{text}`: id needs a class label")),
-        },
-        Func::Names { names } => {
-            let id = match v {
-                V::Class { id, .. } | V::Int(id) => id,
-                V::Bool(b) => i64::from(b),
-                _ => return err(format!("`{text}`: names needs a class label")),
-            };
-            V::Class {
-                id,
-                names: names.clone(),
-            }
-        }
-        Func::Round { step } => {
-            let x = number(&v, text)?;
-            V::Float(if *step > 0.0 {
-                (x / step).round() * step
-            } else {
-                x
-            })
-        }
-        Func::RoundEven { step } => {
-            let x = number(&v, text)?;
-            V::Float(if *step > 0.0 {
-                // T5's STS-B target: tf.round(label * 5) / 5, the label a
-                // float32 (TFDS's and the hub's type) and tf.round halving
-                // to even. In float32, 0.7 * 5 is 3.5, which rounds to 4.
-                let per_unit = (1.0 / *step) as f32;
-                f64::from(((x as f32) * per_unit).round_ties_even() / per_unit)
-            } else {
-                x
-            })
-        }
-        Func::Fixed { digits } => V::Text(format!("{:.*}", digits, number(&v, text)?)),
-        Func::At { index } => {
-            let i = arg_int(env, index, text)?;
-            match v {
-                V::List(items) => {
-                    let len = items.len();
-                    match usize::try_from(i)
-                        .ok()
-                        .and_then(|i| items.into_iter().nth(i))
-                    {
-                        Some(x) => x,
-                        None => {
-                            return err(format!(
-                                "`{text}`: position {i} is out of range (the list has {len})"
-                            ))
-                        }
-                    }
-                }
-                _ => return err(format!("`{text}`: `at` needs a list")),
-            }
-        }
-        Func::Slice { start, end } => {
-            // Python slicing: negative positions count from the end, out of range clamps.
-            let bounds = |n: usize| -> Result<(usize, usize), RenderError> {
-                let n = n as i64;
-                let clamp = |i: i64| if i < 0 { (n + i).max(0) } else { i.min(n) } as usize;
-                // A null bound (an absent offset) is Python's `None`: from the
-                // start, or to the end.
-                let a = arg_bound(env, start, text)?.map_or(0, clamp);
-                let b = match end {
-                    Some(e) => arg_bound(env, e, text)?.map_or(n as usize, clamp),
-                    None => n as usize,
-                };
-                Ok((a, b.max(a)))
-            };
-            match v {
-                V::List(items) => {
-                    let (a, b) = bounds(items.len())?;
-                    V::List(items.into_iter().skip(a).take(b - a).collect())
-                }
-                v => {
-                    let chars: Vec<char> = to_text(&v, text)?.chars().collect();
-                    let (a, b) = bounds(chars.len())?;
-                    V::Text(
-                        chars
-                            .get(a..b)
-                            .map_or_else(String::new, |c| c.iter().collect()),
-                    )
-                }
-            }
-        }
-        Func::Lookup { keys, values } => {
-            let key = to_text(&v, text)?;
-            let (ks, vs) = (table(env, keys, text)?, table(env, values, text)?);
-            let mut found = None;
-            for (i, k) in ks.iter().enumerate() {
-                if to_text(k, text)? == key {
-                    found = Some(i);
-                    break;
-                }
-            }
-            let Some(i) = found else {
-                return err(format!(
-                    "`{text}`: \"{key}\" is not among the keys {}",
-                    show_table(keys, &ks, text)?
-                ));
-            };
-            let len = vs.len();
-            match (values, vs.into_iter().nth(i)) {
-                // Written values are a class over them; `null` is unlabelled (-1).
-                (Table::Literal(written), Some(x)) => {
-                    let names = crate::tables::class_names(written);
-                    let id = match &x {
-                        V::Text(t) => names.iter().position(|n| n == t).map_or(-1, |p| p as i64),
-                        _ => -1,
-                    };
-                    V::Class { id, names }
-                }
-                (Table::Field(_), Some(x)) => x,
-                (_, None) => {
-                    return err(format!(
-                        "`{text}`: \"{key}\" is key {i} but the values have {len}"
-                    ))
-                }
-            }
-        }
-        Func::Mark { index, word, mark } => {
-            let s = to_text(&v, text)?;
-            let i = arg_int(env, index, text)?;
-            let mut words: Vec<String> = s.split(' ').map(str::to_string).collect();
-            let len = words.len();
-            let Some(at) = usize::try_from(i).ok().filter(|&i| i < len) else {
-                return err(format!(
-                    "`{text}`: word {i} is out of range (the text has {len} words)"
-                ));
-            };
-            match word {
-                None => words[at] = format!("{mark}{}{mark}", words[at]),
-                Some(field) => {
-                    let want = to_text(&env.path(&crate::ir::path_steps(field), field)?, text)?;
-                    let Some((at, marked)) = mark_word(&words, at, &want, mark) else {
-                        return err(format!(
-                            "`{text}`: word {i} is `{}`, not `{want}` (`{field}`), and neither \
-                             word beside it is",
-                            words[at]
-                        ));
-                    };
-                    words[at] = marked;
-                }
-            }
-            V::Text(words.join(" "))
-        }
-        Func::Nonempty => match v {
-            V::List(items) => V::List(items.into_iter().filter(truthy_text).collect()),
-            _ => return err(format!("`{text}`: `nonempty` needs a list")),
-        },
-        Func::Entities { tags } => {
-            let V::List(tokens) = v else {
-                return err(format!("`{text}`: `entities` needs a list of tokens"));
-            };
-            let V::List(tag_values) = env.path(&crate::ir::path_steps(tags), tags)? else {
-                return err(format!("`{text}`: `{tags}` is not a list"));
-            };
-            if tag_values.len() != tokens.len() {
-                let count =
-                    |n: usize, one: &str| format!("{n} {one}{}", if n == 1 { "" } else { "s" });
-                return err(format!(
-                    "`{text}`: {} but {} in `{tags}`",
-                    count(tokens.len(), "token"),
-                    count(tag_values.len(), "tag")
-                ));
-            }
-            let mut spans: Vec<(String, Vec<String>)> = Vec::new();
-            let mut open = false;
-            for (tok, tag) in tokens.iter().zip(&tag_values) {
-                let tok = to_text(tok, text)?;
-                let tag = to_text(tag, text)?;
-                // IOB2 (B- starts) and IOB1 (I- may start) both read correctly.
-                let (kind, label) = tag.split_once('-').unwrap_or((tag.as_str(), ""));
-                match (kind, spans.last_mut()) {
-                    ("I", Some((l, words))) if open && l == label => words.push(tok),
-                    ("B" | "I", _) => {
-                        spans.push((label.to_string(), vec![tok]));
-                        open = true;
-                    }
-                    _ => open = false,
-                }
-            }
-            V::Text(
-                spans
-                    .iter()
-                    .map(|(l, w)| format!("[{l}] {}", w.join(" ")))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            )
-        }
-        Func::Map { parts } => {
-            let V::List(items) = v else {
-                return err(format!("`{text}`: `map` needs a list"));
-            };
-            let has_holes = parts.iter().any(|p| matches!(p, MapPart::Hole(_)));
-            let mut out = Vec::with_capacity(items.len());
-            for item in &items {
-                // Holes see the element's fields ahead of `each` names and the row.
-                let inner = has_holes.then(|| {
-                    let mut vars: Vec<(&str, Json, Type)> = match item {
-                        V::Record(j, Type::Record { fields }) => fields
-                            .iter()
-                            .map(|(k, t)| {
-                                (
-                                    k.as_str(),
-                                    j.get(k).cloned().unwrap_or(Json::Null),
-                                    t.clone(),
-                                )
-                            })
-                            .collect(),
-                        _ => Vec::new(),
-                    };
-                    vars.extend(env.vars.iter().cloned());
-                    Env {
-                        task: env.task,
-                        row: env.row,
-                        vars,
-                    }
-                });
-                let mut s = String::new();
-                for p in parts {
-                    match p {
-                        MapPart::Text(t) => s.push_str(t),
-                        MapPart::Whole => s.push_str(&to_text(item, text)?),
-                        MapPart::Index(i) => match item {
-                            V::List(xs) => match xs.get(*i) {
-                                Some(x) => s.push_str(&to_text(x, text)?),
-                                None => {
-                                    return err(format!("`{text}`: element has no position {i}"))
-                                }
-                            },
-                            _ => return err(format!("`{text}`: `{{{i}}}` needs list elements")),
-                        },
-                        MapPart::Field(f) => match item {
-                            // Through the declared type, so a class field shows its name.
-                            V::Record(j, Type::Record { fields }) => {
-                                let field_ty = fields.get(f).cloned().unwrap_or(Type::Text);
-                                let v = from_json(j.get(f).unwrap_or(&Json::Null), &field_ty, f)?;
-                                s.push_str(&to_text(&v, text)?);
-                            }
-                            _ => return err(format!("`{text}`: `{{{f}}}` needs record elements")),
-                        },
-                        MapPart::Hole(e) => match &inner {
-                            Some(inner) => s.push_str(&to_text(&inner.eval(e)?, &e.text)?),
-                            None => return err(format!("`{text}`: no scope for `{{{}}}`", e.text)),
-                        },
-                    }
-                }
-                out.push(V::Text(s));
-            }
-            V::List(out)
-        }
-    })
-}
-
-/// A `lookup` list: a list field of the row, or the task's own list (text).
-fn table(env: &Env<'_>, t: &Table, text: &str) -> Result<Vec<V>, RenderError> {
-    match t {
-        Table::Literal(items) => Ok(items
-            .iter()
-            .map(|s| s.as_ref().map_or(V::Null, |s| V::Text(s.clone())))
-            .collect()),
-        Table::Field(name) => match env.path(&crate::ir::path_steps(name), name)? {
-            V::List(items) => Ok(items),
-            _ => err(format!("`{text}`: `{name}` is not a list")),
-        },
-    }
-}
-
-/// The keys in an error: the field's name and values, or the written list.
-fn show_table(t: &Table, keys: &[V], text: &str) -> Result<String, RenderError> {
-    let quoted = keys
-        .iter()
-        .map(|k| to_text(k, text).map(|k| format!("\"{k}\"")))
-        .collect::<Result<Vec<_>, _>>()?
-        .join(", ");
-    Ok(match t {
-        Table::Field(name) => format!("of `{name}` ({quoted})"),
-        Table::Literal(_) => quoted,
-    })
-}
-
-fn number(v: &V, text: &str) -> Result<f64, RenderError> {
-    match v {
-        V::Int(i) => Ok(*i as f64),
-        V::Float(x) => Ok(*x),
-        _ => err(format!("`{text}`: needs a number")),
-    }
-}
-
 /// Text of a scalar, as Python's `str` would print it (T5's templates are Python).
-fn to_text(v: &V, text: &str) -> Result<String, RenderError> {
+pub(crate) fn to_text(v: &V, text: &str) -> Result<String, RenderError> {
     Ok(match v {
         V::Null => String::new(),
         V::Bool(b) => if *b { "True" } else { "False" }.to_string(),
@@ -749,6 +495,17 @@ fn to_json_scalar(v: &V) -> Json {
     }
 }
 
+fn as_literal(v: &V) -> Json {
+    match v {
+        V::Class { id, names } => usize::try_from(*id)
+            .ok()
+            .and_then(|i| names.get(i))
+            .map_or(Json::Null, |n| Json::String(n.clone())),
+        V::List(items) => Json::Array(items.iter().map(as_literal).collect()),
+        _ => to_json(v),
+    }
+}
+
 fn compare(v: &V, op: CmpOp, lit: &Json) -> bool {
     use std::cmp::Ordering;
     let ord = match (v, lit) {
@@ -779,15 +536,6 @@ fn compare(v: &V, op: CmpOp, lit: &Json) -> bool {
         (Some(o), CmpOp::Gt) => o == Ordering::Greater,
         (Some(o), CmpOp::Ge) => o != Ordering::Less,
         (None, _) => false,
-    }
-}
-
-/// Kept by `nonempty`: anything but null and blank text.
-fn truthy_text(v: &V) -> bool {
-    match v {
-        V::Null => false,
-        V::Text(s) => !s.trim().is_empty(),
-        _ => true,
     }
 }
 
@@ -840,7 +588,13 @@ pub fn render_row(task: &Task, row: &Json, split: &str) -> Result<Vec<Example>, 
         _ => Json::Null,
     };
     let text = format!("each {}", each.var);
-    let (list, list_ty) = walk(root_json, root_ty, each.path.get(1..).unwrap_or(&[]), &text)?;
+    let (list, list_ty) = walk(
+        root_json,
+        root_ty,
+        each.path.get(1..).unwrap_or(&[]),
+        &text,
+        false,
+    )?;
     let elem_ty = match list_ty.strip_optional() {
         Type::List { of } => (**of).clone(),
         t => return err(format!("`each` needs a list, found {}", t.describe())),
@@ -896,33 +650,5 @@ fn example(env: &Env<'_>) -> Result<Example, RenderError> {
         target,
         references,
         reference_record,
-    })
-}
-
-/// Where `mark(i, word)` marks, and how: T5's WSC preprocessing (t5
-/// `_wsc_inputs`, then `wsc_simple`) asserts that the word at `span2_index`
-/// is `span2_text` and replaces it with `*span2_text*`, except for two texts
-/// it mends by hand, whose index is one word off ("want to use it": the index
-/// names `use`) or whose word carries punctuation (`him,"` becomes
-/// `*him* ,"`). The rule that gives T5's output for every row: the word at
-/// `at` if it is `want`, else the word beside it (after, then before); else
-/// a word there that is `want` followed by punctuation only, marked with the
-/// punctuation split off. `None` when nothing there is `want`.
-pub(crate) fn mark_word(
-    words: &[String],
-    at: usize,
-    want: &str,
-    mark: &str,
-) -> Option<(usize, String)> {
-    let near = [Some(at), at.checked_add(1), at.checked_sub(1)];
-    let near = near.iter().flatten().copied().filter(|&j| j < words.len());
-    if let Some(j) = near.clone().find(|&j| words[j] == want) {
-        return Some((j, format!("{mark}{want}{mark}")));
-    }
-    near.filter(|_| !want.is_empty()).find_map(|j| {
-        let rest = words[j].strip_prefix(want)?;
-        rest.chars()
-            .all(|c| c.is_ascii_punctuation())
-            .then(|| (j, format!("{mark}{want}{mark} {rest}")))
     })
 }

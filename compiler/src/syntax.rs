@@ -454,15 +454,19 @@ impl Cx {
         let mut parts: Vec<TemplatePart> = Vec::new();
         for q in p.into_inner() {
             let piece = match q.as_rule() {
-                Rule::t_text => q.as_str().to_string(),
+                Rule::t_text | Rule::sq_text => q.as_str().to_string(),
                 Rule::t_escape => match q.as_str() {
                     "{{" => "{".to_string(),
                     "}}" => "}".to_string(),
                     e => unescape(e),
                 },
                 Rule::t_hole => {
-                    if let Some(e) = q.into_inner().next() {
-                        parts.push(TemplatePart::Hole(self.expr(e)));
+                    match q.into_inner().next() {
+                        Some(c) if c.as_rule() == Rule::cond => {
+                            parts.push(TemplatePart::Cond(Box::new(self.cond(c))));
+                        }
+                        Some(e) => parts.push(TemplatePart::Hole(self.expr(e))),
+                        None => {}
                     }
                     continue;
                 }
@@ -474,6 +478,94 @@ impl Cx {
             }
         }
         Template { text, parts, span }
+    }
+
+    /// `if TEST then A else B`.
+    fn cond(&self, p: Pair<'_, Rule>) -> Cond {
+        let span = self.span(&p);
+        let mut inner = p.into_inner();
+        let test = inner.next().map_or(Test::And(Vec::new()), |t| self.test(t));
+        let then = self.branch(inner.next(), span);
+        let otherwise = self.branch(inner.next(), span);
+        Cond {
+            test,
+            then,
+            otherwise,
+            span,
+        }
+    }
+
+    fn branch(&self, p: Option<Pair<'_, Rule>>, at: Span) -> Branch {
+        match p.and_then(|b| b.into_inner().next()) {
+            Some(q) if q.as_rule() == Rule::cond => Branch::Cond(Box::new(self.cond(q))),
+            Some(q) if q.as_rule() == Rule::sq_template => Branch::Template(self.template(q)),
+            Some(q) => Branch::Expr(self.expr(q)),
+            None => Branch::Template(Template {
+                text: String::new(),
+                parts: Vec::new(),
+                span: at,
+            }),
+        }
+    }
+
+    /// `test`, `conj`, `negation` and `comparison`: or over and over not.
+    fn test(&self, p: Pair<'_, Rule>) -> Test {
+        match p.as_rule() {
+            Rule::test | Rule::conj => {
+                let or = p.as_rule() == Rule::test;
+                let mut items: Vec<Test> = p.into_inner().map(|q| self.test(q)).collect();
+                match (items.len(), or) {
+                    (1, _) => items.pop().unwrap_or(Test::And(Vec::new())),
+                    (_, true) => Test::Or(items),
+                    (_, false) => Test::And(items),
+                }
+            }
+            Rule::negation => {
+                let mut negated = false;
+                let mut test = Test::And(Vec::new());
+                for q in p.into_inner() {
+                    match q.as_rule() {
+                        Rule::not_kw => negated = !negated,
+                        _ => test = self.test(q),
+                    }
+                }
+                if negated {
+                    Test::Not(Box::new(test))
+                } else {
+                    test
+                }
+            }
+            Rule::comparison => {
+                let mut inner = p.into_inner();
+                let Some(first) = inner.next() else {
+                    return Test::And(Vec::new());
+                };
+                if first.as_rule() == Rule::test {
+                    return self.test(first);
+                }
+                let left = self.expr(first);
+                match (inner.next(), inner.next()) {
+                    (Some(op), Some(right)) => {
+                        let right = self.operand(right);
+                        if op.as_rule() == Rule::in_kw {
+                            Test::In(left, right)
+                        } else {
+                            Test::Cmp(left, cmp_op(op.as_str()), right)
+                        }
+                    }
+                    _ => Test::Is(left),
+                }
+            }
+            _ => Test::And(Vec::new()),
+        }
+    }
+
+    fn operand(&self, p: Pair<'_, Rule>) -> Operand {
+        match p.into_inner().next() {
+            Some(q) if q.as_rule() == Rule::expr => Operand::Expr(self.expr(q)),
+            Some(q) => Operand::Value(self.value(q)),
+            None => Operand::Value(Spanned::new(Value::Null, Span::default())),
+        }
     }
 
     fn expr(&self, p: Pair<'_, Rule>) -> Expr {

@@ -86,6 +86,9 @@ pub(crate) fn syntax_error(file: FileId, text: &str, err: &pest::error::Error<Ru
     if let Some(d) = unclosed_string(file, text, &scan, at, &message) {
         return d;
     }
+    if let Some(d) = crate::check_template::jinja_spelling(file, text, start) {
+        return d;
+    }
     if expected.iter().any(|e| e == HOLE_END) {
         if let Some(d) = unclosed_hole(file, &scan, at, &found) {
             return d;

@@ -9,10 +9,11 @@
 //! a key as unlabelled, the class id -1 that renders as `<unk>`.
 
 use crate::ast::{self, Value};
-use crate::diagnostic::{suggestion, Diagnostic};
+use crate::diagnostic::Diagnostic;
+use crate::funcs::{arg, bad_arg};
 use crate::ir::{Table, Type};
 use crate::source::{Span, Spanned};
-use crate::types::{arg, bad_arg, is_scalar, Scope};
+use crate::types::{is_scalar, Scope};
 
 const FORMS: &str = "`lookup({ \"1\": \"option1\", \"2\": \"option2\" })`, or `lookup(keys, values)` where each is a list field or a list such as `[\"A\", \"B\"]`";
 
@@ -45,13 +46,7 @@ pub fn lookup_args(
     for a in [&keys, &values] {
         if let Arg::Field(f) = a {
             if scope.lookup_path(f).is_none() {
-                return Err(bad_arg(
-                    call,
-                    &suggestion(f, scope.names().iter().copied()).map_or_else(
-                        || format!("`{f}` is not a field of this task"),
-                        |s| format!("`{f}` is not a field: {s}"),
-                    ),
-                ));
+                return Err(crate::funcs::unknown_field(call, f, scope));
             }
         }
     }
@@ -66,13 +61,13 @@ pub fn lookup_args(
                     ))
                 }
             }
-            Table::Field(k)
+            Table::Field(k.as_str().into())
         }
         Arg::Literal(items) => Table::Literal(literal_keys(call, &items)?),
     };
     let (values, out) = match values {
         Arg::Field(v) => match scope.lookup_path(&v).as_ref().map(Type::strip_optional) {
-            Some(Type::List { of }) => (Table::Field(v), (**of).clone()),
+            Some(Type::List { of }) => (Table::Field(v.as_str().into()), (**of).clone()),
             _ => {
                 return Err(bad_arg(
                     call,
