@@ -14,6 +14,7 @@ use indexmap::IndexMap;
 use tch::Device;
 
 use super::data::{self, data_err, EvalExample};
+use super::runfiles::{Baseline, ScoresFile};
 use crate::decode::{self, GenerateConfig, LengthPenalty};
 use crate::error::{Error, Result};
 use crate::model::T5;
@@ -163,7 +164,7 @@ pub fn metric_errors(scores: &Scores) -> Vec<(String, String)> {
 }
 
 /// Evaluates `task` on `split`, writing predictions and scores under `dir`.
-pub fn evaluate(ctx: &EvalCtx, task: &Task, split: &str, dir: &Path) -> Result<serde_json::Value> {
+pub fn evaluate(ctx: &EvalCtx, task: &Task, split: &str, dir: &Path) -> Result<ScoresFile> {
     let (exs, counts) = data::eval_split(task, split, ctx.roots, ctx.limit)?;
     if exs.is_empty() && counts.read() > 0 {
         return Err(data::all_dropped(task, split, &counts));
@@ -198,16 +199,16 @@ pub fn evaluate(ctx: &EvalCtx, task: &Task, split: &str, dir: &Path) -> Result<s
         let b: Vec<String> = vec![t.clone(); exs.len()];
         (t, score(task, &b, &exs))
     });
-    let result = serde_json::json!({
-        "task": task.name,
-        "split": split,
-        "examples": exs.len(),
-        "rows": data::counts_json(&counts, exs.len() as u64, None),
-        "decode": task.decode,
-        "weights": ctx.weights.map(|w| w.display().to_string()),
-        "scores": scores,
-        "baseline": baseline.map(|(t, s)| serde_json::json!({"prediction": t, "scores": s})),
-    });
+    let result = ScoresFile {
+        task: task.name.clone(),
+        split: split.to_string(),
+        examples: Some(exs.len() as u64),
+        rows: data::counts_json(&counts, exs.len() as u64, None),
+        decode: serde_json::to_value(&task.decode).map_err(|e| Error::Input(e.to_string()))?,
+        weights: ctx.weights.map(|w| w.display().to_string()),
+        scores,
+        baseline: baseline.map(|(prediction, scores)| Baseline { prediction, scores }),
+    };
     if !writer {
         return Ok(result);
     }

@@ -936,8 +936,9 @@ fn evaluate_stage(
             let out = ctx.dir.join("eval").join(sanitize(&tr.task));
             let r = tch::no_grad(|| eval::evaluate(&ectx, task, split, &out))?;
             if !ctx.args.quiet && crate::dist::is_writer() {
-                eprintln!("eval {} {split}: {}", tr.task, r["scores"]);
-                let rows = serde_json::json!({ tr.task.clone(): r["rows"].clone() });
+                let shown = serde_json::to_string(&r.scores).unwrap_or_default();
+                eprintln!("eval {} {split}: {shown}", tr.task);
+                let rows = serde_json::json!({ tr.task.clone(): r.rows.clone() });
                 if let Some(note) = data::dropped_note(&rows) {
                     eprintln!("eval {} {split}: {note}", tr.task);
                 }

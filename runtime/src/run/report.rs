@@ -34,6 +34,8 @@ pub(super) struct RunScores {
     pub(super) scores: Vec<(String, Option<f64>, Option<f64>)>,
     /// `(task/split/metric, why)`: metrics that failed (not merely undefined).
     pub(super) errors: Vec<(String, String)>,
+    /// Files of the run that could not be read, with why.
+    pub(super) unreadable: Vec<String>,
     /// `(task/split, checkpoint it was scored with)`.
     pub(super) weights: Vec<(String, String)>,
     /// `task/split` -> examples scored.
@@ -57,6 +59,7 @@ fn read_run(dir: &Path) -> Option<RunScores> {
         serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).ok()?).ok()?;
     let mut scores = Vec::new();
     let mut errors = Vec::new();
+    let mut unreadable = Vec::new();
     let mut weights = Vec::new();
     let mut examples = indexmap::IndexMap::new();
     let mut rows = indexmap::IndexMap::new();
@@ -73,44 +76,45 @@ fn read_run(dir: &Path) -> Option<RunScores> {
             .iter()
             .filter(|f| f.to_string_lossy().ends_with(".scores.json"))
         {
-            let Some(v) = std::fs::read_to_string(f)
-                .ok()
-                .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
-            else {
-                continue;
+            let v = match super::runfiles::read_scores(f) {
+                Ok(v) => v,
+                Err(why) => {
+                    // Said in the report, never skipped unsaid.
+                    unreadable.push(why);
+                    continue;
+                }
             };
-            let task = v["task"].as_str().unwrap_or("?");
-            let split = v["split"].as_str().unwrap_or("?");
-            if let Some(n) = v["examples"].as_u64() {
+            let (task, split) = (&v.task, &v.split);
+            if let Some(n) = v.examples {
                 examples.insert(format!("{task}/{split}"), n);
             }
-            if v["rows"].is_object() {
-                rows.insert(format!("{task}/{split}"), v["rows"].clone());
+            if v.rows.is_object() {
+                rows.insert(format!("{task}/{split}"), v.rows.clone());
             }
-            if let Some(w) = v["weights"].as_str() {
+            if let Some(w) = &v.weights {
                 let rel = Path::new(w).strip_prefix(dir).unwrap_or(Path::new(w));
                 weights.push((format!("{task}/{split}"), rel.display().to_string()));
             }
-            if let Some(m) = v["scores"].as_object() {
-                for (k, s) in m.iter().filter(|(k, _)| exc_metrics::is_headline(k)) {
-                    let base = num(&v["baseline"]["scores"][k]);
-                    scores.push((format!("{task}/{split}/{k}"), num(s), base));
-                    if let Some(why) = s["error"].as_str() {
-                        errors.push((format!("{task}/{split}/{k}"), why.to_string()));
-                    }
+            for (k, s) in v.scores.iter().filter(|(k, _)| exc_metrics::is_headline(k)) {
+                let base = v.baseline.as_ref().and_then(|b| num(b.scores.get(k)?));
+                scores.push((format!("{task}/{split}/{k}"), num(s), base));
+                if let Some(why) = s["error"].as_str() {
+                    errors.push((format!("{task}/{split}/{k}"), why.to_string()));
                 }
             }
         }
     }
     let mut stage_losses: indexmap::IndexMap<String, Vec<f64>> = indexmap::IndexMap::new();
-    if let Ok(text) = std::fs::read_to_string(dir.join("metrics.jsonl")) {
-        for l in text.lines() {
-            if let Ok(v) = serde_json::from_str::<serde_json::Value>(l) {
-                if let Some(x) = num(&v["loss"]) {
-                    let stage = v["stage"].as_str().unwrap_or("?").to_string();
-                    stage_losses.entry(stage).or_default().push(x);
-                }
+    if let Ok((lines, bad)) = super::runfiles::read_metrics(&dir.join("metrics.jsonl")) {
+        for l in lines {
+            if let super::runfiles::MetricsLine::Train(t) = l {
+                stage_losses.entry(t.stage).or_default().push(t.loss);
             }
+        }
+        if bad > 0 {
+            unreadable.push(format!(
+                "`metrics.jsonl`: {bad} line(s) are not a line exc writes (cut by a crash?)"
+            ));
         }
     }
     let plan: serde_json::Value = std::fs::read_to_string(dir.join("plan.json"))
@@ -134,6 +138,7 @@ fn read_run(dir: &Path) -> Option<RunScores> {
         params: serde_json::from_value(cfg["params"].clone()).unwrap_or_default(),
         scores,
         errors,
+        unreadable,
         weights,
         stage_losses,
     })
@@ -207,6 +212,15 @@ pub fn write_run_report(dir: &Path) -> Result<()> {
         );
         for (k, why) in &r.errors {
             let _ = writeln!(md, "- `{k}`: {why}");
+        }
+    }
+    if !r.unreadable.is_empty() {
+        let _ = writeln!(
+            md,
+            "\nFiles of the run that could not be read (left out above):\n"
+        );
+        for why in &r.unreadable {
+            let _ = writeln!(md, "- {why}");
         }
     }
     if !r.weights.is_empty() {
@@ -673,7 +687,23 @@ mod tests {
         std::fs::write(d.join("plan.json"), plan.to_string()).unwrap();
         let lines: Vec<String> = metrics
             .iter()
-            .map(|(stage, loss)| serde_json::json!({"stage": stage, "loss": loss}).to_string())
+            .enumerate()
+            .map(|(i, (stage, loss))| {
+                let line = crate::run::runfiles::TrainLine {
+                    stage: stage.to_string(),
+                    step: i as u64 + 1,
+                    loss: *loss,
+                    lr: 0.01,
+                    tokens_per_s: 1.0,
+                    data_wait: 0.0,
+                    tokens: 1,
+                    comm: None,
+                    comm_bytes_per_step: None,
+                    comm_overlapped: None,
+                    task_loss: None,
+                };
+                serde_json::to_string(&line).unwrap()
+            })
             .collect();
         std::fs::write(d.join("metrics.jsonl"), lines.join("\n")).unwrap();
         for (task, split, v) in scores {
@@ -714,6 +744,7 @@ mod tests {
                 .map(|(k, s)| (k.to_string(), *s, None))
                 .collect(),
             errors: Vec::new(),
+            unreadable: Vec::new(),
             weights: Vec::new(),
             examples: indexmap::IndexMap::new(),
             rows: indexmap::IndexMap::new(),
@@ -1012,6 +1043,21 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("| t/validation/accuracy | 50.00 |"), "{md}");
+        // A scores file cut short and a metrics line that is not one exc
+        // writes are named in the report, not skipped unsaid.
+        let cut = d.join("eval").join("u");
+        std::fs::create_dir_all(&cut).unwrap();
+        std::fs::write(cut.join("validation.scores.json"), r#"{"task": "u", "spl"#).unwrap();
+        std::fs::write(
+            d.join("metrics.jsonl"),
+            "{\"stage\": \"p\", \"step\": 1, \"lo\n",
+        )
+        .unwrap();
+        write_run_report(&d).unwrap();
+        let md2 = std::fs::read_to_string(d.join("report.md")).unwrap();
+        assert!(md2.contains("could not be read"), "{md2}");
+        assert!(md2.contains("validation.scores.json"), "{md2}");
+        assert!(md2.contains("`metrics.jsonl`: 1 line(s)"), "{md2}");
         // One task: the mean of its defined metrics.
         assert!(
             md.contains("split; the number of tasks): 50.00 (1)"),

@@ -89,6 +89,44 @@ impl MetricsLine {
     }
 }
 
+/// `eval/<task>/<split>.scores.json`: a task's scores on a split, with
+/// what its rows became and the checkpoint that made the predictions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoresFile {
+    pub task: String,
+    pub split: String,
+    /// Examples scored (absent in files of early runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub examples: Option<u64>,
+    /// Rows read, dropped (filter, join) and truncated (`data::counts_json`).
+    #[serde(default)]
+    pub rows: serde_json::Value,
+    /// How predictions were decoded (the plan's `decode` of the task).
+    #[serde(default)]
+    pub decode: serde_json::Value,
+    /// The checkpoint directory whose predictions were scored.
+    #[serde(default)]
+    pub weights: Option<String>,
+    /// Per metric key: a number, `{"undefined": why}` where the reference
+    /// leaves the score undefined, or `{"error": why}`.
+    pub scores: IndexMap<String, serde_json::Value>,
+    /// The majority-class baseline: its one prediction and its scores.
+    #[serde(default)]
+    pub baseline: Option<Baseline>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    pub prediction: String,
+    pub scores: IndexMap<String, serde_json::Value>,
+}
+
+/// Reads a `scores.json`, saying what is wrong with one that cannot be read.
+pub fn read_scores(path: &std::path::Path) -> Result<ScoresFile, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("`{}`: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("`{}`: {e}", path.display()))
+}
+
 /// Reads `metrics.jsonl`: its lines in order, and how many could not be
 /// read as any known line (a line cut by a crash, or written by a newer
 /// exc), which readers report rather than skip unsaid.

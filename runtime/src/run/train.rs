@@ -320,9 +320,8 @@ pub struct Select {
 /// for MRPC; B.2 ranks GEM checkpoints by the mean of BLEU and ROUGE), not
 /// their diagnostics (BLEU's lengths); every metric exc computes is
 /// higher-is-better.
-pub fn selection_score(scores: &serde_json::Value) -> Option<f64> {
+pub fn selection_score(scores: &super::eval::Scores) -> Option<f64> {
     let vals: Vec<f64> = scores
-        .as_object()?
         .iter()
         .filter(|(k, _)| exc_metrics::is_headline(k))
         .filter_map(|(_, v)| v.as_f64())
@@ -381,7 +380,7 @@ pub(super) fn selection_scores(
             .join(ckpt::step_name(step))
             .join(super::sanitize(&tr.task));
         let r = tch::no_grad(|| super::eval::evaluate(&ectx, task, &sel.split, &dir))?;
-        if let Some(v) = selection_score(&r["scores"]) {
+        if let Some(v) = selection_score(&r.scores) {
             out.insert(tr.task.clone(), v);
         }
     }
