@@ -334,13 +334,24 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
         run_one(&ctx)?;
         run_dirs.push(dir);
     }
-    if plan.runs.len() > 1 && writer {
+    if summarized(&plan) && writer {
         report::report(&ReportArgs {
             dirs: vec![root.clone()],
             out: None,
         })?;
     }
     Ok(RunOutcome { run_dirs })
+}
+
+/// Whether the run gets a `summary.md` over its sweep's points: a sweep
+/// whose runs evaluate something (one that only trains has no scores to
+/// compare; each point's `report.md` still shows its losses).
+fn summarized(plan: &Plan) -> bool {
+    plan.runs.len() > 1
+        && plan
+            .runs
+            .iter()
+            .any(|r| r.stages.iter().any(|s| s.kind == StageKind::Evaluate))
 }
 
 /// The directory of run `rp` of `plan`: the root itself, or one per
@@ -477,7 +488,7 @@ fn finished_reports(plan: &Plan, root: &Path) -> Option<Vec<PathBuf>> {
         }
         reports.push(report);
     }
-    if plan.runs.len() > 1 {
+    if summarized(plan) {
         reports.insert(0, root.join("summary.md"));
     }
     Some(reports)
