@@ -366,3 +366,42 @@ fn show_table(t: &Table, keys: &[V], cx: &Cx<'_>) -> Result<String, RenderError>
         Table::Literal(_) => quoted,
     })
 }
+
+pub(super) const CHOICE: Def = Def {
+    name: "choice",
+    usage: "list | choice",
+    takes: list,
+    wants: "a list",
+    sees_null: false,
+    check: |c| Ok((Func::Choice, elem(c))),
+    eval: |_, v, cx| {
+        let V::List(items) = v else {
+            return fail(cx, "`choice` needs a list");
+        };
+        if items.is_empty() {
+            return if cx.lenient {
+                Ok(V::Null)
+            } else {
+                fail(cx, "the list is empty: nothing to choose")
+            };
+        }
+        let pick = choice_hash(cx.env.seed, cx.env.row, cx.text) % items.len() as u64;
+        Ok(items.into_iter().nth(pick as usize).unwrap_or(V::Null))
+    },
+};
+
+/// FNV-1a over the seed, the row as JSON and the expression: stable across
+/// runs, machines and the row's position in the stream.
+fn choice_hash(seed: u64, row: &serde_json::Value, text: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    eat(&seed.to_le_bytes());
+    eat(row.to_string().as_bytes());
+    eat(text.as_bytes());
+    h
+}

@@ -216,6 +216,7 @@ fn eval_map(f: &Func, v: V, cx: &Cx<'_>) -> Result<V, RenderError> {
                 task: env.task,
                 row: env.row,
                 vars,
+                seed: env.seed,
             }
         });
         let mut s = String::new();

@@ -72,6 +72,9 @@ pub(crate) const FUNCS: &[Def] = &[
     number::ROUND,
     number::ROUND_EVEN,
     number::FIXED,
+    number::ADD,
+    number::MUL,
+    list::CHOICE,
     text::WORDS,
     list::AT,
     list::SLICE,
@@ -382,6 +385,21 @@ mod tests {
             let j = serde_json::to_value(&f).unwrap();
             assert_eq!(j["fn"], f.name());
             assert!(def(f.name()).is_some());
+        }
+    }
+}
+
+#[cfg(test)]
+mod docs {
+    /// grammar/README.md names every function (`name(` or `` `name` ``).
+    #[test]
+    fn the_grammar_reference_lists_every_function() {
+        let readme = include_str!("../../../grammar/README.md");
+        for (name, _) in super::usages() {
+            assert!(
+                readme.contains(&format!("`{name}(")) || readme.contains(&format!("`{name}`")),
+                "grammar/README.md does not document `{name}`"
+            );
         }
     }
 }
