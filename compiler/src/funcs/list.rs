@@ -5,7 +5,7 @@ use super::{
     Call, Cx, Def,
 };
 use crate::diagnostic::Diagnostic;
-use crate::ir::{ArgRef, Func, Table, Type};
+use crate::ir::{ArgRef, Func, Type};
 use crate::render::{to_text, RenderError, V};
 use crate::types::is_scalar;
 
@@ -284,87 +284,6 @@ fn eval_entities(f: &Func, v: V, cx: &Cx<'_>) -> Result<V, RenderError> {
             .collect::<Vec<_>>()
             .join(" "),
     ))
-}
-
-pub(super) const LOOKUP: Def = Def {
-    name: "lookup",
-    usage: "key | lookup(keys, values), key | lookup({ 'k': 'v' })",
-    takes: is_scalar,
-    wants: "a scalar key",
-    sees_null: false,
-    check: |c| {
-        let (keys, values, out) = crate::tables::lookup_args(c.call, c.scope)?;
-        Ok((Func::Lookup { keys, values }, out))
-    },
-    eval: eval_lookup,
-};
-
-fn eval_lookup(f: &Func, v: V, cx: &Cx<'_>) -> Result<V, RenderError> {
-    let Func::Lookup { keys, values } = f else {
-        return Err(not_mine(f, cx));
-    };
-    let key = to_text(&v, cx.text)?;
-    let (ks, vs) = (table(cx, keys)?, table(cx, values)?);
-    let mut found = None;
-    for (i, k) in ks.iter().enumerate() {
-        if to_text(k, cx.text)? == key {
-            found = Some(i);
-            break;
-        }
-    }
-    let Some(i) = found else {
-        return fail(
-            cx,
-            format!(
-                "\"{key}\" is not among the keys {}",
-                show_table(keys, &ks, cx)?
-            ),
-        );
-    };
-    let len = vs.len();
-    match (values, vs.into_iter().nth(i)) {
-        // Written values are a class over them; `null` is unlabelled (-1).
-        (Table::Literal(written), Some(x)) => {
-            let names = crate::tables::class_names(written);
-            let id = match &x {
-                V::Text(t) => names.iter().position(|n| n == t).map_or(-1, |p| p as i64),
-                _ => -1,
-            };
-            Ok(V::Class { id, names })
-        }
-        (Table::Field(_), Some(x)) => Ok(x),
-        (_, None) => fail(
-            cx,
-            format!("\"{key}\" is key {i} but the values have {len}"),
-        ),
-    }
-}
-
-/// A `lookup` list: a list field of the row, or the task's own list (text).
-fn table(cx: &Cx<'_>, t: &Table) -> Result<Vec<V>, RenderError> {
-    match t {
-        Table::Literal(items) => Ok(items
-            .iter()
-            .map(|s| s.as_ref().map_or(V::Null, |s| V::Text(s.clone())))
-            .collect()),
-        Table::Field(p) => match cx.env.field(p)? {
-            V::List(items) => Ok(items),
-            _ => fail(cx, format!("`{p}` is not a list")),
-        },
-    }
-}
-
-/// The keys in an error: the field's name and values, or the written list.
-fn show_table(t: &Table, keys: &[V], cx: &Cx<'_>) -> Result<String, RenderError> {
-    let quoted = keys
-        .iter()
-        .map(|k| to_text(k, cx.text).map(|k| format!("\"{k}\"")))
-        .collect::<Result<Vec<_>, _>>()?
-        .join(", ");
-    Ok(match t {
-        Table::Field(p) => format!("of `{p}` ({quoted})"),
-        Table::Literal(_) => quoted,
-    })
 }
 
 pub(super) const CHOICE: Def = Def {

@@ -7,6 +7,7 @@
 //! `render` evaluates it through the same table.
 
 mod list;
+mod lookup;
 mod map;
 mod number;
 mod text;
@@ -82,7 +83,7 @@ pub(crate) const FUNCS: &[Def] = &[
     list::ENTITIES,
     map::MAP,
     list::NONEMPTY,
-    list::LOOKUP,
+    lookup::LOOKUP,
 ];
 
 pub(crate) fn def(name: &str) -> Option<&'static Def> {
