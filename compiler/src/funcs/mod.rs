@@ -388,6 +388,44 @@ mod tests {
             assert!(def(f.name()).is_some());
         }
     }
+
+    /// A plan holds patterns and field paths as text, as before they were
+    /// compiled; reading it compiles and parses them once, and a pattern
+    /// that does not compile is refused when the plan is read, not per row.
+    #[test]
+    fn plans_keep_patterns_and_paths_as_text() {
+        let sub: Func = serde_json::from_str(r#"{"fn":"sub","pattern":"a+","to":"b"}"#).unwrap();
+        let Func::Sub { pattern, .. } = &sub else {
+            panic!("{sub:?}")
+        };
+        assert!(pattern.regex.is_match("caat"));
+        assert_eq!(
+            serde_json::to_string(&sub).unwrap(),
+            r#"{"fn":"sub","pattern":"a+","to":"b"}"#
+        );
+        let bad = serde_json::from_str::<Func>(r#"{"fn":"sub","pattern":"(","to":"b"}"#);
+        assert!(bad.is_err());
+        let at: Func =
+            serde_json::from_str(r#"{"fn":"at","index":{"field":"label.span[1]"}}"#).unwrap();
+        let Func::At {
+            index: ArgRef::Field(p),
+        } = &at
+        else {
+            panic!("{at:?}")
+        };
+        assert_eq!(
+            p.steps,
+            vec![
+                crate::ir::Step::Field("label".into()),
+                crate::ir::Step::Field("span".into()),
+                crate::ir::Step::Index(1)
+            ]
+        );
+        assert_eq!(
+            serde_json::to_string(&at).unwrap(),
+            r#"{"fn":"at","index":{"field":"label.span[1]"}}"#
+        );
+    }
 }
 
 #[cfg(test)]
