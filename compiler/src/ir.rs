@@ -517,6 +517,8 @@ pub enum MapPart {
     /// `{path | fn(…)}`: names are the element's fields first, then `each`
     /// names, then the row's fields.
     Hole(Expr),
+    /// `{if … then … else …}`, with the names of a hole.
+    Cond(Box<Cond>),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

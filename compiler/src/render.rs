@@ -305,7 +305,7 @@ impl Env<'_> {
     }
 
     /// `{if TEST then A else B}`.
-    fn cond(&self, c: &Cond) -> Result<String, RenderError> {
+    pub(crate) fn cond(&self, c: &Cond) -> Result<String, RenderError> {
         let branch = if self.test(&c.test)? {
             &c.then
         } else {

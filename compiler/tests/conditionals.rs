@@ -216,3 +216,25 @@ fn choice_is_the_same_for_a_row_and_seed() {
         );
     }
 }
+
+#[test]
+fn conditionals_inside_map_templates_read_each_element() {
+    let src = r#"task t { fields { choices: list<{ text: text, correct: bool }> }
+        input "{choices | map('{text}{if correct then \' (right)\' else \'\'}') | join(', ')}"
+        target "x" metrics accuracy }"#;
+    let (tasks, diags) = check_task_text(src, "t.task");
+    assert!(diags.is_empty(), "{diags:?}");
+    let row = json!({"choices": [{"text": "a", "correct": false}, {"text": "b", "correct": true}]});
+    let ex = render_row(tasks.values().next().unwrap(), &row, "train").unwrap();
+    assert_eq!(ex[0].input, "a, b (right)");
+    let bad = src.replace("if correct then", "if text > 1 then");
+    let (_, diags) = check_task_text(&bad, "t.task");
+    assert!(
+        diags[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("only numbers are ordered"),
+        "{diags:?}"
+    );
+}
