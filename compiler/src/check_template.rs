@@ -126,3 +126,20 @@ pub(crate) fn jinja_spelling(file: FileId, text: &str, at: usize) -> Option<Diag
         )),
     )
 }
+
+/// The help for a parse error inside a conditional hole (`{if …`): its form.
+pub(crate) fn cond_help(text: &str, at: usize) -> Option<String> {
+    let before = text.get(..at)?;
+    let open = before.rfind('{')?;
+    let hole = before.get(open + 1..)?.trim_start();
+    let is_cond = hole
+        .strip_prefix("if")
+        .is_some_and(|rest| rest.starts_with(char::is_whitespace) || rest.starts_with('('));
+    is_cond.then(|| {
+        "a conditional is `{if TEST then A else B}`, both branches given: \
+         `{if label == 'yes' then 'positive' else 'negative'}`; tests compare with \
+         `==`, `!=`, `<`, `<=`, `>`, `>=` or `in`, combine with `and`, `or`, `not`, \
+         and a branch is a quoted template, an expression or another conditional"
+            .to_string()
+    })
+}

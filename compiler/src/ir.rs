@@ -281,6 +281,19 @@ pub enum Func {
     RoundEven {
         step: f64,
     },
+    /// A number plus `n` (label arithmetic: `label | add(1)`); ints stay
+    /// ints when `n` is whole.
+    Add {
+        n: f64,
+    },
+    /// A number times `n`.
+    Mul {
+        n: f64,
+    },
+    /// One element of a list, picked by a hash of the run's seed, the
+    /// row's content and the expression: the same row picks the same
+    /// element in every run with that seed (promptsource's `choice`).
+    Choice,
     /// Number -> text with a fixed number of decimals.
     Fixed {
         digits: usize,
@@ -353,6 +366,9 @@ impl Func {
             Func::Round { .. } => "round",
             Func::RoundEven { .. } => "round_even",
             Func::Fixed { .. } => "fixed",
+            Func::Add { .. } => "add",
+            Func::Mul { .. } => "mul",
+            Func::Choice => "choice",
             Func::Words { .. } => "words",
             Func::At { .. } => "at",
             Func::Lookup { .. } => "lookup",
@@ -501,6 +517,8 @@ pub enum MapPart {
     /// `{path | fn(…)}`: names are the element's fields first, then `each`
     /// names, then the row's fields.
     Hole(Expr),
+    /// `{if … then … else …}`, with the names of a hole.
+    Cond(Box<Cond>),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -39,7 +39,6 @@ pub mod settings;
 pub mod source;
 pub mod syntax;
 mod syntax_error;
-pub mod tables;
 pub mod task_entries;
 pub mod types;
 pub mod value;

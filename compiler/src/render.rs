@@ -154,6 +154,8 @@ pub(crate) struct Env<'a> {
     pub task: &'a Task,
     pub row: &'a Json,
     pub vars: Vec<(&'a str, Json, Type)>,
+    /// The run's seed, for `choice`.
+    pub seed: u64,
 }
 
 impl Env<'_> {
@@ -303,7 +305,7 @@ impl Env<'_> {
     }
 
     /// `{if TEST then A else B}`.
-    fn cond(&self, c: &Cond) -> Result<String, RenderError> {
+    pub(crate) fn cond(&self, c: &Cond) -> Result<String, RenderError> {
         let branch = if self.test(&c.test)? {
             &c.then
         } else {
@@ -554,6 +556,18 @@ fn truthy(v: &V) -> bool {
 
 /// Render one row of `split` into zero (filtered), one or many examples.
 pub fn render_row(task: &Task, row: &Json, split: &str) -> Result<Vec<Example>, RenderError> {
+    render_row_seeded(task, row, split, 0)
+}
+
+/// [`render_row`] with the run's seed, which `choice` mixes with the row's
+/// content: the same row renders the same text in every run with that seed,
+/// a resumed one included, whatever its position in the stream.
+pub fn render_row_seeded(
+    task: &Task,
+    row: &Json,
+    split: &str,
+    seed: u64,
+) -> Result<Vec<Example>, RenderError> {
     if !row.is_object() {
         return err(format!("a row must be a record, found {}", json_kind(row)));
     }
@@ -561,6 +575,7 @@ pub fn render_row(task: &Task, row: &Json, split: &str) -> Result<Vec<Example>, 
         task,
         row,
         vars: Vec::new(),
+        seed,
     };
     for f in task
         .filters
@@ -614,7 +629,12 @@ pub fn render_row(task: &Task, row: &Json, split: &str) -> Result<Vec<Example>, 
             if let Some(index) = &each.index {
                 vars.push((index.as_str(), Json::from(i), Type::Int));
             }
-            example(&Env { task, row, vars })
+            example(&Env {
+                task,
+                row,
+                vars,
+                seed,
+            })
         })
         .collect()
 }

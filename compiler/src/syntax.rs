@@ -45,9 +45,10 @@ struct Cx {
     offset: usize,
 }
 
-/// Parse one hole of a `map('…')` template (`values | join(', ')`), whose
+/// Parse one hole of a `map('…')` template (`values | join(', ')`, or a
+/// conditional), whose
 /// text starts at byte `offset` of `file`.
-pub fn parse_hole(file: FileId, offset: usize, text: &str) -> Result<Expr, Diagnostic> {
+pub fn parse_hole(file: FileId, offset: usize, text: &str) -> Result<TemplatePart, Diagnostic> {
     let mut pairs = Grammar::parse(Rule::map_hole, text).map_err(|e| {
         let mut d = syntax_error(file, text, &e);
         d.span = d
@@ -59,7 +60,8 @@ pub fn parse_hole(file: FileId, offset: usize, text: &str) -> Result<Expr, Diagn
     let cx = Cx { file, offset };
     cx.nesting(&pairs)?;
     match pairs.next().and_then(|p| p.into_inner().next()) {
-        Some(e) => Ok(cx.expr(e)),
+        Some(c) if c.as_rule() == Rule::cond => Ok(TemplatePart::Cond(Box::new(cx.cond(c)))),
+        Some(e) => Ok(TemplatePart::Hole(cx.expr(e))),
         None => Err(Diagnostic::error(
             "exc::syntax::unexpected",
             "expected a field path",

@@ -96,9 +96,14 @@ pub(crate) fn syntax_error(file: FileId, text: &str, err: &pest::error::Error<Ru
     }
     Diagnostic::error("exc::syntax::unexpected", message, at)
         .label("here")
-        .help(keyword_help(&word, &expected).unwrap_or_else(|| {
-            "see grammar/README.md for the language; every entry starts with a keyword".to_string()
-        }))
+        .help(
+            crate::check_template::cond_help(text, start)
+                .or_else(|| keyword_help(&word, &expected))
+                .unwrap_or_else(|| {
+                    "see grammar/README.md for the language; every entry starts with a keyword"
+                        .to_string()
+                }),
+        )
 }
 
 /// The identifier-like word starting at byte `start`, if any.

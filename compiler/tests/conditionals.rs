@@ -183,3 +183,58 @@ fn text_splits_into_lists_and_fields_are_arguments() {
         "is it Mark"
     );
 }
+
+#[test]
+fn label_arithmetic_keeps_ints_whole() {
+    let r = row();
+    assert_eq!(render("{label | id | add(1)} stars", &r), "2 stars");
+    assert_eq!(render("{n | add(-3)}", &r), "-3");
+    assert_eq!(render("{score | mul(2)}", &r), "7.0");
+    assert_eq!(render("{n | add(0.5)}", &r), "0.5");
+}
+
+#[test]
+fn choice_is_the_same_for_a_row_and_seed() {
+    let src = format!("task t {{ {FIELDS} input \"{{tags | choice}} {{question | words | choice}}\" target question metrics accuracy }}");
+    let (tasks, diags) = check_task_text(&src, "t.task");
+    assert!(diags.is_empty(), "{diags:?}");
+    let task = tasks.values().next().unwrap();
+    let once = |seed| {
+        exc_compiler::render::render_row_seeded(task, &row(), "train", seed).unwrap()[0]
+            .input
+            .clone()
+    };
+    assert_eq!(once(7), once(7));
+    // Over seeds, every element is picked some time.
+    let picks: std::collections::BTreeSet<String> = (0..64).map(once).collect();
+    assert!(picks.len() > 3, "{picks:?}");
+    for p in &picks {
+        let (tag, word) = p.split_once(' ').unwrap();
+        assert!(
+            ["a", "c"].contains(&tag) && ["is", "it", "blue"].contains(&word),
+            "{p}"
+        );
+    }
+}
+
+#[test]
+fn conditionals_inside_map_templates_read_each_element() {
+    let src = r#"task t { fields { choices: list<{ text: text, correct: bool }> }
+        input "{choices | map('{text}{if correct then \' (right)\' else \'\'}') | join(', ')}"
+        target "x" metrics accuracy }"#;
+    let (tasks, diags) = check_task_text(src, "t.task");
+    assert!(diags.is_empty(), "{diags:?}");
+    let row = json!({"choices": [{"text": "a", "correct": false}, {"text": "b", "correct": true}]});
+    let ex = render_row(tasks.values().next().unwrap(), &row, "train").unwrap();
+    assert_eq!(ex[0].input, "a, b (right)");
+    let bad = src.replace("if correct then", "if text > 1 then");
+    let (_, diags) = check_task_text(&bad, "t.task");
+    assert!(
+        diags[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("only numbers are ordered"),
+        "{diags:?}"
+    );
+}

@@ -69,14 +69,26 @@ fuzz_target!(|data: &[u8]| {
         });
     }
     let input = b.pick(INPUTS);
+    // Sometimes the chain is a branch of a conditional over another field.
+    let hole = format!("{input} | {}", chain.join(" | "));
+    let hole = match b.byte() % 4 {
+        0 => format!(
+            "if {} {} {} then {hole} else '{}'",
+            b.pick(INPUTS),
+            b.pick(&["==", "!=", "<", ">=", "in"]),
+            b.arg(),
+            b.pick(TEXTS)
+        ),
+        1 => format!("if not {} then '{{{hole}}}' else ''", b.pick(INPUTS)),
+        _ => hole,
+    };
     let (t, n, x) = (b.text(), b.int(), b.int());
     let l: Vec<String> = (0..b.byte() % 4).map(|_| format!("\"{}\"", b.text())).collect();
     let src = format!(
         "task t {{ fields {{ t: text, n: int, x: float, b: bool, c: class[a, b], l: list<text>, \
-         r: list<{{ k: text, v: int }}>, o: text? }} input \"{{{input} | {}}}\" target t \
+         r: list<{{ k: text, v: int }}>, o: text? }} input \"{{{hole}}}\" target t \
          metrics accuracy sample {{ t: \"{t}\", n: {n}, x: {x}.25, b: true, c: \"b\", \
          l: [{}], r: [{{ k: \"{t}\", v: {n} }}], o: null }} }}",
-        chain.join(" | "),
         l.join(", ")
     );
     let _ = exc_compiler::check_task::check_task_text(&src, "fuzz.task");

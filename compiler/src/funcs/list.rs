@@ -5,7 +5,7 @@ use super::{
     Call, Cx, Def,
 };
 use crate::diagnostic::Diagnostic;
-use crate::ir::{ArgRef, Func, Table, Type};
+use crate::ir::{ArgRef, Func, Type};
 use crate::render::{to_text, RenderError, V};
 use crate::types::is_scalar;
 
@@ -286,83 +286,41 @@ fn eval_entities(f: &Func, v: V, cx: &Cx<'_>) -> Result<V, RenderError> {
     ))
 }
 
-pub(super) const LOOKUP: Def = Def {
-    name: "lookup",
-    usage: "key | lookup(keys, values), key | lookup({ 'k': 'v' })",
-    takes: is_scalar,
-    wants: "a scalar key",
+pub(super) const CHOICE: Def = Def {
+    name: "choice",
+    usage: "list | choice",
+    takes: list,
+    wants: "a list",
     sees_null: false,
-    check: |c| {
-        let (keys, values, out) = crate::tables::lookup_args(c.call, c.scope)?;
-        Ok((Func::Lookup { keys, values }, out))
+    check: |c| Ok((Func::Choice, elem(c))),
+    eval: |_, v, cx| {
+        let V::List(items) = v else {
+            return fail(cx, "`choice` needs a list");
+        };
+        if items.is_empty() {
+            return if cx.lenient {
+                Ok(V::Null)
+            } else {
+                fail(cx, "the list is empty: nothing to choose")
+            };
+        }
+        let pick = choice_hash(cx.env.seed, cx.env.row, cx.text) % items.len() as u64;
+        Ok(items.into_iter().nth(pick as usize).unwrap_or(V::Null))
     },
-    eval: eval_lookup,
 };
 
-fn eval_lookup(f: &Func, v: V, cx: &Cx<'_>) -> Result<V, RenderError> {
-    let Func::Lookup { keys, values } = f else {
-        return Err(not_mine(f, cx));
-    };
-    let key = to_text(&v, cx.text)?;
-    let (ks, vs) = (table(cx, keys)?, table(cx, values)?);
-    let mut found = None;
-    for (i, k) in ks.iter().enumerate() {
-        if to_text(k, cx.text)? == key {
-            found = Some(i);
-            break;
+/// FNV-1a over the seed, the row as JSON and the expression: stable across
+/// runs, machines and the row's position in the stream.
+fn choice_hash(seed: u64, row: &serde_json::Value, text: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
         }
-    }
-    let Some(i) = found else {
-        return fail(
-            cx,
-            format!(
-                "\"{key}\" is not among the keys {}",
-                show_table(keys, &ks, cx)?
-            ),
-        );
     };
-    let len = vs.len();
-    match (values, vs.into_iter().nth(i)) {
-        // Written values are a class over them; `null` is unlabelled (-1).
-        (Table::Literal(written), Some(x)) => {
-            let names = crate::tables::class_names(written);
-            let id = match &x {
-                V::Text(t) => names.iter().position(|n| n == t).map_or(-1, |p| p as i64),
-                _ => -1,
-            };
-            Ok(V::Class { id, names })
-        }
-        (Table::Field(_), Some(x)) => Ok(x),
-        (_, None) => fail(
-            cx,
-            format!("\"{key}\" is key {i} but the values have {len}"),
-        ),
-    }
-}
-
-/// A `lookup` list: a list field of the row, or the task's own list (text).
-fn table(cx: &Cx<'_>, t: &Table) -> Result<Vec<V>, RenderError> {
-    match t {
-        Table::Literal(items) => Ok(items
-            .iter()
-            .map(|s| s.as_ref().map_or(V::Null, |s| V::Text(s.clone())))
-            .collect()),
-        Table::Field(p) => match cx.env.field(p)? {
-            V::List(items) => Ok(items),
-            _ => fail(cx, format!("`{p}` is not a list")),
-        },
-    }
-}
-
-/// The keys in an error: the field's name and values, or the written list.
-fn show_table(t: &Table, keys: &[V], cx: &Cx<'_>) -> Result<String, RenderError> {
-    let quoted = keys
-        .iter()
-        .map(|k| to_text(k, cx.text).map(|k| format!("\"{k}\"")))
-        .collect::<Result<Vec<_>, _>>()?
-        .join(", ");
-    Ok(match t {
-        Table::Field(p) => format!("of `{p}` ({quoted})"),
-        Table::Literal(_) => quoted,
-    })
+    eat(&seed.to_le_bytes());
+    eat(row.to_string().as_bytes());
+    eat(text.as_bytes());
+    h
 }

@@ -179,10 +179,17 @@ fn map_hole(
                 .help(help),
         );
     }
-    let e = crate::syntax::parse_hole(file, at, key)?;
-    let (lowered, ty) = expr(&e, scope)?;
-    check_hole(&ty, &e)?;
-    Ok(MapPart::Hole(lowered))
+    match crate::syntax::parse_hole(file, at, key)? {
+        ast::TemplatePart::Hole(e) => {
+            let (lowered, ty) = expr(&e, scope)?;
+            check_hole(&ty, &e)?;
+            Ok(MapPart::Hole(lowered))
+        }
+        ast::TemplatePart::Cond(c) => {
+            Ok(MapPart::Cond(Box::new(crate::check_cond::cond(&c, scope)?)))
+        }
+        ast::TemplatePart::Text(t) => Ok(MapPart::Text(t)),
+    }
 }
 
 fn eval_map(f: &Func, v: V, cx: &Cx<'_>) -> Result<V, RenderError> {
@@ -193,7 +200,9 @@ fn eval_map(f: &Func, v: V, cx: &Cx<'_>) -> Result<V, RenderError> {
         return fail(cx, "`map` needs a list");
     };
     let env = cx.env;
-    let has_holes = parts.iter().any(|p| matches!(p, MapPart::Hole(_)));
+    let has_holes = parts
+        .iter()
+        .any(|p| matches!(p, MapPart::Hole(_) | MapPart::Cond(_)));
     let mut out = Vec::with_capacity(items.len());
     for item in &items {
         // Holes see the element's fields ahead of `each` names and the row.
@@ -216,6 +225,7 @@ fn eval_map(f: &Func, v: V, cx: &Cx<'_>) -> Result<V, RenderError> {
                 task: env.task,
                 row: env.row,
                 vars,
+                seed: env.seed,
             }
         });
         let mut s = String::new();
@@ -242,6 +252,10 @@ fn eval_map(f: &Func, v: V, cx: &Cx<'_>) -> Result<V, RenderError> {
                 MapPart::Hole(e) => match &inner {
                     Some(inner) => s.push_str(&to_text(&inner.eval(e)?, &e.text)?),
                     None => return fail(cx, format!("no scope for `{{{}}}`", e.text)),
+                },
+                MapPart::Cond(c) => match &inner {
+                    Some(inner) => s.push_str(&inner.cond(c)?),
+                    None => return fail(cx, "no scope for a conditional"),
                 },
             }
         }

@@ -7,6 +7,7 @@
 //! `render` evaluates it through the same table.
 
 mod list;
+mod lookup;
 mod map;
 mod number;
 mod text;
@@ -72,6 +73,9 @@ pub(crate) const FUNCS: &[Def] = &[
     number::ROUND,
     number::ROUND_EVEN,
     number::FIXED,
+    number::ADD,
+    number::MUL,
+    list::CHOICE,
     text::WORDS,
     list::AT,
     list::SLICE,
@@ -79,7 +83,7 @@ pub(crate) const FUNCS: &[Def] = &[
     list::ENTITIES,
     map::MAP,
     list::NONEMPTY,
-    list::LOOKUP,
+    lookup::LOOKUP,
 ];
 
 pub(crate) fn def(name: &str) -> Option<&'static Def> {
@@ -382,6 +386,59 @@ mod tests {
             let j = serde_json::to_value(&f).unwrap();
             assert_eq!(j["fn"], f.name());
             assert!(def(f.name()).is_some());
+        }
+    }
+
+    /// A plan holds patterns and field paths as text, as before they were
+    /// compiled; reading it compiles and parses them once, and a pattern
+    /// that does not compile is refused when the plan is read, not per row.
+    #[test]
+    fn plans_keep_patterns_and_paths_as_text() {
+        let sub: Func = serde_json::from_str(r#"{"fn":"sub","pattern":"a+","to":"b"}"#).unwrap();
+        let Func::Sub { pattern, .. } = &sub else {
+            panic!("{sub:?}")
+        };
+        assert!(pattern.regex.is_match("caat"));
+        assert_eq!(
+            serde_json::to_string(&sub).unwrap(),
+            r#"{"fn":"sub","pattern":"a+","to":"b"}"#
+        );
+        let bad = serde_json::from_str::<Func>(r#"{"fn":"sub","pattern":"(","to":"b"}"#);
+        assert!(bad.is_err());
+        let at: Func =
+            serde_json::from_str(r#"{"fn":"at","index":{"field":"label.span[1]"}}"#).unwrap();
+        let Func::At {
+            index: ArgRef::Field(p),
+        } = &at
+        else {
+            panic!("{at:?}")
+        };
+        assert_eq!(
+            p.steps,
+            vec![
+                crate::ir::Step::Field("label".into()),
+                crate::ir::Step::Field("span".into()),
+                crate::ir::Step::Index(1)
+            ]
+        );
+        assert_eq!(
+            serde_json::to_string(&at).unwrap(),
+            r#"{"fn":"at","index":{"field":"label.span[1]"}}"#
+        );
+    }
+}
+
+#[cfg(test)]
+mod docs {
+    /// grammar/README.md names every function (`name(` or `` `name` ``).
+    #[test]
+    fn the_grammar_reference_lists_every_function() {
+        let readme = include_str!("../../../grammar/README.md");
+        for (name, _) in super::usages() {
+            assert!(
+                readme.contains(&format!("`{name}(")) || readme.contains(&format!("`{name}`")),
+                "grammar/README.md does not document `{name}`"
+            );
         }
     }
 }

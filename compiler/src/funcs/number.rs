@@ -203,3 +203,71 @@ pub(super) const FIXED: Def = Def {
         Ok(V::Text(format!("{:.*}", digits, number(&v, cx)?)))
     },
 };
+
+/// A number argument, negative allowed.
+fn signed_arg(c: &Call<'_>, name: &str) -> Result<f64, Diagnostic> {
+    match super::arg(c.call, 0, name).map(|v| &v.node) {
+        Some(Value::Num(n)) if n.value.is_finite() => Ok(n.value),
+        _ => Err(bad_arg(
+            c.call,
+            &format!("`{}` needs a number `{name}`", c.call.name.node),
+        )),
+    }
+}
+
+/// Int in, whole `n`: an int (as Python's `label + 1`); else a float.
+fn arith_type(c: &Call<'_>, n: f64) -> Type {
+    if *c.ty == Type::Int && n.fract() == 0.0 {
+        Type::Int
+    } else {
+        Type::Float
+    }
+}
+
+fn arith(
+    v: &V,
+    n: f64,
+    cx: &Cx<'_>,
+    int: fn(i64, i64) -> Option<i64>,
+    float: fn(f64, f64) -> f64,
+) -> Result<V, RenderError> {
+    match v {
+        V::Int(i) if n.fract() == 0.0 && n.abs() < 9.2e18 => match int(*i, n as i64) {
+            Some(r) => Ok(V::Int(r)),
+            None => fail(cx, format!("{i} and {n} overflow a whole number")),
+        },
+        _ => Ok(V::Float(float(number(v, cx)?, n))),
+    }
+}
+
+pub(super) const ADD: Def = Def {
+    name: "add",
+    usage: "number | add(1)",
+    takes: numeric,
+    wants: "a number",
+    sees_null: false,
+    check: |c| {
+        let n = signed_arg(c, "n")?;
+        Ok((Func::Add { n }, arith_type(c, n)))
+    },
+    eval: |f, v, cx| match f {
+        Func::Add { n } => arith(&v, *n, cx, i64::checked_add, |a, b| a + b),
+        _ => Err(not_mine(f, cx)),
+    },
+};
+
+pub(super) const MUL: Def = Def {
+    name: "mul",
+    usage: "number | mul(2)",
+    takes: numeric,
+    wants: "a number",
+    sees_null: false,
+    check: |c| {
+        let n = signed_arg(c, "n")?;
+        Ok((Func::Mul { n }, arith_type(c, n)))
+    },
+    eval: |f, v, cx| match f {
+        Func::Mul { n } => arith(&v, *n, cx, i64::checked_mul, |a, b| a * b),
+        _ => Err(not_mine(f, cx)),
+    },
+};

@@ -1,4 +1,4 @@
-//! `lookup`'s arguments -> checked key and value lists. Each list is a list
+//! `lookup`: a key through a table of keys and values. Each list is a list
 //! field of the row (ARC's `choices.label`) or written out in the task, so a
 //! text column with a fixed set of values maps through a literal table:
 //! `answer | lookup({ "1": "option1", "2": "option2", "": null })` (WinoGrande),
@@ -8,20 +8,99 @@
 //! and `label_to_id` know the choices, as with `names`); a `null` value marks
 //! a key as unlabelled, the class id -1 that renders as `<unk>`.
 
+use super::{arg, bad_arg, fail, not_mine, Cx, Def};
 use crate::ast::{self, Value};
 use crate::diagnostic::Diagnostic;
-use crate::funcs::{arg, bad_arg};
-use crate::ir::{Table, Type};
+use crate::ir::{Func, Table, Type};
+use crate::render::{to_text, RenderError, V};
 use crate::source::{Span, Spanned};
 use crate::types::{is_scalar, Scope};
 
 const FORMS: &str = "`lookup({ \"1\": \"option1\", \"2\": \"option2\" })`, or `lookup(keys, values)` where each is a list field or a list such as `[\"A\", \"B\"]`";
 
+pub(super) const LOOKUP: Def = Def {
+    name: "lookup",
+    usage: "key | lookup(keys, values), key | lookup({ 'k': 'v' })",
+    takes: is_scalar,
+    wants: "a scalar key",
+    sees_null: false,
+    check: |c| {
+        let (keys, values, out) = lookup_args(c.call, c.scope)?;
+        Ok((Func::Lookup { keys, values }, out))
+    },
+    eval: eval_lookup,
+};
+
+fn eval_lookup(f: &Func, v: V, cx: &Cx<'_>) -> Result<V, RenderError> {
+    let Func::Lookup { keys, values } = f else {
+        return Err(not_mine(f, cx));
+    };
+    let key = to_text(&v, cx.text)?;
+    let (ks, vs) = (table(cx, keys)?, table(cx, values)?);
+    let mut found = None;
+    for (i, k) in ks.iter().enumerate() {
+        if to_text(k, cx.text)? == key {
+            found = Some(i);
+            break;
+        }
+    }
+    let Some(i) = found else {
+        return fail(
+            cx,
+            format!(
+                "\"{key}\" is not among the keys {}",
+                show_table(keys, &ks, cx)?
+            ),
+        );
+    };
+    let len = vs.len();
+    match (values, vs.into_iter().nth(i)) {
+        // Written values are a class over them; `null` is unlabelled (-1).
+        (Table::Literal(written), Some(x)) => {
+            let names = class_names(written);
+            let id = match &x {
+                V::Text(t) => names.iter().position(|n| n == t).map_or(-1, |p| p as i64),
+                _ => -1,
+            };
+            Ok(V::Class { id, names })
+        }
+        (Table::Field(_), Some(x)) => Ok(x),
+        (_, None) => fail(
+            cx,
+            format!("\"{key}\" is key {i} but the values have {len}"),
+        ),
+    }
+}
+
+/// A `lookup` list: a list field of the row, or the task's own list (text).
+fn table(cx: &Cx<'_>, t: &Table) -> Result<Vec<V>, RenderError> {
+    match t {
+        Table::Literal(items) => Ok(items
+            .iter()
+            .map(|s| s.as_ref().map_or(V::Null, |s| V::Text(s.clone())))
+            .collect()),
+        Table::Field(p) => match cx.env.field(p)? {
+            V::List(items) => Ok(items),
+            _ => fail(cx, format!("`{p}` is not a list")),
+        },
+    }
+}
+
+/// The keys in an error: the field's name and values, or the written list.
+fn show_table(t: &Table, keys: &[V], cx: &Cx<'_>) -> Result<String, RenderError> {
+    let quoted = keys
+        .iter()
+        .map(|k| to_text(k, cx.text).map(|k| format!("\"{k}\"")))
+        .collect::<Result<Vec<_>, _>>()?
+        .join(", ");
+    Ok(match t {
+        Table::Field(p) => format!("of `{p}` ({quoted})"),
+        Table::Literal(_) => quoted,
+    })
+}
+
 /// The keys, the values and the type of the result.
-pub fn lookup_args(
-    call: &ast::Call,
-    scope: &Scope<'_>,
-) -> Result<(Table, Table, Type), Diagnostic> {
+fn lookup_args(call: &ast::Call, scope: &Scope<'_>) -> Result<(Table, Table, Type), Diagnostic> {
     let first = arg(call, 0, "keys");
     let second = arg(call, 1, "values");
     let (keys, values) = match (first.map(|v| &v.node), second) {
@@ -46,7 +125,7 @@ pub fn lookup_args(
     for a in [&keys, &values] {
         if let Arg::Field(f) = a {
             if scope.lookup_path(f).is_none() {
-                return Err(crate::funcs::unknown_field(call, f, scope));
+                return Err(super::unknown_field(call, f, scope));
             }
         }
     }
@@ -116,7 +195,7 @@ enum Lit {
 }
 
 /// The distinct non-null values, in order: the names of the result's class.
-pub fn class_names(values: &[Option<String>]) -> Vec<String> {
+fn class_names(values: &[Option<String>]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for v in values.iter().flatten() {
         if !names.contains(v) {
