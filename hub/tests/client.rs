@@ -2,6 +2,8 @@
 //! standard cache layout, resume, verification, gated and missing repos,
 //! offline.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
