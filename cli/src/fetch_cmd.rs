@@ -114,9 +114,9 @@ pub fn run(args: &Args) -> crate::Outcome {
         None => LockFile::default(),
     };
     let mut items = resolve(&client, needs, &lock, args.locked);
-    print_table(&items, args.dry_run, &client);
     if args.dry_run {
-        return crate::Outcome::Ok;
+        print_table(&items, true, &client);
+        return finish(&items, args);
     }
     download(&client, &mut items, args.jobs);
     if let (Some(p), false) = (&lock_path, args.locked) {
@@ -460,14 +460,26 @@ fn print_table(items: &[Item], dry_run: bool, client: &Client) {
     }
 }
 
+/// Exit 1 when anything is left to do: a failed file, or data that needs a
+/// person (the mixture cannot run without it).
 fn finish(items: &[Item], args: &Args) -> crate::Outcome {
     let failed = items.iter().any(|i| !i.errors.is_empty());
+    let manual = items.iter().filter(|i| matches!(i.state, State::Manual(_))).count();
+    if manual > 0 {
+        eprintln!(
+            "{} need a person: the `manual:` lines say why and what to do",
+            plural(manual, "item", "items")
+        );
+    }
     if failed {
         let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
         eprintln!(
             "rerun `exc fetch {}` to continue: finished files stay, partial ones are resumed",
             paths.join(" ")
         );
+        return crate::Outcome::Invalid;
+    }
+    if manual > 0 {
         return crate::Outcome::Invalid;
     }
     crate::Outcome::Ok
