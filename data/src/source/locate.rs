@@ -218,11 +218,14 @@ pub fn wildcard(pattern: &str, name: &str) -> bool {
 pub fn fetch_help(src: &SourceRef, roots: &DataRoots) -> String {
     match &src.dataset {
         Some(ds) => format!(
-            "`{ds}`{} split `{}` is a hub dataset: `exc fetch` downloads it into the hub cache{}, where exc finds it with no flag",
+            "`{ds}`{} split `{}`{} is a hub dataset: `exc fetch` downloads it into the hub cache{}, where exc finds it with no flag",
             src.config
                 .as_deref()
                 .map_or(String::new(), |c| format!(" config `{c}`")),
             src.split,
+            src.revision
+                .as_deref()
+                .map_or(String::new(), |r| format!(" at revision `{r}`")),
             roots
                 .hf_cache
                 .as_ref()
