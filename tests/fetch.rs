@@ -40,9 +40,21 @@ fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 /// The repos of tests/fixtures/hub/repos (`ORG/NAME/REVISION/...`, the
 /// revision URL-escaped), plus a gated one.
 fn repos() -> Vec<FakeRepo> {
+    repos_with(&|_, _, commit| commit.to_string())
+}
+
+/// The commits the emulator example gives (`scripts/hub_parity.py` ran it):
+/// the first 40 hex digits of the sha256 of `ORG/NAME@REVISION`.
+fn example_commit(id: &str, rev: &str) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(format!("{id}@{rev}").as_bytes());
+    d.iter().map(|b| format!("{b:02x}")).collect::<String>()[..40].to_string()
+}
+
+fn repos_with(commit: &dyn Fn(&str, &str, &str) -> String) -> Vec<FakeRepo> {
     let dir = root().join("tests/fixtures/hub/repos/demo");
-    let snap = |repo: &str, rev: &str, commit: &str| Snapshot {
-        commit: commit.into(),
+    let snap = |repo: &str, rev: &str, c: &str| Snapshot {
+        commit: commit(&format!("demo/{repo}"), &rev.replace("%2F", "/"), c),
         files: files_under(&dir.join(repo).join(rev)),
     };
     vec![
@@ -152,7 +164,10 @@ fn a_fetched_mixture_is_found_by_check_with_no_flag() {
     let (code, out, err) = s.exc(&emu, &["fetch", "good.exmix", "--jobs", "2"]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("fetched: 4 files (70.3 kB)"), "{out}");
-    assert!(err.contains("fetched datasets/demo/glue rte/train.jsonl (48.3 kB)"), "{err}");
+    assert!(
+        err.contains("fetched datasets/demo/glue rte/train.jsonl (48.3 kB)"),
+        "{err}"
+    );
     // The loading-script repo came from its parquet conversion.
     let parquet = s
         .cache()
@@ -161,8 +176,11 @@ fn a_fetched_mixture_is_found_by_check_with_no_flag() {
         .join("default/train/0000.parquet");
     assert!(parquet.is_file());
     assert_eq!(
-        std::fs::read_to_string(s.cache().join("datasets--demo--scripted/refs/refs/convert/parquet"))
-            .unwrap(),
+        std::fs::read_to_string(
+            s.cache()
+                .join("datasets--demo--scripted/refs/refs/convert/parquet")
+        )
+        .unwrap(),
         PARQUET
     );
     let lock = std::fs::read_to_string(s.dir.join("good.exmix.lock")).unwrap();
@@ -171,14 +189,23 @@ fn a_fetched_mixture_is_found_by_check_with_no_flag() {
     // `exc check --data` (no directory) reads them from the hub cache.
     let (code, out, err) = s.exc(&emu, &["check", "good.task", "--data"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(err.contains("hub_rte [train]: 120 rows -> 120 examples"), "{err}");
-    assert!(err.contains("hub_scripted [validation]: 10 rows -> 10 examples"), "{err}");
+    assert!(
+        err.contains("hub_rte [train]: 120 rows -> 120 examples"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hub_scripted [validation]: 10 rows -> 10 examples"),
+        "{err}"
+    );
 
     // Again: everything present, not one file asked for.
     emu.clear_log();
     let (code, out, err) = s.exc(&emu, &["fetch", "good.exmix"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("fetched: 0 files (0 B); already present: 4 files (70.3 kB)"), "{out}");
+    assert!(
+        out.contains("fetched: 0 files (0 B); already present: 4 files (70.3 kB)"),
+        "{out}"
+    );
     assert!(resolves(&emu).is_empty(), "{:?}", resolves(&emu));
 }
 
@@ -190,12 +217,24 @@ fn a_failing_dataset_does_not_stop_the_others() {
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("3 items need a person"), "{err}");
     assert!(out.contains("3 need manual action"), "{out}");
-    let gated = out.lines().find(|l| l.starts_with("manual: datasets/demo/gated")).unwrap();
-    assert!(gated.contains(&format!("{}/datasets/demo/gated", emu.url())), "{gated}");
+    let gated = out
+        .lines()
+        .find(|l| l.starts_with("manual: datasets/demo/gated"))
+        .unwrap();
+    assert!(
+        gated.contains(&format!("{}/datasets/demo/gated", emu.url())),
+        "{gated}"
+    );
     assert!(gated.contains("HF_TOKEN"), "{gated}");
-    let missing = out.lines().find(|l| l.starts_with("manual: datasets/demo/missing")).unwrap();
+    let missing = out
+        .lines()
+        .find(|l| l.starts_with("manual: datasets/demo/missing"))
+        .unwrap();
     assert!(missing.contains("RepoNotFound"), "{missing}");
-    assert!(out.contains("manual: files local/train.jsonl (hub_local): not on the hub"), "{out}");
+    assert!(
+        out.contains("manual: files local/train.jsonl (hub_local): not on the hub"),
+        "{out}"
+    );
     // Only `train`: the mixture has no stage that reads validation.
     assert!(out.contains("fetched: 2 files"), "{out}");
 
@@ -204,7 +243,10 @@ fn a_failing_dataset_does_not_stop_the_others() {
     assert_eq!(code, 1, "{err}");
     let gated: Vec<&str> = err.lines().filter(|l| l.contains("hub_gated")).collect();
     assert_eq!(gated.len(), 1, "{err}");
-    assert!(err.contains("2 tasks of the hub miss data: `exc fetch bad.task`"), "{err}");
+    assert!(
+        err.contains("2 tasks of the hub miss data: `exc fetch bad.task`"),
+        "{err}"
+    );
     assert!(!err.contains("huggingface-cli"), "{err}");
 }
 
@@ -217,8 +259,14 @@ fn a_cut_download_is_resumed_by_the_next_run() {
     let (code, out, err) = s.exc(&emu, &["fetch", "good.exmix"]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("1 failed"), "{out}");
-    assert!(out.contains("fetched: 3 files"), "the others were fetched: {out}");
-    assert!(err.contains("rerun `exc fetch good.exmix` to continue"), "{err}");
+    assert!(
+        out.contains("fetched: 3 files"),
+        "the others were fetched: {out}"
+    );
+    assert!(
+        err.contains("rerun `exc fetch good.exmix` to continue"),
+        "{err}"
+    );
     let part: Vec<String> = s
         .blobs("datasets--demo--glue")
         .into_iter()
@@ -234,12 +282,20 @@ fn a_cut_download_is_resumed_by_the_next_run() {
     emu.clear_log();
     let (code, out, err) = s.exc(&emu, &["fetch", "good.exmix"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("fetched: 1 file (48.3 kB); already present: 3 files"), "{out}");
+    assert!(
+        out.contains("fetched: 1 file (48.3 kB); already present: 3 files"),
+        "{out}"
+    );
     // Only the cut file was asked for, from where its partial file ended.
     let asked = resolves(&emu);
-    assert!(asked.iter().all(|(p, _)| p.ends_with("rte/train.jsonl")), "{asked:?}");
     assert!(
-        asked.iter().any(|(_, r)| r.as_deref() == Some(&format!("bytes={have}-"))),
+        asked.iter().all(|(p, _)| p.ends_with("rte/train.jsonl")),
+        "{asked:?}"
+    );
+    assert!(
+        asked
+            .iter()
+            .any(|(_, r)| r.as_deref() == Some(&format!("bytes={have}-"))),
         "{asked:?}"
     );
     let (code, _, err) = s.exc(&emu, &["check", "good.task", "--data"]);
@@ -254,7 +310,10 @@ fn a_corrupt_partial_file_is_detected_and_fetched_again() {
     assert_eq!(code, 0, "{out}{err}");
     // Take the parquet file back to a partial download with wrong bytes.
     let repo = s.cache().join("datasets--demo--scripted");
-    let link = repo.join("snapshots").join(PARQUET).join("default/train/0000.parquet");
+    let link = repo
+        .join("snapshots")
+        .join(PARQUET)
+        .join("default/train/0000.parquet");
     let blob = std::fs::canonicalize(&link).unwrap();
     let good = std::fs::read(&blob).unwrap();
     std::fs::remove_file(&link).unwrap();
@@ -285,13 +344,21 @@ fn locked_fetches_refuse_a_commit_that_moved() {
     emu.move_commit("demo/glue", "main", moved);
     let (code, out, err) = s.exc(&emu, &["fetch", "good.exmix", "--locked"]);
     assert_eq!(code, 1, "{out}{err}");
-    assert!(out.contains(&format!("is locked at {GLUE}, which the hub no longer serves (it is at {moved} now)")), "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "is locked at {GLUE}, which the hub no longer serves (it is at {moved} now)"
+        )),
+        "{out}{err}"
+    );
     let lock = std::fs::read_to_string(s.dir.join("good.exmix.lock")).unwrap();
     assert!(lock.contains(GLUE) && !lock.contains(moved), "{lock}");
     // Without --locked the lock follows the hub, and says so.
     let (code, out, err) = s.exc(&emu, &["fetch", "good.exmix"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(err.contains(&format!("moved from {GLUE} to {moved}")), "{err}");
+    assert!(
+        err.contains(&format!("moved from {GLUE} to {moved}")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -312,6 +379,93 @@ fn offline_reads_the_cache_only() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("already present: 4 files"), "{stdout}");
-    assert!(stdout.contains("not in the hub cache and HF_HUB_OFFLINE is set"), "{stdout}");
+    assert!(
+        stdout.contains("not in the hub cache and HF_HUB_OFFLINE is set"),
+        "{stdout}"
+    );
     assert!(emu.log().is_empty(), "{:?}", emu.log());
+}
+
+/// Every path under the repos of a cache: files with their sha256, links
+/// with their target (as scripts/hub_parity.py writes it).
+fn layout(cache: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![cache.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            let rel = p
+                .strip_prefix(cache)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if !rel.starts_with("datasets--") {
+                continue;
+            }
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(&p).unwrap();
+                out.insert(rel, format!("-> {}", target.display()));
+            } else if meta.is_dir() {
+                stack.push(p);
+            } else {
+                use sha2::Digest;
+                let d = sha2::Sha256::digest(std::fs::read(&p).unwrap());
+                let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
+                out.insert(rel, format!("sha256:{hex}"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn exc_writes_the_cache_layout_huggingface_hub_writes() {
+    // tests/fixtures/hub/parity.json: huggingface_hub's own downloads of the
+    // files `exc fetch` fetched, from the same emulator (scripts/hub_parity.py).
+    let golden: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/fixtures/hub/parity.json")).unwrap(),
+    )
+    .unwrap();
+    let want: BTreeMap<String, String> =
+        serde_json::from_value(golden["huggingface_hub_layout"].clone()).unwrap();
+    let emu = Emulator::start(repos_with(&|id, rev, _| example_commit(id, rev))).unwrap();
+    let s = Scratch::new("layout");
+    let (code, out, err) = s.exc(&emu, &["fetch", "good.exmix"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(layout(&s.cache()), want);
+    assert_eq!(
+        golden["found_with_local_files_only"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4,
+        "huggingface_hub found every file exc fetched"
+    );
+}
+
+#[test]
+fn exc_finds_files_laid_out_by_huggingface_hub() {
+    // tests/fixtures/hub/hf_cache: written by huggingface_hub's hf_hub_download.
+    let out = Command::new(env!("CARGO_BIN_EXE_exc"))
+        .args(["check", "tests/fixtures/hub/good.task", "--data"])
+        .current_dir(root())
+        .env("HF_HUB_CACHE", root().join("tests/fixtures/hub/hf_cache"))
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("hub_rte [train]: 120 rows -> 120 examples"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hub_scripted [train]: 30 rows -> 30 examples"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hub_scripted [validation]: 10 rows -> 10 examples"),
+        "{err}"
+    );
 }

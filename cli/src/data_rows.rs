@@ -86,7 +86,9 @@ pub fn check(
         let mut missing: Vec<String> = Vec::new();
         let mut first_missing = None;
         for split in &source.split_names() {
-            if let Err(e @ DataError::Missing { .. }) = task_source::locate_split(task, split, &roots) {
+            if let Err(e @ DataError::Missing { .. }) =
+                task_source::locate_split(task, split, &roots)
+            {
                 missing.push(split.clone());
                 first_missing.get_or_insert(e);
                 continue;

@@ -57,8 +57,8 @@ pub struct Item {
 }
 
 pub fn run(args: &Args) -> crate::Outcome {
-    let mixture_mode = args.paths.len() == 1
-        && args.paths[0].extension().is_some_and(|e| e == "exmix");
+    let mixture_mode =
+        args.paths.len() == 1 && args.paths[0].extension().is_some_and(|e| e == "exmix");
     if args.locked && !mixture_mode {
         eprintln!("error: `--locked` reads a mixture's lock file: give one .exmix file");
         return crate::Outcome::Usage;
@@ -78,7 +78,13 @@ pub fn run(args: &Args) -> crate::Outcome {
             .filter(|p| args.name.as_ref().is_none_or(|n| &p.mixture == n))
             .collect();
         if plans.is_empty() {
-            eprintln!("error: no mixture {}in `{}`", args.name.as_ref().map_or(String::new(), |n| format!("named `{n}` ")), args.paths[0].display());
+            eprintln!(
+                "error: no mixture {}in `{}`",
+                args.name
+                    .as_ref()
+                    .map_or(String::new(), |n| format!("named `{n}` ")),
+                args.paths[0].display()
+            );
             return crate::Outcome::Usage;
         }
         let base = args.paths[0].parent().unwrap_or(Path::new("."));
@@ -194,7 +200,10 @@ fn select(listing: &Listing, config: &str, split: &str) -> Vec<RemoteFile> {
 
 /// The files of a model repo that exc (and transformers) load.
 fn model_files(listing: &Listing) -> Vec<RemoteFile> {
-    let has_safetensors = listing.files.iter().any(|f| f.path.ends_with(".safetensors"));
+    let has_safetensors = listing
+        .files
+        .iter()
+        .any(|f| f.path.ends_with(".safetensors"));
     listing
         .files
         .iter()
@@ -291,17 +300,36 @@ fn files_state(client: &Client, listing: Arc<Listing>, files: Vec<RemoteFile>) -
                 .is_some_and(|m| f.size.is_none_or(|s| s == m.len()))
         })
         .collect();
-    State::Files { listing, files, present }
+    State::Files {
+        listing,
+        files,
+        present,
+    }
 }
 
 /// Downloads every file not present yet; each item records what it got.
 fn download(client: &Client, items: &mut [Item], jobs: usize) {
     let mut queue = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        if let State::Files { listing, files, present } = &item.state {
+        if let State::Files {
+            listing,
+            files,
+            present,
+        } = &item.state
+        {
             for (f, p) in files.iter().zip(present) {
-                if !p && !queue.iter().any(|j: &Job| j.listing.repo == listing.repo && j.file.path == f.path && j.listing.commit == listing.commit) {
-                    queue.push(Job { item: i, listing: listing.clone(), file: f.clone() });
+                if !p
+                    && !queue.iter().any(|j: &Job| {
+                        j.listing.repo == listing.repo
+                            && j.file.path == f.path
+                            && j.listing.commit == listing.commit
+                    })
+                {
+                    queue.push(Job {
+                        item: i,
+                        listing: listing.clone(),
+                        file: f.clone(),
+                    });
                 }
             }
         }
@@ -327,7 +355,10 @@ fn record(items: &[Item], lock: &mut LockFile) {
             }
             let key = listing.repo.to_string();
             if let Some(old) = lock.set(&key, &listing.revision, &listing.commit) {
-                eprintln!("lock: `{key}` `{}` moved from {old} to {}", listing.revision, listing.commit);
+                eprintln!(
+                    "lock: `{key}` `{}` moved from {old} to {}",
+                    listing.revision, listing.commit
+                );
             }
         }
     }
@@ -336,7 +367,13 @@ fn record(items: &[Item], lock: &mut LockFile) {
 /// What a want is, as one table cell.
 fn describe(want: &Want) -> String {
     match want {
-        Want::Split { dataset, config, split, revision, .. } => {
+        Want::Split {
+            dataset,
+            config,
+            split,
+            revision,
+            ..
+        } => {
             let mut s = format!("datasets/{dataset}");
             if let Some(c) = config {
                 s.push_str(&format!(" {c}"));
@@ -387,8 +424,18 @@ fn print_table(items: &[Item], dry_run: bool, client: &Client) {
         .iter()
         .map(|it| {
             let (s, n, bytes) = status(it, dry_run);
-            let bytes = if n == 0 { "-".to_string() } else { human_bytes(bytes) };
-            [s.to_string(), describe(&it.want), n.to_string(), bytes, tasks_cell(&it.tasks)]
+            let bytes = if n == 0 {
+                "-".to_string()
+            } else {
+                human_bytes(bytes)
+            };
+            [
+                s.to_string(),
+                describe(&it.want),
+                n.to_string(),
+                bytes,
+                tasks_cell(&it.tasks),
+            ]
         })
         .collect();
     let header = ["status", "what", "files", "bytes", "tasks"].map(String::from);
@@ -401,8 +448,15 @@ fn print_table(items: &[Item], dry_run: bool, client: &Client) {
     let line = |r: &[String; 5]| {
         format!(
             "{:<w0$}  {:<w1$}  {:>w2$}  {:>w3$}  {}",
-            r[0], r[1], r[2], r[3], r[4],
-            w0 = width[0], w1 = width[1], w2 = width[2], w3 = width[3]
+            r[0],
+            r[1],
+            r[2],
+            r[3],
+            r[4],
+            w0 = width[0],
+            w1 = width[1],
+            w2 = width[2],
+            w3 = width[3]
         )
     };
     outln!("{}", line(&header).trim_end());
@@ -414,7 +468,9 @@ fn print_table(items: &[Item], dry_run: bool, client: &Client) {
     for it in items {
         match &it.state {
             State::Manual(_) => manual += 1,
-            State::Files { files, present: p, .. } => {
+            State::Files {
+                files, present: p, ..
+            } => {
                 for (f, p) in files.iter().zip(p) {
                     let b = f.size.unwrap_or(0);
                     if *p {
@@ -431,7 +487,8 @@ fn print_table(items: &[Item], dry_run: bool, client: &Client) {
             }
         }
     }
-    let files = |(n, b): (usize, u64)| format!("{} ({})", plural(n, "file", "files"), human_bytes(b));
+    let files =
+        |(n, b): (usize, u64)| format!("{} ({})", plural(n, "file", "files"), human_bytes(b));
     if dry_run {
         outln!(
             "\nto fetch: {}; already present: {}; {} need manual action; into {}",
@@ -452,7 +509,11 @@ fn print_table(items: &[Item], dry_run: bool, client: &Client) {
     }
     for it in items {
         if let State::Manual(why) = &it.state {
-            outln!("manual: {} ({}): {why}", describe(&it.want), tasks_cell(&it.tasks));
+            outln!(
+                "manual: {} ({}): {why}",
+                describe(&it.want),
+                tasks_cell(&it.tasks)
+            );
         }
         for e in &it.errors {
             outln!("failed: {}: {e}", describe(&it.want));
@@ -464,7 +525,10 @@ fn print_table(items: &[Item], dry_run: bool, client: &Client) {
 /// person (the mixture cannot run without it).
 fn finish(items: &[Item], args: &Args) -> crate::Outcome {
     let failed = items.iter().any(|i| !i.errors.is_empty());
-    let manual = items.iter().filter(|i| matches!(i.state, State::Manual(_))).count();
+    let manual = items
+        .iter()
+        .filter(|i| matches!(i.state, State::Manual(_)))
+        .count();
     if manual > 0 {
         eprintln!(
             "{} need a person: the `manual:` lines say why and what to do",

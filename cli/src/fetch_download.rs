@@ -104,7 +104,12 @@ pub fn run(client: &Client, queue: Vec<Job>, jobs: usize) -> Vec<Done> {
     done.into_inner().unwrap_or_default()
 }
 
-fn one(client: &Client, job: &Job, multi: Option<&MultiProgress>, overall: Option<ProgressBar>) -> Done {
+fn one(
+    client: &Client,
+    job: &Job,
+    multi: Option<&MultiProgress>,
+    overall: Option<ProgressBar>,
+) -> Done {
     let name = format!("{} {}", job.listing.repo, job.file.path);
     let file = multi.map(|m| {
         let b = m.add(ProgressBar::new(job.file.size.unwrap_or(0)));

@@ -210,9 +210,19 @@ fn c4_shards(stage: &StagePlan, c4: &exc_compiler::plan::C4Plan) -> (usize, Stri
 /// Everything `plan` reads: C4 with `c4_shards` train shards, else the
 /// shards its token budget needs. Returns notes for the user (the C4
 /// arithmetic).
-pub fn from_plan(plan: &Plan, base: &Path, c4_shards_arg: Option<usize>, needs: &mut Needs) -> Vec<String> {
+pub fn from_plan(
+    plan: &Plan,
+    base: &Path,
+    c4_shards_arg: Option<usize>,
+    needs: &mut Needs,
+) -> Vec<String> {
     let mut notes = Vec::new();
-    if let Some(id) = plan.model.init.as_deref().and_then(|d| hub_model_id(d, base)) {
+    if let Some(id) = plan
+        .model
+        .init
+        .as_deref()
+        .and_then(|d| hub_model_id(d, base))
+    {
         needs.add(Want::Model { id }, "(model)");
     }
     for run in &plan.runs {

@@ -245,5 +245,8 @@ fn missing_data_names_the_joined_dataset() {
         ),
         "{help}"
     );
-    assert!(help.contains("is a hub dataset: `exc fetch` downloads it"), "{help}");
+    assert!(
+        help.contains("is a hub dataset: `exc fetch` downloads it"),
+        "{help}"
+    );
 }

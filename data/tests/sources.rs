@@ -253,12 +253,19 @@ fn missing_source_names_the_places_and_exc_fetch() {
     let exc_data::DataError::Missing { looked, .. } = &err else {
         panic!("{err:?}")
     };
-    assert!(looked.iter().any(|p| p.ends_with("super_glue_cb/validation.parquet")));
+    assert!(looked
+        .iter()
+        .any(|p| p.ends_with("super_glue_cb/validation.parquet")));
     // The hub repo is not cached at all: that folder is the one place named.
-    assert_eq!(looked.last(), Some(&data.join("hub/datasets--aps--super_glue")));
+    assert_eq!(
+        looked.last(),
+        Some(&data.join("hub/datasets--aps--super_glue"))
+    );
     let help = err.help().unwrap();
     assert!(
-        help.contains("`aps/super_glue` config `cb` split `validation` is a hub dataset: `exc fetch`"),
+        help.contains(
+            "`aps/super_glue` config `cb` split `validation` is a hub dataset: `exc fetch`"
+        ),
         "{help}"
     );
 }
