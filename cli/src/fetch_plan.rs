@@ -82,6 +82,8 @@ impl Needs {
                     };
                     for c in configs {
                         for s in fill(hub_split, value).split('+') {
+                            // `train[:100000]`: the slice is of rows, the files are the split's.
+                            let s = s.split('[').next().unwrap_or(s);
                             self.add(
                                 Want::Split {
                                     dataset: dataset.clone(),
