@@ -77,6 +77,31 @@ fn repos_with(commit: &dyn Fn(&str, &str, &str) -> String) -> Vec<FakeRepo> {
             gated: false,
         },
         FakeRepo {
+            kind: RepoKind::Model,
+            id: "demo/t5-tiny".into(),
+            revisions: BTreeMap::from([(
+                "main".into(),
+                Snapshot {
+                    commit: "5555555555555555555555555555555555555555".into(),
+                    files: [
+                        "config.json",
+                        "generation_config.json",
+                        "model.safetensors",
+                        "spiece.model",
+                        "tokenizer_config.json",
+                        "special_tokens_map.json",
+                        "flax_model.msgpack",
+                        "README.md",
+                        "onnx/encoder.onnx",
+                    ]
+                    .iter()
+                    .map(|f| (f.to_string(), format!("{f} of demo/t5-tiny").into_bytes()))
+                    .collect(),
+                },
+            )]),
+            gated: false,
+        },
+        FakeRepo {
             kind: RepoKind::Dataset,
             id: "demo/gated".into(),
             revisions: BTreeMap::from([("main".into(), snap("glue", "main", GLUE))]),
@@ -97,7 +122,13 @@ impl Scratch {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("hf/hub")).unwrap();
         std::fs::write(dir.join(".git"), "").unwrap();
-        for f in ["good.task", "bad.task", "good.exmix", "all.exmix"] {
+        for f in [
+            "good.task",
+            "bad.task",
+            "good.exmix",
+            "all.exmix",
+            "model.exmix",
+        ] {
             std::fs::copy(root().join("tests/fixtures/hub").join(f), dir.join(f)).unwrap();
         }
         Scratch { dir }
@@ -468,4 +499,37 @@ fn exc_finds_files_laid_out_by_huggingface_hub() {
         err.contains("hub_scripted [validation]: 10 rows -> 10 examples"),
         "{err}"
     );
+}
+
+#[test]
+fn a_hub_model_id_is_fetched_with_the_files_exc_loads() {
+    let emu = Emulator::start(repos()).unwrap();
+    let s = Scratch::new("model");
+    let (code, out, err) = s.exc(&emu, &["fetch", "model.exmix"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("fetched  demo/t5-tiny (model)"), "{out}");
+    let snap = s
+        .cache()
+        .join("models--demo--t5-tiny/snapshots/5555555555555555555555555555555555555555");
+    let mut got: Vec<String> = std::fs::read_dir(&snap)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    got.sort();
+    // Weights, config, tokenizer: not the Flax/ONNX copies or the card.
+    assert_eq!(
+        got,
+        [
+            "config.json",
+            "generation_config.json",
+            "model.safetensors",
+            "special_tokens_map.json",
+            "spiece.model",
+            "tokenizer_config.json"
+        ]
+    );
+    // A local directory of that name wins: nothing is fetched for the model.
+    std::fs::create_dir_all(s.dir.join("demo/t5-tiny")).unwrap();
+    let (_, out, _) = s.exc(&emu, &["fetch", "model.exmix", "--dry-run"]);
+    assert!(!out.contains("(model)"), "{out}");
 }
