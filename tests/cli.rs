@@ -179,7 +179,9 @@ fn a_missing_split_names_every_place_looked() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("huggingface-cli download --repo-type dataset nyu-mll/glue"),
+        stderr.contains(
+            "`nyu-mll/glue` config `rte` split `train` is a hub dataset: `exc fetch` downloads it"
+        ),
         "{stderr}"
     );
 }

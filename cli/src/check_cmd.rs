@@ -12,10 +12,11 @@ pub struct Args {
     /// Leave the time out of the summary (for reproducible output)
     #[arg(long)]
     no_time: bool,
-    /// Also read real rows of every task from this data directory (and the HF cache)
+    /// Also read real rows of every task: from the hub cache, and from DIR when given
     // `--data-dir`, as `exc run` names it (and as the data's help says).
-    #[arg(long, visible_alias = "data-dir")]
-    data: Option<PathBuf>,
+    // `--data` alone reads the hub cache only (what `exc fetch` fills).
+    #[arg(long, visible_alias = "data-dir", value_name = "DIR", num_args = 0..=1)]
+    data: Option<Option<PathBuf>>,
     /// Rows sampled per split with --data
     #[arg(long, default_value_t = 200, value_parser = crate::at_least_one)]
     rows: usize,
@@ -55,11 +56,20 @@ pub fn run(args: &Args) -> crate::Outcome {
             return diagnostics::outcome(&c);
         }
         let tasks: Vec<_> = c.tasks.values().filter(|t| !t.is_abstract).collect();
+        let fetch = format!(
+            "exc fetch {}",
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
         let problems = crate::data_rows::check(
             &tasks,
-            Some(dir.clone()),
+            dir.clone(),
             args.rows,
             args.tokenizer.as_ref(),
+            &fetch,
         );
         if problems > 0 {
             eprintln!(

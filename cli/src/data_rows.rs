@@ -4,6 +4,7 @@
 use crate::diagnostics::plural;
 use exc_compiler::ir::{Task, Unmatched};
 use exc_compiler::render::{render_row, Example};
+use exc_data::error::DataError;
 use exc_data::source::locate::DataRoots;
 use exc_data::task_source;
 use exc_data::tokenizer::T5Tokenizer;
@@ -63,6 +64,7 @@ pub fn check(
     data_dir: Option<PathBuf>,
     rows: usize,
     tokenizer: Option<&PathBuf>,
+    fetch: &str,
 ) -> usize {
     let roots = DataRoots::from_env(data_dir);
     let tok = match tokenizer.map(T5Tokenizer::from_file) {
@@ -74,12 +76,23 @@ pub fn check(
         None => None,
     };
     let mut problems = 0;
+    // Missing data is one message per task, and one `exc fetch` line at the end.
+    let (mut missing_hub, mut missing_local) = (0usize, 0usize);
     for task in tasks {
         let Some(source) = &task.source else {
             eprintln!("{}: no `source`; nothing to read", task.name);
             continue;
         };
+        let mut missing: Vec<String> = Vec::new();
+        let mut first_missing = None;
         for split in &source.split_names() {
+            if let Err(e @ DataError::Missing { .. }) =
+                task_source::locate_split(task, split, &roots)
+            {
+                missing.push(split.clone());
+                first_missing.get_or_insert(e);
+                continue;
+            }
             let (rendered, dropped) = match render_split(task, split, &roots, rows) {
                 Ok(r) => (r.rows, r.dropped),
                 Err(e) => {
@@ -148,6 +161,37 @@ pub fn check(
             }
             problems += failed.len();
         }
+        if let Some(e) = first_missing {
+            problems += 1;
+            let hub = matches!(source, exc_compiler::ir::Source::Hf { .. });
+            if hub {
+                missing_hub += 1;
+            } else {
+                missing_local += 1;
+            }
+            eprintln!("error: {} [{}]: {e}", task.name, missing.join(", "));
+            if !hub {
+                if let Some(h) = e.help() {
+                    eprintln!("  help: {h}");
+                }
+            }
+        }
+    }
+    if missing_hub > 0 {
+        eprintln!(
+            "{} of the hub miss data: `{fetch}` downloads it into the hub cache{}, where exc finds it with no flag (`--dry-run` first shows the sizes)",
+            plural(missing_hub, "task", "tasks"),
+            roots
+                .hf_cache
+                .as_ref()
+                .map_or(String::new(), |c| format!(" `{}`", c.display()))
+        );
+    }
+    if missing_local > 0 {
+        eprintln!(
+            "{} read local files that are missing: put them under a data directory and pass `--data DIR` (tasks/README.md says where each comes from)",
+            plural(missing_local, "task", "tasks")
+        );
     }
     problems
 }

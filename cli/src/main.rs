@@ -24,6 +24,9 @@ macro_rules! out {
 mod check_cmd;
 mod data_rows;
 mod diagnostics;
+mod fetch_cmd;
+mod fetch_download;
+mod fetch_plan;
 mod plan_cmd;
 mod render_cmd;
 
@@ -51,6 +54,8 @@ enum Command {
     Report(exc_runtime::run::ReportArgs),
     /// Validate .task and .exmix files and directories
     Check(check_cmd::Args),
+    /// Fetch the hub data and models a mixture (or tasks) read into the hub cache
+    Fetch(fetch_cmd::Args),
     /// Resolve a mixture into its plan: tasks, sizes, rates, C4 share, epochs
     Plan(plan_cmd::Args),
     /// Render a task's examples as model inputs and targets
@@ -121,6 +126,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Check(a) => check_cmd::run(&a),
         Command::Plan(a) => plan_cmd::run(&a),
+        Command::Fetch(a) => fetch_cmd::run(&a),
         Command::Render(a) => render_cmd::run(&a),
         Command::Metric(a) => report(exc_metrics::command::run(&a)),
         Command::Tokenize(a) => report(exc_data::command::run(&a)),

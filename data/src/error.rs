@@ -157,12 +157,19 @@ pub struct UnmatchedRow {
     pub on: String,
 }
 
+/// The places looked, the first three of them: a hub source is looked for
+/// in up to 19 places, and a message per task must stay one line.
 fn looked_list(looked: &[PathBuf]) -> String {
-    looked
+    let mut s = looked
         .iter()
+        .take(3)
         .map(|p| format!("`{}`", p.display()))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    if looked.len() > 3 {
+        s.push_str(&format!(" and {} more places", looked.len() - 3));
+    }
+    s
 }
 
 impl DataError {

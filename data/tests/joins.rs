@@ -220,7 +220,7 @@ fn missing_data_names_the_joined_dataset() {
     let help = e.help().unwrap();
     assert!(help.contains("facebook/kilt_tasks"), "{help}");
     assert!(
-        help.contains("mandarjoshi/trivia_qa") && help.contains("unfiltered.nocontext/train"),
+        help.contains("`mandarjoshi/trivia_qa` config `unfiltered.nocontext` split `train`"),
         "{help}"
     );
     // KILT only: the error is TriviaQA's, named as the task's join.
@@ -245,5 +245,8 @@ fn missing_data_names_the_joined_dataset() {
         ),
         "{help}"
     );
-    assert!(help.contains("huggingface-cli download"), "{help}");
+    assert!(
+        help.contains("is a hub dataset: `exc fetch` downloads it"),
+        "{help}"
+    );
 }

@@ -38,8 +38,10 @@ pub struct DataRoots {
 }
 
 impl DataRoots {
-    /// `data_dir` plus the hub cache the environment points at:
-    /// `HF_HUB_CACHE`, else `HF_HOME/hub`, else `~/.cache/huggingface/hub`.
+    /// `data_dir` plus the hub cache the environment points at, as
+    /// `huggingface_hub` (and `exc fetch`) find it: `HF_HUB_CACHE`, else
+    /// `HF_HOME/hub`, else `$XDG_CACHE_HOME/huggingface/hub`, else
+    /// `~/.cache/huggingface/hub`.
     pub fn from_env(data_dir: Option<PathBuf>) -> Self {
         let var = |k: &str| {
             std::env::var_os(k)
@@ -48,6 +50,7 @@ impl DataRoots {
         };
         let hf_cache = var("HF_HUB_CACHE")
             .or_else(|| var("HF_HOME").map(|h| h.join("hub")))
+            .or_else(|| var("XDG_CACHE_HOME").map(|h| h.join("huggingface/hub")))
             .or_else(|| var("HOME").map(|h| h.join(".cache/huggingface/hub")));
         DataRoots { data_dir, hf_cache }
     }
@@ -100,21 +103,36 @@ fn candidates(src: &SourceRef, roots: &DataRoots) -> Vec<PathBuf> {
     }
     if let (Some(cache), Some(dataset)) = (&roots.hf_cache, &src.dataset) {
         let repo = cache.join(format!("datasets--{}", dataset.replace('/', "--")));
+        if !repo.is_dir() {
+            // Nothing of the repo is cached: that one place says it all.
+            out.push(repo);
+            return out;
+        }
         for snap in snapshots(&repo, src.revision.as_deref()) {
-            for rel in [
-                format!("{config}/{split}/*.parquet"),
-                format!("{config}/{split}-*.parquet"),
-                format!("{config}/*-{split}.*.json.gz"),
-                format!("{config}/{split}.*"),
-                format!("data/{split}-*"),
-                format!("{split}-*"),
-                format!("{split}.*"),
-            ] {
+            for rel in hub_patterns(config, split) {
                 out.push(snap.join(rel));
             }
         }
     }
     out
+}
+
+/// The files of a hub split inside a snapshot, as patterns tried in order
+/// (the first that matches is the split): the hub's parquet conversion
+/// (`CONFIG/SPLIT/NNNN.parquet`), a repo's own parquet files
+/// (`CONFIG/SPLIT-*.parquet`), C4's shards (`en/c4-train.*.json.gz`), then
+/// the layouts repos use without configs. `exc fetch` selects what to
+/// download with the same patterns, so what it fetches is what is read.
+pub fn hub_patterns(config: &str, split: &str) -> Vec<String> {
+    vec![
+        format!("{config}/{split}/*.parquet"),
+        format!("{config}/{split}-*.parquet"),
+        format!("{config}/*-{split}.*.json.gz"),
+        format!("{config}/{split}.*"),
+        format!("data/{split}-*"),
+        format!("{split}-*"),
+        format!("{split}.*"),
+    ]
 }
 
 /// Snapshot folders of a hub repo: with a revision, the one snapshot it
@@ -174,7 +192,7 @@ pub fn glob(pattern: &Path) -> Vec<PathBuf> {
 }
 
 /// `*` matches any run of characters; everything else matches itself.
-fn wildcard(pattern: &str, name: &str) -> bool {
+pub fn wildcard(pattern: &str, name: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
     let (first, rest) = match parts.split_first() {
         Some(x) => x,
@@ -195,24 +213,24 @@ fn wildcard(pattern: &str, name: &str) -> bool {
     tail.is_empty()
 }
 
-/// How to get `src`: the download command for a hub dataset, where to put
-/// local files otherwise.
+/// How to get `src`: `exc fetch` for a hub dataset (into the hub cache,
+/// where exc looks with no flag), where to put local files otherwise.
 pub fn fetch_help(src: &SourceRef, roots: &DataRoots) -> String {
     match &src.dataset {
-        Some(ds) => {
-            let config = src.config.as_deref().unwrap_or("default");
-            format!(
-                "fetch it with `huggingface-cli download --repo-type dataset \
-                 {ds} --revision {} --include \"{config}/{}/*\"{}`",
-                src.revision.as_deref().unwrap_or("refs/convert/parquet"),
-                src.split,
-                roots
-                    .data_dir
-                    .as_ref()
-                    .map(|d| format!(" --local-dir {}", d.join(ds.rsplit('/').next().unwrap_or(ds)).display()))
-                    .unwrap_or_default()
-            )
-        }
+        Some(ds) => format!(
+            "`{ds}`{} split `{}`{} is a hub dataset: `exc fetch` downloads it into the hub cache{}, where exc finds it with no flag",
+            src.config
+                .as_deref()
+                .map_or(String::new(), |c| format!(" config `{c}`")),
+            src.split,
+            src.revision
+                .as_deref()
+                .map_or(String::new(), |r| format!(" at revision `{r}`")),
+            roots
+                .hf_cache
+                .as_ref()
+                .map_or(String::new(), |c| format!(" (`{}`)", c.display()))
+        ),
         None => format!(
             "put the split at `DATA_DIR/{}/{}.jsonl` (or .tsv, .csv, .parquet) and pass `--data-dir DATA_DIR`",
             src.task, src.split

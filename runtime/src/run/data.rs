@@ -339,9 +339,31 @@ pub fn eval_split(
 }
 
 /// Checks that every split every stage reads can be found; returns one
-/// message per missing source (empty when all are there).
+/// message per task that misses data (its splits, the stages reading
+/// them, the first error), and last, when hub data is missing, the
+/// `exc fetch` command that gets all of it (empty when all is there).
 pub fn check_sources(plan: &Plan, stages: &[StagePlan], roots: &DataRoots) -> Vec<String> {
-    let mut missing = Vec::new();
+    // (task, missing splits, stages, first error), in the order first met.
+    let mut per_task: Vec<(String, Vec<String>, Vec<String>, String)> = Vec::new();
+    let mut record = |task: &str, split: &str, stage: &str, e: Error| match per_task
+        .iter_mut()
+        .find(|t| t.0 == task)
+    {
+        Some(t) => {
+            for (list, v) in [(&mut t.1, split), (&mut t.2, stage)] {
+                if !list.iter().any(|x| x == v) {
+                    list.push(v.to_string());
+                }
+            }
+        }
+        None => per_task.push((
+            task.to_string(),
+            vec![split.to_string()],
+            vec![stage.to_string()],
+            e.to_string(),
+        )),
+    };
+    let mut hub = false;
     for stage in stages {
         let mut want: Vec<(String, String)> = Vec::new();
         if stage.train.is_some() {
@@ -352,7 +374,8 @@ pub fn check_sources(plan: &Plan, stages: &[StagePlan], roots: &DataRoots) -> Ve
                 let found =
                     c4_ref(&c4.source, "train").and_then(|r| locate(&r, roots).map_err(data_err));
                 if let Err(e) = found {
-                    missing.push(format!("stage `{}`: {e}", stage.name));
+                    hub |= matches!(c4.source, exc_compiler::ir::Source::Hf { .. });
+                    record(C4, "train", &stage.name, e);
                 }
             }
         }
@@ -362,18 +385,40 @@ pub fn check_sources(plan: &Plan, stages: &[StagePlan], roots: &DataRoots) -> Ve
             }
         }
         for (name, split) in want {
-            let res = plan_task(plan, &name)
-                .and_then(|t| task_source::locate_split(t, &split, roots).map_err(data_err));
+            let task = plan_task(plan, &name);
+            let res =
+                task.and_then(|t| task_source::locate_split(t, &split, roots).map_err(data_err));
             if let Err(e) = res {
-                missing.push(format!(
-                    "stage `{}`, task `{name}`, split `{split}`: {e}",
-                    stage.name
-                ));
+                hub |= plan.tasks.get(&name).is_some_and(|t| {
+                    matches!(t.source, Some(exc_compiler::ir::Source::Hf { .. }))
+                        || t.joins
+                            .iter()
+                            .any(|j| matches!(j.source, exc_compiler::ir::Source::Hf { .. }))
+                });
+                record(&name, &split, &stage.name, e);
             }
         }
     }
-    missing.sort();
-    missing.dedup();
+    let mut missing: Vec<String> = per_task
+        .into_iter()
+        .map(|(task, splits, stages, e)| {
+            format!(
+                "task `{task}` [{}] (stage {}): {e}",
+                splits.join(", "),
+                stages
+                    .iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect();
+    if hub {
+        missing.push(format!(
+            "get the hub data with `exc fetch {} --name {}` (into the hub cache, where exc finds it with no flag; `--dry-run` first shows the sizes)",
+            plan.file, plan.mixture
+        ));
+    }
     missing
 }
 
