@@ -758,6 +758,11 @@ pub fn glob(pattern: &str, name: &str) -> bool {
     // Iterative, backtracking only to the last `*`: linear stack and at most
     // pattern x name steps, for any pattern (a recursive matcher took
     // exponential time on many `*`s and overflowed on a long pattern).
+    // Byte searches (memchr) keep a long plain name cheap against every task.
+    let bytes = pattern.as_bytes();
+    if !bytes.contains(&b'*') && !bytes.contains(&b'?') {
+        return pattern == name;
+    }
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
     let (mut pi, mut ni) = (0, 0);
