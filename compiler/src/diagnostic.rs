@@ -99,27 +99,20 @@ impl Diagnostic {
     /// quoted input is shortened ([`crate::excerpt`]).
     pub fn to_report(&self, sources: &SourceMap) -> miette::Report {
         let file = self.span.and_then(|s| sources.get(s.file).map(|f| (s, f)));
-        let whole = file.is_some_and(|(span, f)| {
+        let window = file.map(|(span, f)| {
             let spans: Vec<_> = std::iter::once(span)
                 .chain(self.related.iter().map(|(r, _)| *r))
                 .filter(|r| r.file == span.file)
                 .map(|r| (r.start, r.end))
                 .collect();
-            excerpt::fits(&f.text, &spans)
+            let name = f.path.display().to_string();
+            match excerpt::lines(&f.text, &spans) {
+                Some((from, to)) => excerpt::Window::lines(name, &f.text, from, to),
+                None => excerpt::Window::new(name, &f.text, span.start),
+            }
         });
-        let window = match file {
-            Some((span, f)) if !whole => Some(excerpt::Window::new(
-                f.path.display().to_string(),
-                &f.text,
-                span.start,
-            )),
-            _ => None,
-        };
         // A label's place in what is shown: the file, or the window.
-        let place = |start: usize, end: usize| match &window {
-            Some(w) => w.map(start, end),
-            None => Some((start, end.saturating_sub(start))),
-        };
+        let place = |start: usize, end: usize| window.as_ref().and_then(|w| w.map(start, end));
         let mut labels = Vec::new();
         let mut elsewhere = Vec::new();
         if let Some((span, _)) = file {
@@ -160,12 +153,9 @@ impl Diagnostic {
             help,
             labels,
         };
-        match (window, file) {
-            (Some(w), _) => miette::Report::new(report).with_source_code(w),
-            (None, Some((_, f))) => miette::Report::new(report).with_source_code(
-                miette::NamedSource::new(f.path.display().to_string(), f.text.to_string()),
-            ),
-            (None, None) => miette::Report::new(report),
+        match window {
+            Some(w) => miette::Report::new(report).with_source_code(w),
+            None => miette::Report::new(report),
         }
     }
 }

@@ -18,26 +18,30 @@ const AFTER: usize = 160;
 const MAX_QUOTE: usize = 80;
 const ELLIPSIS: &str = "…";
 
-/// Whether labels at these spans can be quoted whole: no span is long, and
-/// no line is long from the line before the first to the line after the
-/// last (the renderer merges nearby labels into one excerpt with every
-/// line between them).
-pub fn fits(text: &str, spans: &[(usize, usize)]) -> bool {
-    let Some(first) = spans.iter().map(|s| s.0).min() else {
-        return true;
-    };
+/// The lines labels at these spans show — from the line before the first
+/// to the line after the last, as the renderer merges nearby labels into
+/// one excerpt with every line between them — if they can be quoted whole:
+/// no span is long and no line in them is.
+pub fn lines(text: &str, spans: &[(usize, usize)]) -> Option<(usize, usize)> {
+    let first = spans.iter().map(|s| s.0).min()?;
     let last = spans.iter().map(|s| s.1).max().unwrap_or(first);
     if spans.iter().any(|(s, e)| e.saturating_sub(*s) > MAX_SPAN) {
-        return false;
+        return None;
     }
     let from = line_start(text, line_start(text, first).saturating_sub(1));
-    let to = line_end(text, line_end(text, last) + 1);
-    text.get(from..to)
-        .is_some_and(|region| region.split('\n').all(|l| l.len() <= MAX_LINE))
+    // Through the newline of the line after: the renderer shows an empty one.
+    let to = (line_end(text, line_end(text, last) + 1) + 1).min(text.len());
+    let region = text.get(from..to)?;
+    region
+        .split('\n')
+        .all(|l| l.len() <= MAX_LINE)
+        .then_some((from, to))
 }
 
-/// One line of a file cut to a window around a span, as miette source code
-/// that reports the file's own line and column numbers.
+/// Part of a file as miette source code that reports the file's own line
+/// and column numbers: whole lines (the renderer then reads only them, not
+/// the file from its start for every label), or one line cut to a window
+/// around a span.
 pub struct Window {
     name: String,
     text: String,
@@ -53,6 +57,19 @@ pub struct Window {
 }
 
 impl Window {
+    /// Whole lines `from..to` of `text` (`from` at a line start).
+    pub fn lines(name: String, text: &str, from: usize, to: usize) -> Self {
+        Window {
+            name,
+            text: text.get(from..to).unwrap_or("").to_string(),
+            line: text.get(..from).map_or(0, |t| t.matches('\n').count()),
+            from,
+            to,
+            prefix: 0,
+            column: 0,
+        }
+    }
+
     /// A window of the line holding byte `start` of `text`.
     pub fn new(name: String, text: &str, start: usize) -> Self {
         let start = floor(text, start.min(text.len()));
@@ -156,10 +173,10 @@ mod tests {
     fn windows_keep_file_positions() {
         let text = format!("a\n{}X{}\nb", "y".repeat(100_000), "z".repeat(100_000));
         let at = 2 + 100_000;
-        assert!(!fits(&text, &[(at, at + 1)]));
-        assert!(fits("a\nb\n", &[(2, 3)]));
+        assert_eq!(lines(&text, &[(at, at + 1)]), None);
+        assert_eq!(lines("a\nb\nc\nd\ne", &[(4, 5)]), Some((2, 8)));
         // A long line between two labels is shown when they merge.
-        assert!(!fits(&text, &[(0, 1), (text.len() - 1, text.len())]));
+        assert_eq!(lines(&text, &[(0, 1), (text.len() - 1, text.len())]), None);
         let w = Window::new("f".into(), &text, at);
         assert!(w.text.len() < BEFORE + AFTER + 10);
         let (s, len) = w.map(at, at + 1).unwrap();

@@ -765,17 +765,36 @@ fn whole(v: &Value) -> Option<u64> {
 
 /// `*` and `?` wildcards over a whole name.
 pub fn glob(pattern: &str, name: &str) -> bool {
-    fn go(p: &[char], n: &[char]) -> bool {
-        match p.split_first() {
-            None => n.is_empty(),
-            Some(('*', rest)) => (0..=n.len()).any(|i| go(rest, n.get(i..).unwrap_or(&[]))),
-            Some(('?', rest)) => n.split_first().is_some_and(|(_, nr)| go(rest, nr)),
-            Some((c, rest)) => n
-                .split_first()
-                .is_some_and(|(h, nr)| h == c && go(rest, nr)),
-        }
+    // Iterative, backtracking only to the last `*`: linear stack and at most
+    // pattern x name steps, for any pattern (a recursive matcher took
+    // exponential time on many `*`s and overflowed on a long pattern).
+    // Byte searches (memchr) keep a long plain name cheap against every task.
+    let bytes = pattern.as_bytes();
+    if !bytes.contains(&b'*') && !bytes.contains(&b'?') {
+        return pattern == name;
     }
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
-    go(&p, &n)
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while let Some(&c) = n.get(ni) {
+        match p.get(pi) {
+            Some('*') => {
+                star = Some((pi + 1, ni));
+                pi += 1;
+            }
+            Some(&q) if q == '?' || q == c => {
+                pi += 1;
+                ni += 1;
+            }
+            _ => match star {
+                Some((sp, sn)) => {
+                    star = Some((sp, sn + 1));
+                    (pi, ni) = (sp, sn + 1);
+                }
+                None => return false,
+            },
+        }
+    }
+    p.get(pi..).unwrap_or(&[]).iter().all(|c| *c == '*')
 }

@@ -330,6 +330,23 @@ fn unclosed_hole(file: FileId, scan: &Scan, at: Span, found: &str) -> Option<Dia
     )
 }
 
+/// Values and types nested deeper than this are refused: nothing exc reads
+/// needs more than a few levels, and every stage after the parser walks the
+/// tree recursively.
+pub const MAX_NESTING: usize = 32;
+
+/// A record, list or type nested past [`MAX_NESTING`], at the bracket that
+/// goes one level too deep.
+pub(crate) fn too_deep(at: Span) -> Diagnostic {
+    Diagnostic::error(
+        "exc::syntax::too_deep",
+        format!("values and types nest at most {MAX_NESTING} levels deep"),
+        at,
+    )
+    .label("one level too deep")
+    .help("flatten the record, list or type: keep nested data in the data files, not in the task")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,21 +394,4 @@ mod tests {
         );
         assert_eq!(keyword_help("zzz", &task), None);
     }
-}
-
-/// Values and types nested deeper than this are refused: nothing exc reads
-/// needs more than a few levels, and every stage after the parser walks the
-/// tree recursively.
-pub const MAX_NESTING: usize = 32;
-
-/// A record, list or type nested past [`MAX_NESTING`], at the bracket that
-/// goes one level too deep.
-pub(crate) fn too_deep(at: Span) -> Diagnostic {
-    Diagnostic::error(
-        "exc::syntax::too_deep",
-        format!("values and types nest at most {MAX_NESTING} levels deep"),
-        at,
-    )
-    .label("one level too deep")
-    .help("flatten the record, list or type: keep nested data in the data files, not in the task")
 }
