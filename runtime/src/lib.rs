@@ -16,6 +16,7 @@ pub mod dist;
 pub mod env;
 pub mod error;
 pub mod guard;
+pub mod hf_dir;
 pub mod launch;
 pub mod model;
 pub mod optim;

@@ -149,6 +149,12 @@ fn short_run_writes_a_complete_run_directory() {
         "optimizer.safetensors",
         "state.json",
         "COMMIT",
+        // A complete HF model directory (runtime/tests/hf_dir.rs).
+        "spiece.model",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "special_tokens_map.json",
+        "generation_config.json",
     ] {
         assert!(ck.join(f).is_file(), "checkpoint lacks {f}");
     }

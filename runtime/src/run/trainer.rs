@@ -508,9 +508,12 @@ impl<'a> Trainer<'a> {
             precision: Some(param_precision(&self.model.vs).to_string()),
         };
         let cfg = self.model.model.cfg.clone();
-        let (vs, opt) = (&self.model.vs, &self.opt);
+        let (vs, opt, tok) = (&self.model.vs, &self.opt, &self.ctx.tok);
         ckpt::write(&self.ckdir, self.step, |d| {
             save_weights(vs, &cfg, opt, d)?;
+            // A complete HF model directory: transformers loads the
+            // checkpoint with the tokenizer it was trained with.
+            crate::hf_dir::write_tokenizer(d, tok)?;
             let json =
                 serde_json::to_vec_pretty(&state).map_err(|e| Error::Checkpoint(e.to_string()))?;
             crate::checkpoint::write_atomic(&d.join(ckpt::STATE), &json)
