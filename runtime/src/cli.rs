@@ -138,11 +138,24 @@ fn tokenizer_for(model: &Path, given: Option<&Path>) -> Result<Arc<T5Tokenizer>>
     }
 }
 
+/// The checkpoint directory `--model` names: a directory, else a hub model
+/// id (`org/name`) found in the hub cache.
+fn model_dir(given: &Path) -> Result<PathBuf> {
+    let text = given.to_string_lossy();
+    let dir = crate::hub_model::locate(&text, given.to_path_buf());
+    crate::hub_model::check(
+        &text,
+        &dir,
+        &format!("`hf download {text}` (the hub cache is shared), or name it in a mixture's `model hf` and `exc fetch` the mixture"),
+    )?;
+    Ok(dir)
+}
+
 /// Runs `exc generate`, printing one output per input line to stdout.
 pub fn run_generate(args: &GenerateArgs) -> Result<()> {
     // Before waiting for standard input: a mistake is said at once.
     args.check()?;
-    tokenizer_for(&args.model, args.tokenizer.as_deref())?;
+    tokenizer_for(&model_dir(&args.model)?, args.tokenizer.as_deref())?;
     let lines = read_lines(args.input.as_deref())?;
     let stdout = std::io::stdout();
     generate_to(args, &lines, &mut stdout.lock())
@@ -152,8 +165,9 @@ pub fn run_generate(args: &GenerateArgs) -> Result<()> {
 pub fn generate_to(args: &GenerateArgs, lines: &[String], out: &mut dyn Write) -> Result<()> {
     args.check()?;
     let dev = crate::env::parse_device(args.device.as_deref())?;
-    let tok = tokenizer_for(&args.model, args.tokenizer.as_deref())?;
-    let loaded = checkpoint::load_model(&args.model, dev, Kind::Float)?;
+    let model = model_dir(&args.model)?;
+    let tok = tokenizer_for(&model, args.tokenizer.as_deref())?;
+    let loaded = checkpoint::load_model(&model, dev, Kind::Float)?;
     let mut cfg = GenerateConfig::for_model(&loaded.model);
     cfg.num_beams = args.beams;
     cfg.max_new_tokens = args.max_length;
@@ -188,8 +202,9 @@ pub fn run_score(args: &ScoreArgs) -> Result<()> {
 pub fn score_to(args: &ScoreArgs, lines: &[String], out: &mut dyn Write) -> Result<()> {
     at_least_one("--batch-size", args.batch_size as i64, "it counts rows")?;
     let dev = crate::env::parse_device(args.device.as_deref())?;
-    let tok = tokenizer_for(&args.model, args.tokenizer.as_deref())?;
-    let loaded = checkpoint::load_model(&args.model, dev, Kind::Float)?;
+    let model = model_dir(&args.model)?;
+    let tok = tokenizer_for(&model, args.tokenizer.as_deref())?;
+    let loaded = checkpoint::load_model(&model, dev, Kind::Float)?;
     let mut inputs = Vec::new();
     let mut targets = Vec::new();
     for (i, l) in lines.iter().enumerate() {

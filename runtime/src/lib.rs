@@ -17,6 +17,7 @@ pub mod env;
 pub mod error;
 pub mod guard;
 pub mod hf_dir;
+pub mod hub_model;
 pub mod launch;
 pub mod model;
 pub mod optim;

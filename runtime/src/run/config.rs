@@ -92,11 +92,14 @@ pub struct Change {
 impl Resolved {
     /// A path of the plan (`model hf "dir"`, `from "dir"`), read against
     /// the directory the run started in.
+    /// A hub model id (`model hf "org/name"`) with no directory of that name
+    /// is read from the hub cache ([`crate::hub_model`]).
     pub fn plan_path(&self, p: &str) -> PathBuf {
-        match &self.started_in {
+        let local = match &self.started_in {
             Some(base) => base.join(p),
             None => PathBuf::from(p),
-        }
+        };
+        crate::hub_model::locate(p, local)
     }
 
     /// Records the tokenizer file `file` as loaded and checks it against

@@ -303,6 +303,7 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
     base.precision = Default::default();
     let roots = DataRoots::from_env(base.data_dir.clone());
     check_data(&plan, &roots, args.resume.is_some().then_some(&base))?;
+    check_models(&plan, &base)?;
     let tok = crate::tokenizer::load(&base.tokenizer)?;
     base.pin_tokenizer(tok.path(), &root)?;
     if writer {
@@ -492,6 +493,21 @@ fn finished_reports(plan: &Plan, root: &Path) -> Option<Vec<PathBuf>> {
         reports.insert(0, root.join("summary.md"));
     }
     Some(reports)
+}
+
+/// Every model the plan starts from (`model hf`) is a local directory or in
+/// the hub cache, before any training starts.
+fn check_models(plan: &Plan, base: &Resolved) -> Result<()> {
+    let models =
+        std::iter::once(&plan.model).chain(plan.runs.iter().filter_map(|r| r.model.as_ref()));
+    for init in models.filter_map(|m| m.init.as_ref()) {
+        let hint = format!(
+            "`exc fetch {}` (it fetches the models a mixture names)",
+            plan.file
+        );
+        crate::hub_model::check(init, &base.plan_path(init), &hint)?;
+    }
+    Ok(())
 }
 
 /// Locates every source of every stage before any training starts. A
