@@ -57,7 +57,11 @@ enum V {
 
 fn from_json(j: &Json, ty: &Type, at: &str) -> Result<V, RenderError> {
     Ok(match (ty, j) {
-        (_, Json::Null) => V::Null,
+        (Type::Optional { .. } | Type::List { .. } | Type::Record { .. }, Json::Null) => V::Null,
+        // A null scalar in a field not declared optional would render as
+        // empty text (an empty target, trained): an error in `exc check
+        // --data`, `exc render` and `exc run` alike, never a silent row.
+        (ty, Json::Null) => return err(null_scalar(at, ty)),
         (Type::Optional { of }, _) => from_json(j, of, at)?,
         (Type::Text, Json::String(s)) => V::Text(s.clone()),
         (Type::Text, Json::Number(n)) => V::Text(n.to_string()),
@@ -126,6 +130,16 @@ fn from_json(j: &Json, ty: &Type, at: &str) -> Result<V, RenderError> {
             ))
         }
     })
+}
+
+fn null_scalar(at: &str, ty: &Type) -> String {
+    let field = at.split(['.', '[']).next().unwrap_or(at);
+    format!(
+        "`{at}` is null, but its type `{t}` is not optional (it would render as empty text); \
+         if rows may lack it, declare `{t}?` and drop them with `filter {field}` (counted with the filter's drops), \
+         else fix the data",
+        t = ty.describe()
+    )
 }
 
 fn json_kind(j: &Json) -> &'static str {
