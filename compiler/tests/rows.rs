@@ -41,7 +41,13 @@ fn a_null_text_is_an_error_not_empty_text() {
 #[test]
 fn an_optional_null_is_absent_and_its_filter_drops_the_row() {
     let src = r#"task t { fields { premise: text?, label: class[entailment, contradiction]? } filter label input "rte: {premise}" target label metrics accuracy }"#;
-    assert_eq!(render(src, json!({"premise": null, "label": null})).unwrap(), vec![]);
+    assert_eq!(
+        render(src, json!({"premise": null, "label": null})).unwrap(),
+        vec![]
+    );
     let ex = render(src, json!({"premise": null, "label": 1})).unwrap();
-    assert_eq!((ex[0].input.as_str(), ex[0].target.as_str()), ("rte: ", "contradiction"));
+    assert_eq!(
+        (ex[0].input.as_str(), ex[0].target.as_str()),
+        ("rte: ", "contradiction")
+    );
 }
