@@ -394,7 +394,7 @@ fn a_gzip_cut_in_half_is_one_error_after_its_rows() {
     let (code, _, stderr) = exc(&[
         "check",
         "--no-time",
-        "tests/fixtures/common/bad_rows.task",
+        "tests/fixtures/common/cut_gzip.task",
         "--data",
         dir.to_str().unwrap(),
         "--rows",

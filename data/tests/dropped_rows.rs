@@ -264,4 +264,3 @@ fn a_null_label_stops_the_run_and_a_filtered_one_is_counted() {
     assert_eq!(c.rows - c.filtered, 14, "{c:?}");
     assert_eq!(c.filtered, (c.rows + 2) / 4, "{c:?}");
 }
-
