@@ -297,3 +297,134 @@ fn a_missing_path_on_the_command_line_says_what_it_is_relative_to() {
     assert!(stderr.contains("pass `--tasks DIR`"), "{stderr}");
     assert!(!stderr.contains("relative to that file"), "{stderr}");
 }
+
+/// `exc check --data` over tests/fixtures/common/bad_rows.task: every row
+/// that used to train or read silently is an error or a help line.
+fn check_bad_rows() -> (i32, String) {
+    let (code, _, stderr) = exc(&[
+        "check",
+        "--no-time",
+        "tests/fixtures/common/bad_rows.task",
+        "--data",
+        "tests/fixtures/data",
+    ]);
+    (code, stderr)
+}
+
+#[test]
+fn a_null_label_or_text_fails_check_and_render_as_it_fails_run() {
+    let (code, stderr) = check_bad_rows();
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("null_label [train]: 3 rows -> 2 examples, 1 failed, 0 empty targets"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("bad_rows/null_label.jsonl, row 2: `label` is null, but its type `class[entailment, not_entailment]` is not optional"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("null_text [train]: 3 rows -> 1 example, 2 failed"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("row 2: `premise` is null"), "{stderr}");
+    assert!(
+        stderr.contains("row 3: `premise` should be text, found the number 12345"),
+        "{stderr}"
+    );
+    for task in ["null_label", "null_text"] {
+        let (code, _, stderr) = exc(&[
+            "render",
+            task,
+            "--tasks",
+            "tests/fixtures/common/bad_rows.task",
+            "--data",
+            "tests/fixtures/data",
+        ]);
+        assert_eq!(code, 1, "{task}: {stderr}");
+        assert!(stderr.contains("row 2: `"), "{stderr}");
+    }
+}
+
+#[test]
+fn an_empty_file_fails_check_with_the_runs_error() {
+    let (_, stderr) = check_bad_rows();
+    assert!(
+        stderr.contains("error: empty_source [train]: source `tests/fixtures/data/bad_rows/empty.jsonl` has no rows: the file is empty"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_empty_csv_cell_is_an_absent_optional_label() {
+    let (_, stderr) = check_bad_rows();
+    assert!(
+        stderr.contains("optional_cell [train]: 3 rows -> 2 examples, 0 failed"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_label_not_in_the_list_points_at_its_declaration_and_the_datas_spelling() {
+    let (_, stderr) = check_bad_rows();
+    assert!(
+        stderr.contains("`label` is \"not entailment\", which is not one of class[entailment, not_entailment] (`label` is declared at tests/fixtures/common/bad_rows.task:46:"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("help: `label` (declared at tests/fixtures/common/bad_rows.task:46:"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the data never writes `not_entailment`: did you mean `not entailment`?"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_gzip_cut_in_half_is_one_error_after_its_rows() {
+    use std::io::Write;
+    let dir = std::env::temp_dir().join(format!("exc-cli-cut-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("cut")).unwrap();
+    let text: String = (0..200)
+        .map(|i| format!("{{\"premise\": \"row {i}, {}\"}}\n", i * 7919))
+        .collect();
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(text.as_bytes()).unwrap();
+    let bytes = e.finish().unwrap();
+    std::fs::write(dir.join("cut/train.jsonl.gz"), &bytes[..bytes.len() / 2]).unwrap();
+    let (code, _, stderr) = exc(&[
+        "check",
+        "--no-time",
+        "tests/fixtures/common/cut_gzip.task",
+        "--data",
+        dir.to_str().unwrap(),
+        "--rows",
+        "1000",
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("cut_gzip [train]: "))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    // Every row read rendered: the cut is no row, and nothing follows it.
+    let rows: usize = line["cut_gzip [train]: ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(rows > 0 && rows < 200, "{line}");
+    assert!(
+        line.contains(&format!("-> {rows} examples, 0 failed")),
+        "{line}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "error: reading stopped: `{}",
+            dir.join("cut/train.jsonl.gz").display()
+        )) && stderr.contains("cannot be read past line"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

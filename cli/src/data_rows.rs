@@ -2,7 +2,7 @@
 //! samples every task's splits and reports what would go wrong in a run.
 
 use crate::diagnostics::plural;
-use exc_compiler::ir::{Task, Unmatched};
+use exc_compiler::ir::{Task, Type, Unmatched};
 use exc_compiler::render::{render_row, Example};
 use exc_data::error::DataError;
 use exc_data::source::locate::DataRoots;
@@ -21,6 +21,90 @@ pub struct SplitRows {
     pub rows: Vec<Rendered>,
     /// Rows read on the way that a join dropped (`unmatched drop`).
     pub dropped: u64,
+    /// The error that ended the stream before `limit` rows (a file cut
+    /// short or unreadable), with its place in its words: it is no row.
+    pub ended: Option<String>,
+    /// Each top-level class field's values as the rows read write them,
+    /// with their counts (for the help on a label its list lacks).
+    pub class_values: Vec<(String, Vec<(String, usize)>)>,
+}
+
+/// Counts each class field's raw values (text, or a number's digits).
+fn count_class_values(
+    task: &Task,
+    row: &serde_json::Value,
+    out: &mut Vec<(String, Vec<(String, usize)>)>,
+) {
+    for (name, ty) in &task.fields {
+        if !matches!(ty.strip_optional(), Type::Class { .. }) {
+            continue;
+        }
+        let value = match row.get(name) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Number(n)) => n.to_string(),
+            _ => continue,
+        };
+        let at = match out.iter().position(|(n, _)| n == name) {
+            Some(i) => i,
+            None => {
+                out.push((name.clone(), Vec::new()));
+                out.len() - 1
+            }
+        };
+        let counts = &mut out[at].1;
+        match counts.iter_mut().find(|(v, _)| *v == value) {
+            Some((_, c)) => *c += 1,
+            None => counts.push((value, 1)),
+        }
+    }
+}
+
+/// For each class field whose data writes values its declared list lacks:
+/// where it is declared, what the data has, and for each declared name the
+/// data never writes, the data's value closest to it (a did-you-mean over
+/// the values the data has: `not entailment` for `not_entailment`).
+fn class_help(task: &Task, values: &[(String, Vec<(String, usize)>)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (field, counts) in values {
+        let Some(Type::Class { names }) = task.fields.get(field).map(Type::strip_optional) else {
+            continue;
+        };
+        let is_id = |v: &str| {
+            v.trim()
+                .parse::<i64>()
+                .is_ok_and(|i| i >= -1 && i < names.len() as i64)
+        };
+        let unknown: Vec<&(String, usize)> = counts
+            .iter()
+            .filter(|(v, _)| !names.contains(v) && !is_id(v) && !v.is_empty())
+            .collect();
+        if unknown.is_empty() {
+            continue;
+        }
+        let declared = task
+            .declared_at
+            .get(field)
+            .map_or_else(String::new, |at| format!(" (declared at {at})"));
+        let shown: Vec<String> = unknown
+            .iter()
+            .map(|(v, n)| format!("`{v}` ({})", plural(*n, "row", "rows")))
+            .collect();
+        out.push(format!(
+            "`{field}`{declared} is class[{}], but the data also writes {}",
+            names.join(", "),
+            shown.join(", ")
+        ));
+        let written: Vec<&str> = counts.iter().map(|(v, _)| v.as_str()).collect();
+        for name in names.iter().filter(|n| !written.contains(&n.as_str())) {
+            let candidates = unknown.iter().map(|(v, _)| v.as_str());
+            if let Some(s) = exc_compiler::diagnostic::suggestion(name, candidates) {
+                out.push(format!(
+                    "the data never writes `{name}`: {s} (write the name as the data does)"
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// Up to `limit` rows of `split`, rendered. Errors opening the source are returned whole.
@@ -34,20 +118,41 @@ pub fn render_split(
     let mut rows = exc_data::source::SourceFiles::new(files, task_source::read_options(task))
         .map_err(|e| describe(&e))?;
     let mut out = Vec::new();
+    let mut ended = None;
+    let mut class_values = Vec::new();
     while out.len() < limit {
         let Some(row) = rows.next() else { break };
         let place = rows.last_place().map_or_else(String::new, |(f, row)| {
             format!("{}, row {row}", f.describe())
         });
         let result = match row {
-            Ok(row) => render_row(task, &row, split).map_err(|e| e.message),
+            Ok(row) => {
+                count_class_values(task, &row, &mut class_values);
+                render_row(task, &row, split).map_err(|e| e.message)
+            }
+            // The run stops at such an error: so do the counts.
+            Err(e) if e.ends_stream() => {
+                ended = Some(describe(&e));
+                break;
+            }
             Err(e) => Err(describe(&e)),
         };
         out.push(Rendered { place, result });
     }
+    if out.is_empty() && ended.is_none() && rows.dropped() == 0 {
+        // `exc run` refuses a source without rows with this same error.
+        let first = rows
+            .files()
+            .first()
+            .map(|f| f.describe())
+            .unwrap_or_default();
+        return Err(describe(&exc_data::DataError::no_rows(&first)));
+    }
     Ok(SplitRows {
         rows: out,
         dropped: rows.dropped(),
+        ended,
+        class_values,
     })
 }
 
@@ -93,14 +198,15 @@ pub fn check(
                 first_missing.get_or_insert(e);
                 continue;
             }
-            let (rendered, dropped) = match render_split(task, split, &roots, rows) {
-                Ok(r) => (r.rows, r.dropped),
-                Err(e) => {
-                    problems += 1;
-                    eprintln!("error: {} [{split}]: {e}", task.name);
-                    continue;
-                }
-            };
+            let (rendered, dropped, ended, class_values) =
+                match render_split(task, split, &roots, rows) {
+                    Ok(r) => (r.rows, r.dropped, r.ended, r.class_values),
+                    Err(e) => {
+                        problems += 1;
+                        eprintln!("error: {} [{split}]: {e}", task.name);
+                        continue;
+                    }
+                };
             let failed: Vec<&Rendered> = rendered.iter().filter(|r| r.result.is_err()).collect();
             let examples: Vec<&Example> = rendered
                 .iter()
@@ -151,6 +257,10 @@ pub fn check(
                 ));
             }
             eprintln!("{line}");
+            if let Some(e) = &ended {
+                problems += 1;
+                eprintln!("  error: reading stopped: {e}");
+            }
             for r in failed.iter().take(3) {
                 if let Err(e) = &r.result {
                     eprintln!("  error: {}: {e}", r.place);
@@ -158,6 +268,9 @@ pub fn check(
             }
             if failed.len() > 3 {
                 eprintln!("  … and {} more rows that failed", failed.len() - 3);
+            }
+            for h in class_help(task, &class_values) {
+                eprintln!("  help: {h}");
             }
             problems += failed.len();
         }

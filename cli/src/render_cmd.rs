@@ -155,9 +155,9 @@ fn render_data(tasks: &[&Task], dir: &std::path::Path, args: &Args) -> crate::Ou
     let roots = exc_data::source::locate::DataRoots::from_env(Some(dir.to_path_buf()));
     let mut failed = 0;
     for task in tasks {
-        let (rendered, dropped) =
+        let (rendered, dropped, ended) =
             match crate::data_rows::render_split(task, &args.split, &roots, args.n) {
-                Ok(r) => (r.rows, r.dropped),
+                Ok(r) => (r.rows, r.dropped, r.ended),
                 Err(e) => {
                     eprintln!("error: {}: {e}", task.name);
                     return crate::Outcome::Usage;
@@ -190,6 +190,10 @@ fn render_data(tasks: &[&Task], dir: &std::path::Path, args: &Args) -> crate::Ou
                     eprintln!("error: {}: {}: {e}", task.name, r.place);
                 }
             }
+        }
+        if let Some(e) = ended {
+            eprintln!("error: {}: reading stopped: {e}", task.name);
+            return crate::Outcome::Invalid;
         }
     }
     if failed > 0 {

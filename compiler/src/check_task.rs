@@ -279,12 +279,20 @@ fn build(
 ) -> Option<Task> {
     let decl = d.decl;
     let name = decl.name.node.clone();
-    let fields = find(entries, |e| match e {
+    let declared = find(entries, |e| match e {
         TaskEntry::Fields(f) => Some(f),
         _ => None,
-    })
-    .map(|(f, _)| types::record(f, diags))
-    .unwrap_or_default();
+    });
+    let fields = declared
+        .map(|(f, _)| types::record(f, diags))
+        .unwrap_or_default();
+    let field_spans: Vec<(String, crate::source::Span)> = declared
+        .map(|(f, _)| {
+            f.iter()
+                .map(|x| (x.name.node.clone(), x.name.span))
+                .collect()
+        })
+        .unwrap_or_default();
 
     let each = find(entries, |e| match e {
         TaskEntry::Each(x) => Some(x),
@@ -669,6 +677,8 @@ fn build(
         choices,
         samples: Vec::new(),
         is_abstract: decl.is_abstract,
+        declared_at: IndexMap::new(),
+        field_spans,
     };
     for e in entries {
         if let TaskEntry::Sample(s) = &e.node {

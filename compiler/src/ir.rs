@@ -693,4 +693,12 @@ pub struct Task {
     pub samples: Vec<serde_json::Value>,
     #[serde(skip)]
     pub is_abstract: bool,
+    /// Where each field is declared (`file:line:col`), for data errors
+    /// that a declaration explains (a label not in its `class[...]`).
+    /// Not in the plan: a run's errors name the row without it.
+    #[serde(skip)]
+    pub declared_at: IndexMap<String, String>,
+    /// The spans `declared_at` is made from, once the source map is at hand.
+    #[serde(skip)]
+    pub field_spans: Vec<(String, crate::source::Span)>,
 }

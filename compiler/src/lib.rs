@@ -140,7 +140,14 @@ pub fn compile(paths: &[PathBuf]) -> Compilation {
         }
     }
     let task_count = decls.len();
-    let tasks = check_task::check_tasks(&decls, &mut diags);
+    let mut tasks = check_task::check_tasks(&decls, &mut diags);
+    for t in tasks.values_mut() {
+        for (name, span) in &t.field_spans {
+            let (line, col) = loaded.sources.line_col(span.file, span.start);
+            let at = format!("{}:{line}:{col}", loaded.relative(span.file));
+            t.declared_at.insert(name.clone(), at);
+        }
+    }
     let mut plans = Vec::new();
     for (id, m) in &mixtures {
         let Some(entries) = mixture_entries(m, &mixtures, &mut diags, &mut Vec::new()) else {

@@ -67,10 +67,23 @@ pub(crate) enum V {
 
 pub(crate) fn from_json(j: &Json, ty: &Type, at: &str) -> Result<V, RenderError> {
     Ok(match (ty, j) {
-        (_, Json::Null) => V::Null,
+        (Type::Optional { .. } | Type::List { .. } | Type::Record { .. }, Json::Null) => V::Null,
+        // A null scalar in a field not declared optional would render as
+        // empty text (an empty target, trained): an error in `exc check
+        // --data`, `exc render` and `exc run` alike, never a silent row.
+        (ty, Json::Null) => return err(null_scalar(at, ty)),
+        // An empty TSV/CSV cell is how those files write "absent": for an
+        // optional class, number or bool it is null, not a value to parse.
+        (Type::Optional { of }, Json::String(s)) if s.is_empty() && **of != Type::Text => V::Null,
         (Type::Optional { of }, _) => from_json(j, of, at)?,
         (Type::Text, Json::String(s)) => V::Text(s.clone()),
-        (Type::Text, Json::Number(n)) => V::Text(n.to_string()),
+        // A number is not read as text (`12345` silently becoming "12345"):
+        // the declaration says what the data holds.
+        (Type::Text, Json::Number(n)) => {
+            return err(format!(
+                "`{at}` should be text, found the number {n}; declare it `int` or `float` (and write `{at} | str` where text is wanted), or fix the data"
+            ))
+        }
         (Type::Int, Json::Number(n)) => match n.as_i64() {
             Some(i) => V::Int(i),
             None => return err(format!("`{at}` should be an int, found {n}")),
@@ -138,6 +151,16 @@ pub(crate) fn from_json(j: &Json, ty: &Type, at: &str) -> Result<V, RenderError>
     })
 }
 
+fn null_scalar(at: &str, ty: &Type) -> String {
+    let field = at.split(['.', '[']).next().unwrap_or(at);
+    format!(
+        "`{at}` is null, but its type `{t}` is not optional (it would render as empty text); \
+         if rows may lack it, declare `{t}?` and drop them with `filter {field}` (counted with the filter's drops), \
+         else fix the data",
+        t = ty.describe()
+    )
+}
+
 fn json_kind(j: &Json) -> &'static str {
     match j {
         Json::Null => "null",
@@ -174,7 +197,22 @@ impl Env<'_> {
         // Name the field, not the whole `path | fn` chain, in type errors.
         let at = text.split(" | ").next().unwrap_or(text);
         let (json, ty) = self.raw(path, at, lenient)?;
-        from_json(&json, &ty, at)
+        from_json(&json, &ty, at).map_err(|e| self.declared(e, path))
+    }
+
+    /// A value that does not fit its declared type: the error points at the
+    /// declaration too (`file:line:col`), which is where it may be fixed.
+    fn declared(&self, e: RenderError, path: &[Step]) -> RenderError {
+        let Some(Step::Field(root)) = path.first() else {
+            return e;
+        };
+        let bound = self.vars.iter().any(|(name, _, _)| name == root);
+        match self.task.declared_at.get(root) {
+            Some(at) if !bound => RenderError {
+                message: format!("{} (`{root}` is declared at {at})", e.message),
+            },
+            _ => e,
+        }
     }
 
     /// The JSON a path reaches and its declared type.

@@ -26,6 +26,17 @@ pub enum DataError {
         /// What is wrong with it.
         message: String,
     },
+    /// A file that cannot be read on from `line` (a gzip stream cut short,
+    /// a damaged disk): the rows before it were read, none after it is.
+    #[error("`{path}` cannot be read past line {}: {message}", line.saturating_sub(1))]
+    Truncated {
+        /// The file being read.
+        path: PathBuf,
+        /// 1-based line where reading failed.
+        line: u64,
+        /// The underlying error.
+        message: String,
+    },
     /// Line-aligned column files whose line counts differ.
     #[error(
         "`{short}` has {short_lines} lines but `{long}` has {}: line-aligned column files need the same number of lines",
@@ -193,12 +204,39 @@ impl DataError {
                 "`exc render --data DIR --split SPLIT` shows the rows and what each renders to; \
                  check the filter against the data (a field name, a label value) and the join's keys",
             ),
+            DataError::Truncated { .. } => Some(
+                "the file is cut short or damaged (a download or copy that stopped half-way): \
+                 fetch or decompress it again; exc stops reading a file at its first such error",
+            ),
             DataError::Unaligned { .. } => Some(
                 "line i of each file is one row: fix the files so that they pair up line by \
                  line (exc never drops the unpaired lines)",
             ),
             _ => None,
         }
+    }
+
+    /// Whether the stream the error came from can go on to its next row: a
+    /// row that does not parse or render can be skipped over, a file that
+    /// cannot be opened or read on cannot. Readers stop at the first error
+    /// that ends a stream, so that one damaged file is one error, never a
+    /// run of failed "rows" that do not exist.
+    pub fn ends_stream(&self) -> bool {
+        !matches!(
+            self,
+            DataError::Malformed { .. }
+                | DataError::Render { .. }
+                | DataError::Unmatched(_)
+                | DataError::DuplicateKey(_)
+        )
+    }
+
+    /// A source without a single row (an empty file): `exc run` and
+    /// `exc check --data` both refuse it with this error.
+    pub fn no_rows(source: &str) -> Self {
+        DataError::Config(format!(
+            "source `{source}` has no rows: the file is empty (or holds blank lines only)"
+        ))
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {

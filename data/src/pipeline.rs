@@ -206,13 +206,13 @@ impl RowStream {
                     });
                 }
                 if self.buf.is_empty() {
-                    return Err(DataError::Config(format!(
-                        "source `{}` has no rows",
-                        self.files
+                    return Err(DataError::no_rows(
+                        &self
+                            .files
                             .first()
                             .map(SourceFile::describe)
-                            .unwrap_or_default()
-                    )));
+                            .unwrap_or_default(),
+                    ));
                 }
             }
         }

@@ -63,7 +63,27 @@ pub(crate) fn prepare(
             Ok(Prepared::Pairs(out))
         }
         Objective::SpanCorruption { text_field, .. } => {
-            let text = row.get(text_field).and_then(Value::as_str).unwrap_or("");
+            // A missing, null or non-text document would train as an empty
+            // one: an error naming the row instead, as a template's is.
+            let text = match row.get(text_field) {
+                Some(Value::String(s)) => s,
+                other => {
+                    return Err(DataError::Render {
+                        task: task.to_string(),
+                        place: None,
+                        message: format!(
+                            "`{text_field}` should be text, found {}",
+                            other.map_or("no such field", |v| match v {
+                                Value::Null => "null",
+                                Value::Number(_) => "a number",
+                                Value::Bool(_) => "a bool",
+                                Value::Array(_) => "a list",
+                                _ => "a record",
+                            })
+                        ),
+                    })
+                }
+            };
             Ok(Prepared::Tokens(tok.encode(text)?))
         }
     }

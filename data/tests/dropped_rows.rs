@@ -207,3 +207,60 @@ fn a_join_that_drops_every_row_is_an_error_naming_the_join() {
     assert_eq!(counts.unmatched, 20, "{counts:?}");
     assert!(err.to_string().contains("20 had no joined row"), "{err}");
 }
+
+/// A class task over `rows.jsonl`, where every fourth row's label is null.
+fn null_label_task(dir: &Path, label: &str, filter: &str) -> Task {
+    let rows: String = (0..20)
+        .map(|i| {
+            let label = if i % 4 == 1 {
+                serde_json::Value::Null
+            } else {
+                serde_json::json!(i % 2)
+            };
+            format!("{}\n", serde_json::json!({"id": i, "label": label}))
+        })
+        .collect();
+    std::fs::write(dir.join("rows.jsonl"), rows).unwrap();
+    let src = format!(
+        r#"task t {{
+  source files jsonl {{ train = "rows.jsonl" }}
+  fields {{ id: int, label: {label} }}
+  {filter}
+  input "row {{id}}" target label metrics accuracy
+}}"#
+    );
+    let (tasks, diags) = check_task_text(&src, "t.task");
+    assert!(diags.is_empty(), "{diags:?}");
+    tasks.into_values().next().unwrap()
+}
+
+/// The run's data pipeline applies the policy `exc check --data` and
+/// `exc render` do (one `render_row`): a null label where the class is not
+/// optional stops it, naming the file and row, instead of training an
+/// empty target; declared optional and filtered, such rows are counted.
+#[test]
+fn a_null_label_stops_the_run_and_a_filtered_one_is_counted() {
+    let tok = tokenizer();
+    let dir = tmp("dropped", "null-label");
+    let t = null_label_task(&dir, "class[no, yes]", "");
+    let strict = spec(&t, &dir, 1);
+    let mut p = Pipeline::new(&strict, tok.clone(), None).unwrap();
+    let err = (0..10).find_map(|_| p.next_batch().err()).unwrap();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("rows.jsonl") && msg.contains("row 2") && msg.contains("`label` is null"),
+        "{msg}"
+    );
+
+    let t = null_label_task(&dir, "class[no, yes]?", "filter label != null");
+    let filtered = spec(&t, &dir, 1);
+    let mut p = Pipeline::new(&filtered, tok, None).unwrap();
+    for _ in 0..7 {
+        p.next_batch().unwrap();
+    }
+    // 15 labelled rows in 20: 14 examples take at most 19 rows, of which
+    // the null ones (every fourth) were filtered and counted.
+    let c = counts(&p.cursor());
+    assert_eq!(c.rows - c.filtered, 14, "{c:?}");
+    assert_eq!(c.filtered, (c.rows + 2) / 4, "{c:?}");
+}

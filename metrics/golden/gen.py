@@ -495,6 +495,17 @@ def corr_cases():
         case(f"pearson_{name}", "pearson_corrcoef", [repr(float(y)) for y in ys], [float(x) for x in xs], T5.pearson_corrcoef(xs, ys))
         case(f"spearman_{name}", "spearman_corrcoef", [repr(float(y)) for y in ys], [float(x) for x in xs], T5.spearman_corrcoef(xs, ys))
     case("pearson_constant", "pearson_corrcoef", ["1", "1", "1"], [1.0, 2.0, 3.0], {"pearson_corrcoef": float("nan")}, error="undefined")
+    # A nan or an infinity (1e400 overflows to inf) parses as a float, in T5
+    # too: scipy's pearsonr returns nan for either, spearmanr for nan only.
+    xs = [1.0, 2.0, 3.0, 4.0]
+    for bad in ("nan", "inf", "1e400", "-inf"):
+        ys = [float(v) for v in ("1.5", bad, "2.5", "4")]
+        for metric in ("pearson", "spearman"):
+            got = T5.pearson_corrcoef(xs, ys) if metric == "pearson" else T5.spearman_corrcoef(xs, ys)
+            key = f"{metric}_corrcoef"
+            # spearman ranks an infinity like any other number; nan has no rank.
+            error = "undefined" if math.isnan(got[key]) else None
+            case(f"{metric}_{bad.replace('-', 'minus_')}_prediction", key, ["1.5", bad, "2.5", "4"], xs, got, error=error)
     case("pearson_invalid_float", "pearson_corrcoef", ["1.5", "two", " 3 "], [1.0, 2.0, 3.0],
          {**T5.pearson_corrcoef([1.0, 2.0, 3.0], [1.5, -1.0, 3.0]), "invalid_predictions": 1}, exact=["invalid_predictions"])
 

@@ -129,6 +129,26 @@ fn floats(preds: &[String], targets: &[Value]) -> Columns<f64> {
     Ok((t, p, unknown))
 }
 
+/// A value scipy's `pearsonr` (nan, an infinity such as `inf` or `1e400`)
+/// or `spearmanr` (nan) returns nan for. T5 parses such a prediction as a
+/// float (only unparsable text is its invalid -1) and so returns nan too.
+/// exc follows them: the score is undefined, and the reason names the row.
+fn undefined_at(
+    name: &str,
+    values: &[f64],
+    bad: &dyn Fn(&f64) -> bool,
+    what: &str,
+    shown: &dyn Fn(usize) -> String,
+) -> Result<(), MetricError> {
+    match values.iter().position(bad) {
+        Some(row) => Err(MetricError::Undefined(format!(
+            "{name} is undefined: {what} {row} is `{}`, and scipy returns nan for it",
+            shown(row).trim()
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn nonnan(name: &str, v: f64) -> Result<f64, MetricError> {
     if v.is_nan() {
         Err(MetricError::Undefined(format!(
@@ -268,6 +288,10 @@ pub(crate) fn dispatch(name: &str, preds: &[String], targets: &[Value], o: &Opti
         }
         "pearson_corrcoef" | "spearman_corrcoef" => {
             let (t, p, unk) = floats(preds, targets)?;
+            // spearmanr ranks an infinity like any number; nan has no rank.
+            let bad = |v: &f64| v.is_nan() || (name == "pearson_corrcoef" && v.is_infinite());
+            undefined_at(name, &p, &bad, "prediction", &|row| preds[row].clone())?;
+            undefined_at(name, &t, &bad, "target", &|row| targets[row].to_string())?;
             let v = if name == "pearson_corrcoef" {
                 crate::corr::pearson(&t, &p)
             } else {

@@ -65,3 +65,26 @@ fn metric_cases_match_references() {
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A nan (or, for pearson, an infinity) is named as the reason the score is
+/// undefined: it used to read as "an input is constant" (pearson) or rank
+/// as the largest value (spearman gave 50.0).
+#[test]
+fn non_finite_predictions_are_named() {
+    let targets: Vec<serde_json::Value> = vec![1.0.into(), 2.0.into(), 3.0.into(), 4.0.into()];
+    for (metric, bad) in [
+        ("pearson", "1e400"),
+        ("pearson", "inf"),
+        ("pearson", "nan"),
+        ("spearman", "nan"),
+    ] {
+        let preds: Vec<String> = ["1.5", bad, "2.5", "4"].map(String::from).to_vec();
+        match compute(metric, &preds, &targets, &Options::default()) {
+            Err(MetricError::Undefined(m)) => {
+                assert!(m.contains(&format!("prediction 1 is `{bad}`")), "{m}");
+                assert!(!m.contains("constant"), "{m}");
+            }
+            other => panic!("{metric} with `{bad}`: {other:?}"),
+        }
+    }
+}

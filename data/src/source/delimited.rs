@@ -108,6 +108,14 @@ pub(super) fn open(
 
 fn csv_error(path: &Path, e: csv::Error) -> DataError {
     let line = e.position().map_or(0, |p| p.line());
+    if let csv::ErrorKind::Io(io) = e.kind() {
+        // The file cannot be read on (a gzip stream cut short).
+        return DataError::Truncated {
+            path: PathBuf::from(path),
+            line: line + 1,
+            message: io.to_string(),
+        };
+    }
     DataError::Malformed {
         path: PathBuf::from(path),
         line,

@@ -44,6 +44,8 @@ struct Lines {
     path: PathBuf,
     line: u64,
     buf: Vec<u8>,
+    /// A read failed: the file ends there.
+    failed: bool,
 }
 
 impl Lines {
@@ -53,11 +55,15 @@ impl Lines {
             path: path.to_path_buf(),
             line: 0,
             buf: Vec::new(),
+            failed: false,
         })
     }
 
     /// The next line as text, or None at the end of the file.
     fn next_line(&mut self) -> Option<Result<(u64, String)>> {
+        if self.failed {
+            return None;
+        }
         self.buf.clear();
         match self.reader.read_until(b'\n', &mut self.buf) {
             Ok(0) => None,
@@ -80,11 +86,16 @@ impl Lines {
                     }),
                 })
             }
-            Err(e) => Some(Err(DataError::Malformed {
-                path: self.path.clone(),
-                line: self.line + 1,
-                message: format!("read error: {e}"),
-            })),
+            Err(e) => {
+                // A gzip stream cut short keeps failing (or gives garbage):
+                // the file ends at its first read error.
+                self.failed = true;
+                Some(Err(DataError::Truncated {
+                    path: self.path.clone(),
+                    line: self.line + 1,
+                    message: e.to_string(),
+                }))
+            }
         }
     }
 }
@@ -106,10 +117,10 @@ impl Lines {
                     }
                 }
                 Err(e) => {
-                    return Err(DataError::Malformed {
+                    return Err(DataError::Truncated {
                         path: self.path.clone(),
                         line: self.line + 1,
-                        message: format!("read error: {e}"),
+                        message: e.to_string(),
                     })
                 }
             }

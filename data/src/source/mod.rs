@@ -351,6 +351,8 @@ pub struct SourceFiles {
     last_part: Option<usize>,
     /// Rows a join dropped (`unmatched drop`), this stream's own.
     dropped: u64,
+    /// An error that ends the stream was returned: nothing follows it.
+    ended: bool,
 }
 
 impl SourceFiles {
@@ -379,6 +381,7 @@ impl SourceFiles {
             turn: 0,
             last_part: None,
             dropped: 0,
+            ended: false,
         })
     }
 
@@ -579,7 +582,22 @@ fn part_groups(files: &[SourceFile]) -> Vec<Vec<SourceFile>> {
 impl Iterator for SourceFiles {
     type Item = Result<Value>;
 
+    /// The next row; after an error that ends the stream (a file that
+    /// cannot be opened or read on, [`DataError::ends_stream`]), none.
     fn next(&mut self) -> Option<Self::Item> {
+        if self.ended {
+            return None;
+        }
+        let item = self.next_row();
+        if let Some(Err(e)) = &item {
+            self.ended = e.ends_stream();
+        }
+        item
+    }
+}
+
+impl SourceFiles {
+    fn next_row(&mut self) -> Option<Result<Value>> {
         if !self.parts.is_empty() {
             return self.next_in_turn();
         }

@@ -23,11 +23,39 @@ pub(super) fn open(
 /// The rows of a parquet file, from its footer.
 pub(super) fn row_count(path: &Path) -> Result<u64> {
     let file = File::open(path).map_err(|e| DataError::io(path, e))?;
-    let reader = SerializedFileReader::new(file).map_err(|e| DataError::Format {
-        path: path.to_path_buf(),
-        message: format!("not a readable parquet file: {e}"),
-    })?;
+    let reader = SerializedFileReader::new(file).map_err(|e| unreadable(path, &e))?;
     Ok(u64::try_from(reader.metadata().file_metadata().num_rows()).unwrap_or(0))
+}
+
+/// Why a parquet file cannot be opened. A file cut short (a download that
+/// stopped) has lost its footer, which ends with `PAR1`: say so, since
+/// the parquet reader's own words ("EOF", "invalid footer") do not.
+fn unreadable(path: &Path, e: &parquet::errors::ParquetError) -> DataError {
+    let tail = ends_with_magic(path);
+    let message = match tail {
+        Some(false) => format!(
+            "not a readable parquet file: it is cut short or damaged (it does not end with parquet's footer, `PAR1`); fetch it again ({e})"
+        ),
+        _ => format!("not a readable parquet file: {e}"),
+    };
+    DataError::Format {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
+/// Whether the file's last four bytes are `PAR1` (None when unreadable).
+fn ends_with_magic(path: &Path) -> Option<bool> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = File::open(path).ok()?;
+    let len = f.seek(SeekFrom::End(0)).ok()?;
+    if len < 4 {
+        return Some(false);
+    }
+    f.seek(SeekFrom::End(-4)).ok()?;
+    let mut magic = [0u8; 4];
+    std::io::Read::read_exact(&mut f, &mut magic).ok()?;
+    Some(&magic == b"PAR1")
 }
 
 /// Rows after the first `skip`, and how many were passed: whole row groups
@@ -40,10 +68,7 @@ pub(super) fn open_at(
     skip: u64,
     select: Option<&[String]>,
 ) -> Result<(impl Iterator<Item = Result<Value>> + Send, u64)> {
-    let not_parquet = |e: parquet::errors::ParquetError| DataError::Format {
-        path: path.to_path_buf(),
-        message: format!("not a readable parquet file: {e}"),
-    };
+    let not_parquet = |e: parquet::errors::ParquetError| unreadable(path, &e);
     let open = || File::open(path).map_err(|e| DataError::io(path, e));
     let sizes: Vec<u64> = SerializedFileReader::new(open()?)
         .map_err(not_parquet)?
@@ -88,10 +113,12 @@ pub(super) fn open_at(
     let mut rows = rows.map(move |row| {
         n += 1;
         row.map(|r| row_to_json(&r))
-            .map_err(|e| DataError::Malformed {
+            // A row that does not decode is a damaged page: the rest of
+            // the file cannot be trusted, so the stream ends here.
+            .map_err(|e| DataError::Truncated {
                 path: path.clone(),
                 line: n,
-                message: format!("parquet row: {e}"),
+                message: format!("parquet row {n}: {e}"),
             })
     });
     // The rest, inside the position's row group, are decoded and dropped.
