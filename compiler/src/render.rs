@@ -450,7 +450,9 @@ fn one_step(
             let len = json.as_array().map_or(0, Vec::len);
             match json.get(*n).cloned() {
                 Some(item) => Ok((item, *of)),
-                None if lenient => Ok((Json::Null, *of)),
+                // Missing under `default`: absent, which `default` replaces
+                // (not a null of the element's type, which is an error).
+                None if lenient => Ok((Json::Null, Type::Optional { of })),
                 None => err(format!(
                     "`{text}`: index {n} is out of range (the list has {len})"
                 )),

@@ -185,7 +185,20 @@ pub(super) const FIXED: Def = Def {
     wants: "a number",
     sees_null: false,
     check: |c| {
-        let digits = num_arg(c.call, 0, "digits", MAX_DIGITS as f64)?;
+        let digits = num_arg(c.call, 0, "digits", MAX_DIGITS as f64).ok();
+        // A whole number of decimals: 2.5 was silently cast to 2 once.
+        let Some(digits) = digits.filter(|d| d.fract() == 0.0) else {
+            let given = match c.call.args.first().map(|a| &a.value.node) {
+                Some(Value::Num(n)) => n.value.to_string(),
+                _ => "a number".to_string(),
+            };
+            return Err(bad_arg(
+                c.call,
+                &format!(
+                    "`fixed` takes a whole number of decimals from 0 to {MAX_DIGITS}, not {given}"
+                ),
+            ));
+        };
         Ok((
             Func::Fixed {
                 digits: digits as usize,
