@@ -1,9 +1,9 @@
 -- Tries exc.lua in a real Neovim, headless, on tests/fixtures/lsp:
---   EXC=target/debug/exc nvim --headless -u NONE -l? (0.7 has no -l):
---   nvim --headless -u NONE -c "luafile editors/nvim/check.lua"
+--   EXC=target/debug/exc nvim --headless -u NONE -c "luafile editors/nvim/check.lua"
 -- Opens the mixture, misspells a task name in the buffer (unsaved), waits
 -- for the server's diagnostics, asks for a definition, a hover and a
 -- completion, and prints what it got; exits 1 if any is missing.
+vim.cmd("filetype on")
 package.path = vim.fn.getcwd() .. "/editors/nvim/?.lua;" .. package.path
 local exc = require("exc")
 exc.cmd = { os.getenv("EXC") or "exc", "lsp" }

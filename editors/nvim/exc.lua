@@ -4,12 +4,14 @@ local M = {}
 
 M.cmd = { "exc", "lsp" }
 
-vim.filetype = vim.filetype or {}
-if vim.filetype.add then
-  vim.filetype.add({ extension = { task = "exc", exmix = "exc" } })
-else
-  vim.cmd([[autocmd BufRead,BufNewFile *.task,*.exmix setfiletype exc]])
-end
+-- An autocommand rather than vim.filetype.add, which 0.7 only honours
+-- with g:do_filetype_lua.
+vim.cmd([[
+  augroup exc_filetype
+    autocmd!
+    autocmd BufRead,BufNewFile *.task,*.exmix setfiletype exc
+  augroup END
+]])
 
 -- The project root: the nearest directory with exc.toml or .git.
 local function root(path)
