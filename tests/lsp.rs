@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -286,7 +286,7 @@ fn an_editor_session_over_stdio() {
     assert_eq!(labels(&c), ["premise", "hypothesis", "label"]);
     let c = ed.request(
         "textDocument/completion",
-        json!({"textDocument": {"uri": task_uri}, "position": pos(&task_text, "{hypothesis}", 0, 11)}),
+        json!({"textDocument": {"uri": task_uri}, "position": pos(&typing, "{hypothesis}", 0, 11)}),
     );
     assert!(labels(&c).contains(&"premise".to_string()), "{c}");
     let piped = task_text.replace("{hypothesis}", "{hypothesis | lo}");
@@ -301,7 +301,7 @@ fn an_editor_session_over_stdio() {
     assert!(labels(&c).contains(&"lower".to_string()), "{c}");
     let c = ed.request(
         "textDocument/completion",
-        json!({"textDocument": {"uri": task_uri}, "position": pos(&task_text, "accuracy", 0, 3)}),
+        json!({"textDocument": {"uri": task_uri}, "position": pos(&piped, "accuracy", 0, 3)}),
     );
     assert!(labels(&c).contains(&"bleu".to_string()), "{c}");
 
