@@ -278,6 +278,7 @@ task t {
   fields { question: text, answers: { text: list<text>, start: int } }
   input "q: {question}"
   target "{answers.text | first}"
+  metrics bleu
 }"#;
         let (tasks, diags) = exc_compiler::check_task::check_task_text(text, "t.task");
         assert!(diags.is_empty(), "{diags:?}");
