@@ -1,5 +1,7 @@
-//! The `exc` command line: parses arguments and calls into the compiler and
-//! runtime crates. Exit codes: 0 ok, 1 invalid input, 2 usage or I/O error.
+//! The `exc` command line: parses arguments and calls into the compiler,
+//! metrics and data crates; the commands that need libtorch run in the
+//! second executable `exc-torch` (`torch_cmd.rs`, `torch/main.rs`), so this
+//! one never loads it. Exit codes: 0 ok, 1 invalid input, 2 usage or I/O error.
 
 /// `println!` that ends quietly when stdout is closed early (`exc render | head`).
 macro_rules! outln {
@@ -29,6 +31,7 @@ mod fetch_download;
 mod fetch_plan;
 mod plan_cmd;
 mod render_cmd;
+mod torch_cmd;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -47,11 +50,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Train and evaluate a mixture into a run directory (default: the CPU quickstart)
-    #[cfg(feature = "runtime")]
-    Run(exc_runtime::run::RunArgs),
+    Run(torch_cmd::Args),
     /// Aggregate run directories into tables and plots
-    #[cfg(feature = "runtime")]
-    Report(exc_runtime::run::ReportArgs),
+    Report(torch_cmd::Args),
     /// Validate .task and .exmix files and directories
     Check(check_cmd::Args),
     /// Fetch the hub data and models a mixture (or tasks) read into the hub cache
@@ -64,26 +65,16 @@ enum Command {
     Metric(exc_metrics::command::MetricArgs),
     /// Show the tokens a tokenizer makes of each input line
     Tokenize(exc_data::command::TokenizeArgs),
+    /// Serve the Language Server Protocol on stdin/stdout (editors/ has the set-up)
+    Lsp,
     /// Report libtorch's version, CUDA/cuDNN, devices and threads
-    #[cfg(feature = "runtime")]
-    Env,
+    Env(torch_cmd::Args),
     /// Measure training speed: real pre-training steps, FLOPs, MFU, a step breakdown
-    #[cfg(feature = "runtime")]
-    #[command(subcommand)]
-    Bench(BenchCommand),
+    Bench(torch_cmd::Args),
     /// Generate outputs with a T5 checkpoint, one input per line (or JSONL)
-    #[cfg(feature = "runtime")]
-    Generate(exc_runtime::cli::GenerateArgs),
+    Generate(torch_cmd::Args),
     /// Print each target's negative log-likelihood under a T5 checkpoint
-    #[cfg(feature = "runtime")]
-    Score(exc_runtime::cli::ScoreArgs),
-}
-
-#[cfg(feature = "runtime")]
-#[derive(Subcommand)]
-enum BenchCommand {
-    /// T5.1.1 pre-training steps on span-corrupted text, against transformers in the same run
-    Train(exc_runtime::bench::TrainArgs),
+    Score(torch_cmd::Args),
 }
 
 /// The outcome of a command, mapped to the exit code.
@@ -113,6 +104,18 @@ fn report<E: std::fmt::Display>(result: Result<(), E>) -> Outcome {
     }
 }
 
+/// With `EXC_PEAK_RSS` set, the process's peak resident memory (Linux's
+/// `VmHWM`) on stderr as it ends: `benches/check.rs` reports it.
+fn peak_rss() {
+    if std::env::var_os("EXC_PEAK_RSS").is_none() {
+        return;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:")) {
+        eprintln!("peak RSS: {}", line.trim_start_matches("VmHWM:").trim());
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
@@ -130,73 +133,16 @@ fn main() -> ExitCode {
         Command::Render(a) => render_cmd::run(&a),
         Command::Metric(a) => report(exc_metrics::command::run(&a)),
         Command::Tokenize(a) => report(exc_data::command::run(&a)),
-        #[cfg(feature = "runtime")]
-        Command::Env => {
-            out!("{}", exc_runtime::env::report());
-            Outcome::Ok
-        }
-        #[cfg(feature = "runtime")]
-        Command::Run(a) if a.nproc.is_some() => {
-            let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
-            let n = a.nproc.as_deref().unwrap_or("1");
-            let ranks = exc_runtime::launch::parse_nproc(n).and_then(|n| {
-                exc_runtime::launch::launch(
-                    n,
-                    &exc_runtime::launch::without_nproc(&args),
-                    a.dist_timeout,
-                )
-            });
-            match ranks {
-                Ok(0) => Outcome::Ok,
-                Ok(code) => return ExitCode::from(code.clamp(1, 255) as u8),
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    Outcome::Invalid
-                }
-            }
-        }
-        #[cfg(feature = "runtime")]
-        Command::Run(a) => match exc_runtime::guard::libtorch(|| exc_runtime::run::run(&a)) {
-            Ok(outcome) => {
-                // Rank 0 of a data-parallel group speaks for it.
-                for dir in outcome
-                    .run_dirs
-                    .iter()
-                    .filter(|_| exc_runtime::dist::is_writer())
-                {
-                    outln!("{}", dir.display());
-                }
-                Outcome::Ok
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                Outcome::Invalid
-            }
-        },
-        #[cfg(feature = "runtime")]
-        Command::Report(a) => match exc_runtime::run::report(&a) {
-            Ok(path) => {
-                outln!("{}", path.display());
-                Outcome::Ok
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                Outcome::Invalid
-            }
-        },
-        #[cfg(feature = "runtime")]
-        Command::Bench(BenchCommand::Train(a)) => {
-            report(exc_runtime::guard::libtorch(|| exc_runtime::bench::run(&a)))
-        }
-        #[cfg(feature = "runtime")]
-        Command::Generate(a) => report(exc_runtime::guard::libtorch(|| {
-            exc_runtime::cli::run_generate(&a)
-        })),
-        #[cfg(feature = "runtime")]
-        Command::Score(a) => report(exc_runtime::guard::libtorch(|| {
-            exc_runtime::cli::run_score(&a)
-        })),
+        Command::Lsp => report(exc_lsp::run_stdio()),
+        // libtorch's commands: `exc-torch` runs them (torch_cmd.rs).
+        Command::Run(a) => return torch_cmd::forward("run", &a),
+        Command::Report(a) => return torch_cmd::forward("report", &a),
+        Command::Env(a) => return torch_cmd::forward("env", &a),
+        Command::Bench(a) => return torch_cmd::forward("bench", &a),
+        Command::Generate(a) => return torch_cmd::forward("generate", &a),
+        Command::Score(a) => return torch_cmd::forward("score", &a),
     };
+    peak_rss();
     match outcome {
         Outcome::Ok => ExitCode::SUCCESS,
         Outcome::Invalid => ExitCode::from(1),

@@ -84,11 +84,21 @@ impl Compilation {
 
 /// Check files and directories; lower every mixture found into a plan.
 pub fn compile(paths: &[PathBuf]) -> Compilation {
+    compile_with(paths, std::collections::HashMap::new())
+}
+
+/// [`compile`], reading the texts in `overlay` (by canonical path) instead of
+/// those files on disk: the language server checks unsaved buffers.
+pub fn compile_with(
+    paths: &[PathBuf],
+    overlay: std::collections::HashMap<PathBuf, String>,
+) -> Compilation {
     let root = paths
         .first()
         .map_or_else(|| PathBuf::from("."), |p| load::find_root(p));
     let mut diags = Vec::new();
     let mut loaded = Loaded::new(root);
+    loaded.overlay = overlay;
     for p in paths {
         loaded.load_path(p, None, &mut diags);
     }

@@ -5,6 +5,7 @@ use crate::ast::{File, Item};
 use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, SourceMap, Span};
 use crate::syntax;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Extensions the compiler reads when given a directory.
@@ -18,6 +19,9 @@ pub struct Loaded {
     pub files: Vec<(FileId, Option<File>)>,
     pub root: PathBuf,
     canonical: Vec<(PathBuf, FileId)>,
+    /// Texts read instead of the file's on disk, by canonical path (the
+    /// language server's unsaved buffers); a path not on disk is its own key.
+    pub overlay: HashMap<PathBuf, String>,
 }
 
 /// The nearest ancestor holding `exc.toml` or `.git`; else the current directory.
@@ -93,6 +97,8 @@ impl Loaded {
     ) -> Option<FileId> {
         let canon = match std::fs::canonicalize(path) {
             Ok(c) => c,
+            // A new buffer the editor has not saved yet.
+            Err(_) if self.overlay.contains_key(path) => path.to_path_buf(),
             Err(e) => {
                 let msg = format!("cannot read `{}`: {}", path.display(), io_reason(&e));
                 let d = match from {
@@ -115,7 +121,11 @@ impl Loaded {
         if let Some((_, id)) = self.canonical.iter().find(|(p, _)| *p == canon) {
             return Some(*id);
         }
-        let text = match std::fs::read(&canon) {
+        let read = match self.overlay.get(&canon) {
+            Some(t) => Ok(t.clone().into_bytes()),
+            None => std::fs::read(&canon),
+        };
+        let text = match read {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(t) => t,
                 Err(e) => {

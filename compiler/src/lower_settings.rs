@@ -12,7 +12,7 @@ use crate::settings::Settings;
 use crate::source::{Span, Spanned};
 use indexmap::IndexMap;
 
-const TRAIN_KEYS: &[&str] = &[
+pub const TRAIN_KEYS: &[&str] = &[
     "steps",
     "batch",
     "inputs",
@@ -31,8 +31,8 @@ const TRAIN_KEYS: &[&str] = &[
     "keep",
     "eval_every",
 ];
-const C4_KEYS: &[&str] = &["ratio", "noise_density", "mean_span"];
-const MODEL_KEYS: &[&str] = &[
+pub const C4_KEYS: &[&str] = &["ratio", "noise_density", "mean_span"];
+pub const MODEL_KEYS: &[&str] = &[
     "d_model",
     "d_ff",
     "d_kv",
