@@ -35,15 +35,17 @@ fn open(dir: &Path) -> Result<(File, PathBuf)> {
 
 /// Who holds the lock, as its file says ("pid 123 on host h").
 fn holder(file: &mut File) -> String {
-    let mut text = String::new();
-    // A holder that has not written its line yet leaves the file empty.
-    let _ = file.rewind().and_then(|_| file.read_to_string(&mut text));
-    let text = text.trim();
-    if text.is_empty() {
-        "another process".into()
-    } else {
-        text.to_string()
+    // A holder writes its line just after it takes the lock: one that has
+    // not yet leaves the file empty for a moment, so look a few times.
+    for _ in 0..20 {
+        let mut text = String::new();
+        let _ = file.rewind().and_then(|_| file.read_to_string(&mut text));
+        if !text.trim().is_empty() {
+            return text.trim().to_string();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
     }
+    "another process".into()
 }
 
 /// Takes the run directory `dir` (created if absent) for this process, or
