@@ -39,6 +39,9 @@ pub mod settings;
 pub mod source;
 pub mod syntax;
 mod syntax_error;
+/// The keywords that start an entry of a task, of a mixture, and of a file
+/// (the parser's expectations and the language server's completions).
+pub use syntax_error::{MIXTURE_KEYWORDS, TASK_KEYWORDS, TOP_KEYWORDS};
 pub mod task_entries;
 pub mod types;
 pub mod value;

@@ -8,7 +8,7 @@ use crate::source::{FileId, Span};
 use crate::syntax::Rule;
 
 /// Keywords that start an entry, by where they are expected.
-const TASK_KEYWORDS: &[&str] = &[
+pub const TASK_KEYWORDS: &[&str] = &[
     "collection",
     "family",
     "description",
@@ -26,7 +26,7 @@ const TASK_KEYWORDS: &[&str] = &[
     "examples",
     "sample",
 ];
-const MIXTURE_KEYWORDS: &[&str] = &[
+pub const MIXTURE_KEYWORDS: &[&str] = &[
     "use",
     "select",
     "exclude",
@@ -41,7 +41,7 @@ const MIXTURE_KEYWORDS: &[&str] = &[
     "sweep",
     "description",
 ];
-const TOP_KEYWORDS: &[&str] = &["task", "mixture", "include", "abstract"];
+pub const TOP_KEYWORDS: &[&str] = &["task", "mixture", "include", "abstract"];
 
 const TASK_ENTRY: &str = "a task entry (`input`, `target`, …)";
 const MIXTURE_ENTRY: &str = "a mixture entry (`select`, `rates`, …)";

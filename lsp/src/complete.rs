@@ -8,41 +8,9 @@ use crate::analysis::KnownTasks;
 use exc_compiler::ir::Type;
 use lsp_types::{CompletionItem, CompletionItemKind};
 
-/// Entries of a task (grammar/exc.pest's `task_entry`).
-pub const TASK_KEYWORDS: &[&str] = &[
-    "collection",
-    "family",
-    "description",
-    "source",
-    "fields",
-    "filter",
-    "each",
-    "input",
-    "target",
-    "references",
-    "postprocess",
-    "metrics",
-    "decode",
-    "lengths",
-    "examples",
-    "sample",
-];
-/// Entries of a mixture (`mixture_entry`).
-pub const MIXTURE_KEYWORDS: &[&str] = &[
-    "use",
-    "description",
-    "select",
-    "exclude",
-    "subset",
-    "rates",
-    "c4",
-    "model",
-    "train",
-    "pretrain",
-    "finetune",
-    "evaluate",
-    "sweep",
-];
+/// Entries of a task and of a mixture, and what starts a file: the
+/// compiler's own lists.
+pub use exc_compiler::{MIXTURE_KEYWORDS, TASK_KEYWORDS, TOP_KEYWORDS};
 /// Entries of a stage (`stage_entry`).
 pub const STAGE_KEYWORDS: &[&str] = &[
     "from",
@@ -56,8 +24,6 @@ pub const STAGE_KEYWORDS: &[&str] = &[
     "per_task",
     "last_checkpoint",
 ];
-/// Items of a file.
-pub const TOP_KEYWORDS: &[&str] = &["task", "abstract", "mixture", "include"];
 
 /// What the text before the cursor is inside of.
 #[derive(Debug, Default, PartialEq)]
