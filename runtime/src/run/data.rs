@@ -175,8 +175,11 @@ pub fn pipeline_spec(plan: &Plan, stage: &StagePlan, roots: &DataRoots) -> Resul
         let t = plan_task(plan, &tr.task)?;
         let files = train_files(t, roots)?;
         let owned = t.clone();
+        // `choice` draws from the stage's seed and the row: a resumed run
+        // renders every row as the uninterrupted one did.
+        let seed = train.seed;
         let render: Renderer = Arc::new(move |row| {
-            exc_compiler::render::render_row(&owned, row, "train")
+            exc_compiler::render::render_row_seeded(&owned, row, "train", seed)
                 .map(|exs| exs.into_iter().map(|e| (e.input, e.target)).collect())
                 .map_err(|e| e.message)
         });
