@@ -100,13 +100,13 @@ fn newest_checkpoint(
     ckdir: &Path,
     writer: bool,
     model: &mut Model,
-) -> Result<Option<(u64, PathBuf)>> {
+) -> Result<Option<(u64, PathBuf, TrainState)>> {
     let (found, skipped) = ckpt::latest_loading(ckdir, |_, dir| {
         crate::checkpoint::read_metadata(&dir.join(ckpt::OPTIMIZER))?;
-        ckpt::read_state(dir)?;
-        model.load(dir)
+        let state = ckpt::read_state(dir)?;
+        model.load(dir)?;
+        Ok(state)
     });
-    let found = found.map(|(s, d, ())| (s, d));
     for s in skipped.iter().filter(|_| writer) {
         eprintln!(
             "warning: checkpoint `{}` is corrupt ({}); using the one before it",
@@ -164,11 +164,10 @@ impl<'a> Trainer<'a> {
             tokens: 0,
             cursor: None,
         };
-        if let Some((s, dir)) = &found {
+        if let Some((s, dir, st)) = found {
             opt.state_mut().restore(&dir.join(ckpt::OPTIMIZER))?;
-            let st = ckpt::read_state(dir)?;
             at = Resumed {
-                step: *s,
+                step: s,
                 tokens: st.tokens,
                 cursor: Some(st.cursor),
             };
