@@ -72,9 +72,6 @@ pub(crate) fn from_json(j: &Json, ty: &Type, at: &str) -> Result<V, RenderError>
         // empty text (an empty target, trained): an error in `exc check
         // --data`, `exc render` and `exc run` alike, never a silent row.
         (ty, Json::Null) => return err(null_scalar(at, ty)),
-        // An empty TSV/CSV cell is how those files write "absent": for an
-        // optional class, number or bool it is null, not a value to parse.
-        (Type::Optional { of }, Json::String(s)) if s.is_empty() && **of != Type::Text => V::Null,
         (Type::Optional { of }, _) => from_json(j, of, at)?,
         (Type::Text, Json::String(s)) => V::Text(s.clone()),
         // A number is not read as text (`12345` silently becoming "12345"):
@@ -89,15 +86,10 @@ pub(crate) fn from_json(j: &Json, ty: &Type, at: &str) -> Result<V, RenderError>
             None => return err(format!("`{at}` should be an int, found {n}")),
         },
         (Type::Float, Json::Number(n)) => V::Float(n.as_f64().unwrap_or(f64::NAN)),
-        // TSV/CSV sources give strings; accept numbers written as text.
-        (Type::Int, Json::String(s)) => match s.trim().parse() {
-            Ok(i) => V::Int(i),
-            Err(_) => return err(format!("`{at}` should be an int, found \"{s}\"")),
-        },
-        (Type::Float, Json::String(s)) => match s.trim().parse() {
-            Ok(x) => V::Float(x),
-            Err(_) => return err(format!("`{at}` should be a float, found \"{s}\"")),
-        },
+        // TSV/CSV cells arrive converted to their declared types (the
+        // reader's `cells`); a string here is JSON or parquet data holding
+        // text where the declaration says number, never read quietly.
+        (Type::Int | Type::Float, Json::String(s)) => return err(text_for_number(at, ty, s)),
         (Type::Bool, Json::Bool(b)) => V::Bool(*b),
         (Type::Bool, Json::Number(n)) if n.as_i64() == Some(0) || n.as_i64() == Some(1) => {
             V::Bool(n.as_i64() == Some(1))
@@ -120,18 +112,7 @@ pub(crate) fn from_json(j: &Json, ty: &Type, at: &str) -> Result<V, RenderError>
                 id: id as i64,
                 names: names.clone(),
             },
-            None => match s.trim().parse::<i64>() {
-                Ok(id) if id >= -1 && id < names.len() as i64 => V::Class {
-                    id,
-                    names: names.clone(),
-                },
-                _ => {
-                    return err(format!(
-                        "`{at}` is \"{s}\", which is not one of {}",
-                        ty.describe()
-                    ))
-                }
-            },
+            None => return err(not_a_class_name(at, ty, s)),
         },
         (Type::List { of }, Json::Array(items)) => V::List(
             items
@@ -149,6 +130,24 @@ pub(crate) fn from_json(j: &Json, ty: &Type, at: &str) -> Result<V, RenderError>
             ))
         }
     })
+}
+
+fn text_for_number(at: &str, ty: &Type, s: &str) -> String {
+    format!(
+        "`{at}` should be {t}, found the text \"{s}\": the data holds a string where the declaration says a number; \
+         write numbers in the data (TSV and CSV cells are converted as they are read), or declare `{at}` as `text`",
+        t = if *ty == Type::Int { "an int" } else { "a float" }
+    )
+}
+
+fn not_a_class_name(at: &str, ty: &Type, s: &str) -> String {
+    let id = match s.trim().parse::<i64>() {
+        Ok(_) => format!(
+            "; the text \"{s}\" is not read as a class id (JSON and parquet data hold ids as numbers, TSV and CSV cells are converted), so write the number or list \"{s}\" among the names"
+        ),
+        Err(_) => String::new(),
+    };
+    format!("`{at}` is \"{s}\", which is not one of {}{id}", ty.describe())
 }
 
 fn null_scalar(at: &str, ty: &Type) -> String {

@@ -52,6 +52,12 @@ fn hub_refs(
 pub fn read_options(task: &Task) -> ReadOptions {
     ReadOptions {
         select: Some(task.fields.keys().cloned().collect()),
+        types: Some(
+            task.fields
+                .iter()
+                .map(|(k, t)| (k.clone(), t.clone()))
+                .collect(),
+        ),
         ..source_read_options(task.source.as_ref())
     }
 }
@@ -276,6 +282,15 @@ fn joins_of(task: &Task, split: &str, roots: &DataRoots) -> Result<Vec<Arc<Joine
                 select: Some(
                     std::iter::once(j.on.clone())
                         .chain(j.set.iter().map(|(_, from)| from.clone()))
+                        .collect(),
+                ),
+                // A copied field is read as the main row's declaration of
+                // it; the key as text or number, as the main row's key is.
+                types: Some(
+                    j.set
+                        .iter()
+                        .filter_map(|(to, from)| Some((from.clone(), task.fields.get(to)?.clone())))
+                        .chain(task.fields.get(&j.key).map(|t| (j.on.clone(), t.clone())))
                         .collect(),
                 ),
                 ..source_read_options(Some(&j.source))

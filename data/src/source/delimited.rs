@@ -67,6 +67,7 @@ pub(super) fn open(
         },
     };
     let flexible = opts.flexible;
+    let types = opts.types.clone().unwrap_or_default();
     let path = path.to_path_buf();
     Ok(std::iter::from_fn(move || {
         let rec = match records.next()? {
@@ -102,6 +103,7 @@ pub(super) fn open(
                 }
             };
         }
+        super::cells::convert(&mut row, &types);
         Some(Ok(Value::Object(row)))
     }))
 }

@@ -10,6 +10,7 @@
 //! Finding files for a task (data dir, HF cache, converted parquet) lives in
 //! [`locate`].
 
+mod cells;
 mod delimited;
 pub mod join;
 mod lines;
@@ -65,7 +66,7 @@ impl Format {
 }
 
 /// Options a task may set on how its files are read.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ReadOptions {
     /// The format; guessed from the file name when absent.
     pub format: Option<Format>,
@@ -89,6 +90,13 @@ pub struct ReadOptions {
     /// the row lacks the field, as it would without the selection.
     #[serde(default)]
     pub select: Option<Vec<String>>,
+    /// The declared types of a task's fields. TSV/CSV cells, all text, are
+    /// converted to them as they are read (`"1"` in an int or class field
+    /// becomes the number 1, an empty cell of an optional number null), so
+    /// that rendering can refuse a string where JSON or parquet data should
+    /// hold a number. None leaves every cell text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub types: Option<Vec<(String, exc_compiler::ir::Type)>>,
 }
 
 impl Default for ReadOptions {
@@ -101,6 +109,7 @@ impl Default for ReadOptions {
             header: true,
             text_field: "text".into(),
             select: None,
+            types: None,
         }
     }
 }
