@@ -128,6 +128,7 @@ impl Scratch {
             "good.exmix",
             "all.exmix",
             "model.exmix",
+            "run.exmix",
         ] {
             std::fs::copy(root().join("tests/fixtures/hub").join(f), dir.join(f)).unwrap();
         }
@@ -532,4 +533,142 @@ fn a_hub_model_id_is_fetched_with_the_files_exc_loads() {
     std::fs::create_dir_all(s.dir.join("demo/t5-tiny")).unwrap();
     let (_, out, _) = s.exc(&emu, &["fetch", "model.exmix", "--dry-run"]);
     assert!(!out.contains("(model)"), "{out}");
+}
+
+/// The one checkpoint directory under `dir` (the tiny runs keep one).
+fn checkpoint_under(dir: &Path) -> PathBuf {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.file_name().is_some_and(|n| n == "model.safetensors") {
+                found.push(d.clone());
+            }
+        }
+    }
+    found.sort();
+    found
+        .pop()
+        .unwrap_or_else(|| panic!("no checkpoint under {}", dir.display()))
+}
+
+fn run_args<'a>(name: &'a str, out: &'a str) -> Vec<&'a str> {
+    vec![
+        "run",
+        "run.exmix",
+        "--name",
+        name,
+        "--out",
+        out,
+        "--device",
+        "cpu",
+        "--quiet",
+        "--tokenizer",
+        "spiece.model",
+    ]
+}
+
+/// `exc fetch` then `exc run` with no data flag: the run reads the hub
+/// cache, records the commits it read in `hub.lock`, warns when the
+/// mixture's lock names others; and a hub model id (`model hf
+/// "demo/t5-run"`, served by the emulator from the first run's checkpoint)
+/// is fetched, trained from, and written out as a complete model directory.
+#[test]
+fn a_fetched_mixture_runs_from_the_hub_cache_and_records_its_commits() {
+    let emu = Emulator::start(repos()).unwrap();
+    let s = Scratch::new("run");
+    std::fs::copy(
+        root().join("fixtures/data/t5_tokenizer/spiece.model"),
+        s.dir.join("spiece.model"),
+    )
+    .unwrap();
+    let (code, out, err) = s.exc(&emu, &["fetch", "run.exmix", "--name", "tiny"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = s.exc(&emu, &run_args("tiny", "runs/tiny"));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(!err.contains("warning"), "{err}");
+    let hub_lock = std::fs::read_to_string(s.dir.join("runs/tiny/hub.lock")).unwrap();
+    let lock: serde_json::Value = serde_json::from_str(&hub_lock).unwrap();
+    assert_eq!(
+        lock["repos"],
+        serde_json::json!([{"repo": "datasets/demo/glue", "revision": "main", "commit": GLUE}]),
+        "{hub_lock}"
+    );
+
+    // The cache moves on (another tool fetched a newer commit), the lock
+    // stays: the run says so and goes on with what the cache holds.
+    let lock_path = s.dir.join("run.exmix.lock");
+    let moved = "4444444444444444444444444444444444444444";
+    let text = std::fs::read_to_string(&lock_path).unwrap();
+    assert!(text.contains(GLUE), "{text}");
+    std::fs::write(&lock_path, text.replace(GLUE, moved)).unwrap();
+    let (code, out, err) = s.exc(&emu, &run_args("tiny", "runs/moved"));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains("warning: the run reads other hub commits than the mixture's lock file names")
+            && err.contains(&format!(
+                "`datasets/demo/glue`: the hub cache holds commit {GLUE} (read by hub_rte)"
+            ))
+            && err.contains(&format!("locks {moved}"))
+            && err.contains("exc fetch run.exmix --locked"),
+        "{err}"
+    );
+    std::fs::write(&lock_path, text).unwrap();
+
+    // The first run's checkpoint, published as a hub model.
+    let ck = checkpoint_under(&s.dir.join("runs/tiny"));
+    let served: BTreeMap<String, Vec<u8>> = files_under(&ck)
+        .into_iter()
+        .filter(|(f, _)| !["optimizer.safetensors", "state.json", "COMMIT"].contains(&f.as_str()))
+        .collect();
+    assert!(served.contains_key("spiece.model"), "{:?}", served.keys());
+    let model_commit = "6666666666666666666666666666666666666666";
+    let mut with_model = repos();
+    with_model.push(FakeRepo {
+        kind: RepoKind::Model,
+        id: "demo/t5-run".into(),
+        revisions: BTreeMap::from([(
+            "main".into(),
+            Snapshot {
+                commit: model_commit.into(),
+                files: served,
+            },
+        )]),
+        gated: false,
+    });
+    let emu = Emulator::start(with_model).unwrap();
+    // Not fetched yet: the run says which command gets it.
+    let (code, out, err) = s.exc(&emu, &run_args("from_run", "runs/early"));
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(err.contains("exc fetch run.exmix"), "{err}");
+    let (code, out, err) = s.exc(&emu, &["fetch", "run.exmix", "--name", "from_run"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("demo/t5-run (model)"), "{out}");
+    let (code, out, err) = s.exc(&emu, &run_args("from_run", "runs/from_run"));
+    assert_eq!(code, 0, "{out}{err}");
+    let hub_lock = std::fs::read_to_string(s.dir.join("runs/from_run/hub.lock")).unwrap();
+    assert!(
+        hub_lock.contains("\"repo\": \"demo/t5-run\"") && hub_lock.contains(model_commit),
+        "{hub_lock}"
+    );
+    // Out again as a complete model directory (runtime/tests/hf_dir.rs
+    // proves transformers loads such a directory with its tokenizer).
+    let out_ck = checkpoint_under(&s.dir.join("runs/from_run"));
+    for f in [
+        "config.json",
+        "model.safetensors",
+        "generation_config.json",
+        "spiece.model",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "special_tokens_map.json",
+    ] {
+        assert!(out_ck.join(f).is_file(), "{} lacks {f}", out_ck.display());
+    }
+    let config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_ck.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["d_model"], 32, "{config}");
 }

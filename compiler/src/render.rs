@@ -147,7 +147,10 @@ fn not_a_class_name(at: &str, ty: &Type, s: &str) -> String {
         ),
         Err(_) => String::new(),
     };
-    format!("`{at}` is \"{s}\", which is not one of {}{id}", ty.describe())
+    format!(
+        "`{at}` is \"{s}\", which is not one of {}{id}",
+        ty.describe()
+    )
 }
 
 fn null_scalar(at: &str, ty: &Type) -> String {

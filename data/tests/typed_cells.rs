@@ -78,10 +78,16 @@ fn json_strings_in_number_and_class_fields_are_refused() {
         "{e}"
     );
     let e = out[3].as_ref().unwrap_err();
-    assert!(e.contains("`score` should be a float, found the text \"0.5\""), "{e}");
+    assert!(
+        e.contains("`score` should be a float, found the text \"0.5\""),
+        "{e}"
+    );
     // An empty JSON string is not an absent value either.
     let e = out[4].as_ref().unwrap_err();
-    assert!(e.contains("`score` should be a float, found the text \"\""), "{e}");
+    assert!(
+        e.contains("`score` should be a float, found the text \"\""),
+        "{e}"
+    );
 }
 
 #[test]

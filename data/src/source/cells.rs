@@ -29,7 +29,12 @@ pub(crate) fn cell(s: String, ty: &Type) -> Value {
             Ok(i) => Value::from(i),
             Err(_) => Value::String(s),
         },
-        Type::Float => match s.trim().parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
+        Type::Float => match s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+        {
             Some(n) => Value::Number(n),
             None => Value::String(s),
         },
@@ -68,7 +73,10 @@ mod tests {
         assert_eq!(cell("nan".into(), &Type::Float), Value::from("nan"));
         assert_eq!(cell("True".into(), &Type::Bool), Value::Bool(true));
         assert_eq!(cell("1".into(), &class(&["no", "yes"])), Value::from(1));
-        assert_eq!(cell("yes".into(), &class(&["no", "yes"])), Value::from("yes"));
+        assert_eq!(
+            cell("yes".into(), &class(&["no", "yes"])),
+            Value::from("yes")
+        );
         // A name that spells a number is the name, not an id.
         assert_eq!(cell("1".into(), &class(&["0", "1"])), Value::from("1"));
         assert_eq!(cell("".into(), &opt(Type::Int)), Value::Null);

@@ -238,7 +238,7 @@ pub fn pipeline_spec(plan: &Plan, stage: &StagePlan, roots: &DataRoots) -> Resul
 
 /// Where C4's `split` is: the hub layout of an `hf` source, or the path
 /// pattern a `source files` declares (relative to the data directory).
-fn c4_ref(source: &exc_compiler::ir::Source, split: &str) -> Result<SourceRef> {
+pub(crate) fn c4_ref(source: &exc_compiler::ir::Source, split: &str) -> Result<SourceRef> {
     use exc_compiler::ir::{Source, SplitFiles};
     let (dataset, config, revision, files) = match source {
         Source::Hf {
@@ -341,6 +341,23 @@ pub fn eval_split(
     Ok((out, counts))
 }
 
+/// The (task, split) pairs `stage` reads: the training split of each task
+/// it trains on, and its evaluation (or selection) splits of every task.
+pub fn task_splits(stage: &StagePlan) -> Vec<(String, String)> {
+    let mut want: Vec<(String, String)> = Vec::new();
+    if stage.train.is_some() {
+        for tr in stage.tasks.iter().filter(|t| t.rate > 0.0) {
+            want.push((tr.task.clone(), "train".into()));
+        }
+    }
+    for split in &stage.splits {
+        for tr in &stage.tasks {
+            want.push((tr.task.clone(), split.clone()));
+        }
+    }
+    want
+}
+
 /// Checks that every split every stage reads can be found; returns one
 /// message per task that misses data (its splits, the stages reading
 /// them, the first error), and last, when hub data is missing, the
@@ -368,11 +385,7 @@ pub fn check_sources(plan: &Plan, stages: &[StagePlan], roots: &DataRoots) -> Ve
     };
     let mut hub = false;
     for stage in stages {
-        let mut want: Vec<(String, String)> = Vec::new();
         if stage.train.is_some() {
-            for tr in stage.tasks.iter().filter(|t| t.rate > 0.0) {
-                want.push((tr.task.clone(), "train".into()));
-            }
             if let Some(c4) = stage.c4.as_ref().filter(|c| c.rate > 0.0) {
                 let found =
                     c4_ref(&c4.source, "train").and_then(|r| locate(&r, roots).map_err(data_err));
@@ -382,12 +395,7 @@ pub fn check_sources(plan: &Plan, stages: &[StagePlan], roots: &DataRoots) -> Ve
                 }
             }
         }
-        for split in &stage.splits {
-            for tr in &stage.tasks {
-                want.push((tr.task.clone(), split.clone()));
-            }
-        }
-        for (name, split) in want {
+        for (name, split) in task_splits(stage) {
             let task = plan_task(plan, &name);
             let res =
                 task.and_then(|t| task_source::locate_split(t, &split, roots).map_err(data_err));

@@ -27,6 +27,7 @@ pub mod eval;
 pub mod kernels;
 pub mod lock;
 mod progress;
+pub mod provenance;
 pub mod report;
 mod report_grid;
 mod report_svg;
@@ -311,6 +312,7 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
         write_json(&root.join("plan.json"), &plan)?;
         crate::checkpoint::write_atomic(&root.join("plan.sha256"), plan.hash.as_bytes())?;
         write_json(&root.join("config.json"), &base)?;
+        record_hub_commits(&plan, &roots, &base, &root)?;
     }
     let mut run_dirs = Vec::new();
     for rp in &plan.runs {
@@ -506,6 +508,50 @@ fn check_models(plan: &Plan, base: &Resolved) -> Result<()> {
             plan.file
         );
         crate::hub_model::check(init, &base.plan_path(init), &hint)?;
+    }
+    Ok(())
+}
+
+/// Writes the hub commits the run reads into `RUN_DIR/hub.lock`, and warns
+/// when the mixture's lock file names other commits than the cache holds.
+fn record_hub_commits(plan: &Plan, roots: &DataRoots, base: &Resolved, root: &Path) -> Result<()> {
+    let models: Vec<PathBuf> = std::iter::once(&plan.model)
+        .chain(plan.runs.iter().filter_map(|r| r.model.as_ref()))
+        .filter_map(|m| m.init.as_deref())
+        .map(|init| crate::hub_model::locate(init, base.plan_path(init)))
+        .collect();
+    let reads = provenance::hub_reads(plan, roots, &models);
+    if reads.is_empty() {
+        return Ok(());
+    }
+    let path = root.join("hub.lock");
+    provenance::lock_of(&reads)
+        .write(&path)
+        .map_err(|e| Error::Input(e.to_string()))?;
+    let Some(mixture) = &base.mixture_file else {
+        return Ok(());
+    };
+    let lock_path = exc_hub::lock::LockFile::path_for(mixture);
+    // An unreadable lock is `exc fetch --locked`'s to refuse; a run reads
+    // what the cache holds either way.
+    let Ok(lock) = exc_hub::lock::LockFile::read(&lock_path) else {
+        return Ok(());
+    };
+    // As the user would type them: relative to where exc runs.
+    let here = std::env::current_dir().unwrap_or_default();
+    let shown = |p: &Path| p.strip_prefix(&here).unwrap_or(p).display().to_string();
+    let moved = provenance::against_lock(&reads, &lock, Path::new(&shown(&lock_path)));
+    // A warning, not progress: `--quiet` does not hide it.
+    if !moved.is_empty() {
+        eprintln!(
+            "warning: the run reads other hub commits than the mixture's lock file names:\n  {}\n  \
+             help: `exc fetch {} --locked` fetches the locked commits (`exc fetch` without \
+             --locked moves the lock to what the hub serves now); the run goes on with what \
+             the cache holds, recorded in `{}`",
+            moved.join("\n  "),
+            shown(mixture),
+            shown(&path)
+        );
     }
     Ok(())
 }
