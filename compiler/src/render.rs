@@ -511,10 +511,28 @@ pub(crate) fn to_text(v: &V, text: &str) -> Result<String, RenderError> {
 }
 
 fn python_float(x: f64) -> String {
-    if x.is_finite() && x == x.trunc() && x.abs() < 1e16 {
-        format!("{x:.1}")
+    // Python's `repr`: the shortest digits that read back (as Rust's), in
+    // positional notation for decimal exponents -4..16 and scientific
+    // (`1e-07`, `1.5e+16`) outside them.
+    if x.is_nan() {
+        return "nan".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    let sci = format!("{x:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if (-4..16).contains(&exp) {
+        let s = format!("{x}");
+        if s.contains('.') {
+            s
+        } else {
+            format!("{s}.0")
+        }
     } else {
-        format!("{x}")
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
     }
 }
 
