@@ -6,11 +6,12 @@ use crate::check_source::escapes;
 use crate::diagnostic::{suggestion, Diagnostic};
 use crate::ir::Source;
 use crate::lower::Cx;
-use crate::plan::{self, C4Plan, ModelConfig, ModelPlan, Schedule, StageKind, TrainPlan};
+use crate::plan::{
+    self, C4Plan, LrSchedule, ModelConfig, ModelPlan, Optimizer, Precision, StageKind, TrainPlan,
+};
 use crate::range::{Limit, Opt, Range};
 use crate::settings::Settings;
 use crate::source::{Span, Spanned};
-use indexmap::IndexMap;
 
 pub const TRAIN_KEYS: &[&str] = &[
     "steps",
@@ -314,47 +315,32 @@ impl Cx<'_> {
             check_accumulate(&s, batch, accumulate, d);
         }
         let pretrain = kind == StageKind::Pretrain;
-        let lr_default = if pretrain {
-            Schedule {
-                name: "rsqrt".into(),
-                options: [
-                    ("peak".to_string(), serde_json::json!(0.01)),
-                    ("warmup".to_string(), serde_json::json!(10000)),
-                ]
-                .into_iter()
-                .collect(),
-            }
-        } else {
-            Schedule {
-                name: "constant".into(),
-                options: [("value".to_string(), serde_json::json!(0.001))]
-                    .into_iter()
-                    .collect(),
-            }
-        };
         TrainPlan {
             steps,
             batch,
             inputs: s.int("inputs", Some(512), d).unwrap_or(512),
             targets: s.int("targets", Some(114), d).unwrap_or(114),
-            optimizer: s.schedule(
-                "optimizer",
-                OPTIMIZERS,
-                Schedule {
-                    name: "adafactor".into(),
-                    options: IndexMap::new(),
-                },
-                None,
+            optimizer: s.schedule("optimizer", OPTIMIZERS, Optimizer::default(), None, d),
+            lr: s.schedule(
+                "lr",
+                SCHEDULES,
+                LrSchedule::default_for(pretrain),
+                Some(("constant", "value")),
                 d,
             ),
-            lr: s.schedule("lr", SCHEDULES, lr_default, Some(("constant", "value")), d),
             dropout: s.float("dropout", if pretrain { 0.0 } else { 0.1 }, d),
             seed: s.int("seed", Some(0), d).unwrap_or(0),
             accumulate,
             clip: s.map.contains_key("clip").then(|| s.float("clip", 1.0, d)),
             z_loss: s.float("z_loss", 1e-4, d),
             label_smoothing: s.float("label_smoothing", 0.0, d),
-            precision: s.word("precision", &["auto", "bf16", "fp32"], "auto", d),
+            precision: Precision::from_name(&s.word(
+                "precision",
+                Precision::NAMES,
+                Precision::default().name(),
+                d,
+            ))
+            .unwrap_or_default(),
             pack: s.boolean("pack", pretrain, d),
             checkpoint_every: s.int("checkpoint_every", Some(1000), d).unwrap_or(1000),
             keep: s.int("keep", Some(3), d).unwrap_or(3),
@@ -591,6 +577,46 @@ mod tests {
             for l in limits {
                 assert!(keys.contains(&l.key), "`{}` is not a setting", l.key);
             }
+        }
+    }
+
+    /// The option tables the compiler checks with and the plan's typed
+    /// settings name the same settings and options, in the same order (the
+    /// order positional arguments take and the plan writes).
+    #[test]
+    fn option_tables_match_the_typed_settings() {
+        use crate::plan::SettingCall;
+        use crate::range::OptKind;
+        fn call(name: &str, opts: &[Opt]) -> SettingCall {
+            let options = opts
+                .iter()
+                .map(|o| {
+                    let v = match o.kind {
+                        OptKind::Number(_) => serde_json::json!(0.5),
+                        OptKind::Whole(_) => serde_json::json!(3),
+                        OptKind::Bool => serde_json::json!(true),
+                    };
+                    (o.name.to_string(), v)
+                })
+                .collect();
+            SettingCall {
+                name: name.into(),
+                options,
+            }
+        }
+        let names: Vec<&str> = OPTIMIZERS.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, Optimizer::NAMES);
+        for (name, opts) in OPTIMIZERS {
+            let c = call(name, opts);
+            let typed = Optimizer::try_from(c.clone()).unwrap();
+            assert_eq!(SettingCall::from(typed), c);
+        }
+        let names: Vec<&str> = SCHEDULES.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, LrSchedule::NAMES);
+        for (name, opts) in SCHEDULES {
+            let c = call(name, opts);
+            let typed = LrSchedule::try_from(c.clone()).unwrap();
+            assert_eq!(SettingCall::from(typed), c);
         }
     }
 }
