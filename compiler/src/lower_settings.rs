@@ -400,76 +400,83 @@ impl Cx<'_> {
                 }
             }
             Some(ModelDecl::Custom { base, settings }) => {
-                let base_cfg = match base {
-                    Some(b) => preset(&b.node).unwrap_or_else(|| {
-                        self.diags.push(
-                            Diagnostic::error(
-                                "exc::check::unknown_model",
-                                format!("unknown base model `{}`", b.node),
-                                b.span,
-                            )
-                            .label("not a built-in model")
-                            .maybe_help(suggestion(&b.node, plan::MODEL_PRESETS.iter().copied())),
-                        );
-                        ModelConfig::t5_1_1("small").unwrap_or_else(tiny)
-                    }),
-                    None => ModelConfig::t5_1_1("small").unwrap_or_else(tiny),
-                };
-                let mut s = Settings::new("model", MODEL_LIMITS);
-                s.extend(settings);
-                s.check_keys(MODEL_KEYS, &mut self.diags);
-                let d = &mut self.diags;
-                let before = d.len();
-                let c = base_cfg;
-                let config = ModelConfig {
-                    d_model: s.int("d_model", Some(c.d_model), d).unwrap_or(c.d_model),
-                    d_ff: s.int("d_ff", Some(c.d_ff), d).unwrap_or(c.d_ff),
-                    d_kv: s.int("d_kv", Some(c.d_kv), d).unwrap_or(c.d_kv),
-                    num_heads: s
-                        .int("num_heads", Some(c.num_heads), d)
-                        .unwrap_or(c.num_heads),
-                    num_layers: s
-                        .int("num_layers", Some(c.num_layers), d)
-                        .unwrap_or(c.num_layers),
-                    num_decoder_layers: s
-                        .int("num_decoder_layers", Some(c.num_decoder_layers), d)
-                        .unwrap_or(c.num_decoder_layers),
-                    vocab_size: s
-                        .int("vocab_size", Some(c.vocab_size), d)
-                        .unwrap_or(c.vocab_size),
-                    feed_forward_proj: s.word(
-                        "feed_forward_proj",
-                        &["gated-gelu", "relu", "gated-relu"],
-                        &c.feed_forward_proj,
-                        d,
-                    ),
-                    tie_word_embeddings: s.boolean("tie_word_embeddings", c.tie_word_embeddings, d),
-                    relative_attention_num_buckets: s
-                        .int(
-                            "relative_attention_num_buckets",
-                            Some(c.relative_attention_num_buckets),
-                            d,
-                        )
-                        .unwrap_or(32),
-                    relative_attention_max_distance: s
-                        .int(
-                            "relative_attention_max_distance",
-                            Some(c.relative_attention_max_distance),
-                            d,
-                        )
-                        .unwrap_or(128),
-                    dropout_rate: s.float("dropout_rate", c.dropout_rate, d),
-                    layer_norm_epsilon: s.float("layer_norm_epsilon", c.layer_norm_epsilon, d),
-                };
-                if d.len() == before {
-                    check_relative_attention(&s, &config, d);
-                }
-                ModelPlan {
-                    name: "custom".into(),
-                    init: None,
-                    config: Some(config),
-                }
+                self.custom_model(base.as_ref(), settings)
             }
+        }
+    }
+
+    /// `model custom [BASE] { … }`: a preset (T5.1.1-small unless `BASE`
+    /// names another) with the block's settings over it.
+    fn custom_model(&mut self, base: Option<&ast::Name>, settings: &[ast::Setting]) -> ModelPlan {
+        let preset = |name: &str| name.strip_prefix("t5.1.1-").and_then(ModelConfig::t5_1_1);
+        let base_cfg = match base {
+            Some(b) => preset(&b.node).unwrap_or_else(|| {
+                self.diags.push(
+                    Diagnostic::error(
+                        "exc::check::unknown_model",
+                        format!("unknown base model `{}`", b.node),
+                        b.span,
+                    )
+                    .label("not a built-in model")
+                    .maybe_help(suggestion(&b.node, plan::MODEL_PRESETS.iter().copied())),
+                );
+                ModelConfig::t5_1_1("small").unwrap_or_else(tiny)
+            }),
+            None => ModelConfig::t5_1_1("small").unwrap_or_else(tiny),
+        };
+        let mut s = Settings::new("model", MODEL_LIMITS);
+        s.extend(settings);
+        s.check_keys(MODEL_KEYS, &mut self.diags);
+        let d = &mut self.diags;
+        let before = d.len();
+        let c = base_cfg;
+        let config = ModelConfig {
+            d_model: s.int("d_model", Some(c.d_model), d).unwrap_or(c.d_model),
+            d_ff: s.int("d_ff", Some(c.d_ff), d).unwrap_or(c.d_ff),
+            d_kv: s.int("d_kv", Some(c.d_kv), d).unwrap_or(c.d_kv),
+            num_heads: s
+                .int("num_heads", Some(c.num_heads), d)
+                .unwrap_or(c.num_heads),
+            num_layers: s
+                .int("num_layers", Some(c.num_layers), d)
+                .unwrap_or(c.num_layers),
+            num_decoder_layers: s
+                .int("num_decoder_layers", Some(c.num_decoder_layers), d)
+                .unwrap_or(c.num_decoder_layers),
+            vocab_size: s
+                .int("vocab_size", Some(c.vocab_size), d)
+                .unwrap_or(c.vocab_size),
+            feed_forward_proj: s.word(
+                "feed_forward_proj",
+                &["gated-gelu", "relu", "gated-relu"],
+                &c.feed_forward_proj,
+                d,
+            ),
+            tie_word_embeddings: s.boolean("tie_word_embeddings", c.tie_word_embeddings, d),
+            relative_attention_num_buckets: s
+                .int(
+                    "relative_attention_num_buckets",
+                    Some(c.relative_attention_num_buckets),
+                    d,
+                )
+                .unwrap_or(32),
+            relative_attention_max_distance: s
+                .int(
+                    "relative_attention_max_distance",
+                    Some(c.relative_attention_max_distance),
+                    d,
+                )
+                .unwrap_or(128),
+            dropout_rate: s.float("dropout_rate", c.dropout_rate, d),
+            layer_norm_epsilon: s.float("layer_norm_epsilon", c.layer_norm_epsilon, d),
+        };
+        if d.len() == before {
+            check_relative_attention(&s, &config, d);
+        }
+        ModelPlan {
+            name: "custom".into(),
+            init: None,
+            config: Some(config),
         }
     }
 }

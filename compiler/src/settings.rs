@@ -299,7 +299,9 @@ impl Settings {
             diags.push(
                 Diagnostic::error("exc::check::bad_setting", format!("`{key}`: {why}"), span)
                     .label("not a setting the runtime takes")
-                    .help(format!("see the options of `{key}` in the language reference")),
+                    .help(format!(
+                        "see the options of `{key}` in the language reference"
+                    )),
             );
             default
         })

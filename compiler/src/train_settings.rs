@@ -216,27 +216,48 @@ struct Options {
 }
 
 impl Options {
-    fn take(&mut self, key: &str, wants: &str, read: impl Fn(&Value) -> bool) -> Result<Option<Value>, String> {
+    fn take(
+        &mut self,
+        key: &str,
+        wants: &str,
+        read: impl Fn(&Value) -> bool,
+    ) -> Result<Option<Value>, String> {
         match self.map.shift_remove(key) {
             None => Ok(None),
             Some(v) if read(&v) => Ok(Some(v)),
-            Some(v) => Err(format!("option `{key}` of `{}` must be {wants}, not `{v}`", self.call)),
+            Some(v) => Err(format!(
+                "option `{key}` of `{}` must be {wants}, not `{v}`",
+                self.call
+            )),
         }
     }
 
     fn number(&mut self, key: &str) -> Result<Option<f64>, String> {
-        Ok(self.take(key, "a number", Value::is_number)?.and_then(|v| v.as_f64()))
+        Ok(self
+            .take(key, "a number", Value::is_number)?
+            .and_then(|v| v.as_f64()))
     }
 
     /// A count; `10000.0` reads as 10000 (an older compiler wrote a whole
     /// number given as `1e4` so).
     fn whole(&mut self, key: &str) -> Result<Option<u64>, String> {
-        let whole = |v: &Value| v.as_u64().or_else(|| v.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 9.0e15).map(|f| f as u64));
-        Ok(self.take(key, "a whole number", |v| whole(v).is_some())?.as_ref().and_then(whole))
+        let whole = |v: &Value| {
+            v.as_u64().or_else(|| {
+                v.as_f64()
+                    .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f < 9.0e15)
+                    .map(|f| f as u64)
+            })
+        };
+        Ok(self
+            .take(key, "a whole number", |v| whole(v).is_some())?
+            .as_ref()
+            .and_then(whole))
     }
 
     fn boolean(&mut self, key: &str) -> Result<Option<bool>, String> {
-        Ok(self.take(key, "true or false", Value::is_boolean)?.and_then(|v| v.as_bool()))
+        Ok(self
+            .take(key, "true or false", Value::is_boolean)?
+            .and_then(|v| v.as_bool()))
     }
 
     /// An option the setting does not have is refused, not ignored.
@@ -426,7 +447,10 @@ mod tests {
             let s: LrSchedule = read(json).unwrap();
             assert_eq!(serde_json::to_string(&s).unwrap(), json);
         }
-        assert_eq!(serde_json::to_string(&Precision::Bf16).unwrap(), r#""bf16""#);
+        assert_eq!(
+            serde_json::to_string(&Precision::Bf16).unwrap(),
+            r#""bf16""#
+        );
         for p in Precision::NAMES {
             assert_eq!(Precision::from_name(p).unwrap().name(), *p);
         }
@@ -465,7 +489,10 @@ mod tests {
     #[test]
     fn defaults_are_written_out_for_a_stage_without_a_schedule() {
         let pre = serde_json::to_string(&LrSchedule::default_for(true)).unwrap();
-        assert_eq!(pre, r#"{"name":"rsqrt","options":{"peak":0.01,"warmup":10000}}"#);
+        assert_eq!(
+            pre,
+            r#"{"name":"rsqrt","options":{"peak":0.01,"warmup":10000}}"#
+        );
         let fine = serde_json::to_string(&LrSchedule::default_for(false)).unwrap();
         assert_eq!(fine, r#"{"name":"constant","options":{"value":0.001}}"#);
         assert_eq!(
