@@ -521,7 +521,7 @@ fn miniature_pretrain_finetune_evaluate() {
     };
     // The run directory's records, read as `exc report` and `--resume` read them.
     let done = |p: &str| match runfiles::read_done(&out.join(p)).unwrap() {
-        Some(runfiles::StageDone::Train(d)) => d,
+        Some(runfiles::StageDone::Train(d)) => *d,
         other => panic!("{p}: {other:?}"),
     };
     let scores_of = |p: &str| runfiles::read_scores(&out.join(p)).unwrap();

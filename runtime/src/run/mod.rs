@@ -607,7 +607,7 @@ struct StageWeights {
 fn stage_weights(dir: &Path, stage: &str) -> Result<StageWeights> {
     let done = dir.join(stage).join("DONE");
     let rec = match runfiles::read_done(&done).map_err(Error::Input)? {
-        Some(runfiles::StageDone::Train(rec)) => rec,
+        Some(runfiles::StageDone::Train(rec)) => *rec,
         Some(runfiles::StageDone::Evaluate(_)) => {
             return Err(Error::Input(format!(
                 "stage `{stage}` evaluates; it trained no weights to start from"
@@ -794,7 +794,7 @@ fn train_stage_units(
         let unit_done = udir.join("DONE");
         let unit_record = match runfiles::read_done(&unit_done).map_err(Error::Input)? {
             // A unit of a `per_task` stage that finished before a resume.
-            Some(runfiles::StageDone::Train(rec)) if stage.per_task => rec,
+            Some(runfiles::StageDone::Train(rec)) if stage.per_task => *rec,
             _ => {
                 let unit_ctx = UnitCtx {
                     unit: &unit,

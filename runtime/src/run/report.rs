@@ -259,7 +259,7 @@ fn rows_section(dir: &Path, plan: &Plan, cfg: &Resolved, r: &RunScores) -> Strin
     let mut how = Vec::new();
     for stage in stages {
         let done = match runfiles::read_done(&dir.join(stage).join("DONE")) {
-            Ok(Some(StageDone::Train(d))) => d,
+            Ok(Some(StageDone::Train(d))) => *d,
             Ok(_) => continue,
             Err(why) => {
                 let _ = writeln!(md, "\nA stage's record could not be read: {why}");

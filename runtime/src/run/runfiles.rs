@@ -142,7 +142,8 @@ pub struct EvalDone {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum StageDone {
-    Train(TrainDone),
+    /// Boxed: it is large, and an evaluate stage's record is one number.
+    Train(Box<TrainDone>),
     Evaluate(EvalDone),
 }
 
@@ -437,7 +438,7 @@ mod tests {
             serde_json::to_string_pretty(&old).unwrap()
         );
         let back: StageDone = serde_json::from_value(old).unwrap();
-        assert_eq!(back, StageDone::Train(done));
+        assert_eq!(back, StageDone::Train(Box::new(done)));
         // A per_task unit's record, one that read no rows, one from before
         // rows were recorded, and an evaluate stage's.
         let unit: StageDone = serde_json::from_str(r#"{"step": 5, "data": null}"#).unwrap();
