@@ -163,6 +163,90 @@ fn describe(e: &exc_data::error::DataError) -> String {
     }
 }
 
+/// Samples one split of `task`: one line of what its rows became, the
+/// first failures, and help for its labels; returns the number of problems.
+fn check_split(
+    task: &Task,
+    split: &str,
+    roots: &DataRoots,
+    rows: usize,
+    tok: Option<&T5Tokenizer>,
+) -> usize {
+    let mut problems = 0;
+    let (rendered, dropped, ended, class_values) = match render_split(task, split, roots, rows) {
+        Ok(r) => (r.rows, r.dropped, r.ended, r.class_values),
+        Err(e) => {
+            eprintln!("error: {} [{split}]: {e}", task.name);
+            return 1;
+        }
+    };
+    let failed: Vec<&Rendered> = rendered.iter().filter(|r| r.result.is_err()).collect();
+    let examples: Vec<&Example> = rendered
+        .iter()
+        .filter_map(|r| r.result.as_ref().ok())
+        .flatten()
+        .collect();
+    let empty = examples
+        .iter()
+        .filter(|e| e.target.trim().is_empty())
+        .count();
+    let unknown = examples.iter().filter(|e| e.target == "<unk>").count();
+    let mut line = format!(
+        "{} [{split}]: {} -> {}, {} failed, {}, {} unlabelled (<unk>)",
+        task.name,
+        plural(rendered.len(), "row", "rows"),
+        plural(examples.len(), "example", "examples"),
+        failed.len(),
+        plural(empty, "empty target", "empty targets"),
+        unknown
+    );
+    if task.joins.iter().any(|j| j.unmatched == Unmatched::Drop) {
+        line.push_str(&format!(
+            ", {} dropped (no joined row, `unmatched drop`)",
+            plural(dropped as usize, "row", "rows")
+        ));
+    }
+    if let Some(tok) = tok {
+        line.push_str(&length_summary(task, tok, &examples));
+    }
+    eprintln!("{line}");
+    if let Some(e) = &ended {
+        problems += 1;
+        eprintln!("  error: reading stopped: {e}");
+    }
+    for r in failed.iter().take(3) {
+        if let Err(e) = &r.result {
+            eprintln!("  error: {}: {e}", r.place);
+        }
+    }
+    if failed.len() > 3 {
+        eprintln!("  … and {} more rows that failed", failed.len() - 3);
+    }
+    for h in class_help(task, &class_values) {
+        eprintln!("  help: {h}");
+    }
+    problems + failed.len()
+}
+
+/// Token lengths of the sampled examples against the task's limits.
+fn length_summary(task: &Task, tok: &T5Tokenizer, examples: &[&Example]) -> String {
+    let limit_in = task.lengths.get("inputs").copied().unwrap_or(512) as usize;
+    let limit_out = task.lengths.get("targets").copied().unwrap_or(114) as usize;
+    let lens = |f: &dyn Fn(&Example) -> &str| -> Vec<usize> {
+        examples
+            .iter()
+            .filter_map(|e| tok.encode_with_eos(f(e)).ok())
+            .map(|ids| ids.len())
+            .collect()
+    };
+    let li = exc_data::objective::supervised::LengthReport::new(lens(&|e| &e.input), limit_in);
+    let lo = exc_data::objective::supervised::LengthReport::new(lens(&|e| &e.target), limit_out);
+    format!(
+        "; input tokens p50/p90/max {}/{}/{} ({:.1}% over {limit_in}), target tokens {}/{}/{} ({:.1}% over {limit_out})",
+        li.p50, li.p90, li.max, li.truncated_share * 100.0, lo.p50, lo.p90, lo.max, lo.truncated_share * 100.0
+    )
+}
+
 /// `exc check --data`: sample each task's splits; returns the number of problems.
 pub fn check(
     tasks: &[&Task],
@@ -198,81 +282,7 @@ pub fn check(
                 first_missing.get_or_insert(e);
                 continue;
             }
-            let (rendered, dropped, ended, class_values) =
-                match render_split(task, split, &roots, rows) {
-                    Ok(r) => (r.rows, r.dropped, r.ended, r.class_values),
-                    Err(e) => {
-                        problems += 1;
-                        eprintln!("error: {} [{split}]: {e}", task.name);
-                        continue;
-                    }
-                };
-            let failed: Vec<&Rendered> = rendered.iter().filter(|r| r.result.is_err()).collect();
-            let examples: Vec<&Example> = rendered
-                .iter()
-                .filter_map(|r| r.result.as_ref().ok())
-                .flatten()
-                .collect();
-            let empty = examples
-                .iter()
-                .filter(|e| e.target.trim().is_empty())
-                .count();
-            let unknown = examples.iter().filter(|e| e.target == "<unk>").count();
-            let mut line = format!(
-                "{} [{split}]: {} -> {}, {} failed, {}, {} unlabelled (<unk>)",
-                task.name,
-                plural(rendered.len(), "row", "rows"),
-                plural(examples.len(), "example", "examples"),
-                failed.len(),
-                plural(empty, "empty target", "empty targets"),
-                unknown
-            );
-            if task.joins.iter().any(|j| j.unmatched == Unmatched::Drop) {
-                line.push_str(&format!(
-                    ", {} dropped (no joined row, `unmatched drop`)",
-                    plural(dropped as usize, "row", "rows")
-                ));
-            }
-            if let Some(tok) = &tok {
-                let limit_in = task.lengths.get("inputs").copied().unwrap_or(512) as usize;
-                let limit_out = task.lengths.get("targets").copied().unwrap_or(114) as usize;
-                let lens = |f: &dyn Fn(&Example) -> &str| -> Vec<usize> {
-                    examples
-                        .iter()
-                        .filter_map(|e| tok.encode_with_eos(f(e)).ok())
-                        .map(|ids| ids.len())
-                        .collect()
-                };
-                let li = exc_data::objective::supervised::LengthReport::new(
-                    lens(&|e| &e.input),
-                    limit_in,
-                );
-                let lo = exc_data::objective::supervised::LengthReport::new(
-                    lens(&|e| &e.target),
-                    limit_out,
-                );
-                line.push_str(&format!(
-                    "; input tokens p50/p90/max {}/{}/{} ({:.1}% over {limit_in}), target tokens {}/{}/{} ({:.1}% over {limit_out})",
-                    li.p50, li.p90, li.max, li.truncated_share * 100.0, lo.p50, lo.p90, lo.max, lo.truncated_share * 100.0
-                ));
-            }
-            eprintln!("{line}");
-            if let Some(e) = &ended {
-                problems += 1;
-                eprintln!("  error: reading stopped: {e}");
-            }
-            for r in failed.iter().take(3) {
-                if let Err(e) = &r.result {
-                    eprintln!("  error: {}: {e}", r.place);
-                }
-            }
-            if failed.len() > 3 {
-                eprintln!("  … and {} more rows that failed", failed.len() - 3);
-            }
-            for h in class_help(task, &class_values) {
-                eprintln!("  help: {h}");
-            }
-            problems += failed.len();
+            problems += check_split(task, split, &roots, rows, tok.as_ref());
         }
         if let Some(e) = first_missing {
             problems += 1;

@@ -139,114 +139,132 @@ pub fn table(plan: &Plan) -> String {
         }
         for stage in &run.stages {
             let _ = writeln!(out);
-            let from = stage
-                .from
-                .as_ref()
-                .map(|f| match f {
-                    exc_compiler::plan::Init::Stage(s) => format!(" from stage {s}"),
-                    exc_compiler::plan::Init::Path(p) => format!(" from {p}"),
-                })
-                .unwrap_or_default();
-            let _ = write!(
-                out,
-                "stage {} ({}){from}: {}",
-                stage.name,
-                stage.kind.name(),
-                diagnostics::plural(stage.tasks.len(), "task", "tasks")
-            );
-            if let Some(t) = &stage.train {
-                let _ = write!(
-                    out,
-                    ", {} x batch {}, inputs {} / targets {}, rates {}",
-                    diagnostics::plural(t.steps as usize, "step", "steps"),
-                    t.batch,
-                    t.inputs,
-                    t.targets,
-                    stage.rates
-                );
-                if t.pack {
-                    let _ = write!(out, ", packed");
-                }
-            }
-            if stage.kind == StageKind::Finetune {
-                // What a fine-tune stage's splits are for: choosing checkpoints.
-                if stage.last_checkpoint {
-                    let _ = write!(out, ", keeps its last checkpoint (no selection)");
-                } else {
-                    let _ = write!(out, ", selects checkpoints on {}", stage.splits.join(", "));
-                }
-            } else if stage.kind == StageKind::Evaluate || !stage.splits.is_empty() {
-                let _ = write!(out, ", splits {}", stage.splits.join(", "));
-            }
-            let _ = writeln!(out);
+            stage_line(&mut out, stage);
             if stage.kind == StageKind::Evaluate {
                 for t in &stage.tasks {
                     let _ = writeln!(out, "  {}", t.task);
                 }
                 continue;
             }
-            let c4_label = "c4 (span corruption)";
-            let c4_width = if stage.c4.is_some() {
-                c4_label.len()
-            } else {
-                5
-            };
-            let width = stage
-                .tasks
-                .iter()
-                .map(|t| t.task.len())
-                .max()
-                .unwrap_or(4)
-                .max(c4_width);
-            let _ = writeln!(
-                out,
-                "  {:<width$}  {:>12}  {:>12}  {:>8}  {:>9}",
-                "task", "size", "capped", "rate %", "epochs"
-            );
-            for t in &stage.tasks {
-                let size = t.examples.map_or("-".into(), group);
-                let capped = t.capped.map_or("-".into(), |c| group(c.round() as u64));
-                let epochs = t.epochs.map_or("-".into(), |e| {
-                    if e >= 0.01 || e == 0.0 {
-                        format!("{e:.2}")
-                    } else {
-                        format!("{e:.1e}")
-                    }
-                });
-                let _ = writeln!(
-                    out,
-                    "  {:<width$}  {size:>12}  {capped:>12}  {:>8.3}  {epochs:>9}",
-                    t.task,
-                    t.rate * 100.0
-                );
-            }
-            if let Some(c4) = &stage.c4 {
-                let _ = writeln!(
-                    out,
-                    "  {:<width$}  {:>12}  {:>12}  {:>8.3}  {:>9}   ratio R = {}, noise {}, mean span {}",
-                    c4_label, "-", "-", c4.rate * 100.0, "-", c4.ratio, c4.noise_density, c4.mean_noise_span_length
-                );
-            }
-            let total: f64 = stage.tasks.iter().map(|t| t.rate).sum::<f64>()
-                + stage.c4.as_ref().map_or(0.0, |c| c.rate);
-            let examples: u64 = stage.tasks.iter().filter_map(|t| t.examples).sum();
-            let _ = writeln!(
-                out,
-                "  {:<width$}  {:>12}  {:>12}  {:>8.3}",
-                "total",
-                group(examples),
-                "",
-                total * 100.0
-            );
-            if stage.train.as_ref().is_some_and(|t| t.pack) {
-                let _ = writeln!(
-                    out,
-                    "  (epochs count one example per batch row; packing fits several short ones into a row, so this stage reads more)"
-                );
-            }
+            rates_table(&mut out, stage);
         }
     }
     out
+}
+
+/// A stage's line: kind, start, tasks, training shape, selection.
+fn stage_line(out: &mut String, stage: &exc_compiler::plan::StagePlan) {
+    let from = stage
+        .from
+        .as_ref()
+        .map(|f| match f {
+            exc_compiler::plan::Init::Stage(s) => format!(" from stage {s}"),
+            exc_compiler::plan::Init::Path(p) => format!(" from {p}"),
+        })
+        .unwrap_or_default();
+    let _ = write!(
+        out,
+        "stage {} ({}){from}: {}",
+        stage.name,
+        stage.kind.name(),
+        diagnostics::plural(stage.tasks.len(), "task", "tasks")
+    );
+    if let Some(t) = &stage.train {
+        let _ = write!(
+            out,
+            ", {} x batch {}, inputs {} / targets {}, rates {}",
+            diagnostics::plural(t.steps as usize, "step", "steps"),
+            t.batch,
+            t.inputs,
+            t.targets,
+            stage.rates
+        );
+        if t.pack {
+            let _ = write!(out, ", packed");
+        }
+    }
+    if stage.kind == StageKind::Finetune {
+        // What a fine-tune stage's splits are for: choosing checkpoints.
+        if stage.last_checkpoint {
+            let _ = write!(out, ", keeps its last checkpoint (no selection)");
+        } else {
+            let _ = write!(out, ", selects checkpoints on {}", stage.splits.join(", "));
+        }
+    } else if stage.kind == StageKind::Evaluate || !stage.splits.is_empty() {
+        let _ = write!(out, ", splits {}", stage.splits.join(", "));
+    }
+    let _ = writeln!(out);
+}
+
+/// A training stage's tasks with their sizes, rates and epochs, C4's
+/// share, and the total.
+fn rates_table(out: &mut String, stage: &exc_compiler::plan::StagePlan) {
+    let c4_label = "c4 (span corruption)";
+    let c4_width = if stage.c4.is_some() {
+        c4_label.len()
+    } else {
+        5
+    };
+    let width = stage
+        .tasks
+        .iter()
+        .map(|t| t.task.len())
+        .max()
+        .unwrap_or(4)
+        .max(c4_width);
+    let _ = writeln!(
+        out,
+        "  {:<width$}  {:>12}  {:>12}  {:>8}  {:>9}",
+        "task", "size", "capped", "rate %", "epochs"
+    );
+    for t in &stage.tasks {
+        let size = t.examples.map_or("-".into(), group);
+        let capped = t.capped.map_or("-".into(), |c| group(c.round() as u64));
+        let epochs = t.epochs.map_or("-".into(), |e| {
+            if e >= 0.01 || e == 0.0 {
+                format!("{e:.2}")
+            } else {
+                format!("{e:.1e}")
+            }
+        });
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {size:>12}  {capped:>12}  {:>8.3}  {epochs:>9}",
+            t.task,
+            t.rate * 100.0
+        );
+    }
+    if let Some(c4) = &stage.c4 {
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {:>12}  {:>12}  {:>8.3}  {:>9}   ratio R = {}, noise {}, mean span {}",
+            c4_label,
+            "-",
+            "-",
+            c4.rate * 100.0,
+            "-",
+            c4.ratio,
+            c4.noise_density,
+            c4.mean_noise_span_length
+        );
+    }
+    let total: f64 =
+        stage.tasks.iter().map(|t| t.rate).sum::<f64>() + stage.c4.as_ref().map_or(0.0, |c| c.rate);
+    let examples: u64 = stage.tasks.iter().filter_map(|t| t.examples).sum();
+    let _ = writeln!(
+        out,
+        "  {:<width$}  {:>12}  {:>12}  {:>8.3}",
+        "total",
+        group(examples),
+        "",
+        total * 100.0
+    );
+    if stage.train.as_ref().is_some_and(|t| t.pack) {
+        let _ = writeln!(
+            out,
+            "  (epochs count one example per batch row; packing fits several short ones into a row, so this stage reads more)"
+        );
+    }
 }
 
 /// 18085040 -> "18,085,040"

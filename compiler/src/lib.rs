@@ -43,6 +43,7 @@ mod syntax_error;
 /// (the parser's expectations and the language server's completions).
 pub use syntax_error::{MIXTURE_KEYWORDS, TASK_KEYWORDS, TOP_KEYWORDS};
 pub mod task_entries;
+pub mod train_settings;
 pub mod types;
 pub mod value;
 

@@ -39,30 +39,7 @@ pub fn lower(
         })
         .collect();
     let sweeps_ok = check_sweeps(&sweeps, diags);
-    let mut grid: Vec<IndexMap<String, Spanned<Value>>> = vec![IndexMap::new()];
-    for (var, values) in &sweeps {
-        if values.is_empty() {
-            diags.push(
-                Diagnostic::error(
-                    "exc::check::empty_sweep",
-                    format!("sweep `{}` has no values", var.node),
-                    var.span,
-                )
-                .label("empty")
-                .help("list the values, e.g. `sweep ratio in [0, 1, 2]`"),
-            );
-        }
-        grid = grid
-            .into_iter()
-            .flat_map(|point| {
-                values.iter().map(move |v| {
-                    let mut p = point.clone();
-                    p.insert(var.node.clone(), v.clone());
-                    p
-                })
-            })
-            .collect();
-    }
+    let grid = sweep_grid(&sweeps, diags);
     let mut used = IndexSet::new();
     let mut runs = Vec::new();
     let mut run_diags: Vec<Diagnostic> = Vec::new();
@@ -109,22 +86,7 @@ pub fn lower(
     if sweeps_ok {
         check_run_names(&runs, m.decl.name.span, diags);
     }
-    for (var, _) in &sweeps {
-        if !used.contains(&var.node) {
-            diags.push(
-                Diagnostic::warning(
-                    "exc::check::unused_variable",
-                    format!("sweep variable `${}` is never used", var.node),
-                    var.span,
-                )
-                .label("unused")
-                .help(format!(
-                    "use it as `${}` in a setting or selector, or remove the sweep",
-                    var.node
-                )),
-            );
-        }
-    }
+    warn_unused_sweeps(&sweeps, &used, diags);
     if diags[before..].iter().any(Diagnostic::is_error) {
         return None;
     }
@@ -156,6 +118,65 @@ pub fn lower(
         }
         .seal(),
     )
+}
+
+/// Every point of the sweep grid: each sweep's values crossed with the
+/// others', in the order the sweeps are declared (one empty point when
+/// there is no sweep).
+fn sweep_grid(
+    sweeps: &[(&ast::Name, &Vec<Spanned<Value>>)],
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<IndexMap<String, Spanned<Value>>> {
+    let mut grid: Vec<IndexMap<String, Spanned<Value>>> = vec![IndexMap::new()];
+    for (var, values) in sweeps {
+        if values.is_empty() {
+            diags.push(
+                Diagnostic::error(
+                    "exc::check::empty_sweep",
+                    format!("sweep `{}` has no values", var.node),
+                    var.span,
+                )
+                .label("empty")
+                .help("list the values, e.g. `sweep ratio in [0, 1, 2]`"),
+            );
+        }
+        grid = grid
+            .into_iter()
+            .flat_map(|point| {
+                values.iter().map(move |v| {
+                    let mut p = point.clone();
+                    p.insert(var.node.clone(), v.clone());
+                    p
+                })
+            })
+            .collect();
+    }
+    grid
+}
+
+/// A sweep whose variable no setting or selector uses would only repeat
+/// the same run.
+fn warn_unused_sweeps(
+    sweeps: &[(&ast::Name, &Vec<Spanned<Value>>)],
+    used: &IndexSet<String>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for (var, _) in sweeps {
+        if !used.contains(&var.node) {
+            diags.push(
+                Diagnostic::warning(
+                    "exc::check::unused_variable",
+                    format!("sweep variable `${}` is never used", var.node),
+                    var.span,
+                )
+                .label("unused")
+                .help(format!(
+                    "use it as `${}` in a setting or selector, or remove the sweep",
+                    var.node
+                )),
+            );
+        }
+    }
 }
 
 /// A run's name, which is also its directory: `main` without sweeps, else

@@ -6,11 +6,12 @@ use crate::check_source::escapes;
 use crate::diagnostic::{suggestion, Diagnostic};
 use crate::ir::Source;
 use crate::lower::Cx;
-use crate::plan::{self, C4Plan, ModelConfig, ModelPlan, Schedule, StageKind, TrainPlan};
+use crate::plan::{
+    self, C4Plan, LrSchedule, ModelConfig, ModelPlan, Optimizer, Precision, StageKind, TrainPlan,
+};
 use crate::range::{Limit, Opt, Range};
 use crate::settings::Settings;
 use crate::source::{Span, Spanned};
-use indexmap::IndexMap;
 
 pub const TRAIN_KEYS: &[&str] = &[
     "steps",
@@ -314,47 +315,32 @@ impl Cx<'_> {
             check_accumulate(&s, batch, accumulate, d);
         }
         let pretrain = kind == StageKind::Pretrain;
-        let lr_default = if pretrain {
-            Schedule {
-                name: "rsqrt".into(),
-                options: [
-                    ("peak".to_string(), serde_json::json!(0.01)),
-                    ("warmup".to_string(), serde_json::json!(10000)),
-                ]
-                .into_iter()
-                .collect(),
-            }
-        } else {
-            Schedule {
-                name: "constant".into(),
-                options: [("value".to_string(), serde_json::json!(0.001))]
-                    .into_iter()
-                    .collect(),
-            }
-        };
         TrainPlan {
             steps,
             batch,
             inputs: s.int("inputs", Some(512), d).unwrap_or(512),
             targets: s.int("targets", Some(114), d).unwrap_or(114),
-            optimizer: s.schedule(
-                "optimizer",
-                OPTIMIZERS,
-                Schedule {
-                    name: "adafactor".into(),
-                    options: IndexMap::new(),
-                },
-                None,
+            optimizer: s.schedule("optimizer", OPTIMIZERS, Optimizer::default(), None, d),
+            lr: s.schedule(
+                "lr",
+                SCHEDULES,
+                LrSchedule::default_for(pretrain),
+                Some(("constant", "value")),
                 d,
             ),
-            lr: s.schedule("lr", SCHEDULES, lr_default, Some(("constant", "value")), d),
             dropout: s.float("dropout", if pretrain { 0.0 } else { 0.1 }, d),
             seed: s.int("seed", Some(0), d).unwrap_or(0),
             accumulate,
             clip: s.map.contains_key("clip").then(|| s.float("clip", 1.0, d)),
             z_loss: s.float("z_loss", 1e-4, d),
             label_smoothing: s.float("label_smoothing", 0.0, d),
-            precision: s.word("precision", &["auto", "bf16", "fp32"], "auto", d),
+            precision: Precision::from_name(&s.word(
+                "precision",
+                Precision::NAMES,
+                Precision::default().name(),
+                d,
+            ))
+            .unwrap_or_default(),
             pack: s.boolean("pack", pretrain, d),
             checkpoint_every: s.int("checkpoint_every", Some(1000), d).unwrap_or(1000),
             keep: s.int("keep", Some(3), d).unwrap_or(3),
@@ -414,76 +400,83 @@ impl Cx<'_> {
                 }
             }
             Some(ModelDecl::Custom { base, settings }) => {
-                let base_cfg = match base {
-                    Some(b) => preset(&b.node).unwrap_or_else(|| {
-                        self.diags.push(
-                            Diagnostic::error(
-                                "exc::check::unknown_model",
-                                format!("unknown base model `{}`", b.node),
-                                b.span,
-                            )
-                            .label("not a built-in model")
-                            .maybe_help(suggestion(&b.node, plan::MODEL_PRESETS.iter().copied())),
-                        );
-                        ModelConfig::t5_1_1("small").unwrap_or_else(tiny)
-                    }),
-                    None => ModelConfig::t5_1_1("small").unwrap_or_else(tiny),
-                };
-                let mut s = Settings::new("model", MODEL_LIMITS);
-                s.extend(settings);
-                s.check_keys(MODEL_KEYS, &mut self.diags);
-                let d = &mut self.diags;
-                let before = d.len();
-                let c = base_cfg;
-                let config = ModelConfig {
-                    d_model: s.int("d_model", Some(c.d_model), d).unwrap_or(c.d_model),
-                    d_ff: s.int("d_ff", Some(c.d_ff), d).unwrap_or(c.d_ff),
-                    d_kv: s.int("d_kv", Some(c.d_kv), d).unwrap_or(c.d_kv),
-                    num_heads: s
-                        .int("num_heads", Some(c.num_heads), d)
-                        .unwrap_or(c.num_heads),
-                    num_layers: s
-                        .int("num_layers", Some(c.num_layers), d)
-                        .unwrap_or(c.num_layers),
-                    num_decoder_layers: s
-                        .int("num_decoder_layers", Some(c.num_decoder_layers), d)
-                        .unwrap_or(c.num_decoder_layers),
-                    vocab_size: s
-                        .int("vocab_size", Some(c.vocab_size), d)
-                        .unwrap_or(c.vocab_size),
-                    feed_forward_proj: s.word(
-                        "feed_forward_proj",
-                        &["gated-gelu", "relu", "gated-relu"],
-                        &c.feed_forward_proj,
-                        d,
-                    ),
-                    tie_word_embeddings: s.boolean("tie_word_embeddings", c.tie_word_embeddings, d),
-                    relative_attention_num_buckets: s
-                        .int(
-                            "relative_attention_num_buckets",
-                            Some(c.relative_attention_num_buckets),
-                            d,
-                        )
-                        .unwrap_or(32),
-                    relative_attention_max_distance: s
-                        .int(
-                            "relative_attention_max_distance",
-                            Some(c.relative_attention_max_distance),
-                            d,
-                        )
-                        .unwrap_or(128),
-                    dropout_rate: s.float("dropout_rate", c.dropout_rate, d),
-                    layer_norm_epsilon: s.float("layer_norm_epsilon", c.layer_norm_epsilon, d),
-                };
-                if d.len() == before {
-                    check_relative_attention(&s, &config, d);
-                }
-                ModelPlan {
-                    name: "custom".into(),
-                    init: None,
-                    config: Some(config),
-                }
+                self.custom_model(base.as_ref(), settings)
             }
+        }
+    }
+
+    /// `model custom [BASE] { … }`: a preset (T5.1.1-small unless `BASE`
+    /// names another) with the block's settings over it.
+    fn custom_model(&mut self, base: Option<&ast::Name>, settings: &[ast::Setting]) -> ModelPlan {
+        let preset = |name: &str| name.strip_prefix("t5.1.1-").and_then(ModelConfig::t5_1_1);
+        let base_cfg = match base {
+            Some(b) => preset(&b.node).unwrap_or_else(|| {
+                self.diags.push(
+                    Diagnostic::error(
+                        "exc::check::unknown_model",
+                        format!("unknown base model `{}`", b.node),
+                        b.span,
+                    )
+                    .label("not a built-in model")
+                    .maybe_help(suggestion(&b.node, plan::MODEL_PRESETS.iter().copied())),
+                );
+                ModelConfig::t5_1_1("small").unwrap_or_else(tiny)
+            }),
+            None => ModelConfig::t5_1_1("small").unwrap_or_else(tiny),
+        };
+        let mut s = Settings::new("model", MODEL_LIMITS);
+        s.extend(settings);
+        s.check_keys(MODEL_KEYS, &mut self.diags);
+        let d = &mut self.diags;
+        let before = d.len();
+        let c = base_cfg;
+        let config = ModelConfig {
+            d_model: s.int("d_model", Some(c.d_model), d).unwrap_or(c.d_model),
+            d_ff: s.int("d_ff", Some(c.d_ff), d).unwrap_or(c.d_ff),
+            d_kv: s.int("d_kv", Some(c.d_kv), d).unwrap_or(c.d_kv),
+            num_heads: s
+                .int("num_heads", Some(c.num_heads), d)
+                .unwrap_or(c.num_heads),
+            num_layers: s
+                .int("num_layers", Some(c.num_layers), d)
+                .unwrap_or(c.num_layers),
+            num_decoder_layers: s
+                .int("num_decoder_layers", Some(c.num_decoder_layers), d)
+                .unwrap_or(c.num_decoder_layers),
+            vocab_size: s
+                .int("vocab_size", Some(c.vocab_size), d)
+                .unwrap_or(c.vocab_size),
+            feed_forward_proj: s.word(
+                "feed_forward_proj",
+                &["gated-gelu", "relu", "gated-relu"],
+                &c.feed_forward_proj,
+                d,
+            ),
+            tie_word_embeddings: s.boolean("tie_word_embeddings", c.tie_word_embeddings, d),
+            relative_attention_num_buckets: s
+                .int(
+                    "relative_attention_num_buckets",
+                    Some(c.relative_attention_num_buckets),
+                    d,
+                )
+                .unwrap_or(32),
+            relative_attention_max_distance: s
+                .int(
+                    "relative_attention_max_distance",
+                    Some(c.relative_attention_max_distance),
+                    d,
+                )
+                .unwrap_or(128),
+            dropout_rate: s.float("dropout_rate", c.dropout_rate, d),
+            layer_norm_epsilon: s.float("layer_norm_epsilon", c.layer_norm_epsilon, d),
+        };
+        if d.len() == before {
+            check_relative_attention(&s, &config, d);
+        }
+        ModelPlan {
+            name: "custom".into(),
+            init: None,
+            config: Some(config),
         }
     }
 }
@@ -591,6 +584,46 @@ mod tests {
             for l in limits {
                 assert!(keys.contains(&l.key), "`{}` is not a setting", l.key);
             }
+        }
+    }
+
+    /// The option tables the compiler checks with and the plan's typed
+    /// settings name the same settings and options, in the same order (the
+    /// order positional arguments take and the plan writes).
+    #[test]
+    fn option_tables_match_the_typed_settings() {
+        use crate::plan::SettingCall;
+        use crate::range::OptKind;
+        fn call(name: &str, opts: &[Opt]) -> SettingCall {
+            let options = opts
+                .iter()
+                .map(|o| {
+                    let v = match o.kind {
+                        OptKind::Number(_) => serde_json::json!(0.5),
+                        OptKind::Whole(_) => serde_json::json!(3),
+                        OptKind::Bool => serde_json::json!(true),
+                    };
+                    (o.name.to_string(), v)
+                })
+                .collect();
+            SettingCall {
+                name: name.into(),
+                options,
+            }
+        }
+        let names: Vec<&str> = OPTIMIZERS.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, Optimizer::NAMES);
+        for (name, opts) in OPTIMIZERS {
+            let c = call(name, opts);
+            let typed = Optimizer::try_from(c.clone()).unwrap();
+            assert_eq!(SettingCall::from(typed), c);
+        }
+        let names: Vec<&str> = SCHEDULES.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, LrSchedule::NAMES);
+        for (name, opts) in SCHEDULES {
+            let c = call(name, opts);
+            let typed = LrSchedule::try_from(c.clone()).unwrap();
+            assert_eq!(SettingCall::from(typed), c);
         }
     }
 }

@@ -2,6 +2,10 @@
 //! with a format version, deterministic (same input, same bytes) and hashed.
 
 use crate::ir::{Source, Task};
+pub use crate::train_settings::{
+    AdafactorOptions, AdamWOptions, Constant, Decay, LrSchedule, Optimizer, Precision, Rsqrt,
+    SettingCall,
+};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -133,20 +137,13 @@ pub struct C4Plan {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Schedule {
-    pub name: String,
-    #[serde(skip_serializing_if = "IndexMap::is_empty", default)]
-    pub options: IndexMap<String, serde_json::Value>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainPlan {
     pub steps: u64,
     pub batch: u64,
     pub inputs: u64,
     pub targets: u64,
-    pub optimizer: Schedule,
-    pub lr: Schedule,
+    pub optimizer: Optimizer,
+    pub lr: LrSchedule,
     pub dropout: f64,
     pub seed: u64,
     pub accumulate: u64,
@@ -154,7 +151,7 @@ pub struct TrainPlan {
     pub clip: Option<f64>,
     pub z_loss: f64,
     pub label_smoothing: f64,
-    pub precision: String,
+    pub precision: Precision,
     pub pack: bool,
     pub checkpoint_every: u64,
     pub keep: u64,
@@ -262,6 +259,24 @@ impl Plan {
     /// Whether `hash` matches the content (a hand-edited plan does not).
     pub fn verify(&self) -> bool {
         self.clone().seal().hash == self.hash
+    }
+
+    /// Whether the hash in the plan file `text` matches the file as it is
+    /// written (a hand-edited plan does not). Unlike [`Plan::verify`], this
+    /// does not depend on this exc writing every value as the exc that
+    /// wrote the file did (a whole number in a real-valued option, options
+    /// out of their declared order: see [`crate::train_settings`]).
+    pub fn hash_matches(text: &str) -> bool {
+        let Ok(mut value) = serde_json::from_str::<serde_json::Value>(text) else {
+            return false;
+        };
+        let Some(hash) = value.get_mut("hash") else {
+            return false;
+        };
+        let recorded = std::mem::take(hash);
+        *hash = serde_json::Value::String(String::new());
+        let bytes = serde_json::to_vec(&value).unwrap_or_default();
+        recorded.as_str() == Some(hex(&Sha256::digest(&bytes)).as_str())
     }
 
     pub fn to_json(&self) -> String {

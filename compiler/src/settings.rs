@@ -4,7 +4,7 @@
 
 use crate::ast::{Call, Setting, SettingValue, Value};
 use crate::diagnostic::{suggestion, Diagnostic};
-use crate::plan::Schedule;
+use crate::plan::SettingCall;
 use crate::range::{number_text, Limit, Opt, OptKind, Range};
 use crate::source::{Span, Spanned};
 use crate::value::to_json;
@@ -203,15 +203,17 @@ impl Settings {
 
     /// A function-like setting, `lr rsqrt(peak = 0.01)`; a bare word is a call
     /// without arguments and a number `n` means `default_fn(n)`. Each option
-    /// is checked against what `kinds` says it takes.
-    pub fn schedule(
+    /// is checked against what `kinds` says it takes, and the call becomes
+    /// the plan's typed value `T`; `default` when it is absent or wrong.
+    pub fn schedule<T: TryFrom<SettingCall, Error = String>>(
         &self,
         key: &str,
         kinds: &[(&str, &[Opt])],
-        default: Schedule,
+        default: T,
         number_fn: Option<(&str, &str)>,
         diags: &mut Vec<Diagnostic>,
-    ) -> Schedule {
+    ) -> T {
+        let before = diags.len();
         let Some((value, _)) = self.map.get(key) else {
             return default;
         };
@@ -288,7 +290,21 @@ impl Settings {
             }
             options.insert(arg_name, to_json(&v.node));
         }
-        Schedule { name, options }
+        if diags.len() > before {
+            return default;
+        }
+        // `kinds` and `T` name the same options (a test in
+        // `lower_settings` checks it): this is a safety net, not a check.
+        T::try_from(SettingCall { name, options }).unwrap_or_else(|why| {
+            diags.push(
+                Diagnostic::error("exc::check::bad_setting", format!("`{key}`: {why}"), span)
+                    .label("not a setting the runtime takes")
+                    .help(format!(
+                        "see the options of `{key}` in the language reference"
+                    )),
+            );
+            default
+        })
     }
 }
 

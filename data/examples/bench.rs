@@ -41,16 +41,7 @@ fn main() {
     let copies: usize = args.get(2).and_then(|c| c.parse().ok()).unwrap_or(4);
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let data = root.join("../fixtures/data");
-    let mut docs = Vec::new();
-    for f in ["text/botchan.txt", "text/wiki_00.txt"] {
-        let t = std::fs::read_to_string(data.join(f)).unwrap();
-        docs.extend(
-            t.lines()
-                .filter(|l| !l.trim().is_empty())
-                .map(str::to_string),
-        );
-    }
-    let docs: Vec<String> = (0..copies).flat_map(|_| docs.clone()).collect();
+    let docs = corpus(&data, copies);
     let dir = std::env::temp_dir().join(format!("exc-data-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let jsonl = dir.join("c4-bench.jsonl");
@@ -68,21 +59,72 @@ fn main() {
         tok.is_fast(),
         "the fast Unigram encoder should load T5's spiece.model"
     );
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let t = tokenizer_rates(&tok, &docs, cores);
+    let (pipe_s, pipe_n_s) = pipeline_rates(&jsonl, &tok, t.tokens);
+    println!(
+        "docs {}  tokens {}  peak RSS {:.0} MB",
+        docs.len(),
+        t.tokens,
+        peak_rss_mb()
+    );
+    println!("exc tokenizer load (spiece.model):      {load_ms:>10.0} ms");
+    println!(
+        "exc tokenizer (fast Unigram, 1 thread):  {:>10.0} tokens/s",
+        t.fast
+    );
+    println!(
+        "exc tokenizer (tokenizers, 1 thread):    {:>10.0} tokens/s",
+        t.reference
+    );
+    println!(
+        "exc tokenizer (fast Unigram, {cores} threads): {:>10.0} tokens/s",
+        t.parallel
+    );
+    println!("exc full C4 path (1 worker):             {pipe_s:>10.0} raw tokens/s");
+    println!("exc full C4 path (spawn, {cores} workers):     {pipe_n_s:>10.0} raw tokens/s");
+    compare_with_python(&python, &root, &jsonl, t.fast, (pipe_s, pipe_n_s), cores);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The English text of the fixtures, one document per non-empty line,
+/// repeated `copies` times.
+fn corpus(data: &std::path::Path, copies: usize) -> Vec<String> {
+    let mut docs = Vec::new();
+    for f in ["text/botchan.txt", "text/wiki_00.txt"] {
+        let t = std::fs::read_to_string(data.join(f)).unwrap();
+        docs.extend(
+            t.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string),
+        );
+    }
+    (0..copies).flat_map(|_| docs.clone()).collect()
+}
+
+/// Tokens per second of the tokenizer, by path, and the corpus's tokens.
+struct TokenizerRates {
+    tokens: usize,
+    fast: f64,
+    reference: f64,
+    parallel: f64,
+}
+
+fn tokenizer_rates(tok: &Arc<T5Tokenizer>, docs: &[String], cores: usize) -> TokenizerRates {
     let t0 = Instant::now();
     let mut tokens = 0usize;
-    for d in &docs {
+    for d in docs {
         tokens += tok.encode(d).unwrap().len();
     }
-    let tok_s = tokens as f64 / t0.elapsed().as_secs_f64();
+    let fast = tokens as f64 / t0.elapsed().as_secs_f64();
     // The `tokenizers` path (what `encode` used before the fast encoder).
     let t0 = Instant::now();
     let mut ref_tokens = 0usize;
-    for d in &docs {
+    for d in docs {
         ref_tokens += tok.encode_reference(d).unwrap().len();
     }
-    let ref_s = ref_tokens as f64 / t0.elapsed().as_secs_f64();
+    let reference = ref_tokens as f64 / t0.elapsed().as_secs_f64();
     assert_eq!(ref_tokens, tokens);
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     // The fast encoder on every core (contiguous slices of the corpus).
     let t0 = Instant::now();
     let per = docs.len().div_ceil(cores);
@@ -100,12 +142,22 @@ fn main() {
             .collect();
         hs.into_iter().map(|h| h.join().unwrap()).sum()
     });
-    let par_s = par_tokens as f64 / t0.elapsed().as_secs_f64();
+    let parallel = par_tokens as f64 / t0.elapsed().as_secs_f64();
+    TokenizerRates {
+        tokens,
+        fast,
+        reference,
+        parallel,
+    }
+}
 
+/// Raw tokens per second through the full C4 path: one worker, then
+/// `spawn` (one tokenizer worker per core), one pass over the corpus each.
+fn pipeline_rates(jsonl: &std::path::Path, tok: &Arc<T5Tokenizer>, tokens: usize) -> (f64, f64) {
     let spec = PipelineSpec {
         tasks: vec![TaskSpec {
             name: "c4".into(),
-            files: vec![jsonl.clone().into()],
+            files: vec![jsonl.to_path_buf().into()],
             read: ReadOptions::default(),
             objective: Objective::SpanCorruption {
                 spec: SpanCorruption::t5(),
@@ -131,33 +183,29 @@ fn main() {
         raw += b.examples * 568;
     }
     let pipe_s = raw as f64 / t0.elapsed().as_secs_f64();
-    // The same pass through `spawn` (one tokenizer worker per core).
-    let rx = Pipeline::new(&spec, tok, None).unwrap().spawn(8);
+    let rx = Pipeline::new(&spec, tok.clone(), None).unwrap().spawn(8);
     let t0 = Instant::now();
     let mut raw_n = 0usize;
     while raw_n < tokens {
         let (b, _) = rx.recv().unwrap().unwrap();
         raw_n += b.examples * 568;
     }
-    let pipe_n_s = raw_n as f64 / t0.elapsed().as_secs_f64();
-    drop(rx);
-    println!(
-        "docs {}  tokens {}  peak RSS {:.0} MB",
-        docs.len(),
-        tokens,
-        peak_rss_mb()
-    );
-    println!("exc tokenizer load (spiece.model):      {load_ms:>10.0} ms");
-    println!("exc tokenizer (fast Unigram, 1 thread):  {tok_s:>10.0} tokens/s");
-    println!("exc tokenizer (tokenizers, 1 thread):    {ref_s:>10.0} tokens/s");
-    println!("exc tokenizer (fast Unigram, {cores} threads): {par_s:>10.0} tokens/s");
-    println!("exc full C4 path (1 worker):             {pipe_s:>10.0} raw tokens/s");
-    println!("exc full C4 path (spawn, {cores} workers):     {pipe_n_s:>10.0} raw tokens/s");
+    (pipe_s, raw_n as f64 / t0.elapsed().as_secs_f64())
+}
 
+/// Runs the Python reference on the same corpus and prints the ratios.
+fn compare_with_python(
+    python: &str,
+    root: &std::path::Path,
+    jsonl: &std::path::Path,
+    tok_s: f64,
+    (pipe_s, pipe_n_s): (f64, f64),
+    cores: usize,
+) {
     let script = root.join("golden/bench_reference.py");
-    let out = std::process::Command::new(&python)
+    let out = std::process::Command::new(python)
         .arg(&script)
-        .arg(&jsonl)
+        .arg(jsonl)
         .env("TOKENIZERS_PARALLELISM", "false")
         .output();
     match out {
@@ -189,5 +237,4 @@ fn main() {
         ),
         Err(e) => println!("python reference not run ({python}): {e}"),
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use exc_runtime::run::{self, RunArgs};
+use exc_runtime::run::{self, runfiles, RunArgs};
 
 /// libtorch's RNG is process-global (model initialisation draws from it), so
 /// runs in one process must not overlap: the tests take turns.
@@ -519,16 +519,28 @@ fn miniature_pretrain_finetune_evaluate() {
     let read = |p: &str| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(out.join(p)).unwrap()).unwrap()
     };
+    // The run directory's records, read as `exc report` and `--resume` read them.
+    let done = |p: &str| match runfiles::read_done(&out.join(p)).unwrap() {
+        Some(runfiles::StageDone::Train(d)) => *d,
+        other => panic!("{p}: {other:?}"),
+    };
+    let scores_of = |p: &str| runfiles::read_scores(&out.join(p)).unwrap();
 
     // Co-trained SuperGLUE: one model, each task with its best checkpoint.
-    let sg = read("superglue/DONE");
-    assert_eq!(sg["weights"], "superglue/checkpoints/step-00000040");
-    assert_eq!(sg["selected_on"], "validation");
+    let sg = done("superglue/DONE");
+    assert_eq!(
+        sg.weights.as_deref(),
+        Some("superglue/checkpoints/step-00000040")
+    );
+    assert_eq!(sg.selected_on.as_deref(), Some("validation"));
     // On a CPU `--kernels auto` trains with the reference kernels.
-    assert_eq!(sg["kernels"], "math attention, composite norm");
+    assert_eq!(
+        sg.kernels.as_deref(),
+        Some("math attention, composite norm")
+    );
     let best = read("superglue/checkpoints/best_per_task.json");
     for t in ["super_glue_rte", "super_glue_wsc"] {
-        let w = sg["task_weights"][t].as_str().unwrap();
+        let w = sg.task_weights[t].as_str();
         assert_eq!(
             w,
             format!("superglue/checkpoints/{}", best[t].as_str().unwrap())
@@ -537,25 +549,27 @@ fn miniature_pretrain_finetune_evaluate() {
             out.join(w).join("model.safetensors").is_file(),
             "{w} was pruned"
         );
-        let scores = read(&format!("eval/{t}/validation.scores.json"));
-        assert!(scores["weights"].as_str().unwrap().ends_with(w));
+        let scores = scores_of(&format!("eval/{t}/validation.scores.json"));
+        assert!(scores.weights.as_deref().unwrap().ends_with(w));
         // WSC is scored by T5's wsc_simple against a record per example.
-        assert!(scores["scores"]["accuracy"].is_number(), "{t}: {scores}");
+        assert!(scores.scores["accuracy"].is_number(), "{t}: {scores:?}");
     }
     // Per-task fine-tuning: one directory and one model per task, and no
     // single set of weights to continue from.
-    let generation = read("generation/DONE");
-    assert!(generation.get("weights").is_none());
+    let generation = done("generation/DONE");
+    assert!(generation.weights.is_none());
     for t in ["squad_v1", "xsum", "wmt16_en_ro", "conll2003_ner"] {
-        let w = generation["task_weights"][t].as_str().unwrap();
+        let w = generation.task_weights[t].as_str();
         assert!(
             w.starts_with(&format!("generation/{t}/checkpoints/step-")),
             "{w}"
         );
-        assert!(out.join(format!("generation/{t}/DONE")).is_file());
-        let scores = read(&format!("eval/{t}/validation.scores.json"));
-        assert!((1..=4).contains(&scores["examples"].as_u64().unwrap()));
-        assert!(scores["weights"].as_str().unwrap().ends_with(w));
+        let unit = done(&format!("generation/{t}/DONE"));
+        assert!(unit.data.contains_key(t), "{unit:?}");
+        let scores = scores_of(&format!("eval/{t}/validation.scores.json"));
+        assert!((1..=4).contains(&scores.examples.unwrap()));
+        assert!(scores.weights.as_deref().unwrap().ends_with(w));
+        assert!(scores.rows.is_some_and(|r| r.examples > 0));
     }
 
     // metrics.jsonl: training loss per task in pre-training (C4 included),

@@ -235,16 +235,6 @@ pub fn bench(args: &TrainArgs) -> Result<(Report, Option<reference::RefRun>)> {
         // process wanted a core.
         eprintln!("note: on a shared CPU set OMP_WAIT_POLICY=PASSIVE (read at start-up) for stable timings");
     }
-    let imp: AttentionImpl = match args.attention {
-        Some(a) => a.into(),
-        None if dev.is_cuda() => AttentionImpl::MemEfficient,
-        None => AttentionImpl::Math,
-    };
-    if imp == AttentionImpl::MemEfficient && !dev.is_cuda() {
-        return Err(Error::Input(
-            "--attention mem-efficient needs a CUDA device".into(),
-        ));
-    }
     let gpu_index = match dev {
         Device::Cuda(i) => Some(i),
         _ => None,
@@ -255,28 +245,136 @@ pub fn bench(args: &TrainArgs) -> Result<(Report, Option<reference::RefRun>)> {
     }
     // Before the first CUDA call, so that the baseline excludes our context.
     let sampler = gpu_index.and_then(mem::GpuSampler::start);
+    let k = pick_kernels(args, dev)?;
+    let rx = start_batches(args)?;
+    let setup = step::StepSetup {
+        cfg: cfg.clone(),
+        device: dev,
+        precision: args.precision,
+        attention: k.attention,
+        norm: k.norm,
+        grouping: if args.per_tensor_optimizer {
+            crate::optim::Grouping::Never
+        } else if args.group_by_shape {
+            crate::optim::Grouping::Always
+        } else {
+            crate::optim::Grouping::Auto
+        },
+        seed: args.seed as i64,
+    };
+    let work_dir = match &args.work_dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("exc-bench-{}", std::process::id())),
+    };
+    let with_ref = !args.reference.is_empty();
+    let model_dir = work_dir.join("init");
+    let mut trainer = step::Trainer::new(&setup, with_ref.then_some(model_dir.as_path()))?;
+
+    // The reference repeats every step on the same batches.
+    let keep = if with_ref {
+        args.warmup + args.steps + args.breakdown_steps
+    } else {
+        0
+    };
+    let mut kept = Vec::with_capacity(keep);
+    let mut fetch = |wait: &mut f64| -> Result<crate::model::Seq2SeqBatch> {
+        let t = Instant::now();
+        let b = data::next(&rx)?;
+        *wait += t.elapsed().as_secs_f64();
+        let tensors = data::to_tensors(&b, dev);
+        if kept.len() < keep {
+            kept.push(b);
+        }
+        Ok(tensors)
+    };
+    let run = run_steps(args, dev, &mut trainer, &mut fetch)?;
+    // The caching allocator's own peaks (CUDA; none on CPU).
+    let allocator = gpu_index.and_then(|i| exc_torchext::device_memory(i).ok());
+    let peak_mem = match &sampler {
+        Some(s) => Some((s.peak_bytes(), "device memory in use (nvidia-smi, sampled)")),
+        None if dev.is_cuda() => None,
+        None => mem::peak_rss_bytes().map(|b| (b, "peak RSS of the process")),
+    };
+    let device_name = match gpu_index {
+        Some(i) => mem::gpu_query(i).map_or_else(|| format!("cuda:{i}"), |(n, _)| n),
+        None => "cpu".to_string(),
+    };
+    let peak_tflops = args
+        .peak_tflops
+        .or_else(|| flops::bf16_peak_tflops(&device_name));
+    drop(sampler);
+
+    let plan = if with_ref {
+        Some(reference_run(
+            args, &work_dir, &model_dir, &kept, gpu_index,
+        )?)
+    } else {
+        None
+    };
+    let report = Report::new(report::Inputs {
+        args,
+        cfg: &cfg,
+        device: device_name,
+        attention: k.attention,
+        attention_check: k.attention_check,
+        norm: k.norm,
+        norm_check: k.norm_check,
+        kernel_notes: k.notes,
+        optimizer_groups: trainer.opt.group_count(),
+        warmup_s: run.warmup_s,
+        timed_s: run.timed_s,
+        data_wait_s: run.data_wait_s,
+        breakdown: Breakdown::mean(&run.parts),
+        ops: run.ops,
+        losses: run.losses,
+        peak_mem,
+        allocator: allocator.map(|m| report::AllocatorPeaks {
+            peak_allocated_bytes: m.peak_allocated,
+            peak_reserved_bytes: m.peak_reserved,
+        }),
+        peak_tflops,
+        threads: tch::get_num_threads(),
+    });
+    Ok((report, plan))
+}
+
+/// The kernels the bench measures, each checked on the device first.
+struct Kernels {
+    attention: AttentionImpl,
+    attention_check: Option<(f64, f64)>,
+    norm: NormImpl,
+    norm_check: Option<step::NormCheck>,
+    /// Fast kernels refused by their checks, and what is measured instead.
+    notes: Vec<String>,
+}
+
+/// A fast kernel that fails its check: an error when asked for by name,
+/// else the bench measures the reference kernel instead and says so (as
+/// `exc run --kernels auto` does).
+fn pick_kernels(args: &TrainArgs, dev: Device) -> Result<Kernels> {
     let kind = match args.precision {
         Precision::Fp32 => Kind::Float,
         Precision::Bf16 => Kind::BFloat16,
     };
-    // A fast kernel that fails its check: an error when asked for by name,
-    // else the bench measures the reference kernel instead and says so (as
-    // `exc run --kernels auto` does).
-    let mut kernel_notes = Vec::new();
-    let (mut imp, mut attention_check) = (imp, None);
-    if imp != AttentionImpl::Math {
-        let (figures, refused) = crate::run::kernels::verify_attention(imp, dev, kind);
+    let mut attention: AttentionImpl = match args.attention {
+        Some(a) => a.into(),
+        None if dev.is_cuda() => AttentionImpl::MemEfficient,
+        None => AttentionImpl::Math,
+    };
+    if attention == AttentionImpl::MemEfficient && !dev.is_cuda() {
+        return Err(Error::Input(
+            "--attention mem-efficient needs a CUDA device".into(),
+        ));
+    }
+    let mut notes = Vec::new();
+    let mut attention_check = None;
+    if attention != AttentionImpl::Math {
+        let (figures, refused) = crate::run::kernels::verify_attention(attention, dev, kind);
         attention_check = figures;
         if let Some(why) = refused {
             let asked = args.attention.is_some();
-            fall_back(
-                why,
-                asked,
-                "--attention math",
-                "math attention",
-                &mut kernel_notes,
-            )?;
-            imp = AttentionImpl::Math;
+            fall_back(why, asked, "--attention math", "math attention", &mut notes)?;
+            attention = AttentionImpl::Math;
         }
     }
     let mut norm: NormImpl = match args.norm {
@@ -295,12 +393,26 @@ pub fn bench(args: &TrainArgs) -> Result<(Report, Option<reference::RefRun>)> {
                 asked,
                 "--norm composite",
                 "the composite norm",
-                &mut kernel_notes,
+                &mut notes,
             )?;
             norm = NormImpl::Composite;
         }
     }
+    Ok(Kernels {
+        attention,
+        attention_check,
+        norm,
+        norm_check,
+        notes,
+    })
+}
 
+type Batches = std::sync::mpsc::Receiver<
+    exc_data::Result<(exc_data::pack::Batch, exc_data::pipeline::PipelineCursor)>,
+>;
+
+/// The span-corruption pipeline over the bench's text, on its worker thread.
+fn start_batches(args: &TrainArgs) -> Result<Batches> {
     let text = if args.text.is_empty() {
         env_path("EXC_BENCH_TEXT")
             .map(|p| vec![p])
@@ -322,49 +434,29 @@ pub fn bench(args: &TrainArgs) -> Result<(Report, Option<reference::RefRun>)> {
         args.targets,
         args.seed,
     )?;
-    let rx = data::start(&spec, &tokenizer)?;
+    data::start(&spec, &tokenizer)
+}
 
-    let setup = step::StepSetup {
-        cfg: cfg.clone(),
-        device: dev,
-        precision: args.precision,
-        attention: imp,
-        norm,
-        grouping: if args.per_tensor_optimizer {
-            crate::optim::Grouping::Never
-        } else if args.group_by_shape {
-            crate::optim::Grouping::Always
-        } else {
-            crate::optim::Grouping::Auto
-        },
-        seed: args.seed as i64,
-    };
-    let work_dir = match &args.work_dir {
-        Some(d) => d.clone(),
-        None => std::env::temp_dir().join(format!("exc-bench-{}", std::process::id())),
-    };
-    let with_ref = !args.reference.is_empty();
-    let model_dir = work_dir.join("init");
-    let mut trainer = step::Trainer::new(&setup, with_ref.then_some(model_dir.as_path()))?;
+/// What the steps measured: warm-up and timed wall time, the data wait
+/// inside the timed steps, the synchronised breakdowns, the counted ops and
+/// every step's loss.
+struct StepRun {
+    warmup_s: f64,
+    timed_s: f64,
+    data_wait_s: f64,
+    parts: Vec<Breakdown>,
+    ops: Option<step::StepOps>,
+    losses: Vec<f64>,
+}
 
-    let keep = if with_ref {
-        args.warmup + args.steps + args.breakdown_steps
-    } else {
-        0
-    };
-    let mut kept = Vec::with_capacity(keep);
+/// Warm-up steps, timed steps, breakdown steps, then the counted step.
+fn run_steps(
+    args: &TrainArgs,
+    dev: Device,
+    trainer: &mut step::Trainer,
+    fetch: &mut impl FnMut(&mut f64) -> Result<crate::model::Seq2SeqBatch>,
+) -> Result<StepRun> {
     let mut losses = Vec::new();
-    let mut fetch = |wait: &mut f64| -> Result<crate::model::Seq2SeqBatch> {
-        let t = Instant::now();
-        let b = data::next(&rx)?;
-        *wait += t.elapsed().as_secs_f64();
-        let tensors = data::to_tensors(&b, dev);
-        if kept.len() < keep {
-            kept.push(b);
-        }
-        Ok(tensors)
-    };
-
     let t = Instant::now();
     let mut ignored = 0.0;
     for _ in 0..args.warmup {
@@ -374,10 +466,10 @@ pub fn bench(args: &TrainArgs) -> Result<(Report, Option<reference::RefRun>)> {
     step::sync(dev);
     let warmup_s = t.elapsed().as_secs_f64();
 
-    let mut data_wait = 0.0;
+    let mut data_wait_s = 0.0;
     let t = Instant::now();
     for _ in 0..args.steps {
-        let b = fetch(&mut data_wait)?;
+        let b = fetch(&mut data_wait_s)?;
         losses.push(trainer.step(&b, args.lr)?);
     }
     step::sync(dev);
@@ -395,76 +487,48 @@ pub fn bench(args: &TrainArgs) -> Result<(Report, Option<reference::RefRun>)> {
     } else {
         Some(trainer.counted_step(args.lr, || fetch(&mut ignored))?)
     };
-    let losses: Vec<f64> = losses.iter().map(|l| l.double_value(&[])).collect();
-    // The caching allocator's own peaks (CUDA; none on CPU).
-    let allocator = gpu_index.and_then(|i| exc_torchext::device_memory(i).ok());
-    let peak_mem = match &sampler {
-        Some(s) => Some((s.peak_bytes(), "device memory in use (nvidia-smi, sampled)")),
-        None if dev.is_cuda() => None,
-        None => mem::peak_rss_bytes().map(|b| (b, "peak RSS of the process")),
-    };
-    let device_name = match gpu_index {
-        Some(i) => mem::gpu_query(i).map_or_else(|| format!("cuda:{i}"), |(n, _)| n),
-        None => "cpu".to_string(),
-    };
-    let peak_tflops = args
-        .peak_tflops
-        .or_else(|| flops::bf16_peak_tflops(&device_name));
-    drop(sampler);
-
-    let plan = if with_ref {
-        let batches = work_dir.join("batches.safetensors");
-        reference::write_batches(&kept, &batches)?;
-        Some(reference::RefRun {
-            python: args
-                .python
-                .clone()
-                .or_else(|| env_path("EXC_TORCH_PYTHON"))
-                .unwrap_or_else(|| PathBuf::from("python3")),
-            work_dir: work_dir.clone(),
-            model_dir: model_dir.clone(),
-            batches,
-            steps: args.steps,
-            warmup: args.warmup,
-            breakdown_steps: args.breakdown_steps,
-            device: match gpu_index {
-                Some(i) => format!("cuda:{i}"),
-                None => "cpu".into(),
-            },
-            precision: match args.precision {
-                Precision::Fp32 => "fp32",
-                Precision::Bf16 => "bf16",
-            },
-            threads: args.threads.unwrap_or_else(tch::get_num_threads),
-            lr: args.lr,
-        })
-    } else {
-        None
-    };
-
-    let report = Report::new(report::Inputs {
-        args,
-        cfg: &cfg,
-        device: device_name,
-        attention: imp,
-        attention_check,
-        norm,
-        norm_check,
-        kernel_notes,
-        optimizer_groups: trainer.opt.group_count(),
+    Ok(StepRun {
         warmup_s,
         timed_s,
-        data_wait_s: data_wait,
-        breakdown: Breakdown::mean(&parts),
+        data_wait_s,
+        parts,
         ops,
-        losses,
-        peak_mem,
-        allocator: allocator.map(|m| report::AllocatorPeaks {
-            peak_allocated_bytes: m.peak_allocated,
-            peak_reserved_bytes: m.peak_reserved,
-        }),
-        peak_tflops,
-        threads: tch::get_num_threads(),
-    });
-    Ok((report, plan))
+        losses: losses.iter().map(|l| l.double_value(&[])).collect(),
+    })
+}
+
+/// What the reference run needs: the batches exc trained on (written
+/// now), the initial weights (written by the trainer) and the settings.
+fn reference_run(
+    args: &TrainArgs,
+    work_dir: &std::path::Path,
+    model_dir: &std::path::Path,
+    kept: &[exc_data::pack::Batch],
+    gpu_index: Option<usize>,
+) -> Result<reference::RefRun> {
+    let batches = work_dir.join("batches.safetensors");
+    reference::write_batches(kept, &batches)?;
+    Ok(reference::RefRun {
+        python: args
+            .python
+            .clone()
+            .or_else(|| env_path("EXC_TORCH_PYTHON"))
+            .unwrap_or_else(|| PathBuf::from("python3")),
+        work_dir: work_dir.to_path_buf(),
+        model_dir: model_dir.to_path_buf(),
+        batches,
+        steps: args.steps,
+        warmup: args.warmup,
+        breakdown_steps: args.breakdown_steps,
+        device: match gpu_index {
+            Some(i) => format!("cuda:{i}"),
+            None => "cpu".into(),
+        },
+        precision: match args.precision {
+            Precision::Fp32 => "fp32",
+            Precision::Bf16 => "bf16",
+        },
+        threads: args.threads.unwrap_or_else(tch::get_num_threads),
+        lr: args.lr,
+    })
 }

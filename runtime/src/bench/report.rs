@@ -180,6 +180,41 @@ impl Report {
                  fused {fo:.1e}, {fi:.1e}, {fw:.1e}; composite {co:.1e}, {ci:.1e}, {cw:.1e}"
             );
         }
+        s.push_str(&self.render_throughput());
+        let b = &self.breakdown;
+        let total = b.total().max(1e-12);
+        let _ = writeln!(
+            s,
+            "  one step, device-synchronised ({} total):",
+            ms(b.total())
+        );
+        for (name, x) in [
+            ("data", b.data),
+            ("forward", b.forward),
+            ("backward", b.backward),
+            ("optimizer", b.optimizer),
+        ] {
+            let _ = writeln!(
+                s,
+                "    {name:<10} {:>10} {:>5.1}%",
+                ms(x),
+                100.0 * x / total
+            );
+        }
+        if let Some(ops) = &self.ops {
+            s.push_str(&render_ops(ops));
+        }
+        let _ = writeln!(s, "  loss (first steps) {}", show(&self.losses));
+        for k in 0..self.references.len() {
+            s.push_str(&self.render_reference(k));
+        }
+        s
+    }
+
+    /// Step time, throughput, data wait, memory, FLOPs and MFU.
+    fn render_throughput(&self) -> String {
+        let mut s = String::new();
+        let ms = |x: f64| format!("{:.1} ms", x * 1e3);
         let _ = writeln!(
             s,
             "  batch {} x {}/{} tokens, {} timed steps after {} warm-up ({:.1} s)",
@@ -238,33 +273,6 @@ impl Report {
                     "  MFU              n/a (no bf16 peak known for this device; --peak-tflops)"
                 );
             }
-        }
-        let b = &self.breakdown;
-        let total = b.total().max(1e-12);
-        let _ = writeln!(
-            s,
-            "  one step, device-synchronised ({} total):",
-            ms(b.total())
-        );
-        for (name, x) in [
-            ("data", b.data),
-            ("forward", b.forward),
-            ("backward", b.backward),
-            ("optimizer", b.optimizer),
-        ] {
-            let _ = writeln!(
-                s,
-                "    {name:<10} {:>10} {:>5.1}%",
-                ms(x),
-                100.0 * x / total
-            );
-        }
-        if let Some(ops) = &self.ops {
-            s.push_str(&render_ops(ops));
-        }
-        let _ = writeln!(s, "  loss (first steps) {}", show(&self.losses));
-        for k in 0..self.references.len() {
-            s.push_str(&self.render_reference(k));
         }
         s
     }

@@ -26,26 +26,8 @@ const BEST: &str = "BEST";
 const BEST_PER_TASK: &str = "best_per_task.json";
 const PARTIAL: &str = ".partial-";
 
-/// What `state.json` records besides weights and optimizer.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct TrainState {
-    /// Optimizer steps taken.
-    pub step: u64,
-    /// The data pipeline's cursor after the last batch of `step`.
-    pub cursor: exc_data::pipeline::PipelineCursor,
-    /// Target tokens trained on so far.
-    pub tokens: u64,
-    /// Mean validation loss at this step, when it was measured.
-    pub eval_loss: Option<f64>,
-    /// Per task, the selection score on validation at this step (the mean
-    /// of the task's metrics), when the stage selects checkpoints by score.
-    #[serde(default, skip_serializing_if = "indexmap::IndexMap::is_empty")]
-    pub scores: indexmap::IndexMap<String, f64>,
-    /// The precision the parameters trained in (`bf16` or `fp32`); the
-    /// weights file holds float32 either way (the masters, in bf16).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub precision: Option<String>,
-}
+use super::runfiles::CommitFile;
+pub use super::runfiles::TrainState;
 
 /// The directory name of a step.
 pub fn step_name(step: u64) -> String {
@@ -90,8 +72,9 @@ pub fn write(root: &Path, step: u64, fill: impl FnOnce(&Path) -> Result<()>) -> 
         let h = hash_file(&tmp.join(&n))?;
         files.insert(n, h);
     }
-    let commit = serde_json::json!({ "step": step, "files": files });
-    crate::checkpoint::write_atomic(&tmp.join(COMMIT), commit.to_string().as_bytes())?;
+    let commit = serde_json::to_string(&CommitFile { step, files })
+        .map_err(|e| Error::Checkpoint(e.to_string()))?;
+    crate::checkpoint::write_atomic(&tmp.join(COMMIT), commit.as_bytes())?;
     sync_dir(&tmp)?;
     let dst = root.join(&name);
     if dst.exists() {
@@ -123,22 +106,15 @@ pub struct Skipped {
 pub fn verify(dir: &Path) -> std::result::Result<u64, String> {
     let text =
         std::fs::read_to_string(dir.join(COMMIT)).map_err(|_| "no commit marker".to_string())?;
-    let commit: serde_json::Value =
+    let commit: CommitFile =
         serde_json::from_str(&text).map_err(|e| format!("unreadable commit marker: {e}"))?;
-    let step = commit
-        .get("step")
-        .and_then(serde_json::Value::as_u64)
-        .ok_or("commit marker has no step")?;
-    let files = commit
-        .get("files")
-        .and_then(serde_json::Value::as_object)
-        .ok_or("commit marker lists no files")?;
-    for (name, want) in files {
+    for (name, want) in &commit.files {
         let got = hash_file(&dir.join(name)).map_err(|e| e.to_string())?;
-        if Some(got.as_str()) != want.as_str() {
+        if got != *want {
             return Err(format!("`{name}` does not match its recorded sha256"));
         }
     }
+    let step = commit.step;
     Ok(step)
 }
 

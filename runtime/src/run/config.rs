@@ -29,65 +29,13 @@ use exc_compiler::plan::Plan;
 use exc_data::source::locate::DataRoots;
 use indexmap::IndexMap;
 
-use super::kernels::KernelChoice;
 use super::{data, RunArgs};
 use crate::error::{Error, Result};
 
 /// Steps between log lines when neither the command line nor the run says.
 pub const LOG_EVERY: u64 = 10;
 
-/// Resolved settings, written to `config.json` and read back on resume.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Resolved {
-    pub run: String,
-    pub params: IndexMap<String, serde_json::Value>,
-    pub mixture_file: Option<PathBuf>,
-    pub data_dir: Option<PathBuf>,
-    /// The tokenizer file (a directory given is resolved to its file).
-    pub tokenizer: PathBuf,
-    /// Its sha256: a resume may find the tokenizer elsewhere, never another one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tokenizer_sha256: Option<String>,
-    /// The directory the run started in: the plan's relative paths are read
-    /// against it. Absent in configs of older runs (then: the current one).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub started_in: Option<PathBuf>,
-    pub device: String,
-    pub steps_override: Option<u64>,
-    pub eval_limit: Option<usize>,
-    pub log_every: u64,
-    /// Absent in configs of older runs, which resumed with `auto`.
-    #[serde(default)]
-    pub kernels: KernelChoice,
-    /// The precision each training stage trains in on this device (`bf16`
-    /// with float32 master weights, or `fp32`): the plan's `auto` resolved.
-    #[serde(default)]
-    pub precision: IndexMap<String, String>,
-    /// What each resume changed, oldest first.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub changed_on_resume: Vec<Change>,
-    pub exc_version: String,
-    /// The data-parallel group this process last ran in (world size,
-    /// backend, launcher); absent for a single process.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parallel: Option<Parallel>,
-}
-
-/// How many processes trained the run, over which backend, started how.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Parallel {
-    pub world_size: usize,
-    pub backend: String,
-    pub launcher: String,
-}
-
-/// One setting a resume changed.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Change {
-    pub setting: String,
-    pub was: serde_json::Value,
-    pub now: serde_json::Value,
-}
+pub use super::runfiles::{Change, Parallel, Resolved};
 
 impl Resolved {
     /// A path of the plan (`model hf "dir"`, `from "dir"`), read against

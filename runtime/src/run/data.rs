@@ -16,6 +16,7 @@ use exc_data::source::locate::{locate, DataRoots, SourceRef};
 use exc_data::source::SourceFile;
 use exc_data::task_source;
 
+use super::runfiles::{RowsRecord, TaskRows};
 use crate::error::{Error, Result};
 
 /// The name C4 goes by in the pipeline and under `--data-dir`.
@@ -90,34 +91,30 @@ pub fn all_dropped(task: &Task, split: &str, counts: &RowCounts) -> Error {
 /// What became of a task's rows, as `DONE`, `scores.json` and the report
 /// show it: rows read, dropped by the filter, dropped by a join
 /// (`unmatched drop`), examples made and (training) what truncation cut.
-pub fn counts_json(
+pub fn rows_record(
     rows: &RowCounts,
     examples: u64,
     trunc: Option<&TruncationCounts>,
-) -> serde_json::Value {
-    let mut v = serde_json::json!({
-        "rows_read": rows.read(),
-        "dropped_by_filter": rows.filtered,
-        "dropped_unmatched": rows.unmatched,
-        "examples": examples,
-    });
-    if let Some(t) = trunc {
-        v["inputs_truncated"] = t.inputs_truncated.into();
-        v["targets_truncated"] = t.targets_truncated.into();
-        v["input_tokens_dropped"] = t.input_tokens_dropped.into();
-        v["target_tokens_dropped"] = t.target_tokens_dropped.into();
+) -> RowsRecord {
+    RowsRecord {
+        rows_read: rows.read(),
+        dropped_by_filter: rows.filtered,
+        dropped_unmatched: rows.unmatched,
+        examples,
+        inputs_truncated: trunc.map(|t| t.inputs_truncated),
+        targets_truncated: trunc.map(|t| t.targets_truncated),
+        input_tokens_dropped: trunc.map(|t| t.input_tokens_dropped),
+        target_tokens_dropped: trunc.map(|t| t.target_tokens_dropped),
     }
-    v
 }
 
 /// The counts of every task of a training stream, as of `cursor` (the one
 /// saved with the last batch): what `DONE` records under `data`.
-pub fn stream_counts(cursor: &exc_data::pipeline::PipelineCursor) -> serde_json::Value {
-    let per: serde_json::Map<String, serde_json::Value> = cursor
+pub fn stream_counts(cursor: &exc_data::pipeline::PipelineCursor) -> TaskRows {
+    cursor
         .counts()
-        .map(|(name, rows, trunc)| (name, counts_json(&rows, trunc.examples, Some(&trunc))))
-        .collect();
-    per.into()
+        .map(|(name, rows, trunc)| (name, rows_record(&rows, trunc.examples, Some(&trunc))))
+        .collect()
 }
 
 /// `1 row`, `2 rows`.
@@ -127,23 +124,17 @@ fn count(n: u64, what: &str) -> String {
 
 /// One line per task of what was dropped, for a note when a stage ends;
 /// None when nothing was.
-pub fn dropped_note(counts: &serde_json::Value) -> Option<String> {
+pub fn dropped_note(counts: &TaskRows) -> Option<String> {
     let parts: Vec<String> = counts
-        .as_object()?
         .iter()
-        .filter(|(_, c)| {
-            c["dropped_by_filter"].as_u64().unwrap_or(0)
-                + c["dropped_unmatched"].as_u64().unwrap_or(0)
-                > 0
-        })
+        .filter(|(_, c)| c.dropped_by_filter + c.dropped_unmatched > 0)
         .map(|(t, c)| {
-            let n = |k: &str| c[k].as_u64().unwrap_or(0);
             format!(
                 "`{t}` {} read, {} dropped by its filter, {} without a joined row -> {}",
-                count(n("rows_read"), "row"),
-                n("dropped_by_filter"),
-                n("dropped_unmatched"),
-                count(n("examples"), "example")
+                count(c.rows_read, "row"),
+                c.dropped_by_filter,
+                c.dropped_unmatched,
+                count(c.examples, "example")
             )
         })
         .collect();

@@ -203,7 +203,7 @@ pub fn evaluate(ctx: &EvalCtx, task: &Task, split: &str, dir: &Path) -> Result<S
         task: task.name.clone(),
         split: split.to_string(),
         examples: Some(exs.len() as u64),
-        rows: data::counts_json(&counts, exs.len() as u64, None),
+        rows: Some(data::rows_record(&counts, exs.len() as u64, None)),
         decode: serde_json::to_value(&task.decode).map_err(|e| Error::Input(e.to_string()))?,
         weights: ctx.weights.map(|w| w.display().to_string()),
         scores,

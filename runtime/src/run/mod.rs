@@ -144,18 +144,18 @@ pub(crate) fn device_name(d: Device) -> String {
 }
 
 /// What each training stage of `run` trains in on `device`.
-fn precisions(run: &RunPlan, device: Device) -> Result<indexmap::IndexMap<String, String>> {
+fn precisions(run: &RunPlan, device: Device) -> indexmap::IndexMap<String, String> {
     let mut out = indexmap::IndexMap::new();
     for s in &run.stages {
         let Some(t) = &s.train else { continue };
-        let p = if train::trains_in_bf16(t, device)? {
+        let p = if train::trains_in_bf16(t, device) {
             "bf16"
         } else {
             "fp32"
         };
         out.insert(s.name.clone(), p.to_string());
     }
-    Ok(out)
+    out
 }
 
 fn compile_plan(path: &Path, name: Option<&str>) -> Result<Plan> {
@@ -294,10 +294,7 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
     base.parallel = dist.map(|d| config::Parallel {
         world_size: d.world.world,
         backend: d.backend.clone(),
-        launcher: serde_json::to_value(d.world.launcher)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
+        launcher: launcher_name(d.world.launcher),
     });
     let writer = crate::dist::is_writer();
     // Recomputed on every resume: `auto` follows the device of this process.
@@ -309,8 +306,7 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
     base.pin_tokenizer(tok.path(), &root)?;
     if writer {
         std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
-        write_json(&root.join("plan.json"), &plan)?;
-        crate::checkpoint::write_atomic(&root.join("plan.sha256"), plan.hash.as_bytes())?;
+        freeze_plan(&root, &plan)?;
         write_json(&root.join("config.json"), &base)?;
         record_hub_commits(&plan, &roots, &base, &root)?;
     }
@@ -320,7 +316,7 @@ pub fn run(args: &RunArgs) -> Result<RunOutcome> {
         let resolved = Resolved {
             run: rp.name.clone(),
             params: rp.params.clone(),
-            precision: precisions(rp, device)?,
+            precision: precisions(rp, device),
             ..base.clone()
         };
         let ctx = RunCtx {
@@ -365,6 +361,25 @@ fn run_dir(plan: &Plan, root: &Path, rp: &RunPlan) -> PathBuf {
     } else {
         root.join(sanitize(&rp.name))
     }
+}
+
+/// The launcher as `config.json` and `DONE` record it (its serde name).
+fn launcher_name(l: crate::dist::Launcher) -> String {
+    serde_json::to_value(l)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Writes `plan.json` and `plan.sha256` into `dir` unless a resumed run
+/// froze them there already: that file is kept as it was written, since
+/// this exc might write some value of an older plan in another form, which
+/// its hash would no longer match.
+fn freeze_plan(dir: &Path, plan: &Plan) -> Result<()> {
+    if !dir.join("plan.json").is_file() {
+        write_json(&dir.join("plan.json"), plan)?;
+    }
+    crate::checkpoint::write_atomic(&dir.join("plan.sha256"), plan.hash.as_bytes())
 }
 
 /// A new run: the mixture compiled into its plan, its settings resolved.
@@ -448,7 +463,9 @@ fn resume(
         }
     })?;
     let plan = Plan::from_json(&text).map_err(Error::Input)?;
-    if !plan.verify() {
+    // Checked on the file's bytes: an older exc may have written a value in
+    // another form than this one would (`exc_compiler::train_settings`).
+    if !Plan::hash_matches(&text) {
         return Err(Error::Input(format!(
             "`{}` does not match its hash: the frozen plan was edited",
             plan_file.display()
@@ -635,24 +652,25 @@ struct StageWeights {
 
 fn stage_weights(dir: &Path, stage: &str) -> Result<StageWeights> {
     let done = dir.join(stage).join("DONE");
-    let v: serde_json::Value = read_json(&done).map_err(|_| {
-        Error::Input(format!(
-            "stage `{stage}` has not finished; no weights to start from"
-        ))
-    })?;
-    let last = v
-        .get("weights")
-        .and_then(|w| w.as_str())
-        .map(|w| dir.join(w));
-    let per_task: indexmap::IndexMap<String, PathBuf> = v
-        .get("task_weights")
-        .and_then(|m| m.as_object())
-        .map(|m| {
-            m.iter()
-                .filter_map(|(t, w)| Some((t.clone(), dir.join(w.as_str()?))))
-                .collect()
-        })
-        .unwrap_or_default();
+    let rec = match runfiles::read_done(&done).map_err(Error::Input)? {
+        Some(runfiles::StageDone::Train(rec)) => *rec,
+        Some(runfiles::StageDone::Evaluate(_)) => {
+            return Err(Error::Input(format!(
+                "stage `{stage}` evaluates; it trained no weights to start from"
+            )))
+        }
+        None => {
+            return Err(Error::Input(format!(
+                "stage `{stage}` has not finished; no weights to start from"
+            )))
+        }
+    };
+    let last = rec.weights.map(|w| dir.join(w));
+    let per_task: indexmap::IndexMap<String, PathBuf> = rec
+        .task_weights
+        .into_iter()
+        .map(|(t, w)| (t, dir.join(w)))
+        .collect();
     if last.is_none() && per_task.is_empty() {
         return Err(Error::Checkpoint(format!(
             "`{}` names no weights",
@@ -710,8 +728,7 @@ fn run_one(ctx: &RunCtx) -> Result<()> {
         }
     }
     if writer {
-        write_json(&dir.join("plan.json"), ctx.plan)?;
-        crate::checkpoint::write_atomic(&dir.join("plan.sha256"), ctx.plan.hash.as_bytes())?;
+        freeze_plan(dir, ctx.plan)?;
         write_json(&dir.join("config.json"), ctx.resolved)?;
     }
     let metrics = dir.join("metrics.jsonl");
@@ -768,10 +785,8 @@ fn run_one(ctx: &RunCtx) -> Result<()> {
                 evaluate_stage(ctx, stage, weights.as_ref())?;
                 if writer {
                     std::fs::create_dir_all(&sdir).map_err(|e| Error::io(&sdir, e))?;
-                    write_json(
-                        &done,
-                        &serde_json::json!({ "evaluated": stage.tasks.len() }),
-                    )?;
+                    let evaluated = stage.tasks.len();
+                    write_json(&done, &runfiles::EvalDone { evaluated })?;
                 }
                 crate::dist::barrier(&format!("the end of stage `{}`", stage.name))?;
             }
@@ -798,43 +813,17 @@ fn train_stage_units(
     from: Option<&Path>,
     select: Option<train::Select>,
     metrics: &Path,
-) -> Result<serde_json::Value> {
+) -> Result<runfiles::TrainDone> {
     let train = stage
         .train
         .as_ref()
         .ok_or_else(|| Error::Input(format!("stage `{}` has no training settings", stage.name)))?;
-    let units: Vec<(exc_compiler::plan::StagePlan, PathBuf)> = if stage.per_task {
-        stage
-            .tasks
-            .iter()
-            .map(|tr| {
-                let mut unit = stage.clone();
-                unit.name = format!("{}/{}", stage.name, tr.task);
-                unit.per_task = false;
-                unit.c4 = None;
-                unit.tasks = vec![exc_compiler::plan::TaskRate {
-                    rate: 1.0,
-                    epochs: None,
-                    ..tr.clone()
-                }];
-                (unit, sdir.join(sanitize(&tr.task)))
-            })
-            .collect()
-    } else {
-        vec![(stage.clone(), sdir.to_path_buf())]
-    };
     let rel = |p: &Path| {
         p.strip_prefix(ctx.dir)
             .unwrap_or(p)
             .to_string_lossy()
             .into_owned()
     };
-    let mut task_weights = serde_json::Map::new();
-    let mut last = None;
-    let mut final_step = 0;
-    // The kernels the models trained in this process used (none when every
-    // unit was already done).
-    let mut kernels_used = None;
     // On CUDA: the caching allocator's peaks while this stage trained.
     let gpu = match ctx.device {
         Device::Cuda(i) => Some(i),
@@ -843,108 +832,150 @@ fn train_stage_units(
     if let Some(i) = gpu {
         exc_torchext::reset_peak_memory(i)?;
     }
-    let writer = crate::dist::is_writer();
-    // Each task's row counts (`data`): rows read, dropped, examples, truncation.
-    let mut data_counts = serde_json::Map::new();
-    for (unit, udir) in &units {
+    let mut record = runfiles::TrainDone::default();
+    // The kernels the models trained in this process used (none when every
+    // unit was already done).
+    let mut kernels_used = None;
+    for (unit, udir) in stage_units(stage, sdir) {
         let unit_done = udir.join("DONE");
-        let step = if stage.per_task && unit_done.exists() {
-            let rec = read_json::<serde_json::Value>(&unit_done)?;
-            if let Some(d) = rec.get("data").and_then(serde_json::Value::as_object) {
-                data_counts.extend(d.clone());
+        let unit_record = match runfiles::read_done(&unit_done).map_err(Error::Input)? {
+            // A unit of a `per_task` stage that finished before a resume.
+            Some(runfiles::StageDone::Train(rec)) if stage.per_task => *rec,
+            _ => {
+                let unit_ctx = UnitCtx {
+                    unit: &unit,
+                    dir: &udir,
+                    from,
+                    select: &select,
+                    metrics,
+                };
+                let (rec, kernels) = train_unit(ctx, train, &unit_ctx)?;
+                kernels_used = Some(kernels);
+                if stage.per_task && crate::dist::is_writer() {
+                    write_json(&unit_done, &rec)?;
+                }
+                rec
             }
-            rec.get("step")
-                .and_then(serde_json::Value::as_u64)
-                .unwrap_or(train.steps)
-        } else {
-            let mut model = fresh_model(ctx, train.dropout, train.seed)?;
-            let quiet = ctx.args.quiet;
-            let k = ctx.kernels.borrow_mut().pick(
-                train::trains_in_bf16(train, ctx.device)?,
-                &mut |n| {
-                    if !quiet {
-                        eprintln!("note: {n}");
-                    }
-                },
-            );
-            model.model.set_attention(k.attention);
-            model.model.set_norm(k.norm);
-            // Process-wide: on for this stage's training only.
-            exc_torchext::set_tf32_matmul(k.tf32)?;
-            kernels_used = Some(k.describe());
-            if let Some(w) = from {
-                model.load(w)?;
-            }
-            let sctx = train::StageCtx {
-                plan: ctx.plan,
-                stage: unit,
-                dir: udir,
-                roots: ctx.roots,
-                tok: ctx.tok.clone(),
-                device: ctx.device,
-                log_every: ctx.resolved.log_every.max(1),
-                metrics,
-                stop_after: ctx.args.stop_after,
-                quiet: ctx.args.quiet,
-                select: select.clone(),
-                from,
-            };
-            let trained = train::train_stage(&sctx, model);
-            exc_torchext::set_tf32_matmul(false)?;
-            let trained = trained?;
-            // Rank 0's checkpoints are read below.
-            crate::dist::barrier(&format!("the end of training `{}`", unit.name))?;
-            let step = trained.final_step;
-            let counts = trained.data.unwrap_or_default();
-            if let Some(d) = counts.as_object() {
-                data_counts.extend(d.clone());
-            }
-            if stage.per_task && writer {
-                write_json(
-                    &unit_done,
-                    &serde_json::json!({ "step": step, "data": counts }),
-                )?;
-            }
-            step
         };
-        final_step = step;
+        record.step = unit_record.step;
+        record.data.extend(unit_record.data);
         let ckdir = udir.join("checkpoints");
-        let final_weights = ckdir.join(ckpt::step_name(step));
+        let final_weights = ckdir.join(ckpt::step_name(unit_record.step));
         let bests = ckpt::best_per_task(&ckdir);
         for tr in &unit.tasks {
             let w = match (&select, bests.get(&tr.task)) {
                 (Some(_), Some(&b)) => ckdir.join(ckpt::step_name(b)),
                 _ => final_weights.clone(),
             };
-            task_weights.insert(tr.task.clone(), rel(&w).into());
+            record.task_weights.insert(tr.task.clone(), rel(&w));
         }
         if !stage.per_task {
-            last = Some(rel(&final_weights));
+            record.weights = Some(rel(&final_weights));
         }
     }
-    let mut record = serde_json::json!({
-        "step": final_step, "task_weights": task_weights, "data": data_counts,
-    });
     if let Some(k) = kernels_used {
-        record["kernels"] = k.into();
-        if let Some(d) = crate::dist::current() {
-            record["parallel"] = serde_json::json!({
-                "world_size": d.world.world, "backend": d.backend, "launcher": d.world.launcher,
+        record.kernels = Some(k);
+        record.parallel = crate::dist::current().map(|d| config::Parallel {
+            world_size: d.world.world,
+            backend: d.backend.clone(),
+            launcher: launcher_name(d.world.launcher),
+        });
+        record.peak_memory = gpu
+            .and_then(|i| exc_torchext::device_memory(i).ok())
+            .map(|m| runfiles::PeakMemory {
+                allocated_bytes: m.peak_allocated,
+                reserved_bytes: m.peak_reserved,
             });
-        }
-        if let Some(m) = gpu.and_then(|i| exc_torchext::device_memory(i).ok()) {
-            record["peak_memory"] = serde_json::json!({
-                "allocated_bytes": m.peak_allocated, "reserved_bytes": m.peak_reserved,
-            });
-        }
     }
-    if let Some(l) = last {
-        record["weights"] = l.into();
-    }
-    if let Some(sel) = &select {
-        record["selected_on"] = sel.split.clone().into();
-    }
+    record.selected_on = select.map(|s| s.split);
     Ok(record)
+}
+
+/// What a stage trains: itself, or (`per_task`) one unit per task, each
+/// a stage of that task alone in its own directory.
+fn stage_units(
+    stage: &exc_compiler::plan::StagePlan,
+    sdir: &Path,
+) -> Vec<(exc_compiler::plan::StagePlan, PathBuf)> {
+    if !stage.per_task {
+        return vec![(stage.clone(), sdir.to_path_buf())];
+    }
+    stage
+        .tasks
+        .iter()
+        .map(|tr| {
+            let mut unit = stage.clone();
+            unit.name = format!("{}/{}", stage.name, tr.task);
+            unit.per_task = false;
+            unit.c4 = None;
+            unit.tasks = vec![exc_compiler::plan::TaskRate {
+                rate: 1.0,
+                epochs: None,
+                ..tr.clone()
+            }];
+            (unit, sdir.join(sanitize(&tr.task)))
+        })
+        .collect()
+}
+
+/// One unit of a training stage ([`stage_units`]) and where it trains.
+struct UnitCtx<'a> {
+    unit: &'a exc_compiler::plan::StagePlan,
+    dir: &'a Path,
+    from: Option<&'a Path>,
+    select: &'a Option<train::Select>,
+    metrics: &'a Path,
+}
+
+/// Trains one unit with the kernels picked for its precision: what its
+/// `DONE` records (its last step and rows), and the kernels it used.
+fn train_unit(
+    ctx: &RunCtx,
+    train: &exc_compiler::plan::TrainPlan,
+    u: &UnitCtx,
+) -> Result<(runfiles::TrainDone, String)> {
+    let mut model = fresh_model(ctx, train.dropout, train.seed)?;
+    let quiet = ctx.args.quiet;
+    let k = ctx
+        .kernels
+        .borrow_mut()
+        .pick(train::trains_in_bf16(train, ctx.device), &mut |n| {
+            if !quiet {
+                eprintln!("note: {n}");
+            }
+        });
+    model.model.set_attention(k.attention);
+    model.model.set_norm(k.norm);
+    // Process-wide: on for this stage's training only.
+    exc_torchext::set_tf32_matmul(k.tf32)?;
+    if let Some(w) = u.from {
+        model.load(w)?;
+    }
+    let sctx = train::StageCtx {
+        plan: ctx.plan,
+        stage: u.unit,
+        dir: u.dir,
+        roots: ctx.roots,
+        tok: ctx.tok.clone(),
+        device: ctx.device,
+        log_every: ctx.resolved.log_every.max(1),
+        metrics: u.metrics,
+        stop_after: ctx.args.stop_after,
+        quiet: ctx.args.quiet,
+        select: u.select.clone(),
+        from: u.from,
+    };
+    let trained = train::train_stage(&sctx, model);
+    exc_torchext::set_tf32_matmul(false)?;
+    let trained = trained?;
+    // Rank 0's checkpoints are read next.
+    crate::dist::barrier(&format!("the end of training `{}`", u.unit.name))?;
+    let record = runfiles::TrainDone {
+        step: trained.final_step,
+        data: trained.data.unwrap_or_default(),
+        ..Default::default()
+    };
+    Ok((record, k.describe()))
 }
 
 fn evaluate_stage(
@@ -1011,7 +1042,11 @@ fn evaluate_stage(
             if !ctx.args.quiet && crate::dist::is_writer() {
                 let shown = serde_json::to_string(&r.scores).unwrap_or_default();
                 eprintln!("eval {} {split}: {shown}", tr.task);
-                let rows = serde_json::json!({ tr.task.clone(): r.rows.clone() });
+                let rows: runfiles::TaskRows = r
+                    .rows
+                    .iter()
+                    .map(|c| (tr.task.clone(), c.clone()))
+                    .collect();
                 if let Some(note) = data::dropped_note(&rows) {
                     eprintln!("eval {} {split}: {note}", tr.task);
                 }
@@ -1019,4 +1054,34 @@ fn evaluate_stage(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A resumed run keeps the `plan.json` an older exc froze, byte for
+    /// byte, so that its hash still matches it on the next resume.
+    #[test]
+    fn a_frozen_plan_is_never_rewritten() {
+        let old = include_str!("../../../tests/fixtures/old_plans/old_forms.plan.json");
+        let dir = std::env::temp_dir().join(format!("exc-freeze-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("plan.json"), old).unwrap();
+        let plan = Plan::from_json(old).unwrap();
+        freeze_plan(&dir, &plan).unwrap();
+        let kept = std::fs::read_to_string(dir.join("plan.json")).unwrap();
+        assert_eq!(kept, old);
+        assert!(Plan::hash_matches(&kept));
+        assert_eq!(
+            std::fs::read_to_string(dir.join("plan.sha256")).unwrap(),
+            plan.hash
+        );
+        // A new run's plan is written.
+        std::fs::remove_file(dir.join("plan.json")).unwrap();
+        freeze_plan(&dir, &plan).unwrap();
+        assert!(dir.join("plan.json").is_file());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

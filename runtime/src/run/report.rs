@@ -10,7 +10,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use super::report_grid::{grids, value_text};
+use super::runfiles::{self, Resolved, RowsRecord, StageDone, TrainDone};
 use crate::error::{Error, Result};
+use exc_compiler::plan::Plan;
 
 /// `exc report`: aggregate run directories into tables and plots.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -42,7 +44,7 @@ pub(super) struct RunScores {
     pub(super) examples: indexmap::IndexMap<String, u64>,
     /// `task/split` -> what became of the rows read for it (`rows` of
     /// `scores.json`: read, dropped by the filter or a join).
-    pub(super) rows: indexmap::IndexMap<String, serde_json::Value>,
+    pub(super) rows: indexmap::IndexMap<String, RowsRecord>,
     /// Each task's family, from the run's plan.
     pub(super) families: indexmap::IndexMap<String, String>,
     /// Every training stage's logged losses, in order (a `per_task`
@@ -55,8 +57,7 @@ fn num(v: &serde_json::Value) -> Option<f64> {
 }
 
 fn read_run(dir: &Path) -> Option<RunScores> {
-    let cfg: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).ok()?).ok()?;
+    let cfg = runfiles::read_config(dir).ok()?;
     let mut scores = Vec::new();
     let mut errors = Vec::new();
     let mut unreadable = Vec::new();
@@ -88,8 +89,8 @@ fn read_run(dir: &Path) -> Option<RunScores> {
             if let Some(n) = v.examples {
                 examples.insert(format!("{task}/{split}"), n);
             }
-            if v.rows.is_object() {
-                rows.insert(format!("{task}/{split}"), v.rows.clone());
+            if let Some(r) = &v.rows {
+                rows.insert(format!("{task}/{split}"), r.clone());
             }
             if let Some(w) = &v.weights {
                 let rel = Path::new(w).strip_prefix(dir).unwrap_or(Path::new(w));
@@ -117,25 +118,30 @@ fn read_run(dir: &Path) -> Option<RunScores> {
             ));
         }
     }
-    let plan: serde_json::Value = std::fs::read_to_string(dir.join("plan.json"))
-        .ok()
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or_default();
-    let families = plan["tasks"]
-        .as_object()
-        .map(|m| {
-            m.iter()
-                .filter_map(|(t, v)| Some((t.clone(), v["family"].as_str()?.to_string())))
-                .collect()
-        })
-        .unwrap_or_default();
+    let families = match runfiles::read_plan(dir) {
+        Ok(plan) => plan
+            .tasks
+            .iter()
+            .filter_map(|(t, task)| Some((t.clone(), task.family.clone()?)))
+            .collect(),
+        Err(why) => {
+            unreadable.push(why);
+            indexmap::IndexMap::new()
+        }
+    };
     Some(RunScores {
         families,
         examples,
         rows,
         dir: dir.to_path_buf(),
-        name: cfg["run"].as_str().unwrap_or("main").to_string(),
-        params: serde_json::from_value(cfg["params"].clone()).unwrap_or_default(),
+        // The directory's own config names its run; a run directory's
+        // first config (before its run began) names none.
+        name: if cfg.run.is_empty() {
+            "main".to_string()
+        } else {
+            cfg.run
+        },
+        params: cfg.params,
         scores,
         errors,
         unreadable,
@@ -152,22 +158,11 @@ pub(super) fn fmt(v: Option<f64>) -> String {
 pub fn write_run_report(dir: &Path) -> Result<()> {
     let r = read_run(dir)
         .ok_or_else(|| Error::Input(format!("`{}` is not a run directory", dir.display())))?;
-    let plan: serde_json::Value = std::fs::read_to_string(dir.join("plan.json"))
-        .ok()
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or_default();
+    let plan = runfiles::read_plan(dir).map_err(Error::Input)?;
+    let cfg = runfiles::read_config(dir).map_err(Error::Input)?;
     let mut md = String::new();
-    let _ = writeln!(
-        md,
-        "# Run `{}` of mixture `{}`\n",
-        r.name,
-        plan["mixture"].as_str().unwrap_or("?")
-    );
-    let _ = writeln!(
-        md,
-        "Plan hash `{}`.\n",
-        plan["hash"].as_str().unwrap_or("?")
-    );
+    let _ = writeln!(md, "# Run `{}` of mixture `{}`\n", r.name, plan.mixture);
+    let _ = writeln!(md, "Plan hash `{}`.\n", plan.hash);
     if !r.params.is_empty() {
         let p: Vec<String> = r.params.iter().map(|(k, v)| format!("{k} = {v}")).collect();
         let _ = writeln!(md, "Sweep point: {}.\n", p.join(", "));
@@ -230,7 +225,7 @@ pub fn write_run_report(dir: &Path) -> Result<()> {
             let _ = writeln!(md, "| {k} | `{w}` |");
         }
     }
-    md.push_str(&rows_section(dir, &plan, &r));
+    md.push_str(&rows_section(dir, &plan, &cfg, &r));
     let _ = writeln!(
         md,
         "\nThe baseline predicts the most frequent training target for every example. \
@@ -242,11 +237,9 @@ pub fn write_run_report(dir: &Path) -> Result<()> {
     crate::checkpoint::write_atomic(&dir.join("report.md"), md.as_bytes())
 }
 
-/// A count of a `rows` record, or `?` when a run's record lacks it.
-fn count(v: &serde_json::Value, key: &str) -> String {
-    v[key]
-        .as_u64()
-        .map_or_else(|| "?".into(), |n| n.to_string())
+/// A count a record may lack (evaluation records no truncation).
+fn count(v: Option<u64>) -> String {
+    v.map_or_else(|| "?".into(), |n| n.to_string())
 }
 
 /// What became of the rows each stage read: for training, from each
@@ -254,68 +247,39 @@ fn count(v: &serde_json::Value, key: &str) -> String {
 /// join, examples, truncation, counted up to the last batch and carried
 /// across resumes by the data cursor); for evaluation, from `scores.json`.
 /// Nothing is dropped silently (HACKING: count and report it).
-fn rows_section(dir: &Path, plan: &serde_json::Value, r: &RunScores) -> String {
-    let mut stages: Vec<String> = Vec::new();
-    for run in plan["runs"].as_array().into_iter().flatten() {
-        for s in run["stages"].as_array().into_iter().flatten() {
-            if let Some(n) = s["name"]
-                .as_str()
-                .filter(|n| !stages.iter().any(|x| x == n))
-            {
-                stages.push(n.to_string());
-            }
+fn rows_section(dir: &Path, plan: &Plan, cfg: &Resolved, r: &RunScores) -> String {
+    let mut stages: Vec<&str> = Vec::new();
+    for s in plan.runs.iter().flat_map(|run| &run.stages) {
+        if !stages.contains(&s.name.as_str()) {
+            stages.push(&s.name);
         }
     }
     let mut md = String::new();
     let mut trained = Vec::new();
-    let precision: serde_json::Value = std::fs::read_to_string(dir.join("config.json"))
-        .ok()
-        .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
-        .map(|c| c["precision"].clone())
-        .unwrap_or_default();
     let mut how = Vec::new();
-    for stage in &stages {
-        let done: Option<serde_json::Value> = std::fs::read_to_string(dir.join(stage).join("DONE"))
-            .ok()
-            .and_then(|s| serde_json::from_str(&s).ok());
-        if let Some(d) = done.as_ref().filter(|d| d.get("kernels").is_some()) {
-            let gib = |k: &str| {
-                d["peak_memory"][k]
-                    .as_u64()
-                    .map(|b| format!("{:.2}", b as f64 / (1u64 << 30) as f64))
-            };
-            let memory = match (gib("allocated_bytes"), gib("reserved_bytes")) {
-                (Some(a), Some(r)) => format!("{a} / {r} GiB"),
-                _ => "-".into(),
-            };
-            let p = &d["parallel"];
-            let ranks = match p["world_size"].as_u64() {
-                Some(n) => format!(
-                    "{n} ({}, {})",
-                    p["backend"].as_str().unwrap_or("?"),
-                    p["launcher"].as_str().unwrap_or("?")
-                ),
-                None => "1".into(),
-            };
-            how.push(format!(
-                "| {stage} | {} | {} | {} | {ranks} | {memory} |",
-                count(d, "step"),
-                precision[stage].as_str().unwrap_or("?"),
-                d["kernels"].as_str().unwrap_or("?"),
-            ));
-        }
-        if let Some(data) = done.as_ref().and_then(|d| d["data"].as_object()) {
-            for (task, c) in data {
-                trained.push(format!(
-                    "| {stage} | {task} | {} | {} | {} | {} | {} | {} |",
-                    count(c, "rows_read"),
-                    count(c, "dropped_by_filter"),
-                    count(c, "dropped_unmatched"),
-                    count(c, "examples"),
-                    count(c, "inputs_truncated"),
-                    count(c, "targets_truncated"),
-                ));
+    for stage in stages {
+        let done = match runfiles::read_done(&dir.join(stage).join("DONE")) {
+            Ok(Some(StageDone::Train(d))) => *d,
+            Ok(_) => continue,
+            Err(why) => {
+                let _ = writeln!(md, "\nA stage's record could not be read: {why}");
+                continue;
             }
+        };
+        let precision = cfg.precision.get(stage).map_or("?", String::as_str);
+        if let Some(row) = how_row(stage, precision, &done) {
+            how.push(row);
+        }
+        for (task, c) in &done.data {
+            trained.push(format!(
+                "| {stage} | {task} | {} | {} | {} | {} | {} | {} |",
+                c.rows_read,
+                c.dropped_by_filter,
+                c.dropped_unmatched,
+                c.examples,
+                count(c.inputs_truncated),
+                count(c.targets_truncated),
+            ));
         }
     }
     if !how.is_empty() {
@@ -352,14 +316,31 @@ fn rows_section(dir: &Path, plan: &serde_json::Value, r: &RunScores) -> String {
             let _ = writeln!(
                 md,
                 "| {k} | {} | {} | {} | {} |",
-                count(c, "rows_read"),
-                count(c, "dropped_by_filter"),
-                count(c, "dropped_unmatched"),
-                count(c, "examples"),
+                c.rows_read, c.dropped_by_filter, c.dropped_unmatched, c.examples,
             );
         }
     }
     md
+}
+
+/// How a training stage trained (steps, precision, kernels, ranks, peak
+/// memory), from its `DONE`; none when no process recorded its kernels
+/// (every unit was done before a resume).
+fn how_row(stage: &str, precision: &str, d: &TrainDone) -> Option<String> {
+    let kernels = d.kernels.as_deref()?;
+    let gib = |b: u64| format!("{:.2}", b as f64 / (1u64 << 30) as f64);
+    let memory = d.peak_memory.map_or_else(
+        || "-".into(),
+        |m| format!("{} / {} GiB", gib(m.allocated_bytes), gib(m.reserved_bytes)),
+    );
+    let ranks = d.parallel.as_ref().map_or_else(
+        || "1".into(),
+        |p| format!("{} ({}, {})", p.world_size, p.backend, p.launcher),
+    );
+    Some(format!(
+        "| {stage} | {} | {precision} | {kernels} | {ranks} | {memory} |",
+        d.step
+    ))
 }
 
 fn find_runs(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -665,6 +646,49 @@ mod tests {
 
     /// A run directory named by its parameters, with `metrics.jsonl` lines
     /// `(stage, loss)` and one `scores.json` per `(task, split, accuracy)`.
+    /// A run's `config.json`, as `exc run` writes it.
+    fn config(run: &str, params: indexmap::IndexMap<String, serde_json::Value>) -> Resolved {
+        Resolved {
+            run: run.into(),
+            params,
+            mixture_file: None,
+            data_dir: None,
+            tokenizer: "spiece.model".into(),
+            tokenizer_sha256: None,
+            started_in: None,
+            device: "cpu".into(),
+            steps_override: None,
+            eval_limit: None,
+            log_every: 10,
+            kernels: Default::default(),
+            precision: Default::default(),
+            changed_on_resume: Vec::new(),
+            exc_version: String::new(),
+            parallel: None,
+        }
+    }
+
+    /// A plan whose tasks are `families`' (task, family) pairs: a fixture's
+    /// plan with its first task renamed for each.
+    fn plan(families: &[(&str, &str)]) -> Plan {
+        let fixture = std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/plans/stages.exmix"
+        ));
+        let mut plan = exc_compiler::compile(&[fixture]).plans.remove(0);
+        let task = plan.tasks[0].clone();
+        plan.tasks = families
+            .iter()
+            .map(|(t, f)| {
+                let mut task = task.clone();
+                task.name = t.to_string();
+                task.family = Some(f.to_string());
+                (t.to_string(), task)
+            })
+            .collect();
+        plan.seal()
+    }
+
     fn write_run(
         root: &Path,
         params: serde_json::Value,
@@ -679,12 +703,11 @@ mod tests {
             .collect();
         let d = root.join(name.join(","));
         std::fs::create_dir_all(&d).unwrap();
-        let cfg = serde_json::json!({"run": name.join(","), "params": params});
-        std::fs::write(d.join("config.json"), cfg.to_string()).unwrap();
-        let plan = serde_json::json!({"tasks": {
-            "n1": {"family": "nli"}, "n2": {"family": "nli"}, "q1": {"family": "qa"}
-        }});
-        std::fs::write(d.join("plan.json"), plan.to_string()).unwrap();
+        let params = serde_json::from_value(params).unwrap();
+        let cfg = config(&name.join(","), params);
+        std::fs::write(d.join("config.json"), serde_json::to_string(&cfg).unwrap()).unwrap();
+        let plan = plan(&[("n1", "nli"), ("n2", "nli"), ("q1", "qa")]);
+        std::fs::write(d.join("plan.json"), plan.to_json()).unwrap();
         let lines: Vec<String> = metrics
             .iter()
             .enumerate()
@@ -1025,7 +1048,9 @@ mod tests {
         let _ = std::fs::remove_dir_all(&d);
         let e = d.join("eval").join("t");
         std::fs::create_dir_all(&e).unwrap();
-        std::fs::write(d.join("config.json"), r#"{"run": "main"}"#).unwrap();
+        let cfg = serde_json::to_string(&config("main", Default::default())).unwrap();
+        std::fs::write(d.join("config.json"), cfg).unwrap();
+        std::fs::write(d.join("plan.json"), plan(&[("t", "nli")]).to_json()).unwrap();
         let s = serde_json::json!({"task": "t", "split": "validation", "examples": 4, "scores": {
             "f1": {"error": "target 1: `yes` is not a class id"},
             "pearson_corrcoef": {"undefined": "an input is constant"},

@@ -1,9 +1,199 @@
 //! The records a run directory holds, as types: what the training loop and
 //! evaluation write, `--resume` and `exc report` read back. One definition
-//! per file kind; the field order is the order of the keys on disk.
+//! per file kind; the field order is the order of the keys on disk, and a
+//! field older runs lack is optional or defaults, so their files still read.
+//!
+//! `config.json` ([`Resolved`]), `<stage>/DONE` ([`StageDone`]: a trained
+//! or an evaluated stage; [`TrainDone`] also for a `per_task` unit),
+//! `checkpoints/step-N/COMMIT` ([`CommitFile`]) and `state.json`
+//! ([`TrainState`]), `metrics.jsonl` ([`MetricsLine`]) and
+//! `eval/<task>/<split>.scores.json` ([`ScoresFile`]); what became of a
+//! task's rows ([`RowsRecord`]) is in `DONE` and `scores.json` alike.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use indexmap::IndexMap;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::kernels::KernelChoice;
+
+/// Resolved settings, written to `config.json` and read back on resume.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Resolved {
+    pub run: String,
+    pub params: IndexMap<String, serde_json::Value>,
+    pub mixture_file: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+    /// The tokenizer file (a directory given is resolved to its file).
+    pub tokenizer: PathBuf,
+    /// Its sha256: a resume may find the tokenizer elsewhere, never another one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokenizer_sha256: Option<String>,
+    /// The directory the run started in: the plan's relative paths are read
+    /// against it. Absent in configs of older runs (then: the current one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_in: Option<PathBuf>,
+    pub device: String,
+    pub steps_override: Option<u64>,
+    pub eval_limit: Option<usize>,
+    pub log_every: u64,
+    /// Absent in configs of older runs, which resumed with `auto`.
+    #[serde(default)]
+    pub kernels: KernelChoice,
+    /// The precision each training stage trains in on this device (`bf16`
+    /// with float32 master weights, or `fp32`): the plan's `auto` resolved.
+    #[serde(default)]
+    pub precision: IndexMap<String, String>,
+    /// What each resume changed, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed_on_resume: Vec<Change>,
+    pub exc_version: String,
+    /// The data-parallel group this process last ran in (world size,
+    /// backend, launcher); absent for a single process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel: Option<Parallel>,
+}
+
+/// How many processes trained the run, over which backend, started how.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Parallel {
+    pub world_size: usize,
+    pub backend: String,
+    pub launcher: String,
+}
+
+/// One setting a resume changed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Change {
+    pub setting: String,
+    pub was: serde_json::Value,
+    pub now: serde_json::Value,
+}
+
+/// What became of one task's rows: rows read, dropped by the filter,
+/// dropped by a join (`unmatched drop`), examples made and, for training,
+/// what truncation cut (`data::counts`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RowsRecord {
+    pub rows_read: u64,
+    pub dropped_by_filter: u64,
+    pub dropped_unmatched: u64,
+    pub examples: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs_truncated: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets_truncated: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_tokens_dropped: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_tokens_dropped: Option<u64>,
+}
+
+/// Each task's [`RowsRecord`], in the order the tasks were met.
+pub type TaskRows = IndexMap<String, RowsRecord>;
+
+/// `<stage>/DONE` of a training stage (and of each `per_task` unit,
+/// `<stage>/<task>/DONE`, which records only `step` and `data`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainDone {
+    /// The last step trained.
+    pub step: u64,
+    /// Per task, the weights to evaluate it with (its best checkpoint when
+    /// the stage selects), relative to the run directory.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub task_weights: IndexMap<String, String>,
+    /// Each task's rows as of the last batch (absent in runs before it
+    /// was recorded; `null` in a `per_task` unit that read none).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub data: TaskRows,
+    /// The kernels the stage trained with in this process (absent when
+    /// every unit was done already).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kernels: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parallel: Option<Parallel>,
+    /// On CUDA: the caching allocator's peaks while the stage trained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_memory: Option<PeakMemory>,
+    /// The final weights, relative to the run directory (absent for
+    /// `per_task`, which trains one model per task).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<String>,
+    /// The split the stage selected checkpoints on, when it selects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selected_on: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PeakMemory {
+    pub allocated_bytes: u64,
+    pub reserved_bytes: u64,
+}
+
+/// `<stage>/DONE` of an evaluate stage.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EvalDone {
+    /// The number of tasks evaluated.
+    pub evaluated: usize,
+}
+
+/// Any stage's `DONE`, as a reader meets it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StageDone {
+    /// Boxed: it is large, and an evaluate stage's record is one number.
+    Train(Box<TrainDone>),
+    Evaluate(EvalDone),
+}
+
+/// Reads a stage's `DONE`; `None` when there is none (the stage has not
+/// finished), an error naming the file when it cannot be read.
+pub fn read_done(path: &std::path::Path) -> Result<Option<StageDone>, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("`{}`: {e}", path.display())),
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| format!("`{}`: {e}", path.display()))
+}
+
+fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
+    d: D,
+) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// `checkpoints/step-N/COMMIT`: the step and the sha256 of every file of
+/// the checkpoint, written last; a checkpoint without it is not committed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommitFile {
+    pub step: u64,
+    pub files: BTreeMap<String, String>,
+}
+
+/// A checkpoint's `state.json`: what resuming needs besides the weights.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainState {
+    /// Optimizer steps taken.
+    pub step: u64,
+    /// The data pipeline's cursor after the last batch of `step`.
+    pub cursor: exc_data::pipeline::PipelineCursor,
+    /// Target tokens trained on so far.
+    pub tokens: u64,
+    /// Mean validation loss at this step, when it was measured.
+    pub eval_loss: Option<f64>,
+    /// Per task, the selection score on validation at this step (the mean
+    /// of the task's metrics), when the stage selects checkpoints by score.
+    #[serde(default, skip_serializing_if = "indexmap::IndexMap::is_empty")]
+    pub scores: indexmap::IndexMap<String, f64>,
+    /// The precision the parameters trained in (`bf16` or `fp32`); the
+    /// weights file holds float32 either way (the masters, in bf16).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<String>,
+}
 
 /// A training window's line of `metrics.jsonl`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,9 +288,10 @@ pub struct ScoresFile {
     /// Examples scored (absent in files of early runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub examples: Option<u64>,
-    /// Rows read, dropped (filter, join) and truncated (`data::counts_json`).
-    #[serde(default)]
-    pub rows: serde_json::Value,
+    /// Rows read, dropped (filter, join) and examples (absent in files of
+    /// early runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<RowsRecord>,
     /// How predictions were decoded (the plan's `decode` of the task).
     #[serde(default)]
     pub decode: serde_json::Value,
@@ -121,10 +312,28 @@ pub struct Baseline {
     pub scores: IndexMap<String, serde_json::Value>,
 }
 
-/// Reads a `scores.json`, saying what is wrong with one that cannot be read.
-pub fn read_scores(path: &std::path::Path) -> Result<ScoresFile, String> {
+/// Reads a JSON file of a run, saying which and what is wrong with one
+/// that cannot be read.
+fn read<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> Result<T, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("`{}`: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("`{}`: {e}", path.display()))
+}
+
+/// Reads a `scores.json`.
+pub fn read_scores(path: &std::path::Path) -> Result<ScoresFile, String> {
+    read(path)
+}
+
+/// Reads the `config.json` of the run directory `dir`.
+pub fn read_config(dir: &std::path::Path) -> Result<Resolved, String> {
+    read(&dir.join("config.json"))
+}
+
+/// Reads the frozen `plan.json` of the run directory `dir`.
+pub fn read_plan(dir: &std::path::Path) -> Result<exc_compiler::plan::Plan, String> {
+    let path = dir.join("plan.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("`{}`: {e}", path.display()))?;
+    exc_compiler::plan::Plan::from_json(&text).map_err(|e| format!("`{}`: {e}", path.display()))
 }
 
 /// Reads `metrics.jsonl`: its lines in order, and how many could not be
@@ -181,5 +390,100 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(left, MetricsLine::LeftOut(_)));
+    }
+
+    /// `DONE` keeps the keys, order and layout the `json!` writer gave it,
+    /// and the records of older runs still read.
+    #[test]
+    fn done_keeps_its_bytes_and_old_records_read() {
+        let rows = RowsRecord {
+            rows_read: 10,
+            dropped_by_filter: 1,
+            dropped_unmatched: 0,
+            examples: 9,
+            inputs_truncated: Some(2),
+            targets_truncated: Some(0),
+            input_tokens_dropped: Some(30),
+            target_tokens_dropped: Some(0),
+        };
+        let done = TrainDone {
+            step: 40,
+            task_weights: [("t".to_string(), "s/checkpoints/step-00000040".to_string())]
+                .into_iter()
+                .collect(),
+            data: [("t".to_string(), rows)].into_iter().collect(),
+            kernels: Some("math attention, composite norm".into()),
+            parallel: Some(Parallel {
+                world_size: 2,
+                backend: "gloo".into(),
+                launcher: "torchrun".into(),
+            }),
+            peak_memory: None,
+            weights: Some("s/checkpoints/step-00000040".into()),
+            selected_on: Some("validation".into()),
+        };
+        let old = serde_json::json!({
+            "step": 40,
+            "task_weights": {"t": "s/checkpoints/step-00000040"},
+            "data": {"t": {"rows_read": 10, "dropped_by_filter": 1, "dropped_unmatched": 0,
+                "examples": 9, "inputs_truncated": 2, "targets_truncated": 0,
+                "input_tokens_dropped": 30, "target_tokens_dropped": 0}},
+            "kernels": "math attention, composite norm",
+            "parallel": {"world_size": 2, "backend": "gloo", "launcher": "torchrun"},
+            "weights": "s/checkpoints/step-00000040",
+            "selected_on": "validation",
+        });
+        assert_eq!(
+            serde_json::to_string_pretty(&done).unwrap(),
+            serde_json::to_string_pretty(&old).unwrap()
+        );
+        let back: StageDone = serde_json::from_value(old).unwrap();
+        assert_eq!(back, StageDone::Train(Box::new(done)));
+        // A per_task unit's record, one that read no rows, one from before
+        // rows were recorded, and an evaluate stage's.
+        let unit: StageDone = serde_json::from_str(r#"{"step": 5, "data": null}"#).unwrap();
+        assert!(matches!(unit, StageDone::Train(d) if d.step == 5 && d.data.is_empty()));
+        let unit = TrainDone {
+            step: 5,
+            ..TrainDone::default()
+        };
+        assert_eq!(
+            serde_json::to_string(&unit).unwrap(),
+            r#"{"step":5,"data":{}}"#
+        );
+        let early: StageDone =
+            serde_json::from_str(r#"{"step": 7, "task_weights": {"t": "w"}, "weights": "w"}"#)
+                .unwrap();
+        assert!(matches!(early, StageDone::Train(d) if d.weights.as_deref() == Some("w")));
+        let eval: StageDone = serde_json::from_str(r#"{"evaluated": 3}"#).unwrap();
+        assert_eq!(eval, StageDone::Evaluate(EvalDone { evaluated: 3 }));
+    }
+
+    /// `COMMIT` is written compact, its files in name order, as before.
+    #[test]
+    fn commit_keeps_its_bytes() {
+        let c = CommitFile {
+            step: 3,
+            files: [("b".to_string(), "2".to_string()), ("a".into(), "1".into())]
+                .into_iter()
+                .collect(),
+        };
+        let text = serde_json::to_string(&c).unwrap();
+        assert_eq!(text, r#"{"step":3,"files":{"a":"1","b":"2"}}"#);
+        assert_eq!(serde_json::from_str::<CommitFile>(&text).unwrap(), c);
+    }
+
+    /// A `config.json` written before `kernels`, `precision`,
+    /// `started_in` and the tokenizer's hash were recorded still reads.
+    #[test]
+    fn an_older_config_reads() {
+        let old = r#"{"run": "main", "params": {}, "mixture_file": "m.exmix",
+            "data_dir": null, "tokenizer": "spiece.model", "device": "cpu",
+            "steps_override": null, "eval_limit": null, "log_every": 10,
+            "exc_version": "0.1.0"}"#;
+        let c: Resolved = serde_json::from_str(old).unwrap();
+        assert_eq!(c.run, "main");
+        assert_eq!(c.kernels, KernelChoice::default());
+        assert!(c.precision.is_empty() && c.started_in.is_none());
     }
 }

@@ -21,7 +21,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use exc_compiler::plan::{Plan, StagePlan, TrainPlan};
+use exc_compiler::plan::{LrSchedule, Optimizer, Plan, Precision, StagePlan, TrainPlan};
 use exc_data::source::locate::DataRoots;
 use exc_data::T5Tokenizer;
 use tch::{nn, Device, Kind, Tensor};
@@ -42,65 +42,48 @@ pub enum Optim {
     AdamW(AdamW),
 }
 
-fn opt_f64(s: &exc_compiler::plan::Schedule, key: &str) -> Option<f64> {
-    s.options.get(key).and_then(serde_json::Value::as_f64)
-}
-
 /// The suffix the optimizers give master weights in their state.
 const MASTER: &str = ".master";
 
 impl Optim {
     /// The plan's optimizer over the variables of `vs`; with
     /// `master_weights`, float32 copies of them are taken now, so call this
-    /// before casting the model to bf16.
-    pub fn new(
-        vs: &nn::VarStore,
-        spec: &exc_compiler::plan::Schedule,
-        master_weights: bool,
-    ) -> Result<Self> {
-        match spec.name.as_str() {
-            "adafactor" => {
-                let mut c = AdafactorConfig::default();
-                if let Some(v) = opt_f64(spec, "decay_rate") {
-                    c.decay_rate = v;
-                }
-                if let Some(v) = opt_f64(spec, "clip_threshold") {
-                    c.clip_threshold = v;
-                }
-                if let Some(v) = spec
-                    .options
-                    .get("scale_parameter")
-                    .and_then(|v| v.as_bool())
-                {
-                    c.multiply_by_parameter_scale = v;
-                }
-                c.beta1 = opt_f64(spec, "beta1").or(c.beta1);
-                if let Some(v) = opt_f64(spec, "epsilon1") {
-                    c.eps1 = v;
-                }
-                if let Some(v) = opt_f64(spec, "epsilon2") {
-                    c.eps2 = v;
-                }
-                if let Some(v) = opt_f64(spec, "weight_decay") {
-                    c.weight_decay = v;
-                }
-                c.master_weights = master_weights;
-                Ok(Optim::Adafactor(Adafactor::new(vs, c)))
+    /// before casting the model to bf16. Options the plan leaves out take
+    /// the optimizer's own defaults (HF's).
+    pub fn new(vs: &nn::VarStore, spec: &Optimizer, master_weights: bool) -> Self {
+        match spec {
+            Optimizer::Adafactor(o) => {
+                let d = AdafactorConfig::default();
+                Optim::Adafactor(Adafactor::new(
+                    vs,
+                    AdafactorConfig {
+                        decay_rate: o.decay_rate.unwrap_or(d.decay_rate),
+                        clip_threshold: o.clip_threshold.unwrap_or(d.clip_threshold),
+                        multiply_by_parameter_scale: o
+                            .scale_parameter
+                            .unwrap_or(d.multiply_by_parameter_scale),
+                        beta1: o.beta1.or(d.beta1),
+                        eps1: o.epsilon1.unwrap_or(d.eps1),
+                        eps2: o.epsilon2.unwrap_or(d.eps2),
+                        weight_decay: o.weight_decay.unwrap_or(d.weight_decay),
+                        master_weights,
+                        ..d
+                    },
+                ))
             }
-            "adamw" => {
+            Optimizer::AdamW(o) => {
                 let d = AdamWConfig::default();
-                Ok(Optim::AdamW(AdamW::new(
+                Optim::AdamW(AdamW::new(
                     vs,
                     AdamWConfig {
-                        beta1: opt_f64(spec, "beta1").unwrap_or(d.beta1),
-                        beta2: opt_f64(spec, "beta2").unwrap_or(d.beta2),
-                        eps: opt_f64(spec, "epsilon").unwrap_or(d.eps),
-                        weight_decay: opt_f64(spec, "weight_decay").unwrap_or(d.weight_decay),
+                        beta1: o.beta1.unwrap_or(d.beta1),
+                        beta2: o.beta2.unwrap_or(d.beta2),
+                        eps: o.epsilon.unwrap_or(d.eps),
+                        weight_decay: o.weight_decay.unwrap_or(d.weight_decay),
                         master_weights,
                     },
-                )))
+                ))
             }
-            other => Err(Error::Input(format!("unknown optimizer `{other}`"))),
         }
     }
 
@@ -131,14 +114,11 @@ impl Optim {
 
 /// Whether a stage trains in bf16 on `device`: `bf16` always, `auto` on
 /// CUDA only (most CPUs have no fast bf16 matmuls), `fp32` never.
-pub fn trains_in_bf16(train: &TrainPlan, device: Device) -> Result<bool> {
-    match train.precision.as_str() {
-        "bf16" => Ok(true),
-        "auto" => Ok(device.is_cuda()),
-        "fp32" => Ok(false),
-        other => Err(Error::Input(format!(
-            "unknown precision `{other}` (auto, bf16 or fp32)"
-        ))),
+pub fn trains_in_bf16(train: &TrainPlan, device: Device) -> bool {
+    match train.precision {
+        Precision::Bf16 => true,
+        Precision::Auto => device.is_cuda(),
+        Precision::Fp32 => false,
     }
 }
 
@@ -199,33 +179,29 @@ pub(super) fn save_weights(
     crate::checkpoint::write_safetensors(&dir.join(ckpt::OPTIMIZER), &state, &meta)
 }
 
-/// The plan's LR schedule as the optimizer module's.
-pub fn schedule(train: &TrainPlan) -> Result<Schedule> {
-    let s = &train.lr;
-    let get = |k: &str, d: f64| opt_f64(s, k).unwrap_or(d);
+/// The plan's LR schedule as the optimizer module's (options left out
+/// take the defaults `exc_compiler::train_settings` gives them).
+pub fn schedule(train: &TrainPlan) -> Schedule {
     let total = train.steps as i64;
-    Ok(match s.name.as_str() {
-        "constant" => Schedule::Constant {
-            lr: get("value", 1e-3),
+    match &train.lr {
+        LrSchedule::Constant(c) => Schedule::Constant { lr: c.value() },
+        LrSchedule::Rsqrt(r) => Schedule::ConstantThenRsqrt {
+            lr: r.peak(),
+            warmup: r.warmup() as i64,
         },
-        "rsqrt" => Schedule::ConstantThenRsqrt {
-            lr: get("peak", 0.01),
-            warmup: get("warmup", 10_000.0) as i64,
-        },
-        "cosine" => Schedule::WarmupCosine {
-            lr: get("peak", 1e-3),
-            warmup: get("warmup", 0.0) as i64,
+        LrSchedule::Cosine(d) => Schedule::WarmupCosine {
+            lr: d.peak(),
+            warmup: d.warmup() as i64,
             total,
-            final_lr: get("end", 0.0),
+            final_lr: d.end(),
         },
-        "linear" => Schedule::WarmupLinear {
-            lr: get("peak", 1e-3),
-            warmup: get("warmup", 0.0) as i64,
+        LrSchedule::Linear(d) => Schedule::WarmupLinear {
+            lr: d.peak(),
+            warmup: d.warmup() as i64,
             total,
-            final_lr: get("end", 0.0),
+            final_lr: d.end(),
         },
-        other => return Err(Error::Input(format!("unknown LR schedule `{other}`"))),
-    })
+    }
 }
 
 /// The shape of a run's model (HF names; [`Plan::model_of`]), with the
@@ -282,7 +258,7 @@ pub struct Trained {
     /// What became of each task's rows up to the last batch (rows read,
     /// dropped by a filter or a join, examples, truncation), from the
     /// pipeline cursor: a resumed stage carries the counts of the run before.
-    pub data: Option<serde_json::Value>,
+    pub data: Option<super::runfiles::TaskRows>,
 }
 
 /// Everything a training stage needs from its run.
@@ -680,6 +656,86 @@ pub fn train_stage(ctx: &StageCtx, model: Model) -> Result<Trained> {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use exc_compiler::plan::{AdamWOptions, Constant, Decay, Rsqrt};
+
+    fn plan_with(lr: LrSchedule, precision: Precision) -> TrainPlan {
+        let text = r#"{"steps":100,"batch":8,"inputs":16,"targets":8,
+            "optimizer":{"name":"adafactor"},"lr":{"name":"constant"},"dropout":0.0,
+            "seed":0,"accumulate":1,"z_loss":0.0,"label_smoothing":0.0,
+            "precision":"auto","pack":false,"checkpoint_every":10,"keep":1}"#;
+        let mut t: TrainPlan = serde_json::from_str(text).unwrap();
+        t.lr = lr;
+        t.precision = precision;
+        t
+    }
+
+    /// Every schedule of the plan becomes the optimizer module's, options
+    /// left out taking the plan's defaults.
+    #[test]
+    fn every_plan_schedule_is_a_runtime_schedule() {
+        let cases = [
+            (
+                LrSchedule::Constant(Constant::default()),
+                Schedule::Constant { lr: 1e-3 },
+            ),
+            (
+                LrSchedule::Rsqrt(Rsqrt::default()),
+                Schedule::ConstantThenRsqrt {
+                    lr: 0.01,
+                    warmup: 10_000,
+                },
+            ),
+            (
+                LrSchedule::Cosine(Decay {
+                    peak: Some(0.5),
+                    ..Decay::default()
+                }),
+                Schedule::WarmupCosine {
+                    lr: 0.5,
+                    warmup: 0,
+                    total: 100,
+                    final_lr: 0.0,
+                },
+            ),
+            (
+                LrSchedule::Linear(Decay {
+                    warmup: Some(7),
+                    end: Some(1e-5),
+                    ..Decay::default()
+                }),
+                Schedule::WarmupLinear {
+                    lr: 1e-3,
+                    warmup: 7,
+                    total: 100,
+                    final_lr: 1e-5,
+                },
+            ),
+        ];
+        for (lr, want) in cases {
+            assert_eq!(schedule(&plan_with(lr, Precision::Auto)), want);
+        }
+        let bf16 = |p| trains_in_bf16(&plan_with(LrSchedule::default_for(true), p), Device::Cpu);
+        assert!(bf16(Precision::Bf16));
+        assert!(!bf16(Precision::Auto));
+        assert!(!bf16(Precision::Fp32));
+    }
+
+    /// The plan's optimizer options reach the optimizer; those it leaves
+    /// out are the optimizer's own defaults.
+    #[test]
+    fn every_plan_optimizer_is_built() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let _w = vs.root().zeros("w", &[2, 2]);
+        assert!(matches!(
+            Optim::new(&vs, &Optimizer::default(), false),
+            Optim::Adafactor(_)
+        ));
+        let adamw = Optimizer::AdamW(AdamWOptions {
+            beta1: Some(0.8),
+            ..AdamWOptions::default()
+        });
+        assert!(matches!(Optim::new(&vs, &adamw, false), Optim::AdamW(_)));
+    }
 
     /// The global batch splits over world x accumulate, or the error names
     /// the nearest batches and the accumulations that would do.

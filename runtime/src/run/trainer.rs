@@ -139,7 +139,7 @@ impl<'a> Trainer<'a> {
         let micro = train.accumulate.max(1);
         let mut spec = data::pipeline_spec(ctx.plan, stage, ctx.roots)?;
         spec.batch_size = rank_share(&stage.name, train.batch, micro, world as u64)?;
-        let bf16 = trains_in_bf16(train, ctx.device)?;
+        let bf16 = trains_in_bf16(train, ctx.device);
 
         // The weights (float32 masters in bf16) are loaded and the optimizer
         // state restored while the model is still float32, so the
@@ -158,7 +158,7 @@ impl<'a> Trainer<'a> {
                 .collect();
             tch::no_grad(|| d.broadcast(&vars, "the first broadcast of the weights"))?;
         }
-        let mut opt = Optim::new(&model.vs, &train.optimizer, bf16)?;
+        let mut opt = Optim::new(&model.vs, &train.optimizer, bf16);
         let mut at = Resumed {
             step: 0,
             tokens: 0,
@@ -221,7 +221,7 @@ impl<'a> Trainer<'a> {
             accum,
             dist,
             overlap,
-            sched: schedule(train)?,
+            sched: schedule(train),
             loss_cfg: LossConfig {
                 label_smoothing: train.label_smoothing,
                 z_loss: train.z_loss,
