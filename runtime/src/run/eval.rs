@@ -10,6 +10,7 @@ use std::path::Path;
 use exc_compiler::ir::{Decode, Task};
 use exc_data::source::locate::DataRoots;
 use exc_data::T5Tokenizer;
+use exc_metrics::postprocess::{self, Postprocessor};
 use indexmap::IndexMap;
 use tch::Device;
 
@@ -95,28 +96,28 @@ fn predict(ctx: &EvalCtx, task: &Task, exs: &[EvalExample]) -> Result<Vec<String
     Ok(out)
 }
 
-/// The text postprocessors (`strip`, `lower`); the typed ones
-/// (`string_to_float`, `label_to_id`) are what the metrics do to strings.
-fn postprocess(task: &Task, s: &str) -> String {
-    let mut s = s.to_string();
-    for p in &task.postprocess {
-        match p.name.as_str() {
-            "strip" => s = s.trim().to_string(),
-            "lower" => s = s.to_lowercase(),
-            _ => {}
-        }
-    }
-    s
+/// The task's postprocessing steps (`exc_metrics::postprocess`, whose
+/// names are the ones the compiler accepts), applied to each prediction and
+/// text target. A plan naming a step this exc does not know is refused, not
+/// scored without it.
+fn steps(task: &Task) -> Result<Vec<Postprocessor>> {
+    let names: Vec<&str> = task.postprocess.iter().map(|p| p.name.as_str()).collect();
+    postprocess::steps(&names).map_err(|n| {
+        Error::Input(format!(
+            "task `{}` names postprocessor `{n}`, which this version of exc does not know",
+            task.name
+        ))
+    })
 }
 
-/// Scores `preds` with every metric of the task.
-pub fn score(task: &Task, preds: &[String], exs: &[EvalExample]) -> Scores {
+/// Scores `preds` (postprocessed) with every metric of the task.
+pub fn score(task: &Task, steps: &[Postprocessor], preds: &[String], exs: &[EvalExample]) -> Scores {
     let targets: Vec<serde_json::Value> = exs
         .iter()
         .map(|e| match &e.reference_record {
             Some(r) => r.clone(),
             None if task.references.is_some() => serde_json::json!(e.references),
-            None => serde_json::json!(postprocess(task, &e.target)),
+            None => serde_json::json!(postprocess::apply_all(steps, &e.target)),
         })
         .collect();
     let mut out = Scores::new();
@@ -165,6 +166,7 @@ pub fn metric_errors(scores: &Scores) -> Vec<(String, String)> {
 
 /// Evaluates `task` on `split`, writing predictions and scores under `dir`.
 pub fn evaluate(ctx: &EvalCtx, task: &Task, split: &str, dir: &Path) -> Result<ScoresFile> {
+    let steps = steps(task)?;
     let (exs, counts) = data::eval_split(task, split, ctx.roots, ctx.limit)?;
     if exs.is_empty() && counts.read() > 0 {
         return Err(data::all_dropped(task, split, &counts));
@@ -181,8 +183,8 @@ pub fn evaluate(ctx: &EvalCtx, task: &Task, split: &str, dir: &Path) -> Result<S
     let what = format!("predicting task `{}` ({split})", task.name);
     let raw = crate::dist::sharded(&exs, BATCH, &what, |part| predict(ctx, task, part))?;
     let writer = crate::dist::is_writer();
-    let preds: Vec<String> = raw.iter().map(|p| postprocess(task, p)).collect();
-    let scores = score(task, &preds, &exs);
+    let preds: Vec<String> = raw.iter().map(|p| postprocess::apply_all(&steps, p)).collect();
+    let scores = score(task, &steps, &preds, &exs);
     for (metric, msg) in metric_errors(&scores).into_iter().filter(|_| writer) {
         eprintln!(
             "warning: metric `{metric}` failed on task `{}` ({split}): {msg}",
@@ -195,9 +197,9 @@ pub fn evaluate(ctx: &EvalCtx, task: &Task, split: &str, dir: &Path) -> Result<S
         None
     };
     let baseline = majority.map(|t| {
-        let t = postprocess(task, &t);
+        let t = postprocess::apply_all(&steps, &t);
         let b: Vec<String> = vec![t.clone(); exs.len()];
-        (t, score(task, &b, &exs))
+        (t, score(task, &steps, &b, &exs))
     });
     let result = ScoresFile {
         task: task.name.clone(),
