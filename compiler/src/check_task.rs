@@ -20,7 +20,7 @@ use indexmap::IndexMap;
 
 /// A declaration with the file it came from (path relative to the project root).
 pub struct Declared<'a> {
-    pub decl: &'a TaskDecl,
+    pub decl: &'a ast::TaskDecl,
     pub file: String,
 }
 

@@ -5,7 +5,7 @@
 
 use crate::diagnostic::{did_you_mean, Diagnostic};
 use crate::source::{FileId, Span};
-use crate::grammar::{Rule, MAX_NESTING};
+use crate::grammar::{Rule, MAX_NESTING, MIXTURE_KEYWORDS, TASK_KEYWORDS, TOP_KEYWORDS};
 
 const TASK_ENTRY: &str = "a task entry (`input`, `target`, …)";
 const MIXTURE_ENTRY: &str = "a mixture entry (`select`, `rates`, …)";

@@ -9,7 +9,10 @@
 
 use serde_json::Value;
 
-use crate::options::{bad, opt, opt_none, OptionKind, OptionSpec, Options};
+use crate::options::{bad, opt, opt_none, OptionKind, OptionSpec};
+/// The options `compute` takes, here too for callers that name them by the
+/// registry.
+pub use crate::options::Options;
 use crate::report::{MetricError, Report};
 use crate::score_class as class;
 use crate::score_group as grouped;
