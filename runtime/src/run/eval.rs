@@ -234,3 +234,44 @@ pub fn evaluate(ctx: &EvalCtx, task: &Task, split: &str, dir: &Path) -> Result<S
     crate::checkpoint::write_atomic(&dir.join(format!("{split}.scores.json")), text.as_bytes())?;
     Ok(result)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(post: &str) -> Task {
+        let src = format!(
+            r#"task t {{ fields {{ a: text }} input "{{a}}" target a postprocess {post} metrics sequence_accuracy }}"#
+        );
+        let (tasks, diags) = exc_compiler::check_task::check_task_text(&src, "t.task");
+        assert!(diags.is_empty(), "{diags:?}");
+        tasks["t"].clone()
+    }
+
+    fn example(target: &str) -> EvalExample {
+        EvalExample {
+            input: String::new(),
+            target: target.into(),
+            references: vec![target.into()],
+            reference_record: None,
+        }
+    }
+
+    #[test]
+    fn every_step_the_compiler_accepts_is_applied() {
+        let t = task("strip | lower");
+        let steps = steps(&t).unwrap();
+        assert_eq!(steps, [Postprocessor::Strip, Postprocessor::Lower]);
+        let preds = vec![postprocess::apply_all(&steps, "  Yes ")];
+        let scores = score(&t, &steps, &preds, &[example(" YES")]);
+        assert_eq!(scores["sequence_accuracy"], 100.0);
+    }
+
+    #[test]
+    fn a_step_this_exc_does_not_know_is_refused() {
+        let mut t = task("strip");
+        t.postprocess[0].name = "squad_answer".into();
+        let e = steps(&t).unwrap_err().to_string();
+        assert!(e.contains("`squad_answer`"), "{e}");
+    }
+}
