@@ -254,7 +254,11 @@ fn option(
         diags.push(
             Diagnostic::error(
                 "exc::check::bad_argument",
-                format!("option `{}` of `{name}` takes {}", n.node, o.kind.describe()),
+                format!(
+                    "option `{}` of `{name}` takes {}",
+                    n.node,
+                    o.kind.describe()
+                ),
                 a.value.span,
             )
             .label("here")
@@ -265,7 +269,11 @@ fn option(
         return None;
     };
     // An empty value means "not given", as in `exc metric`.
-    if let Err(why) = o.kind.check(&text).or_else(|m| if text.is_empty() { Ok(()) } else { Err(m) }) {
+    if let Err(why) = o
+        .kind
+        .check(&text)
+        .or_else(|m| if text.is_empty() { Ok(()) } else { Err(m) })
+    {
         let e = exc_metrics::MetricError::BadOption {
             option: n.node.clone(),
             message: why,

@@ -165,7 +165,11 @@ fn build(d: &Declared<'_>, e: &TaskEntries, diags: &mut Vec<Diagnostic>) -> Opti
         Some(calls) => check_scoring::metrics(calls, &scoring, diags),
         None => {
             if !decl.is_abstract {
-                diags.push(missing(decl, "metrics", "name how it is scored, e.g. `metrics accuracy`"));
+                diags.push(missing(
+                    decl,
+                    "metrics",
+                    "name how it is scored, e.g. `metrics accuracy`",
+                ));
             }
             Vec::new()
         }

@@ -4,9 +4,9 @@
 
 use crate::ast::*;
 use crate::diagnostic::Diagnostic;
-use crate::source::{FileId, Span, Spanned};
-use crate::grammar::{Grammar, Rule};
 pub use crate::grammar::MAX_NESTING;
+use crate::grammar::{Grammar, Rule};
+use crate::source::{FileId, Span, Spanned};
 use crate::syntax_error::{syntax_error, too_deep};
 use pest::iterators::{Pair, Pairs};
 use pest::Parser as _;

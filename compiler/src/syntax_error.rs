@@ -4,8 +4,8 @@
 //! lines later), a misspelt keyword, or a keyword run into the next word.
 
 use crate::diagnostic::{did_you_mean, Diagnostic};
-use crate::source::{FileId, Span};
 use crate::grammar::{Rule, MAX_NESTING, MIXTURE_KEYWORDS, TASK_KEYWORDS, TOP_KEYWORDS};
+use crate::source::{FileId, Span};
 
 const TASK_ENTRY: &str = "a task entry (`input`, `target`, …)";
 const MIXTURE_ENTRY: &str = "a mixture entry (`select`, `rates`, …)";
@@ -293,7 +293,6 @@ fn unclosed_hole(file: FileId, scan: &Scan, at: Span, found: &str) -> Option<Dia
         ),
     )
 }
-
 
 /// A record, list or type nested past [`MAX_NESTING`], at the bracket that
 /// goes one level too deep.

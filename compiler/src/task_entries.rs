@@ -5,8 +5,8 @@
 //! (`check_task`) then reads each section once, in no particular order.
 
 use crate::ast::{
-    Call, EachDecl, FieldDecl, FilterDecl, Name, Number, ReferencesDecl, SourceEntry,
-    TargetDecl, TaskEntry, Template, Value,
+    Call, EachDecl, FieldDecl, FilterDecl, Name, Number, ReferencesDecl, SourceEntry, TargetDecl,
+    TaskEntry, Template, Value,
 };
 use crate::diagnostic::Diagnostic;
 use crate::source::{Span, Spanned};
@@ -51,7 +51,10 @@ impl TaskEntries {
     /// parent gives). Within one declaration a repeated keyword is an
     /// error ([`check_repeats`]); the last one is used.
     pub fn extended_by(mut self, entries: &[Spanned<TaskEntry>]) -> Self {
-        if entries.iter().any(|e| matches!(e.node, TaskEntry::Sample(_))) {
+        if entries
+            .iter()
+            .any(|e| matches!(e.node, TaskEntry::Sample(_)))
+        {
             self.samples.clear();
         }
         for e in entries {

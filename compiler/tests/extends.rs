@@ -76,6 +76,9 @@ fn unknown_parents_and_cycles_are_named() {
         "t.task",
     );
     let messages: Vec<&str> = d.iter().map(|x| x.message.as_str()).collect();
-    assert!(messages.contains(&"`c` extends itself through b -> a -> c"), "{messages:?}");
+    assert!(
+        messages.contains(&"`c` extends itself through b -> a -> c"),
+        "{messages:?}"
+    );
     assert!(d.iter().all(|x| x.code == "exc::check::extends_cycle"));
 }

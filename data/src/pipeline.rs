@@ -21,12 +21,12 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::error::{DataError, Result};
-pub use crate::row_counts::RowCounts;
 use crate::objective::span::{Chunker, SpanCorruption};
 use crate::objective::supervised::{supervised_example, Lengths, TruncationCounts};
 use crate::objective::Example;
 use crate::pack::{Batch, Batcher, Batching};
 use crate::rng::Rng;
+pub use crate::row_counts::RowCounts;
 use crate::sampler::{MixtureSampler, SamplerSpec};
 use crate::source::{ReadOptions, SourceFile, SourceFiles, SourcePosition};
 use crate::tokenizer::T5Tokenizer;

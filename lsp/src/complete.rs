@@ -249,7 +249,10 @@ fn metric_options(metric: &str, args: &str) -> Vec<CompletionItem> {
     spec.options
         .iter()
         .map(|o| {
-            let default = o.default.map(|d| format!(", default `{d}`")).unwrap_or_default();
+            let default = o
+                .default
+                .map(|d| format!(", default `{d}`"))
+                .unwrap_or_default();
             let detail = format!("{}{default}: {}", o.kind.describe(), o.help);
             item(o.name, CompletionItemKind::PROPERTY, Some(detail))
         })
@@ -302,15 +305,32 @@ task t {
         let m = complete("task t {\n  metrics rouge, bleu(tok", &k);
         assert_eq!(
             labels(&m),
-            ["tokenize", "smooth_method", "smooth_value", "lowercase", "use_effective_order"]
+            [
+                "tokenize",
+                "smooth_method",
+                "smooth_value",
+                "lowercase",
+                "use_effective_order"
+            ]
         );
-        assert!(m[0].detail.as_deref().unwrap_or("").contains("13a, intl or none"));
+        assert!(m[0]
+            .detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("13a, intl or none"));
         let after = complete("task t {\n  metrics bleu(tokenize = \"13a\", ", &k);
         assert_eq!(labels(&after).len(), 5);
         assert!(complete("task t {\n  metrics bleu(tokenize = ", &k).is_empty());
-        assert!(labels(&complete("task t {\n  metrics bleu(tokenize = 13a), ro", &k)).contains(&"rouge"));
+        assert!(labels(&complete(
+            "task t {\n  metrics bleu(tokenize = 13a), ro",
+            &k
+        ))
+        .contains(&"rouge"));
         let post = complete("task t {\n  postprocess strip | ", &k);
-        assert_eq!(labels(&post), ["strip", "lower", "string_to_float", "label_to_id"]);
+        assert_eq!(
+            labels(&post),
+            ["strip", "lower", "string_to_float", "label_to_id"]
+        );
     }
 
     #[test]

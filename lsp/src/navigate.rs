@@ -156,7 +156,11 @@ pub fn metric_markdown(name: &str) -> Option<String> {
     let _ = write!(s, "\n\n{}\n\ntargets: {}", spec.summary, spec.targets);
     if !spec.kinds.is_empty() {
         let kinds: Vec<&str> = spec.kinds.iter().map(|k| k.describe()).collect();
-        let _ = write!(s, "\n\nscores a task whose target is {}", kinds.join(" or "));
+        let _ = write!(
+            s,
+            "\n\nscores a task whose target is {}",
+            kinds.join(" or ")
+        );
     }
     if spec.options.is_empty() {
         s.push_str("\n\nno options");

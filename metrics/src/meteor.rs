@@ -13,8 +13,8 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::porter::PorterStemmer;
 use crate::options::{bad, Opts};
+use crate::porter::PorterStemmer;
 use crate::report::MetricError;
 use crate::text::py_split;
 use crate::wordnet::WordNet;

@@ -158,7 +158,9 @@ impl OptionKind {
     pub fn describe(&self) -> String {
         match *self {
             Self::Bool => "true or false".into(),
-            Self::Number { min, max } if max == f64::INFINITY => format!("a number, at least {min}"),
+            Self::Number { min, max } if max == f64::INFINITY => {
+                format!("a number, at least {min}")
+            }
             Self::Number { min, max } => format!("a number from {min} to {max}"),
             Self::Count { min } => format!("a whole number, at least {min}"),
             Self::OneOf(words) => either(words),
@@ -271,7 +273,10 @@ mod tests {
     #[test]
     fn kinds_check_values_with_the_messages_metrics_give() {
         let tok = OptionKind::OneOf(&["13a", "intl", "none"]);
-        assert_eq!(tok.check("latin").unwrap_err(), "`latin` is not 13a, intl or none");
+        assert_eq!(
+            tok.check("latin").unwrap_err(),
+            "`latin` is not 13a, intl or none"
+        );
         assert!(tok.check("intl").is_ok());
         assert!(OptionKind::Bool.check("YES").is_ok());
         assert_eq!(
@@ -280,7 +285,10 @@ mod tests {
         );
         let unit = OptionKind::Number { min: 0.0, max: 1.0 };
         assert!(unit.check("0.9").is_ok());
-        assert_eq!(unit.check("1.5").unwrap_err(), "`1.5` is not between 0 and 1");
+        assert_eq!(
+            unit.check("1.5").unwrap_err(),
+            "`1.5` is not between 0 and 1"
+        );
         assert_eq!(unit.check("x").unwrap_err(), "`x` is not a number");
         let count = OptionKind::Count { min: 1 };
         assert_eq!(count.check("0").unwrap_err(), "`0` is less than 1");

@@ -197,7 +197,13 @@ mod tests {
     fn steps_apply_in_order() {
         let both = steps(&["strip", "lower"]).unwrap();
         assert_eq!(apply_all(&both, "  Yes \n"), "yes");
-        assert_eq!(apply_all(&steps(&["string_to_float"]).unwrap(), " 3.5"), " 3.5");
-        assert_eq!(steps(&["strip", "squad_answer"]).unwrap_err(), "squad_answer");
+        assert_eq!(
+            apply_all(&steps(&["string_to_float"]).unwrap(), " 3.5"),
+            " 3.5"
+        );
+        assert_eq!(
+            steps(&["strip", "squad_answer"]).unwrap_err(),
+            "squad_answer"
+        );
     }
 }

@@ -9,10 +9,10 @@
 
 use serde_json::Value;
 
-use crate::options::{bad, opt, opt_none, OptionKind, OptionSpec};
 /// The options `compute` takes, here too for callers that name them by the
 /// registry.
 pub use crate::options::Options;
+use crate::options::{bad, opt, opt_none, OptionKind, OptionSpec};
 use crate::report::{MetricError, Report};
 use crate::score_class as class;
 use crate::score_group as grouped;
@@ -28,7 +28,12 @@ const STRIP: OptionSpec = opt(
     "false",
     "strip whitespace from predictions and targets",
 );
-const LOWERCASE: OptionSpec = opt("lowercase", Bool, "false", "lowercase predictions and targets");
+const LOWERCASE: OptionSpec = opt(
+    "lowercase",
+    Bool,
+    "false",
+    "lowercase predictions and targets",
+);
 const LABEL_IDS: OptionSpec = opt_none(
     "labels",
     Labels,
@@ -143,14 +148,21 @@ pub fn inner_metric(
     };
     let name = given.filter(|v| !v.is_empty()).or(o.default).unwrap_or("");
     let inner = metric(name).ok_or_else(|| bad(o.name, format!("`{name}` is not a metric")))?;
-    if inner.options.iter().any(|x| matches!(x.kind, OptionKind::Metric)) {
+    if inner
+        .options
+        .iter()
+        .any(|x| matches!(x.kind, OptionKind::Metric))
+    {
         return Err(bad(o.name, format!("{} cannot nest itself", spec.name)));
     }
     Ok(Some(inner))
 }
 
 /// The inner metric named by the options' `metric`, if `spec` takes one.
-fn inner_of(spec: &MetricSpec, options: &Options) -> Result<Option<&'static MetricSpec>, MetricError> {
+fn inner_of(
+    spec: &MetricSpec,
+    options: &Options,
+) -> Result<Option<&'static MetricSpec>, MetricError> {
     let given = spec
         .options
         .iter()
@@ -226,19 +238,28 @@ mod tests {
                 assert_eq!(m.kinds, CLASS, "{}", m.name);
             }
         }
-        assert_eq!(metric("wsc_simple").unwrap().record_fields, Some(&["referent", "label"][..]));
+        assert_eq!(
+            metric("wsc_simple").unwrap().record_fields,
+            Some(&["referent", "label"][..])
+        );
     }
 
     #[test]
     fn values_are_refused_by_the_schema_before_scoring() {
         let o = Options::parse(&["tokenize=latin"]).unwrap();
         let e = check_options("bleu", &o).unwrap_err();
-        assert_eq!(e.to_string(), "option `tokenize`: `latin` is not 13a, intl or none");
+        assert_eq!(
+            e.to_string(),
+            "option `tokenize`: `latin` is not 13a, intl or none"
+        );
         let o = Options::parse(&["alpha=2"]).unwrap();
         assert!(check_options("meteor", &o).is_err());
         let o = Options::parse(&["metric=mean_group_metric"]).unwrap();
         let e = check_options("mean_group_metric", &o).unwrap_err();
-        assert_eq!(e.to_string(), "option `metric`: mean_group_metric cannot nest itself");
+        assert_eq!(
+            e.to_string(),
+            "option `metric`: mean_group_metric cannot nest itself"
+        );
         // An inner metric's option passes through; an unknown one does not.
         let o = Options::parse(&["metric=accuracy", "labels=a,b"]).unwrap();
         assert!(check_options("mean_group_metric", &o).is_ok());

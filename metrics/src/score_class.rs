@@ -11,7 +11,10 @@ use crate::text::py_split;
 type R = Result<Report, MetricError>;
 
 /// Cleaned targets and predictions as strings, each through `norm` too.
-fn cleaned(i: &Input<'_>, norm: fn(String) -> String) -> Result<(Vec<String>, Vec<String>), MetricError> {
+fn cleaned(
+    i: &Input<'_>,
+    norm: fn(String) -> String,
+) -> Result<(Vec<String>, Vec<String>), MetricError> {
     let c = clean(&i.opts)?;
     let t = all_texts(i.targets, |s| norm(c.apply(&s)))?;
     let p = i.preds.iter().map(|s| norm(c.apply(s))).collect();
@@ -114,12 +117,22 @@ pub(crate) fn matthews_corrcoef(i: &Input<'_>) -> R {
 
 pub(crate) fn pearson_corrcoef(i: &Input<'_>) -> R {
     // pearsonr returns nan for an infinity as for nan.
-    correlation(i, "pearson_corrcoef", |v| v.is_nan() || v.is_infinite(), crate::corr::pearson)
+    correlation(
+        i,
+        "pearson_corrcoef",
+        |v| v.is_nan() || v.is_infinite(),
+        crate::corr::pearson,
+    )
 }
 
 pub(crate) fn spearman_corrcoef(i: &Input<'_>) -> R {
     // spearmanr ranks an infinity like any number; nan has no rank.
-    correlation(i, "spearman_corrcoef", |v| v.is_nan(), crate::corr::spearman)
+    correlation(
+        i,
+        "spearman_corrcoef",
+        |v| v.is_nan(),
+        crate::corr::spearman,
+    )
 }
 
 fn correlation(
@@ -129,8 +142,12 @@ fn correlation(
     corr: fn(&[f64], &[f64]) -> f64,
 ) -> R {
     let (t, p, unk) = floats(i.preds, i.targets)?;
-    undefined_at(name, &p, undefined, "prediction", &|row| i.preds[row].clone())?;
-    undefined_at(name, &t, undefined, "target", &|row| i.targets[row].to_string())?;
+    undefined_at(name, &p, undefined, "prediction", &|row| {
+        i.preds[row].clone()
+    })?;
+    undefined_at(name, &t, undefined, "target", &|row| {
+        i.targets[row].to_string()
+    })?;
     let v = corr(&t, &p);
     Ok(Report::default()
         .score(name, 100.0 * nonnan(name, v)?)

@@ -111,7 +111,12 @@ fn steps(task: &Task) -> Result<Vec<Postprocessor>> {
 }
 
 /// Scores `preds` (postprocessed) with every metric of the task.
-pub fn score(task: &Task, steps: &[Postprocessor], preds: &[String], exs: &[EvalExample]) -> Scores {
+pub fn score(
+    task: &Task,
+    steps: &[Postprocessor],
+    preds: &[String],
+    exs: &[EvalExample],
+) -> Scores {
     let targets: Vec<serde_json::Value> = exs
         .iter()
         .map(|e| match &e.reference_record {
@@ -183,7 +188,10 @@ pub fn evaluate(ctx: &EvalCtx, task: &Task, split: &str, dir: &Path) -> Result<S
     let what = format!("predicting task `{}` ({split})", task.name);
     let raw = crate::dist::sharded(&exs, BATCH, &what, |part| predict(ctx, task, part))?;
     let writer = crate::dist::is_writer();
-    let preds: Vec<String> = raw.iter().map(|p| postprocess::apply_all(&steps, p)).collect();
+    let preds: Vec<String> = raw
+        .iter()
+        .map(|p| postprocess::apply_all(&steps, p))
+        .collect();
     let scores = score(task, &steps, &preds, &exs);
     for (metric, msg) in metric_errors(&scores).into_iter().filter(|_| writer) {
         eprintln!(
