@@ -161,31 +161,15 @@ fn build(d: &Declared<'_>, e: &TaskEntries, diags: &mut Vec<Diagnostic>) -> Opti
         is_abstract: decl.is_abstract,
         task_span: decl.name.span,
     };
-    let metrics = match &e.metrics {
-        Some(calls) => check_scoring::metrics(calls, &scoring, diags),
-        None => {
-            if !decl.is_abstract {
-                diags.push(missing(
-                    decl,
-                    "metrics",
-                    "name how it is scored, e.g. `metrics accuracy`",
-                ));
-            }
-            Vec::new()
-        }
-    };
+    let metrics = metrics_of(decl, e.metrics.as_deref(), &scoring, diags);
     let decode = e
         .decode
         .as_ref()
         .map_or(Decode::Greedy, |c| check_scoring::decode(c, kind, diags));
-    let source = e.source.as_ref().and_then(|s| {
-        check_part_field(&s.source, &fields, diags);
-        source_of(&s.source, diags)
-    });
-    let joins = e
+    let (source, joins) = e
         .source
         .as_ref()
-        .map(|s| joins_of(&s.joins, source.as_ref(), &fields, diags))
+        .map(|s| task_source(s, &fields, diags))
         .unwrap_or_default();
     let examples = e.examples.as_ref().and_then(|n| examples_of(n, diags));
     let lengths = e
@@ -229,6 +213,37 @@ fn build(d: &Declared<'_>, e: &TaskEntries, diags: &mut Vec<Diagnostic>) -> Opti
         }
     }
     Some(task)
+}
+
+/// `metrics`, which every task that is not abstract gives.
+fn metrics_of(
+    decl: &ast::TaskDecl,
+    calls: Option<&[ast::Call]>,
+    scoring: &Scoring<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<ir::Metric> {
+    match calls {
+        Some(calls) => check_scoring::metrics(calls, scoring, diags),
+        None => {
+            if !decl.is_abstract {
+                let help = "name how it is scored, e.g. `metrics accuracy`";
+                diags.push(missing(decl, "metrics", help));
+            }
+            Vec::new()
+        }
+    }
+}
+
+/// `source …` and its joins.
+fn task_source(
+    s: &ast::SourceEntry,
+    fields: &IndexMap<String, Type>,
+    diags: &mut Vec<Diagnostic>,
+) -> (Option<ir::Source>, Vec<ir::Join>) {
+    check_part_field(&s.source, fields, diags);
+    let source = source_of(&s.source, diags);
+    let joins = joins_of(&s.joins, source.as_ref(), fields, diags);
+    (source, joins)
 }
 
 fn missing(decl: &ast::TaskDecl, what: &str, help: &str) -> Diagnostic {
