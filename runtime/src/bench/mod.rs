@@ -265,7 +265,7 @@ pub fn bench(args: &TrainArgs) -> Result<(Report, Option<reference::RefRun>)> {
     let mut kernel_notes = Vec::new();
     let (mut imp, mut attention_check) = (imp, None);
     if imp != AttentionImpl::Math {
-        let (figures, refused) = crate::run::kernels::verify_attention(imp, dev, kind);
+        let (figures, refused) = crate::kernel_check::verify_attention(imp, dev, kind);
         attention_check = figures;
         if let Some(why) = refused {
             let asked = args.attention.is_some();
@@ -286,7 +286,7 @@ pub fn bench(args: &TrainArgs) -> Result<(Report, Option<reference::RefRun>)> {
     };
     let mut norm_check = None;
     if norm != NormImpl::Composite {
-        let (figures, refused) = crate::run::kernels::verify_norm(dev, kind);
+        let (figures, refused) = crate::kernel_check::verify_norm(dev, kind);
         norm_check = figures;
         if let Some(why) = refused {
             let asked = args.norm.is_some();
