@@ -271,7 +271,10 @@ fn an_editor_session_over_stdio() {
     );
     let shown = hover["contents"]["value"].as_str().unwrap();
     assert!(shown.starts_with("**metric `f1`**"), "{shown}");
-    assert!(shown.contains("| option | default | meaning |"), "{shown}");
+    assert!(
+        shown.contains("| option | takes | default | meaning |"),
+        "{shown}"
+    );
 
     // Completion while typing a template hole, a function and a metric.
     let typing = task_text.replace("input \"premise: {premise}", "input \"premise: {pre");

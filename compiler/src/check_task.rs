@@ -1,15 +1,18 @@
-//! Task declarations -> checked [`ir::Task`]s: resolves `extends`, types the
-//! templates against the fields, checks metrics against the target, and
-//! type-checks and renders every `sample`. Collects every diagnostic.
+//! Task declarations -> checked [`ir::Task`]s: resolves `extends` into one
+//! [`TaskEntries`] per task, then checks it section by section: types the
+//! templates against the fields, checks scoring against the target
+//! (`check_scoring`), and type-checks and renders every `sample`. Collects
+//! every diagnostic.
 
-use crate::ast::{self, TaskDecl, TaskEntry, Value};
+use crate::ast::{self, Value};
+use crate::check_scoring::{self, Scoring};
 use crate::check_source::{check_part_field, joins_of, source_of};
-use crate::diagnostic::{suggestion, Diagnostic};
-use crate::ir::{self, Decode, Metric, Part, Target, TargetKind, Task, Type};
-use crate::metric_specs;
+use crate::diagnostic::Diagnostic;
+use crate::extends::lineage;
+use crate::ir::{self, Decode, Part, Target, TargetKind, Task, Type};
 use crate::render::render_row;
-use crate::source::{Span, Spanned};
-use crate::task_entries::{decode, metric};
+use crate::source::Spanned;
+use crate::task_entries::{check_repeats, TaskEntries};
 use crate::types::{self, Scope};
 use crate::value::{self, to_json};
 
@@ -17,7 +20,7 @@ use indexmap::IndexMap;
 
 /// A declaration with the file it came from (path relative to the project root).
 pub struct Declared<'a> {
-    pub decl: &'a TaskDecl,
+    pub decl: &'a ast::TaskDecl,
     pub file: String,
 }
 
@@ -66,11 +69,17 @@ pub fn check_tasks(decls: &[Declared<'_>], diags: &mut Vec<Diagnostic>) -> Index
         }
         by_name.insert(name, d);
     }
+    let all: Vec<&ast::TaskDecl> = by_name.values().map(|d| d.decl).collect();
     let mut out = IndexMap::new();
     for (name, d) in &by_name {
-        let Some(entries) = merged_entries(d.decl, &by_name, diags, &mut Vec::new()) else {
+        let Some(chain) = lineage(d.decl, &all, diags) else {
             continue;
         };
+        let mut entries = TaskEntries::default();
+        for decl in chain {
+            check_repeats(&decl.entries, diags);
+            entries = entries.extended_by(&decl.entries);
+        }
         let before = diags.len();
         let task = build(d, &entries, diags);
         if diags[before..].iter().all(|x| !x.is_error()) {
@@ -82,612 +91,395 @@ pub fn check_tasks(decls: &[Declared<'_>], diags: &mut Vec<Diagnostic>) -> Index
     out
 }
 
-/// Entries after `extends`: the parent's, with the child's replacing the
-/// same keyword; `filter`s add up; `fields` merge by name.
-fn merged_entries(
-    decl: &TaskDecl,
-    all: &IndexMap<&str, &Declared<'_>>,
-    diags: &mut Vec<Diagnostic>,
-    chain: &mut Vec<String>,
-) -> Option<Vec<Spanned<TaskEntry>>> {
-    chain.push(decl.name.node.clone());
-    let mut entries = match &decl.extends {
-        None => Vec::new(),
-        Some(parent) => {
-            if chain.contains(&parent.node) {
-                diags.push(
-                    Diagnostic::error(
-                        "exc::check::extends_cycle",
-                        format!(
-                            "`{}` extends itself through {}",
-                            decl.name.node,
-                            chain.join(" -> ")
-                        ),
-                        parent.span,
-                    )
-                    .label("cycle closes here")
-                    .help("break the cycle: a task may extend only tasks that do not extend it"),
-                );
-                return None;
-            }
-            let Some(p) = all.get(parent.node.as_str()) else {
-                diags.push(
-                    Diagnostic::error(
-                        "exc::check::unknown_task",
-                        format!(
-                            "`{}` extends unknown task `{}`",
-                            decl.name.node, parent.node
-                        ),
-                        parent.span,
-                    )
-                    .label("not defined")
-                    .maybe_help(suggestion(&parent.node, all.keys().copied())),
-                );
-                return None;
-            };
-            merged_entries(p.decl, all, diags, chain)?
-        }
-    };
-    let own = &decl.entries;
-    check_repeats(own, diags);
-    let child_has_samples = own.iter().any(|e| matches!(e.node, TaskEntry::Sample(_)));
-    if child_has_samples {
-        entries.retain(|e| !matches!(e.node, TaskEntry::Sample(_)));
-    }
-    for e in own {
-        match &e.node {
-            TaskEntry::Filter(_) | TaskEntry::Sample(_) => entries.push(e.clone()),
-            TaskEntry::Fields(fields) => {
-                let mut merged: Vec<ast::FieldDecl> = entries
-                    .iter()
-                    .find_map(|x| match &x.node {
-                        TaskEntry::Fields(f) => Some(f.clone()),
-                        _ => None,
-                    })
-                    .unwrap_or_default();
-                for f in fields {
-                    match merged.iter_mut().find(|m| m.name.node == f.name.node) {
-                        Some(m) => *m = f.clone(),
-                        None => merged.push(f.clone()),
-                    }
-                }
-                entries.retain(|x| !matches!(x.node, TaskEntry::Fields(_)));
-                entries.push(Spanned::new(TaskEntry::Fields(merged), e.span));
-            }
-            other => {
-                let kw = other.keyword();
-                entries.retain(|x| x.node.keyword() != kw);
-                entries.push(e.clone());
-            }
-        }
-    }
-    chain.pop();
-    Some(entries)
+/// What a task's target is, once checked.
+struct CheckedTarget {
+    ir: Option<Target>,
+    kind: TargetKind,
+    /// The task's `choices`: the class names of an expression target.
+    choices: Option<Vec<String>>,
+    /// What a class target renders to, for the metrics that need class ids.
+    class_names: Option<Vec<String>>,
 }
 
-/// A metric that scores records (`wsc_simple`) needs `references { … }` with
-/// its fields; a metric that scores text cannot read such references.
-fn check_record_targets(
-    c: &ast::Call,
-    fields: Option<&IndexMap<String, ir::Expr>>,
-    refs_span: Option<Span>,
-    diags: &mut Vec<Diagnostic>,
-) {
-    let Some(spec) = metric_specs::metric(&c.name.node) else {
-        return; // reported by `metric`
-    };
-    let name = spec.info.name;
-    match (metric_specs::record_fields(name), fields) {
-        (Some(want), Some(have)) => {
-            let missing: Vec<&str> = want
-                .iter()
-                .copied()
-                .filter(|f| !have.contains_key(*f))
-                .collect();
-            if !missing.is_empty() {
-                let mut d = Diagnostic::error(
-                    "exc::check::missing_reference_field",
-                    format!(
-                        "metric `{name}` needs reference field{} {}",
-                        if missing.len() > 1 { "s" } else { "" },
-                        missing
-                            .iter()
-                            .map(|f| format!("`{f}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                    c.span,
-                )
-                .label("scores records")
-                .help(format!("add them: {}", references_hint(want)));
-                if let Some(s) = refs_span {
-                    d = d.related(s, "references declared here");
-                }
-                diags.push(d);
-            }
-        }
-        (Some(want), None) => diags.push(
-            Diagnostic::error(
-                "exc::check::missing_reference_field",
-                format!("metric `{name}` scores records, but the task has no `references {{ … }}`"),
-                c.span,
-            )
-            .label("scores records")
-            .help(format!("declare them: {}", references_hint(want))),
-        ),
-        (None, Some(_)) => {
-            let mut d = Diagnostic::error(
-                "exc::check::metric_target_mismatch",
-                format!("metric `{name}` scores text, but `references {{ … }}` gives it records"),
-                c.span,
-            )
-            .label("does not read records")
-            .help("use `references EXPR` (a list of answers) with this metric, or a metric that reads records (`wsc_simple`)");
-            if let Some(s) = refs_span {
-                d = d.related(s, "references declared here");
-            }
-            diags.push(d);
-        }
-        (None, None) => {}
-    }
+/// `references`: an expression (answers), or a record for record metrics.
+#[derive(Default)]
+struct CheckedReferences {
+    expr: Option<ir::Expr>,
+    fields: Option<IndexMap<String, ir::Expr>>,
 }
 
-/// `references { a: …, b: … }` for the fields a record metric wants.
-fn references_hint(want: &[&str]) -> String {
-    let fields: Vec<String> = want.iter().map(|f| format!("{f}: …")).collect();
-    format!("`references {{ {} }}`", fields.join(", "))
-}
-
-fn check_repeats(entries: &[Spanned<TaskEntry>], diags: &mut Vec<Diagnostic>) {
-    let mut seen: IndexMap<&str, Span> = IndexMap::new();
-    for e in entries {
-        let kw = e.node.keyword();
-        if matches!(kw, "filter" | "sample") {
-            continue;
-        }
-        if let Some(prev) = seen.get(kw) {
-            diags.push(
-                Diagnostic::error(
-                    "exc::check::duplicate_entry",
-                    format!("`{kw}` is given twice in one task"),
-                    e.span,
-                )
-                .label("repeated")
-                .related(*prev, "first given here")
-                .help(format!("keep one `{kw}`; use `extends` to vary a task")),
-            );
-        } else {
-            seen.insert(kw, e.span);
-        }
-    }
-}
-
-fn find<'a, T>(
-    entries: &'a [Spanned<TaskEntry>],
-    f: impl Fn(&'a TaskEntry) -> Option<T>,
-) -> Option<(T, Span)> {
-    entries
-        .iter()
-        .rev()
-        .find_map(|e| f(&e.node).map(|x| (x, e.span)))
-}
-
-fn build(
-    d: &Declared<'_>,
-    entries: &[Spanned<TaskEntry>],
-    diags: &mut Vec<Diagnostic>,
-) -> Option<Task> {
+/// One task's sections, checked in turn. The order of the checks is the
+/// order of their diagnostics.
+fn build(d: &Declared<'_>, e: &TaskEntries, diags: &mut Vec<Diagnostic>) -> Option<Task> {
     let decl = d.decl;
-    let name = decl.name.node.clone();
-    let declared = find(entries, |e| match e {
-        TaskEntry::Fields(f) => Some(f),
-        _ => None,
-    });
-    let fields = declared
-        .map(|(f, _)| types::record(f, diags))
+    let fields = e
+        .fields
+        .as_ref()
+        .map(|f| types::record(f, diags))
         .unwrap_or_default();
-    let field_spans: Vec<(String, crate::source::Span)> = declared
-        .map(|(f, _)| {
-            f.iter()
-                .map(|x| (x.name.node.clone(), x.name.span))
-                .collect()
-        })
-        .unwrap_or_default();
-
-    let each = find(entries, |e| match e {
-        TaskEntry::Each(x) => Some(x),
-        _ => None,
-    })
-    .map(|(x, _)| x);
+    let field_spans = e
+        .fields
+        .iter()
+        .flatten()
+        .map(|x| (x.name.node.clone(), x.name.span))
+        .collect();
     let scope0 = Scope {
         fields: &fields,
         vars: Vec::new(),
     };
-    let mut each_ir = None;
-    let mut vars = Vec::new();
-    if let Some(each) = each {
-        match types::path_type(&each.path, &scope0) {
-            Ok(t) => match t.strip_optional() {
-                Type::List { of } => {
-                    vars.push((each.var.node.clone(), (**of).clone()));
-                    if let Some(i) = &each.index {
-                        vars.push((i.node.clone(), Type::Int));
-                    }
-                    each_ir = Some(ir::Each {
-                        var: each.var.node.clone(),
-                        index: each.index.as_ref().map(|i| i.node.clone()),
-                        path: steps(&each.path.node),
-                        only_split: each.only_split.as_ref().map(|s| s.node.clone()),
-                    });
-                }
-                other => diags.push(
-                    Diagnostic::error(
-                        "exc::check::not_a_list",
-                        format!(
-                            "`each` needs a list, but `{}` is {}",
-                            each.path.node,
-                            other.describe()
-                        ),
-                        each.path.span,
-                    )
-                    .label("not a list")
-                    .help("`each x in field` makes one example per element of a list field"),
-                ),
-            },
-            Err(e) => diags.push(e),
-        }
-    }
+    let (each, vars) = e
+        .each
+        .as_ref()
+        .map(|x| each_of(x, &scope0, diags))
+        .unwrap_or_default();
     let scope = Scope {
         fields: &fields,
         vars,
     };
-
-    let mut filters = Vec::new();
-    for e in entries {
-        if let TaskEntry::Filter(f) = &e.node {
-            match types::expr(&f.expr, &scope0) {
-                Ok((expr, _)) => filters.push(ir::Filter {
-                    expr,
-                    cmp: f.cmp.as_ref().map(|(op, v)| (*op, to_json(&v.node))),
-                    only_split: f.only_split.as_ref().map(|s| s.node.clone()),
-                }),
-                Err(e) => diags.push(e),
-            }
-        }
-    }
-
-    let input = find(entries, |e| match e {
-        TaskEntry::Input(t) => Some(t),
-        _ => None,
-    });
-    let target = find(entries, |e| match e {
-        TaskEntry::Target(t) => Some(t),
-        _ => None,
-    });
+    let filters = filters_of(&e.filters, &scope0, diags);
     if !decl.is_abstract {
-        for (missing, what) in [(input.is_none(), "input"), (target.is_none(), "target")] {
-            if missing {
-                diags.push(
-                    Diagnostic::error(
-                        "exc::check::missing_entry",
-                        format!("task `{name}` has no `{what}`"),
-                        decl.name.span,
-                    )
-                    .label(format!("needs `{what}`"))
-                    .help(match what {
-                        "input" => {
-                            "add an input template, e.g. `input \"rte sentence1: {sentence1}\"`"
-                        }
-                        _ => "add a target, e.g. `target label` or `target \"{answer}\"`",
-                    }),
-                );
-            }
-        }
+        require_input_and_target(decl, e, diags);
     }
-    let input_ir = input.and_then(|(t, _)| template(t, &scope, diags));
-    // `class_names`: what a class target renders to, for the metrics that
-    // need class ids; `choices` (the task's) only for an expression target.
-    let (target_ir, mut kind, choices, class_names) = match target {
-        Some((ast::TargetDecl::Template(t), _)) => {
-            let tpl = template(t, &scope, diags);
-            // A template that is one hole has that hole's kind.
-            let hole = match t.parts.as_slice() {
-                [ast::TemplatePart::Hole(e)] => types::expr(e, &scope).ok().map(|(_, ty)| ty),
-                _ => None,
-            };
-            (
-                tpl.map(Target::Template),
-                hole.as_ref().map_or(TargetKind::Text, kind_of),
-                None,
-                hole.as_ref().and_then(class_choices),
-            )
-        }
-        Some((ast::TargetDecl::Expr(e), _)) => match types::expr(e, &scope) {
-            Ok((x, ty)) => {
-                if let Err(err) = types::check_hole(&ty, e) {
-                    diags.push(err);
-                }
-                let choices = class_choices(&ty);
-                (
-                    Some(Target::Expr(x)),
-                    kind_of(&ty),
-                    choices.clone(),
-                    choices,
-                )
-            }
-            Err(err) => {
-                diags.push(err);
-                (None, TargetKind::Text, None, None)
-            }
-        },
-        None => (None, TargetKind::Text, None, None),
-    };
-
-    let (mut references, mut reference_fields) = (None, None);
-    let references_decl = find(entries, |e| match e {
-        TaskEntry::References(x) => Some(x),
-        _ => None,
-    });
-    match references_decl {
-        Some((ast::ReferencesDecl::Expr(e), _)) => match types::expr(e, &scope) {
-            Ok((x, _)) => references = Some(x),
-            Err(err) => diags.push(err),
-        },
-        Some((ast::ReferencesDecl::Record(fs), _)) => {
-            let mut out: IndexMap<String, ir::Expr> = IndexMap::new();
-            for (k, e) in fs {
-                if out.contains_key(&k.node) {
-                    diags.push(
-                        Diagnostic::error(
-                            "exc::check::duplicate_reference_field",
-                            format!("reference field `{}` is given twice", k.node),
-                            k.span,
-                        )
-                        .label("repeated")
-                        .help("give each field of `references { … }` once"),
-                    );
-                    continue;
-                }
-                match types::expr(e, &scope) {
-                    Ok((x, _)) => {
-                        out.insert(k.node.clone(), x);
-                    }
-                    Err(err) => diags.push(err),
-                }
-            }
-            reference_fields = Some(out);
-        }
-        None => {}
-    }
-
-    let mut postprocess = Vec::new();
-    if let Some((calls, _)) = find(entries, |e| match e {
-        TaskEntry::Postprocess(c) => Some(c),
-        _ => None,
-    }) {
-        for c in calls {
-            match metric_specs::POSTPROCESSORS
-                .iter()
-                .find(|(n, _)| *n == c.name.node)
-            {
-                Some((n, k)) => {
-                    if let Some(k) = k {
-                        kind = *k;
-                    }
-                    postprocess.push(Metric {
-                        name: (*n).to_string(),
-                        options: IndexMap::new(),
-                    });
-                }
-                None => diags.push(
-                    Diagnostic::error(
-                        "exc::check::unknown_postprocessor",
-                        format!("unknown postprocessor `{}`", c.name.node),
-                        c.name.span,
-                    )
-                    .label("not a postprocessor")
-                    .help(
-                        suggestion(
-                            &c.name.node,
-                            metric_specs::POSTPROCESSORS.iter().map(|(n, _)| *n),
-                        )
-                        .unwrap_or_else(|| {
-                            let names: Vec<_> = metric_specs::POSTPROCESSORS
-                                .iter()
-                                .map(|(n, _)| *n)
-                                .collect();
-                            format!("the postprocessors are: {}", names.join(", "))
-                        }),
-                    ),
-                ),
-            }
-        }
-    }
-
-    let metrics = match find(entries, |e| match e {
-        TaskEntry::Metrics(c) => Some(c),
-        _ => None,
-    }) {
-        Some((calls, _)) => {
-            if !decl.is_abstract {
-                let refs_span = references_decl.map(|(_, s)| s);
-                for c in calls {
-                    check_record_targets(c, reference_fields.as_ref(), refs_span, diags);
-                }
-            }
-            let mut metrics: Vec<Metric> = calls
-                .iter()
-                .filter_map(|c| metric(c, kind, diags))
-                .collect();
-            if let Some(names) = class_names.as_deref().filter(|_| kind == TargetKind::Class) {
-                for m in &mut metrics {
-                    if let Err(n) = crate::task_entries::class_labels(m, names) {
-                        diags.push(
-                            Diagnostic::error(
-                                "exc::check::bad_argument",
-                                format!(
-                                    "metric `{}` scores class ids, but class `{n}` has a comma, \
-                                     which its `labels` cannot hold",
-                                    m.name
-                                ),
-                                decl.name.span,
-                            )
-                            .label("in this task")
-                            .help("rename the class without a comma, or use `accuracy`"),
-                        );
-                    }
-                }
-            }
-            metrics
-        }
-        None => {
-            if !decl.is_abstract {
-                diags.push(
-                    Diagnostic::error(
-                        "exc::check::missing_entry",
-                        format!("task `{name}` has no `metrics`"),
-                        decl.name.span,
-                    )
-                    .label("needs `metrics`")
-                    .help("name how it is scored, e.g. `metrics accuracy`"),
-                );
-            }
-            Vec::new()
-        }
-    };
-
-    let decode = match find(entries, |e| match e {
-        TaskEntry::Decode(c) => Some(c),
-        _ => None,
-    }) {
-        Some((c, _)) => decode(c, kind, diags),
-        None => Decode::Greedy,
-    };
-
-    let source_entry = find(entries, |e| match e {
-        TaskEntry::Source(s) => Some(s),
-        _ => None,
-    })
-    .map(|(s, _)| s);
-    let source = source_entry.and_then(|s| {
-        check_part_field(&s.source, &fields, diags);
-        source_of(&s.source, diags)
-    });
-    let joins = source_entry
-        .map(|s| joins_of(&s.joins, source.as_ref(), &fields, diags))
+    let input = e.input.as_ref().and_then(|t| template(t, &scope, diags));
+    let target = target_of(e.target.as_ref(), &scope, diags);
+    let refs = e
+        .references
+        .as_ref()
+        .map(|r| references_of(&r.node, &scope, diags))
         .unwrap_or_default();
-
-    let examples = find(entries, |e| match e {
-        TaskEntry::Examples(n) => Some(n),
-        _ => None,
-    })
-    .and_then(|(n, _)| {
-        if n.is_int && n.value >= 0.0 {
-            Some(n.value as u64)
-        } else {
-            diags.push(
-                Diagnostic::error(
-                    "exc::check::bad_number",
-                    "`examples` must be a whole number of training examples",
-                    n.span,
-                )
-                .label("not a count")
-                .help("write the training-set size, e.g. `examples 2490`"),
-            );
-            None
-        }
-    });
-
-    let mut lengths = IndexMap::new();
-    if let Some((ls, _)) = find(entries, |e| match e {
-        TaskEntry::Lengths(l) => Some(l),
-        _ => None,
-    }) {
-        for (k, v) in ls {
-            if !matches!(k.node.as_str(), "inputs" | "targets") {
-                diags.push(
-                    Diagnostic::error(
-                        "exc::check::unknown_setting",
-                        format!("unknown length `{}`", k.node),
-                        k.span,
-                    )
-                    .label("not a length")
-                    .help("the lengths are `inputs` and `targets` (in tokens)"),
-                );
-            } else if v.node.fract() == 0.0 && v.node >= 1.0 {
-                lengths.insert(k.node.clone(), v.node as u64);
-            } else {
-                diags.push(
-                    Diagnostic::error(
-                        "exc::check::out_of_range",
-                        format!(
-                            "`{}` in `lengths` must be a whole number of tokens, at least 1, not `{}`",
-                            k.node,
-                            crate::range::number_text(v.node)
-                        ),
-                        v.span,
-                    )
-                    .label("not a token count")
-                    .help("e.g. `lengths { inputs 512, targets 114 }`"),
-                );
-            }
-        }
-    }
-
-    let one = |f: fn(&TaskEntry) -> Option<&Spanned<String>>| {
-        find(entries, f).map(|(n, _)| n.node.clone())
+    let (postprocess, produced) = e
+        .postprocess
+        .as_ref()
+        .map(|c| check_scoring::postprocess(c, diags))
+        .unwrap_or_default();
+    let kind = produced.unwrap_or(target.kind);
+    let scoring = Scoring {
+        kind,
+        class_names: target.class_names.as_deref(),
+        reference_fields: refs.fields.as_ref(),
+        references_span: e.references.as_ref().map(|r| r.span),
+        is_abstract: decl.is_abstract,
+        task_span: decl.name.span,
     };
-    let (Some(input), Some(target)) = (input_ir, target_ir) else {
-        if decl.is_abstract {
-            return None;
-        }
+    let metrics = metrics_of(decl, e.metrics.as_deref(), &scoring, diags);
+    let decode = e
+        .decode
+        .as_ref()
+        .map_or(Decode::Greedy, |c| check_scoring::decode(c, kind, diags));
+    let (source, joins) = e
+        .source
+        .as_ref()
+        .map(|s| task_source(s, &fields, diags))
+        .unwrap_or_default();
+    let examples = e.examples.as_ref().and_then(|n| examples_of(n, diags));
+    let lengths = e
+        .lengths
+        .as_ref()
+        .map(|l| lengths_of(l, diags))
+        .unwrap_or_default();
+    let (Some(input), Some(target_ir)) = (input, target.ir) else {
         return None;
     };
     let mut task = Task {
-        name,
-        collection: one(|e| match e {
-            TaskEntry::Collection(n) => Some(n),
-            _ => None,
-        }),
-        family: one(|e| match e {
-            TaskEntry::Family(n) => Some(n),
-            _ => None,
-        }),
-        description: find(entries, |e| match e {
-            TaskEntry::Description(s) => Some(s.clone()),
-            _ => None,
-        })
-        .map(|(s, _)| s),
+        name: decl.name.node.clone(),
+        collection: e.collection.as_ref().map(|n| n.node.clone()),
+        family: e.family.as_ref().map(|n| n.node.clone()),
+        description: e.description.clone(),
         file: d.file.clone(),
         source,
         joins,
         fields,
         filters,
-        each: each_ir,
+        each,
         input,
-        target,
+        target: target_ir,
         target_kind: kind,
-        references,
-        reference_fields,
+        references: refs.expr,
+        reference_fields: refs.fields,
         postprocess,
         metrics,
         decode,
         lengths,
         examples,
-        choices,
+        choices: target.choices,
         samples: Vec::new(),
         is_abstract: decl.is_abstract,
         declared_at: IndexMap::new(),
         field_spans,
     };
-    for e in entries {
-        if let TaskEntry::Sample(s) = &e.node {
-            if check_sample(&task, s, diags) {
-                task.samples.push(to_json(&s.node));
-            }
+    for s in &e.samples {
+        if check_sample(&task, s, diags) {
+            task.samples.push(to_json(&s.node));
         }
     }
     Some(task)
+}
+
+/// `metrics`, which every task that is not abstract gives.
+fn metrics_of(
+    decl: &ast::TaskDecl,
+    calls: Option<&[ast::Call]>,
+    scoring: &Scoring<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<ir::Metric> {
+    match calls {
+        Some(calls) => check_scoring::metrics(calls, scoring, diags),
+        None => {
+            if !decl.is_abstract {
+                let help = "name how it is scored, e.g. `metrics accuracy`";
+                diags.push(missing(decl, "metrics", help));
+            }
+            Vec::new()
+        }
+    }
+}
+
+/// `source …` and its joins.
+fn task_source(
+    s: &ast::SourceEntry,
+    fields: &IndexMap<String, Type>,
+    diags: &mut Vec<Diagnostic>,
+) -> (Option<ir::Source>, Vec<ir::Join>) {
+    check_part_field(&s.source, fields, diags);
+    let source = source_of(&s.source, diags);
+    let joins = joins_of(&s.joins, source.as_ref(), fields, diags);
+    (source, joins)
+}
+
+fn missing(decl: &ast::TaskDecl, what: &str, help: &str) -> Diagnostic {
+    Diagnostic::error(
+        "exc::check::missing_entry",
+        format!("task `{}` has no `{what}`", decl.name.node),
+        decl.name.span,
+    )
+    .label(format!("needs `{what}`"))
+    .help(help.to_string())
+}
+
+fn require_input_and_target(decl: &ast::TaskDecl, e: &TaskEntries, diags: &mut Vec<Diagnostic>) {
+    if e.input.is_none() {
+        diags.push(missing(
+            decl,
+            "input",
+            "add an input template, e.g. `input \"rte sentence1: {sentence1}\"`",
+        ));
+    }
+    if e.target.is_none() {
+        diags.push(missing(
+            decl,
+            "target",
+            "add a target, e.g. `target label` or `target \"{answer}\"`",
+        ));
+    }
+}
+
+/// `each x[, i] in path`: the IR and the variables it binds.
+fn each_of(
+    each: &ast::EachDecl,
+    scope: &Scope<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> (Option<ir::Each>, Vec<(String, Type)>) {
+    let t = match types::path_type(&each.path, scope) {
+        Ok(t) => t,
+        Err(e) => {
+            diags.push(e);
+            return (None, Vec::new());
+        }
+    };
+    let Type::List { of } = t.strip_optional() else {
+        diags.push(
+            Diagnostic::error(
+                "exc::check::not_a_list",
+                format!(
+                    "`each` needs a list, but `{}` is {}",
+                    each.path.node,
+                    t.strip_optional().describe()
+                ),
+                each.path.span,
+            )
+            .label("not a list")
+            .help("`each x in field` makes one example per element of a list field"),
+        );
+        return (None, Vec::new());
+    };
+    let mut vars = vec![(each.var.node.clone(), (**of).clone())];
+    if let Some(i) = &each.index {
+        vars.push((i.node.clone(), Type::Int));
+    }
+    let ir = ir::Each {
+        var: each.var.node.clone(),
+        index: each.index.as_ref().map(|i| i.node.clone()),
+        path: steps(&each.path.node),
+        only_split: each.only_split.as_ref().map(|s| s.node.clone()),
+    };
+    (Some(ir), vars)
+}
+
+fn filters_of(
+    filters: &[ast::FilterDecl],
+    scope: &Scope<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<ir::Filter> {
+    let mut out = Vec::new();
+    for f in filters {
+        match types::expr(&f.expr, scope) {
+            Ok((expr, _)) => out.push(ir::Filter {
+                expr,
+                cmp: f.cmp.as_ref().map(|(op, v)| (*op, to_json(&v.node))),
+                only_split: f.only_split.as_ref().map(|s| s.node.clone()),
+            }),
+            Err(e) => diags.push(e),
+        }
+    }
+    out
+}
+
+fn target_of(
+    target: Option<&ast::TargetDecl>,
+    scope: &Scope<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> CheckedTarget {
+    let none = CheckedTarget {
+        ir: None,
+        kind: TargetKind::Text,
+        choices: None,
+        class_names: None,
+    };
+    match target {
+        Some(ast::TargetDecl::Template(t)) => {
+            let tpl = template(t, scope, diags);
+            // A template that is one hole has that hole's kind.
+            let hole = match t.parts.as_slice() {
+                [ast::TemplatePart::Hole(e)] => types::expr(e, scope).ok().map(|(_, ty)| ty),
+                _ => None,
+            };
+            CheckedTarget {
+                ir: tpl.map(Target::Template),
+                kind: hole.as_ref().map_or(TargetKind::Text, kind_of),
+                choices: None,
+                class_names: hole.as_ref().and_then(class_choices),
+            }
+        }
+        Some(ast::TargetDecl::Expr(e)) => match types::expr(e, scope) {
+            Ok((x, ty)) => {
+                if let Err(err) = types::check_hole(&ty, e) {
+                    diags.push(err);
+                }
+                let choices = class_choices(&ty);
+                CheckedTarget {
+                    ir: Some(Target::Expr(x)),
+                    kind: kind_of(&ty),
+                    choices: choices.clone(),
+                    class_names: choices,
+                }
+            }
+            Err(err) => {
+                diags.push(err);
+                none
+            }
+        },
+        None => none,
+    }
+}
+
+fn references_of(
+    r: &ast::ReferencesDecl,
+    scope: &Scope<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> CheckedReferences {
+    let fs = match r {
+        ast::ReferencesDecl::Expr(e) => {
+            return match types::expr(e, scope) {
+                Ok((x, _)) => CheckedReferences {
+                    expr: Some(x),
+                    fields: None,
+                },
+                Err(err) => {
+                    diags.push(err);
+                    CheckedReferences::default()
+                }
+            };
+        }
+        ast::ReferencesDecl::Record(fs) => fs,
+    };
+    let mut out: IndexMap<String, ir::Expr> = IndexMap::new();
+    for (k, e) in fs {
+        if out.contains_key(&k.node) {
+            diags.push(
+                Diagnostic::error(
+                    "exc::check::duplicate_reference_field",
+                    format!("reference field `{}` is given twice", k.node),
+                    k.span,
+                )
+                .label("repeated")
+                .help("give each field of `references { … }` once"),
+            );
+            continue;
+        }
+        match types::expr(e, scope) {
+            Ok((x, _)) => {
+                out.insert(k.node.clone(), x);
+            }
+            Err(err) => diags.push(err),
+        }
+    }
+    CheckedReferences {
+        expr: None,
+        fields: Some(out),
+    }
+}
+
+fn examples_of(n: &Spanned<ast::Number>, diags: &mut Vec<Diagnostic>) -> Option<u64> {
+    if n.is_int && n.value >= 0.0 {
+        return Some(n.value as u64);
+    }
+    diags.push(
+        Diagnostic::error(
+            "exc::check::bad_number",
+            "`examples` must be a whole number of training examples",
+            n.span,
+        )
+        .label("not a count")
+        .help("write the training-set size, e.g. `examples 2490`"),
+    );
+    None
+}
+
+fn lengths_of(
+    ls: &[(ast::Name, Spanned<f64>)],
+    diags: &mut Vec<Diagnostic>,
+) -> IndexMap<String, u64> {
+    let mut lengths = IndexMap::new();
+    for (k, v) in ls {
+        if !matches!(k.node.as_str(), "inputs" | "targets") {
+            diags.push(
+                Diagnostic::error(
+                    "exc::check::unknown_setting",
+                    format!("unknown length `{}`", k.node),
+                    k.span,
+                )
+                .label("not a length")
+                .help("the lengths are `inputs` and `targets` (in tokens)"),
+            );
+        } else if v.node.fract() == 0.0 && v.node >= 1.0 {
+            lengths.insert(k.node.clone(), v.node as u64);
+        } else {
+            diags.push(
+                Diagnostic::error(
+                    "exc::check::out_of_range",
+                    format!(
+                        "`{}` in `lengths` must be a whole number of tokens, at least 1, not `{}`",
+                        k.node,
+                        crate::range::number_text(v.node)
+                    ),
+                    v.span,
+                )
+                .label("not a token count")
+                .help("e.g. `lengths { inputs 512, targets 114 }`"),
+            );
+        }
+    }
+    lengths
 }
 
 /// The names a class (or bool) target renders to, in id order.

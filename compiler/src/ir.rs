@@ -600,14 +600,10 @@ pub enum Target {
     Expr(Expr),
 }
 
-/// What the scored target is, after postprocessing: decides which metrics fit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TargetKind {
-    Class,
-    Number,
-    Text,
-}
+/// What the scored target is, after postprocessing: decides which metrics
+/// fit. Defined with the metrics (`exc_metrics::TargetKind`), whose specs
+/// name the kinds they score.
+pub use exc_metrics::TargetKind;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Filter {

@@ -19,18 +19,20 @@
 
 pub mod ast;
 pub mod check_cond;
+mod check_scoring;
 pub mod check_source;
 pub mod check_task;
 mod check_template;
 pub mod diagnostic;
 mod excerpt;
+mod extends;
 pub mod funcs;
+mod grammar;
 pub mod ir;
 pub mod load;
 pub mod lower;
 pub mod lower_rates;
 pub mod lower_settings;
-pub mod metric_specs;
 pub mod plan;
 pub mod range;
 pub mod rates;
@@ -41,7 +43,7 @@ pub mod syntax;
 mod syntax_error;
 /// The keywords that start an entry of a task, of a mixture, and of a file
 /// (the parser's expectations and the language server's completions).
-pub use syntax_error::{MIXTURE_KEYWORDS, TASK_KEYWORDS, TOP_KEYWORDS};
+pub use grammar::{MIXTURE_KEYWORDS, TASK_KEYWORDS, TOP_KEYWORDS};
 pub mod task_entries;
 pub mod train_settings;
 pub mod types;
@@ -164,7 +166,7 @@ pub fn compile_with(
     }
     let mut plans = Vec::new();
     for (id, m) in &mixtures {
-        let Some(entries) = mixture_entries(m, &mixtures, &mut diags, &mut Vec::new()) else {
+        let Some(entries) = mixture_entries(m, &mixtures, &mut diags) else {
             continue;
         };
         let input = lower::MixtureInput {
@@ -204,53 +206,18 @@ fn mixture_entries(
     m: &MixtureDecl,
     all: &[(FileId, &MixtureDecl)],
     diags: &mut Vec<Diagnostic>,
-    chain: &mut Vec<String>,
 ) -> Option<Vec<Spanned<MixEntry>>> {
-    chain.push(m.name.node.clone());
-    let mut entries = match &m.extends {
-        None => Vec::new(),
-        Some(parent) => {
-            if chain.contains(&parent.node) {
-                diags.push(
-                    Diagnostic::error(
-                        "exc::check::extends_cycle",
-                        format!("mixture `{}` extends itself", m.name.node),
-                        parent.span,
-                    )
-                    .label("cycle")
-                    .help("break the chain of `extends`"),
-                );
-                return None;
-            }
-            let Some((_, p)) = all.iter().find(|(_, x)| x.name.node == parent.node) else {
-                diags.push(
-                    Diagnostic::error(
-                        "exc::check::unknown_mixture",
-                        format!(
-                            "`{}` extends unknown mixture `{}`",
-                            m.name.node, parent.node
-                        ),
-                        parent.span,
-                    )
-                    .label("not defined")
-                    .maybe_help(diagnostic::suggestion(
-                        &parent.node,
-                        all.iter().map(|(_, x)| x.name.node.as_str()),
-                    )),
-                );
-                return None;
-            };
-            mixture_entries(p, all, diags, chain)?
-        }
-    };
+    let decls: Vec<&MixtureDecl> = all.iter().map(|(_, x)| *x).collect();
     let key = |e: &MixEntry| match e {
         MixEntry::Sweep { var, .. } => format!("sweep {}", var.node),
         MixEntry::Stage(_) => "stage".to_string(),
         other => format!("{:?}", std::mem::discriminant(other)),
     };
-    let own_keys: Vec<String> = m.entries.iter().map(|e| key(&e.node)).collect();
-    entries.retain(|e| !own_keys.contains(&key(&e.node)));
-    entries.extend(m.entries.iter().cloned());
-    chain.pop();
+    let mut entries: Vec<Spanned<MixEntry>> = Vec::new();
+    for decl in extends::lineage(m, &decls, diags)? {
+        let own_keys: Vec<String> = decl.entries.iter().map(|e| key(&e.node)).collect();
+        entries.retain(|e| !own_keys.contains(&key(&e.node)));
+        entries.extend(decl.entries.iter().cloned());
+    }
     Some(entries)
 }

@@ -1,17 +1,15 @@
-//! Text -> spanned AST. pest types never leave this module and
-//! [`crate::syntax_error`]: callers get an [`ast::File`] or a [`Diagnostic`].
+//! Text -> spanned AST. pest types never leave this module,
+//! [`crate::grammar`] and [`crate::syntax_error`]: callers get an
+//! [`ast::File`] or a [`Diagnostic`].
 
 use crate::ast::*;
 use crate::diagnostic::Diagnostic;
+pub use crate::grammar::MAX_NESTING;
+use crate::grammar::{Grammar, Rule};
 use crate::source::{FileId, Span, Spanned};
-pub use crate::syntax_error::MAX_NESTING;
 use crate::syntax_error::{syntax_error, too_deep};
 use pest::iterators::{Pair, Pairs};
 use pest::Parser as _;
-
-#[derive(pest_derive::Parser)]
-#[grammar = "../grammar/exc.pest"]
-pub(crate) struct Grammar;
 
 /// Parse one file. A syntax error stops the file (pest cannot recover), but
 /// the rest of the project is still checked.

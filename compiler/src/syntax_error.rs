@@ -4,44 +4,8 @@
 //! lines later), a misspelt keyword, or a keyword run into the next word.
 
 use crate::diagnostic::{did_you_mean, Diagnostic};
+use crate::grammar::{Rule, MAX_NESTING, MIXTURE_KEYWORDS, TASK_KEYWORDS, TOP_KEYWORDS};
 use crate::source::{FileId, Span};
-use crate::syntax::Rule;
-
-/// Keywords that start an entry, by where they are expected.
-pub const TASK_KEYWORDS: &[&str] = &[
-    "collection",
-    "family",
-    "description",
-    "source",
-    "fields",
-    "filter",
-    "each",
-    "input",
-    "target",
-    "references",
-    "postprocess",
-    "metrics",
-    "decode",
-    "lengths",
-    "examples",
-    "sample",
-];
-pub const MIXTURE_KEYWORDS: &[&str] = &[
-    "use",
-    "select",
-    "exclude",
-    "subset",
-    "rates",
-    "c4",
-    "model",
-    "train",
-    "pretrain",
-    "finetune",
-    "evaluate",
-    "sweep",
-    "description",
-];
-pub const TOP_KEYWORDS: &[&str] = &["task", "mixture", "include", "abstract"];
 
 const TASK_ENTRY: &str = "a task entry (`input`, `target`, …)";
 const MIXTURE_ENTRY: &str = "a mixture entry (`select`, `rates`, …)";
@@ -329,11 +293,6 @@ fn unclosed_hole(file: FileId, scan: &Scan, at: Span, found: &str) -> Option<Dia
         ),
     )
 }
-
-/// Values and types nested deeper than this are refused: nothing exc reads
-/// needs more than a few levels, and every stage after the parser walks the
-/// tree recursively.
-pub const MAX_NESTING: usize = 32;
 
 /// A record, list or type nested past [`MAX_NESTING`], at the bracket that
 /// goes one level too deep.

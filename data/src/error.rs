@@ -120,7 +120,7 @@ pub enum DataError {
         /// The split read.
         split: String,
         /// What became of its rows.
-        counts: crate::pipeline::RowCounts,
+        counts: crate::row_counts::RowCounts,
     },
     /// A configuration value out of range (spans, lengths, rates).
     #[error("{0}")]

@@ -23,6 +23,7 @@ pub mod objective;
 pub mod pack;
 pub mod pipeline;
 pub mod rng;
+pub mod row_counts;
 pub mod sampler;
 pub mod source;
 pub mod task_source;

@@ -26,6 +26,7 @@ use crate::objective::supervised::{supervised_example, Lengths, TruncationCounts
 use crate::objective::Example;
 use crate::pack::{Batch, Batcher, Batching};
 use crate::rng::Rng;
+pub use crate::row_counts::RowCounts;
 use crate::sampler::{MixtureSampler, SamplerSpec};
 use crate::source::{ReadOptions, SourceFile, SourceFiles, SourcePosition};
 use crate::tokenizer::T5Tokenizer;
@@ -80,34 +81,6 @@ pub struct PipelineSpec {
     pub lengths: Lengths,
     /// Packing or padding.
     pub batching: Batching,
-}
-
-/// What became of a task's rows: how many it took, how many gave no
-/// example and how many a join dropped. Never silent: the run report and
-/// `DONE` show them next to the truncation counts.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RowCounts {
-    /// Rows that reached the objective (rendered, or span-corrupted).
-    pub rows: u64,
-    /// Of those, rows that rendered to no example: a `filter` dropped them
-    /// (or an `each` over an empty list).
-    pub filtered: u64,
-    /// Rows a join dropped before rendering (`unmatched drop`).
-    pub unmatched: u64,
-}
-
-impl RowCounts {
-    /// Rows read from the source: those rendered and those a join dropped.
-    pub fn read(&self) -> u64 {
-        self.rows + self.unmatched
-    }
-
-    /// Adds another stream's counts.
-    pub fn add(&mut self, o: &RowCounts) {
-        self.rows += o.rows;
-        self.filtered += o.filtered;
-        self.unmatched += o.unmatched;
-    }
 }
 
 /// Where a task's row stream is.

@@ -1,7 +1,8 @@
 //! Completion from the text before the cursor, so that it works while the
 //! buffer does not parse (as it mostly does not, mid-word): keywords of the
 //! enclosing block, field names and functions inside a template's `{…}`,
-//! metric names after `metrics`, task names after `select`, `exclude` and
+//! metric names after `metrics` and a metric's options inside its `(…)`
+//! (both from the metric specs), postprocessors after `postprocess`, task names after `select`, `exclude` and
 //! `extends`, and the settings of `train`, `c4` and `model` blocks.
 
 use crate::analysis::KnownTasks;
@@ -130,7 +131,13 @@ pub fn complete(before: &str, known: &KnownTasks) -> Vec<CompletionItem> {
     let statement = after_brace.rsplit(',').next().unwrap_or("").trim();
     let in_list = after_brace.ends_with(',');
     match lead {
-        "metrics" if task.is_some() => return metrics(),
+        "metrics" if task.is_some() => {
+            return match open_call(upto) {
+                Some((metric, args)) => metric_options(metric, args),
+                None => metrics(),
+            }
+        }
+        "postprocess" if task.is_some() => return postprocessors(),
         "select" | "exclude" if task.is_none() => return tasks(known),
         _ => {}
     }
@@ -201,7 +208,7 @@ fn record_fields(ty: &Type) -> Option<&indexmap::IndexMap<String, Type>> {
 }
 
 fn metrics() -> Vec<CompletionItem> {
-    exc_metrics::registry::METRICS
+    exc_metrics::METRICS
         .iter()
         .flat_map(|m| {
             std::iter::once(m.name)
@@ -214,6 +221,48 @@ fn metrics() -> Vec<CompletionItem> {
                     )
                 })
         })
+        .collect()
+}
+
+/// Inside an unclosed `name(…` before the cursor: the name and the text
+/// after the parenthesis.
+fn open_call(upto: &str) -> Option<(&str, &str)> {
+    let open = upto.rfind('(')?;
+    let args = upto.get(open + 1..)?;
+    if args.contains(')') {
+        return None;
+    }
+    let head = upto.get(..open)?.trim_end();
+    let name = head
+        .rsplit(|c: char| c.is_whitespace() || c == ',')
+        .next()
+        .filter(|n| !n.is_empty())?;
+    Some((name, args))
+}
+
+/// A metric's options (from its spec), where an option name may start.
+fn metric_options(metric: &str, args: &str) -> Vec<CompletionItem> {
+    let typing_value = !args.rsplit(',').next().unwrap_or("").trim().is_empty();
+    let Some(spec) = exc_metrics::metric(metric).filter(|_| !typing_value) else {
+        return Vec::new();
+    };
+    spec.options
+        .iter()
+        .map(|o| {
+            let default = o
+                .default
+                .map(|d| format!(", default `{d}`"))
+                .unwrap_or_default();
+            let detail = format!("{}{default}: {}", o.kind.describe(), o.help);
+            item(o.name, CompletionItemKind::PROPERTY, Some(detail))
+        })
+        .collect()
+}
+
+fn postprocessors() -> Vec<CompletionItem> {
+    exc_metrics::postprocess::Postprocessor::ALL
+        .iter()
+        .map(|(n, _)| item(n, CompletionItemKind::FUNCTION, None))
         .collect()
 }
 
@@ -248,6 +297,40 @@ task t {
         let (tasks, diags) = exc_compiler::check_task::check_task_text(text, "t.task");
         assert!(diags.is_empty(), "{diags:?}");
         KnownTasks(tasks.into_iter().collect())
+    }
+
+    #[test]
+    fn metric_options_come_from_the_spec() {
+        let k = known();
+        let m = complete("task t {\n  metrics rouge, bleu(tok", &k);
+        assert_eq!(
+            labels(&m),
+            [
+                "tokenize",
+                "smooth_method",
+                "smooth_value",
+                "lowercase",
+                "use_effective_order"
+            ]
+        );
+        assert!(m[0]
+            .detail
+            .as_deref()
+            .unwrap_or("")
+            .contains("13a, intl or none"));
+        let after = complete("task t {\n  metrics bleu(tokenize = \"13a\", ", &k);
+        assert_eq!(labels(&after).len(), 5);
+        assert!(complete("task t {\n  metrics bleu(tokenize = ", &k).is_empty());
+        assert!(labels(&complete(
+            "task t {\n  metrics bleu(tokenize = 13a), ro",
+            &k
+        ))
+        .contains(&"rouge"));
+        let post = complete("task t {\n  postprocess strip | ", &k);
+        assert_eq!(
+            labels(&post),
+            ["strip", "lower", "string_to_float", "label_to_id"]
+        );
     }
 
     #[test]

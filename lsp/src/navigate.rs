@@ -148,18 +148,33 @@ pub fn task_markdown(task: &Task) -> String {
 }
 
 pub fn metric_markdown(name: &str) -> Option<String> {
-    let info = exc_metrics::registry::metric_info(name)?;
-    let mut s = format!("**metric `{}`**", info.name);
-    if !info.aliases.is_empty() {
-        let _ = write!(s, " (also `{}`)", info.aliases.join("`, `"));
+    let spec = exc_metrics::metric(name)?;
+    let mut s = format!("**metric `{}`**", spec.name);
+    if !spec.aliases.is_empty() {
+        let _ = write!(s, " (also `{}`)", spec.aliases.join("`, `"));
     }
-    let _ = write!(s, "\n\n{}\n\ntargets: {}", info.summary, info.targets);
-    if info.options.is_empty() {
+    let _ = write!(s, "\n\n{}\n\ntargets: {}", spec.summary, spec.targets);
+    if !spec.kinds.is_empty() {
+        let kinds: Vec<&str> = spec.kinds.iter().map(|k| k.describe()).collect();
+        let _ = write!(
+            s,
+            "\n\nscores a task whose target is {}",
+            kinds.join(" or ")
+        );
+    }
+    if spec.options.is_empty() {
         s.push_str("\n\nno options");
     } else {
-        s.push_str("\n\n| option | default | meaning |\n|---|---|---|");
-        for (opt, default, meaning) in info.options {
-            let _ = write!(s, "\n| `{opt}` | `{default}` | {meaning} |");
+        s.push_str("\n\n| option | takes | default | meaning |\n|---|---|---|---|");
+        for o in spec.options {
+            let default = o.default.unwrap_or("");
+            let _ = write!(
+                s,
+                "\n| `{}` | {} | `{default}` | {} |",
+                o.name,
+                o.kind.describe(),
+                o.help
+            );
         }
     }
     Some(s)

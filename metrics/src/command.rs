@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::registry::{check_options, compute, metric_info, MetricError, Options, Report, METRICS};
+use crate::options::Options;
+use crate::registry::{check_options, compute, metric, METRICS};
+use crate::report::{MetricError, Report};
 
 /// How to read the references file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -153,7 +155,7 @@ pub fn render(args: &MetricArgs) -> Result<String, CommandError> {
         .name
         .as_deref()
         .ok_or_else(|| CommandError::Metric("a metric name is required".into()))?;
-    let info = metric_info(name).ok_or_else(|| {
+    let info = metric(name).ok_or_else(|| {
         CommandError::Metric(format!("unknown metric `{name}` (see `exc metric --list`)"))
     })?;
     let options = Options::parse(&args.options).map_err(|e| CommandError::Metric(e.to_string()))?;
@@ -227,7 +229,7 @@ fn list(fmt: OutputFormat) -> String {
                         "aliases": m.aliases,
                         "summary": m.summary,
                         "targets": m.targets,
-                        "options": m.options.iter().map(|(k, d, h)| serde_json::json!({"name": k, "default": d, "help": h})).collect::<Vec<_>>(),
+                        "options": m.options.iter().map(|o| serde_json::json!({"name": o.name, "default": o.default.unwrap_or(""), "help": o.help})).collect::<Vec<_>>(),
                     })
                 })
                 .collect();
@@ -243,13 +245,12 @@ fn list(fmt: OutputFormat) -> String {
                 };
                 let _ = writeln!(s, "{}{aliases}: {}", m.name, m.summary);
                 let _ = writeln!(s, "    targets: {}", m.targets);
-                for (k, d, h) in m.options {
-                    let d = if d.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" [default {d}]")
+                for o in m.options {
+                    let d = match o.default {
+                        Some(d) if !d.is_empty() => format!(" [default {d}]"),
+                        _ => String::new(),
                     };
-                    let _ = writeln!(s, "    --option {k}=...{d}: {h}");
+                    let _ = writeln!(s, "    --option {}=...{d}: {}", o.name, o.help);
                 }
             }
             s

@@ -13,8 +13,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::options::{bad, Opts};
 use crate::porter::PorterStemmer;
-use crate::registry::{bad, MetricError, Options};
+use crate::report::MetricError;
 use crate::text::py_split;
 use crate::wordnet::WordNet;
 
@@ -43,10 +44,11 @@ impl Default for MeteorConfig {
 }
 
 impl MeteorConfig {
-    /// Reads `alpha`, `beta`, `gamma` and `wordnet=DIR`.
-    pub fn from_options(o: &Options) -> Result<Self, MetricError> {
+    /// Reads `alpha`, `beta`, `gamma` and `wordnet=DIR` (the option
+    /// schema's defaults are [`MeteorConfig::default`]'s, a test checks).
+    pub fn from_options(o: &Opts<'_>) -> Result<Self, MetricError> {
         let d = Self::default();
-        let wordnet = match o.get("wordnet") {
+        let wordnet = match o.text("wordnet") {
             None => None,
             Some(p) => Some(Arc::new(
                 WordNet::load(&PathBuf::from(p)).map_err(|m| bad("wordnet", m))?,

@@ -3,6 +3,7 @@
 //! reported instead of silently becoming `-1`.
 
 use crate::classify::INVALID;
+use crate::spec::TargetKind;
 use crate::text::py_strip;
 
 /// Text cleanup applied before a string is compared or looked up.
@@ -79,6 +80,71 @@ impl LabelMap {
     }
 }
 
+/// A task's `postprocess` step: what evaluation does to each generated
+/// text (and to a text target) before its metrics score it. The compiler
+/// accepts exactly these names and evaluation applies each one, so no
+/// step can be accepted and then ignored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Postprocessor {
+    /// Whitespace off both ends.
+    Strip,
+    /// Lowercase.
+    Lower,
+    /// The target is a number: the text stays as it is and the metric
+    /// parses it as T5's `string_to_float` does (-1 where it cannot).
+    StringToFloat,
+    /// The target is a class label: the text stays as it is and the metric
+    /// maps it to its id through `labels`, counting unknown labels.
+    LabelToId,
+}
+
+impl Postprocessor {
+    /// Every step, by the name a `.task` file uses.
+    pub const ALL: [(&'static str, Self); 4] = [
+        ("strip", Self::Strip),
+        ("lower", Self::Lower),
+        ("string_to_float", Self::StringToFloat),
+        ("label_to_id", Self::LabelToId),
+    ];
+
+    /// The step called `name`.
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, p)| *p)
+    }
+
+    /// The kind of target it produces; `None`: the kind is unchanged.
+    pub fn produces(self) -> Option<TargetKind> {
+        match self {
+            Self::Strip | Self::Lower => None,
+            Self::StringToFloat => Some(TargetKind::Number),
+            Self::LabelToId => Some(TargetKind::Class),
+        }
+    }
+
+    /// Applies the step to one text.
+    pub fn apply(self, s: &str) -> String {
+        match self {
+            Self::Strip => s.trim().to_string(),
+            Self::Lower => s.to_lowercase(),
+            Self::StringToFloat | Self::LabelToId => s.to_string(),
+        }
+    }
+}
+
+/// The steps called `names`, in order; `Err` with the first name that is
+/// none (a plan written by another version of exc).
+pub fn steps<S: AsRef<str>>(names: &[S]) -> Result<Vec<Postprocessor>, String> {
+    names
+        .iter()
+        .map(|n| Postprocessor::named(n.as_ref()).ok_or_else(|| n.as_ref().to_string()))
+        .collect()
+}
+
+/// Applies `steps` in order.
+pub fn apply_all(steps: &[Postprocessor], text: &str) -> String {
+    steps.iter().fold(text.to_string(), |s, p| p.apply(&s))
+}
+
 /// T5's `string_to_float`: Python `float(s)`, or `None` where Python raises.
 pub fn parse_float(s: &str) -> Option<f64> {
     let t = py_strip(s);
@@ -125,5 +191,19 @@ mod tests {
         assert_eq!(parse_float("1_000"), Some(1000.0));
         assert_eq!(parse_float("abc"), None);
         assert!(parse_float("NaN").is_some_and(f64::is_nan));
+    }
+
+    #[test]
+    fn steps_apply_in_order() {
+        let both = steps(&["strip", "lower"]).unwrap();
+        assert_eq!(apply_all(&both, "  Yes \n"), "yes");
+        assert_eq!(
+            apply_all(&steps(&["string_to_float"]).unwrap(), " 3.5"),
+            " 3.5"
+        );
+        assert_eq!(
+            steps(&["strip", "squad_answer"]).unwrap_err(),
+            "squad_answer"
+        );
     }
 }

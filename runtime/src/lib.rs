@@ -18,6 +18,7 @@ pub mod error;
 pub mod guard;
 pub mod hf_dir;
 pub mod hub_model;
+pub mod kernel_check;
 pub mod launch;
 pub mod model;
 pub mod optim;

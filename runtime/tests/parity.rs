@@ -157,7 +157,7 @@ fn missing_and_unexpected_tensors_are_named() {
 /// composite path in bf16.
 #[test]
 fn fused_norm_matches_transformers() {
-    use exc_runtime::bench::step::check_norm;
+    use exc_runtime::kernel_check::check_norm;
     use exc_runtime::model::NormImpl;
     let name = "t5_1_1_tiny";
     let mut loaded = checkpoint::load_model(&model_dir(name), Device::Cpu, Kind::Float).unwrap();

@@ -343,7 +343,7 @@ struct Kernels {
     attention: AttentionImpl,
     attention_check: Option<(f64, f64)>,
     norm: NormImpl,
-    norm_check: Option<step::NormCheck>,
+    norm_check: Option<crate::kernel_check::NormCheck>,
     /// Fast kernels refused by their checks, and what is measured instead.
     notes: Vec<String>,
 }
@@ -369,7 +369,7 @@ fn pick_kernels(args: &TrainArgs, dev: Device) -> Result<Kernels> {
     let mut notes = Vec::new();
     let mut attention_check = None;
     if attention != AttentionImpl::Math {
-        let (figures, refused) = crate::run::kernels::verify_attention(attention, dev, kind);
+        let (figures, refused) = crate::kernel_check::verify_attention(attention, dev, kind);
         attention_check = figures;
         if let Some(why) = refused {
             let asked = args.attention.is_some();
@@ -384,7 +384,7 @@ fn pick_kernels(args: &TrainArgs, dev: Device) -> Result<Kernels> {
     };
     let mut norm_check = None;
     if norm != NormImpl::Composite {
-        let (figures, refused) = crate::run::kernels::verify_norm(dev, kind);
+        let (figures, refused) = crate::kernel_check::verify_norm(dev, kind);
         norm_check = figures;
         if let Some(why) = refused {
             let asked = args.norm.is_some();

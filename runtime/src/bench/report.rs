@@ -5,9 +5,9 @@ use std::fmt::Write;
 
 use super::flops;
 use super::reference::RefResult;
-use super::step::NormCheck;
 use super::step::{Breakdown, StepOps};
 use super::TrainArgs;
+use crate::kernel_check::NormCheck;
 use crate::model::{AttentionImpl, NormImpl, T5Config};
 
 /// What the run measured, before derivation.

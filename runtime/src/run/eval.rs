@@ -10,6 +10,7 @@ use std::path::Path;
 use exc_compiler::ir::{Decode, Task};
 use exc_data::source::locate::DataRoots;
 use exc_data::T5Tokenizer;
+use exc_metrics::postprocess::{self, Postprocessor};
 use indexmap::IndexMap;
 use tch::Device;
 
@@ -95,28 +96,33 @@ fn predict(ctx: &EvalCtx, task: &Task, exs: &[EvalExample]) -> Result<Vec<String
     Ok(out)
 }
 
-/// The text postprocessors (`strip`, `lower`); the typed ones
-/// (`string_to_float`, `label_to_id`) are what the metrics do to strings.
-fn postprocess(task: &Task, s: &str) -> String {
-    let mut s = s.to_string();
-    for p in &task.postprocess {
-        match p.name.as_str() {
-            "strip" => s = s.trim().to_string(),
-            "lower" => s = s.to_lowercase(),
-            _ => {}
-        }
-    }
-    s
+/// The task's postprocessing steps (`exc_metrics::postprocess`, whose
+/// names are the ones the compiler accepts), applied to each prediction and
+/// text target. A plan naming a step this exc does not know is refused, not
+/// scored without it.
+fn steps(task: &Task) -> Result<Vec<Postprocessor>> {
+    let names: Vec<&str> = task.postprocess.iter().map(|p| p.name.as_str()).collect();
+    postprocess::steps(&names).map_err(|n| {
+        Error::Input(format!(
+            "task `{}` names postprocessor `{n}`, which this version of exc does not know",
+            task.name
+        ))
+    })
 }
 
-/// Scores `preds` with every metric of the task.
-pub fn score(task: &Task, preds: &[String], exs: &[EvalExample]) -> Scores {
+/// Scores `preds` (postprocessed) with every metric of the task.
+pub fn score(
+    task: &Task,
+    steps: &[Postprocessor],
+    preds: &[String],
+    exs: &[EvalExample],
+) -> Scores {
     let targets: Vec<serde_json::Value> = exs
         .iter()
         .map(|e| match &e.reference_record {
             Some(r) => r.clone(),
             None if task.references.is_some() => serde_json::json!(e.references),
-            None => serde_json::json!(postprocess(task, &e.target)),
+            None => serde_json::json!(postprocess::apply_all(steps, &e.target)),
         })
         .collect();
     let mut out = Scores::new();
@@ -165,6 +171,7 @@ pub fn metric_errors(scores: &Scores) -> Vec<(String, String)> {
 
 /// Evaluates `task` on `split`, writing predictions and scores under `dir`.
 pub fn evaluate(ctx: &EvalCtx, task: &Task, split: &str, dir: &Path) -> Result<ScoresFile> {
+    let steps = steps(task)?;
     let (exs, counts) = data::eval_split(task, split, ctx.roots, ctx.limit)?;
     if exs.is_empty() && counts.read() > 0 {
         return Err(data::all_dropped(task, split, &counts));
@@ -181,8 +188,11 @@ pub fn evaluate(ctx: &EvalCtx, task: &Task, split: &str, dir: &Path) -> Result<S
     let what = format!("predicting task `{}` ({split})", task.name);
     let raw = crate::dist::sharded(&exs, BATCH, &what, |part| predict(ctx, task, part))?;
     let writer = crate::dist::is_writer();
-    let preds: Vec<String> = raw.iter().map(|p| postprocess(task, p)).collect();
-    let scores = score(task, &preds, &exs);
+    let preds: Vec<String> = raw
+        .iter()
+        .map(|p| postprocess::apply_all(&steps, p))
+        .collect();
+    let scores = score(task, &steps, &preds, &exs);
     for (metric, msg) in metric_errors(&scores).into_iter().filter(|_| writer) {
         eprintln!(
             "warning: metric `{metric}` failed on task `{}` ({split}): {msg}",
@@ -195,9 +205,9 @@ pub fn evaluate(ctx: &EvalCtx, task: &Task, split: &str, dir: &Path) -> Result<S
         None
     };
     let baseline = majority.map(|t| {
-        let t = postprocess(task, &t);
+        let t = postprocess::apply_all(&steps, &t);
         let b: Vec<String> = vec![t.clone(); exs.len()];
-        (t, score(task, &b, &exs))
+        (t, score(task, &steps, &b, &exs))
     });
     let result = ScoresFile {
         task: task.name.clone(),
@@ -231,4 +241,45 @@ pub fn evaluate(ctx: &EvalCtx, task: &Task, split: &str, dir: &Path) -> Result<S
     let text = serde_json::to_string_pretty(&result).map_err(|e| Error::Input(e.to_string()))?;
     crate::checkpoint::write_atomic(&dir.join(format!("{split}.scores.json")), text.as_bytes())?;
     Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(post: &str) -> Task {
+        let src = format!(
+            r#"task t {{ fields {{ a: text }} input "{{a}}" target a postprocess {post} metrics sequence_accuracy }}"#
+        );
+        let (tasks, diags) = exc_compiler::check_task::check_task_text(&src, "t.task");
+        assert!(diags.is_empty(), "{diags:?}");
+        tasks["t"].clone()
+    }
+
+    fn example(target: &str) -> EvalExample {
+        EvalExample {
+            input: String::new(),
+            target: target.into(),
+            references: vec![target.into()],
+            reference_record: None,
+        }
+    }
+
+    #[test]
+    fn every_step_the_compiler_accepts_is_applied() {
+        let t = task("strip | lower");
+        let steps = steps(&t).unwrap();
+        assert_eq!(steps, [Postprocessor::Strip, Postprocessor::Lower]);
+        let preds = vec![postprocess::apply_all(&steps, "  Yes ")];
+        let scores = score(&t, &steps, &preds, &[example(" YES")]);
+        assert_eq!(scores["sequence_accuracy"], 100.0);
+    }
+
+    #[test]
+    fn a_step_this_exc_does_not_know_is_refused() {
+        let mut t = task("strip");
+        t.postprocess[0].name = "squad_answer".into();
+        let e = steps(&t).unwrap_err().to_string();
+        assert!(e.contains("`squad_answer`"), "{e}");
+    }
 }

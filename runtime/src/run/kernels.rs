@@ -6,7 +6,7 @@
 //! with the faster kernels `exc bench train` measures: the memory-efficient
 //! attention kernel (which returns the relative position bias its
 //! gradient) and the fused RMS norm. Each is first checked on the device,
-//! at the stage's precision, with the benchmark's own checks; a kernel that
+//! at the stage's precision, with the checks `exc bench` reports (`kernel_check`); a kernel that
 //! fails its check is not used, and the run says so. A float32 stage on
 //! CUDA also lets its matmuls use TF32 (`torch.set_float32_matmul_precision
 //! ("high")`, as nanoT5 trains); bf16 stages have no float32 matmuls.
@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use tch::{Device, Kind};
 
-use crate::bench::step::{check_attention, check_norm, NormCheck};
+use crate::kernel_check::{verify_attention, verify_norm};
 use crate::model::{AttentionImpl, NormImpl};
 
 /// `exc run --kernels`, as `config.json` records it (`auto`, `reference`).
@@ -76,73 +76,6 @@ impl Kernels {
             self.norm.name(),
             if self.tf32 { ", tf32 matmuls" } else { "" }
         )
-    }
-}
-
-/// The largest relative error of the bias gradient an attention kernel
-/// may show against the math path (the benchmark's rule).
-pub const ATTENTION_GRAD_TOLERANCE: f64 = 0.05;
-
-/// Checks attention kernel `imp` against the math path on `device` at
-/// `kind`: the check's figures (max |out diff|, bias-gradient relative
-/// error) when it ran, and why the kernel must not be used, if so (a wrong
-/// bias gradient, or the kernel failed outright, e.g. a layout it refuses).
-pub fn verify_attention(
-    imp: AttentionImpl,
-    device: Device,
-    kind: Kind,
-) -> (Option<(f64, f64)>, Option<String>) {
-    match crate::guard::libtorch(|| Ok(check_attention(imp, device, kind))) {
-        Ok((out, grad)) if grad.is_nan() || grad > ATTENTION_GRAD_TOLERANCE => (
-            Some((out, grad)),
-            Some(format!(
-                "the {} attention kernel gives the position bias a wrong gradient on this \
-                 device (relative error {grad:.3})",
-                imp.name()
-            )),
-        ),
-        Ok(figures) => (Some(figures), None),
-        Err(e) => (
-            None,
-            Some(format!(
-                "the {} attention kernel failed its check on this device: {e}",
-                imp.name()
-            )),
-        ),
-    }
-}
-
-/// Checks the fused RMS norm against the composite one on `device` at
-/// `kind`, as [`verify_attention`] does.
-pub fn verify_norm(device: Device, kind: Kind) -> (Option<NormCheck>, Option<String>) {
-    match crate::guard::libtorch(|| Ok(check_norm(device, kind))) {
-        Ok(c) if !c.ok() => (
-            Some(c),
-            Some(format!(
-                "the fused RMS norm is further from float32 than the composite one on this \
-                 device (output, input grad, weight grad: fused {:.1e}, composite {:.1e})",
-                Fmt3(c.fused),
-                Fmt3(c.composite)
-            )),
-        ),
-        Ok(c) => (Some(c), None),
-        Err(e) => (
-            None,
-            Some(format!(
-                "the fused RMS norm failed its check on this device: {e}"
-            )),
-        ),
-    }
-}
-
-/// Three relative errors, printed `a/b/c`.
-struct Fmt3([f64; 3]);
-
-impl std::fmt::LowerExp for Fmt3 {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let [a, b, c] = self.0;
-        let p = f.precision().unwrap_or(1);
-        write!(f, "{a:.p$e}/{b:.p$e}/{c:.p$e}")
     }
 }
 
