@@ -83,6 +83,7 @@ pub(crate) const FUNCS: &[Def] = &[
     list::ENTITIES,
     map::MAP,
     list::NONEMPTY,
+    list::MOST_FREQUENT,
     lookup::LOOKUP,
 ];
 
