@@ -2,10 +2,9 @@
 //! `exc import lm-eval TASK_YAML…`: existing prompts -> `.task` files
 //! (exc-import does the translating; this reads and writes the files).
 
-use exc_import::fields::{self, Ty};
+use exc_import::fields;
 use exc_import::task_file::TaskSpec;
 use exc_import::{lm_eval, promptsource};
-use indexmap::IndexMap;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -16,7 +15,8 @@ pub struct Args {
     #[arg(long, short, default_value = ".", global = true)]
     out: PathBuf,
     /// Rows of the dataset (JSONL, one record a line, or a JSON list), read
-    /// to type the fields; without them each file is written as a TODO
+    /// to type the fields; without them the types are guessed from the
+    /// template, with a TODO to check them
     #[arg(long, global = true)]
     data: Option<PathBuf>,
     /// Replace .task files that already exist
@@ -87,7 +87,7 @@ fn import(args: &Args) -> Result<bool, String> {
             specs
         }
     };
-    write(&specs, args, fields.as_ref())
+    write(&specs, args)
 }
 
 fn read_rows(p: &Path) -> Result<Vec<serde_json::Value>, String> {
@@ -165,11 +165,7 @@ fn select(
         .collect()
 }
 
-fn write(
-    specs: &[TaskSpec],
-    args: &Args,
-    fields: Option<&IndexMap<String, Ty>>,
-) -> Result<bool, String> {
+fn write(specs: &[TaskSpec], args: &Args) -> Result<bool, String> {
     std::fs::create_dir_all(&args.out)
         .map_err(|e| format!("cannot create `{}`: {e}", args.out.display()))?;
     let mut todo = 0;
@@ -183,7 +179,7 @@ fn write(
         }
         std::fs::write(&path, s.render())
             .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
-        match (&s.prompt, fields) {
+        match (&s.prompt, &s.fields) {
             (Err(why), _) => {
                 todo += 1;
                 eprintln!("{}: TODO: {why}", path.display());
@@ -195,7 +191,15 @@ fn write(
                     path.display()
                 );
             }
-            (Ok(_), Some(_)) => outln!("{}", path.display()),
+            (Ok(_), Some(_)) => {
+                outln!("{}", path.display());
+                if s.guessed {
+                    eprintln!(
+                        "{}: TODO: the fields' types are guessed from the template (`--data ROWS.jsonl` reads them off rows)",
+                        path.display()
+                    );
+                }
+            }
         }
         for t in &s.metric_todos {
             eprintln!("{}: TODO: {t}", path.display());

@@ -57,6 +57,11 @@ fn metric(name: &str) -> Option<&'static str> {
 /// The `.task` of one lm-eval task YAML (`file` names it in the comments).
 pub fn task(cfg: &Mapping, file: &str, fields: Option<&IndexMap<String, Ty>>) -> TaskSpec {
     let empty = IndexMap::new();
+    let guessed = match fields {
+        Some(_) => None,
+        None => Some(guess(cfg)),
+    };
+    let fields = fields.or(guessed.as_ref());
     let fs = fields.unwrap_or(&empty);
     let name = task_name(&[s(cfg, "task").unwrap_or("lm_eval_task")]);
     let mut source = format!("source hf \"{}\"", s(cfg, "dataset_path").unwrap_or("TODO"));
@@ -166,16 +171,50 @@ pub fn task(cfg: &Mapping, file: &str, fields: Option<&IndexMap<String, Ty>>) ->
         original,
         source,
         fields: fields.cloned(),
+        guessed: guessed.is_some(),
         prompt,
         metrics,
         metric_todos,
     }
 }
 
+/// Without rows: the fields `doc_to_text` and `doc_to_target` read (a
+/// feature named as the target is an int when `doc_to_choice` lists the
+/// choices it indexes).
+fn guess(cfg: &Mapping) -> IndexMap<String, Ty> {
+    let mut out = IndexMap::new();
+    for key in ["doc_to_text", "doc_to_target"] {
+        let Some(t) = s(cfg, key) else { continue };
+        let is_name = !t.is_empty() && t.chars().all(|c| c.is_alphanumeric() || c == '_');
+        if is_name && key == "doc_to_target" {
+            let ty = if cfg
+                .get("doc_to_choice")
+                .and_then(Value::as_sequence)
+                .is_some()
+            {
+                Ty::Int
+            } else {
+                Ty::Text
+            };
+            out.insert(t.to_string(), ty);
+        } else if let Ok(nodes) = crate::jinja::parse(t) {
+            for (k, v) in crate::fields::guess(&nodes) {
+                let prev = out.get(&k).cloned();
+                out.insert(k, crate::fields::merge(prev, v));
+            }
+        }
+    }
+    out
+}
+
 fn yaml_line(v: &Value) -> String {
     match v {
         Value::String(s) => format!("{s:?}"),
         Value::Tagged(t) => format!("{} {}", t.tag, yaml_line(&t.value)),
+        Value::Sequence(items) => format!(
+            "[{}]",
+            items.iter().map(yaml_line).collect::<Vec<_>>().join(", ")
+        ),
         v => serde_yaml::to_string(v)
             .unwrap_or_default()
             .trim()

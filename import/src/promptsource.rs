@@ -126,6 +126,11 @@ pub fn tasks(
             if *n > 1 {
                 name = format!("{name}_{n}");
             }
+            let guessed = match fields {
+                Some(_) => None,
+                None => crate::jinja::parse(&t.jinja).ok().map(|n| crate::fields::guess(&n)),
+            };
+            let fields = fields.or(guessed.as_ref());
             let mut ctx = Ctx {
                 fields: fields.unwrap_or(&empty),
                 choices: fixed_choices(t),
@@ -158,6 +163,7 @@ pub fn tasks(
                 original: t.jinja.clone(),
                 source: source.clone(),
                 fields: fields.cloned(),
+                guessed: guessed.is_some(),
                 prompt,
                 metrics,
                 metric_todos,

@@ -15,8 +15,10 @@ pub struct TaskSpec {
     pub original: String,
     /// `source …` line.
     pub source: String,
-    /// Typed fields; `None` when no rows were given to type them.
+    /// Typed fields; `None` when neither rows nor the template tell them.
     pub fields: Option<IndexMap<String, Ty>>,
+    /// The fields were guessed from the template, not read off rows.
+    pub guessed: bool,
     pub prompt: Result<Prompt, String>,
     pub metrics: Vec<String>,
     /// Metrics of the original that exc lacks: TODO lines.
@@ -72,6 +74,12 @@ impl TaskSpec {
                 return out;
             }
         };
+        if self.guessed {
+            out.push_str(
+                "// TODO(exc import): the fields' types are guessed from the template; check them \
+                 against the dataset (`--data ROWS.jsonl` reads them off rows)\n",
+            );
+        }
         out.push_str(&format!("task {} {{\n", self.name));
         out.push_str(&format!("  {}\n", self.source));
         let fs: Vec<String> = fields

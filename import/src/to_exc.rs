@@ -126,6 +126,13 @@ pub fn jinja_truncate(s: &str, length: usize) -> String {
     format!("{cut}...")
 }
 
+/// A value known to be shorter than any truncation: a draw among short
+/// strings written out, or a number written with `fixed`.
+fn short(text: &str) -> bool {
+    (text.starts_with('[') && text.ends_with("| choice") && text.len() < 2048)
+        || text.ends_with("| fixed(1)")
+}
+
 impl Ctx<'_> {
     pub fn nodes(&mut self, nodes: &[Node]) -> Result<Tpl, String> {
         let mut t = Tpl::default();
@@ -179,6 +186,7 @@ impl Ctx<'_> {
         match v {
             Val::Lit(s) => Ok(Piece::Text(cut(s))),
             Val::Exc { text, ty, .. } => match ty {
+                Ty::Text if short(&text) => Ok(Piece::Hole(text)),
                 Ty::Text => Ok(Piece::Hole(match self.truncate {
                     Some(n) => format!("{text} | truncate({n})"),
                     None => text,

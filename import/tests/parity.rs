@@ -176,3 +176,75 @@ fn the_corpus_renders_as_the_originals_do() {
         entries.len()
     );
 }
+
+/// Without rows, `exc import` types the fields from the template's use of
+/// them: every file of the corpus still checks, and renders the rows as it
+/// does with the fields read off them.
+#[test]
+fn without_rows_the_guessed_fields_check_and_render_the_same() {
+    let corpus: Json = serde_json::from_str(&read(&golden().join("parity.json"))).unwrap();
+    let mut same = 0;
+    let mut total = 0;
+    let mut differ = Vec::new();
+    for entry in corpus["templates"].as_array().unwrap() {
+        let key = format!(
+            "{} / {}",
+            entry["dataset"].as_str().unwrap(),
+            entry["template"].as_str().unwrap()
+        );
+        let rs = rows(entry["rows"].as_str().unwrap());
+        let typed = spec(entry, &fields::infer(&rs).unwrap());
+        let guessed = spec_without_rows(entry);
+        let text = guessed.render();
+        let (tasks, diags) = check_task_text(&text, "imported.task");
+        let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).collect();
+        assert!(
+            errors.is_empty(),
+            "{key}: the import without rows does not check:\n{text}\n{errors:#?}"
+        );
+        let Ok(p) = &typed.prompt else { continue };
+        total += 1;
+        let (Some(task), Ok(g)) = (tasks.values().next(), &guessed.prompt) else {
+            differ.push(format!("{key}: {:?}", guessed.prompt.err()));
+            continue;
+        };
+        if g.input.quoted('"') == p.input.quoted('"')
+            && g.target.quoted('"') == p.target.quoted('"')
+        {
+            same += 1;
+        } else {
+            differ.push(key);
+            continue;
+        }
+        // The guessed fields read the rows.
+        for row in &rs {
+            render_row(task, row, "validation").unwrap_or_else(|e| panic!("{key}: {e:?}"));
+        }
+    }
+    println!("without rows: {same} of {total} translations as with rows; differ: {differ:?}");
+    assert_eq!(same, total, "{differ:?}");
+}
+
+fn spec_without_rows(entry: &Json) -> TaskSpec {
+    let dataset = entry["dataset"].as_str().unwrap();
+    match entry["source"].as_str().unwrap() {
+        "promptsource" => {
+            let yaml = read(
+                &golden()
+                    .join("promptsource")
+                    .join(dataset)
+                    .join("templates.yaml"),
+            );
+            let all = promptsource::read(&yaml).unwrap();
+            let t = all
+                .iter()
+                .find(|t| t.id == entry["id"].as_str().unwrap())
+                .unwrap();
+            promptsource::tasks(dataset, std::slice::from_ref(t), None).remove(0)
+        }
+        _ => {
+            let cfg = lm_eval::read(&golden().join("lm_eval").join(dataset)).unwrap();
+            lm_eval::task(&cfg, dataset, None)
+        }
+    }
+}
