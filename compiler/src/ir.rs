@@ -231,6 +231,10 @@ pub enum Func {
     Lower,
     Upper,
     Strip,
+    /// Python's `str.lstrip()` / `str.rstrip()`: whitespace off one end
+    /// (promptsource strips a whole part, so a hole at its start or end).
+    Lstrip,
+    Rstrip,
     Join {
         sep: String,
     },
@@ -357,6 +361,8 @@ impl Func {
             Func::Lower => "lower",
             Func::Upper => "upper",
             Func::Strip => "strip",
+            Func::Lstrip => "lstrip",
+            Func::Rstrip => "rstrip",
             Func::Join { .. } => "join",
             Func::Replace { .. } => "replace",
             Func::Truncate { .. } => "truncate",

@@ -177,7 +177,9 @@ fn strip_side(nodes: &mut Vec<Node>, start: bool) {
                 return;
             }
             // `{{ ['a ', 'b'] | choice }}` at an edge: each alternative stripped.
-            Node::Out(Expr::Filter(base, f, args)) if f == "choice" && args.is_empty() => {
+            Node::Out(Expr::Filter(base, f, args))
+                if f == "choice" && args.is_empty() && matches!(**base, Expr::List(_)) =>
+            {
                 if let Expr::List(items) = &mut **base {
                     for item in items.iter_mut() {
                         if let Expr::Str(s) = item {
@@ -185,6 +187,21 @@ fn strip_side(nodes: &mut Vec<Node>, start: bool) {
                         }
                     }
                 }
+                return;
+            }
+            // A hole at an edge: its value stripped on that side, after
+            // promptsource's truncation (`to_exc` reads the mark; Jinja has
+            // no filter of these names, so none is the template's own).
+            Node::Out(e) => {
+                let side = if start { EDGE_START } else { EDGE_END };
+                let inner = std::mem::replace(e, Expr::None);
+                *e = match inner {
+                    Expr::Filter(x, f, a) if (f == EDGE_START || f == EDGE_END) && f != side => {
+                        Expr::Filter(x, EDGE_BOTH.to_string(), a)
+                    }
+                    Expr::Filter(x, f, a) if f == side || f == EDGE_BOTH => Expr::Filter(x, f, a),
+                    x => Expr::Filter(Box::new(x), side.to_string(), Vec::new()),
+                };
                 return;
             }
             Node::If(arms, other) => {
@@ -196,10 +213,15 @@ fn strip_side(nodes: &mut Vec<Node>, start: bool) {
                 }
                 return;
             }
-            _ => return,
+            Node::Set(..) => return,
         }
     }
 }
+
+/// The marks of a hole at the start, the end or both ends of a part.
+pub const EDGE_START: &str = "lstrip";
+pub const EDGE_END: &str = "rstrip";
+pub const EDGE_BOTH: &str = "strip";
 
 /// lm-eval's `doc_to_text` or `doc_to_target` template (rendered as is:
 /// no split, no strip, no truncation).

@@ -178,6 +178,27 @@ impl Ctx<'_> {
 
     /// A `{{ … }}`: its text, or an exc hole.
     fn out(&mut self, e: &Expr) -> Result<Piece, String> {
+        use crate::prompt::{EDGE_BOTH, EDGE_END, EDGE_START};
+        if let Expr::Filter(inner, f, args) = e {
+            if args.is_empty() && [EDGE_START, EDGE_END, EDGE_BOTH].contains(&f.as_str()) {
+                return Ok(match self.out(inner)? {
+                    Piece::Text(s) => Piece::Text(
+                        match f.as_str() {
+                            EDGE_START => s.trim_start(),
+                            EDGE_END => s.trim_end(),
+                            _ => s.trim(),
+                        }
+                        .to_string(),
+                    ),
+                    // Only text can hold whitespace at its ends: the
+                    // choices' names are stripped, numbers have none.
+                    Piece::Hole(h) if self.is_text(inner) && !short(&h) => {
+                        Piece::Hole(format!("{h} | {f}"))
+                    }
+                    h => h,
+                });
+            }
+        }
         let v = self.value(e)?;
         let cut = |s: String| match self.truncate {
             Some(n) => jinja_truncate(&s, n),
@@ -209,6 +230,10 @@ impl Ctx<'_> {
                 )),
             },
         }
+    }
+
+    fn is_text(&self, e: &Expr) -> bool {
+        matches!(self.value(e), Ok(Val::Exc { ty: Ty::Text, .. }))
     }
 
     fn field(&self, name: &str) -> Result<Val, String> {

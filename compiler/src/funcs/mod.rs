@@ -58,6 +58,8 @@ pub(crate) const FUNCS: &[Def] = &[
     text::LOWER,
     text::UPPER,
     text::STRIP,
+    text::LSTRIP,
+    text::RSTRIP,
     list::JOIN,
     text::REPLACE,
     text::SUB,
