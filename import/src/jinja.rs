@@ -98,8 +98,7 @@ fn find_close(s: &str, close: &str) -> Option<usize> {
     let mut it = s.char_indices().peekable();
     while let Some((i, c)) = it.next() {
         match quote {
-            Some(q) if c == '\\' => {
-                let _ = q;
+            Some(_) if c == '\\' => {
                 it.next();
             }
             Some(q) if c == q => quote = None,
@@ -125,7 +124,7 @@ fn push_text(out: &mut Vec<Tag>, text: &str, trim_start: bool, trim_end: bool) {
     }
 }
 
-/// Nodes up to an `elif`/`else`/`endif`, which is returned unconsumed... as text.
+/// Nodes up to an `elif`/`else`/`endif`; that tag's text is returned with them.
 fn block(toks: &[Tag], pos: &mut usize) -> Result<(Vec<Node>, Option<String>), String> {
     let mut nodes = Vec::new();
     while let Some(t) = toks.get(*pos) {

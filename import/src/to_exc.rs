@@ -579,7 +579,10 @@ impl Ctx<'_> {
             _ => {
                 let (text, ty) = self.exc_of(e)?;
                 match ty {
-                    Ty::Text | Ty::List(_) | Ty::Bool => Ok(text),
+                    // Jinja's truth of text is "not empty" (exc's bare text
+                    // test also calls blank text false).
+                    Ty::Text => Ok(format!("{text} != ''")),
+                    Ty::List(_) | Ty::Bool => Ok(text),
                     Ty::Int | Ty::Float => Ok(format!("{text} != 0")),
                     _ => Err(format!("the truth of `{text}`")),
                 }
