@@ -29,6 +29,7 @@ mod diagnostics;
 mod fetch_cmd;
 mod fetch_download;
 mod fetch_plan;
+mod import_cmd;
 mod plan_cmd;
 mod render_cmd;
 mod torch_cmd;
@@ -61,6 +62,8 @@ enum Command {
     Plan(plan_cmd::Args),
     /// Render a task's examples as model inputs and targets
     Render(render_cmd::Args),
+    /// Write .task files from promptsource templates or lm-evaluation-harness task YAML
+    Import(import_cmd::Args),
     /// Score a predictions file against references with a named metric
     Metric(exc_metrics::command::MetricArgs),
     /// Show the tokens a tokenizer makes of each input line
@@ -131,6 +134,7 @@ fn main() -> ExitCode {
         Command::Plan(a) => plan_cmd::run(&a),
         Command::Fetch(a) => fetch_cmd::run(&a),
         Command::Render(a) => render_cmd::run(&a),
+        Command::Import(a) => import_cmd::run(&a),
         Command::Metric(a) => report(exc_metrics::command::run(&a)),
         Command::Tokenize(a) => report(exc_data::command::run(&a)),
         Command::Lsp => report(exc_lsp::run_stdio()),

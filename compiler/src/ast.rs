@@ -263,6 +263,8 @@ pub enum Head {
     Path(Spanned<Path>),
     /// `zip(name = path, …)`: parallel lists walked in step, one record per position.
     Zip(Vec<ZipList>),
+    /// `['a', 'b']`: a list of text written out (`['a', 'b'] | choice`).
+    Texts(Vec<Spanned<String>>),
 }
 
 /// One list of a `zip`; without a name, the element field is named after the
@@ -302,6 +304,16 @@ impl std::fmt::Display for Head {
                     write!(f, "{}", l.path.node)?;
                 }
                 f.write_str(")")
+            }
+            Head::Texts(items) => {
+                f.write_str("[")?;
+                for (i, t) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "'{}'", t.node.replace('\\', "\\\\").replace('\'', "\\'"))?;
+                }
+                f.write_str("]")
             }
         }
     }

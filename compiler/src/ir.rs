@@ -208,6 +208,9 @@ pub struct Expr {
     /// `zip(name = path, …)` in place of a path: the lists walked in step.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub zip: Vec<Zipped>,
+    /// `['a', 'b']` in place of a path: a list of text written out.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub texts: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub calls: Vec<Func>,
 }
@@ -228,6 +231,10 @@ pub enum Func {
     Lower,
     Upper,
     Strip,
+    /// Python's `str.lstrip()` / `str.rstrip()`: whitespace off one end
+    /// (promptsource strips a whole part, so a hole at its start or end).
+    Lstrip,
+    Rstrip,
     Join {
         sep: String,
     },
@@ -330,6 +337,9 @@ pub enum Func {
     },
     /// The list without empty strings and nulls (KILT outputs without an answer).
     Nonempty,
+    /// The elements that occur most often, each once, in order of first
+    /// occurrence (promptsource's `most_frequent`: several answers agree).
+    MostFrequent,
     /// Tokens + BIO tags (a parallel list field) -> `[PER] Alice [LOC] New York`.
     Entities {
         tags: FieldPath,
@@ -351,6 +361,8 @@ impl Func {
             Func::Lower => "lower",
             Func::Upper => "upper",
             Func::Strip => "strip",
+            Func::Lstrip => "lstrip",
+            Func::Rstrip => "rstrip",
             Func::Join { .. } => "join",
             Func::Replace { .. } => "replace",
             Func::Truncate { .. } => "truncate",
@@ -375,6 +387,7 @@ impl Func {
             Func::Slice { .. } => "slice",
             Func::Mark { .. } => "mark",
             Func::Nonempty => "nonempty",
+            Func::MostFrequent => "most_frequent",
             Func::Entities { .. } => "entities",
             Func::Map { .. } => "map",
         }

@@ -310,7 +310,9 @@ impl Env<'_> {
             .calls
             .iter()
             .position(|f| matches!(f, Func::Default { .. }));
-        let mut v = if !e.zip.is_empty() {
+        let mut v = if !e.texts.is_empty() {
+            V::List(e.texts.iter().map(|t| V::Text(t.clone())).collect())
+        } else if !e.zip.is_empty() {
             self.zip(e)?
         } else if defaulted.is_some() {
             self.lenient_path(&e.path, &e.text)?

@@ -590,6 +590,9 @@ impl Cx {
                     })
                     .collect(),
             ),
+            Some(t) if t.as_rule() == Rule::texts_head => {
+                Head::Texts(t.into_inner().map(|s| self.string(s)).collect())
+            }
             Some(path) => Head::Path(self.path(path)),
             None => Head::Path(Spanned::new(Path::default(), span)),
         };

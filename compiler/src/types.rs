@@ -189,8 +189,14 @@ fn step(ty: &Type, seg: &Segment) -> Option<Type> {
 
 /// Type an expression and lower it to IR.
 pub fn expr(e: &ast::Expr, scope: &Scope<'_>) -> Result<(Expr, Type), Diagnostic> {
+    let mut texts = Vec::new();
     let (path, zip, mut ty) = match &e.head {
         ast::Head::Path(p) => (steps(&p.node), Vec::new(), path_type(p, scope)?),
+        ast::Head::Texts(items) => {
+            texts = items.iter().map(|t| t.node.clone()).collect();
+            let of = Box::new(Type::Text);
+            (Vec::new(), Vec::new(), Type::List { of })
+        }
         ast::Head::Zip(lists) => {
             let (zip, ty) = zip_type(lists, e, scope)?;
             (Vec::new(), zip, ty)
@@ -207,6 +213,7 @@ pub fn expr(e: &ast::Expr, scope: &Scope<'_>) -> Result<(Expr, Type), Diagnostic
             text: expr_text(e),
             path,
             zip,
+            texts,
             calls,
         },
         ty,

@@ -238,3 +238,39 @@ fn conditionals_inside_map_templates_read_each_element() {
         "{diags:?}"
     );
 }
+
+#[test]
+fn choice_draws_among_strings_written_out() {
+    // promptsource's `{% set seq = ['a', 'b'] %}{{ seq | choice }}` and
+    // `{{ ["Question", "Problem"] | choice }}`.
+    let r = row();
+    let got = render("{['Question', 'Problem'] | choice}: {question}", &r);
+    assert!(
+        got == "Question: is it blue" || got == "Problem: is it blue",
+        "{got}"
+    );
+    assert_eq!(
+        got,
+        render("{['Question', 'Problem'] | choice}: {question}", &r)
+    );
+    // A written list is a list of text: joined, counted, indexed by a field.
+    assert_eq!(render("{['a', 'b\\'s'] | join(' + ')}", &r), "a + b's");
+    assert_eq!(render("{['x', 'y', 'z'] | len}", &r), "3");
+    assert_eq!(render("{['no', 'yes'] | at(n)}", &r), "no");
+    let e = refused("{['a', 'b']}");
+    assert!(e.contains("list"), "{e}");
+}
+
+#[test]
+fn most_frequent_keeps_the_answers_most_annotators_gave() {
+    let src = "task t { fields { answers: list<text> } input \"{answers | most_frequent | join(' / ')}\" target \"{answers | most_frequent | first}\" metrics squad }";
+    let (tasks, diags) = check_task_text(src, "t.task");
+    assert!(diags.is_empty(), "{diags:?}");
+    let task = tasks.values().next().unwrap();
+    let ex = &render_row(task, &json!({"answers": ["Denver Broncos", "Broncos", "Denver Broncos", "Broncos", "the Broncos"]}), "train").unwrap()[0];
+    // Ties keep the order of first occurrence, as Python's Counter does.
+    assert_eq!(ex.input, "Denver Broncos / Broncos");
+    assert_eq!(ex.target, "Denver Broncos");
+    let ex = &render_row(task, &json!({"answers": ["a"]}), "train").unwrap()[0];
+    assert_eq!(ex.input, "a");
+}

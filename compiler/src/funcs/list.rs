@@ -194,6 +194,37 @@ pub(super) const NONEMPTY: Def = Def {
     },
 };
 
+pub(super) const MOST_FREQUENT: Def = Def {
+    name: "most_frequent",
+    usage: "list | most_frequent",
+    takes: list,
+    wants: "a list",
+    sees_null: false,
+    check: |c| Ok((Func::MostFrequent, c.ty.clone())),
+    eval: |_, v, cx| match v {
+        V::List(items) => {
+            // Counted by rendered form: elements are scalars of one type.
+            let mut counts: Vec<(String, usize, V)> = Vec::new();
+            for item in items {
+                let key = format!("{item:?}");
+                match counts.iter_mut().find(|(k, _, _)| *k == key) {
+                    Some(c) => c.1 += 1,
+                    None => counts.push((key, 1, item)),
+                }
+            }
+            let top = counts.iter().map(|c| c.1).max().unwrap_or(0);
+            Ok(V::List(
+                counts
+                    .into_iter()
+                    .filter(|c| c.1 == top)
+                    .map(|c| c.2)
+                    .collect(),
+            ))
+        }
+        _ => fail(cx, "`most_frequent` needs a list"),
+    },
+};
+
 /// Kept by `nonempty`: anything but null and blank text.
 fn truthy_text(v: &V) -> bool {
     match v {

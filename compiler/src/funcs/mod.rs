@@ -58,6 +58,8 @@ pub(crate) const FUNCS: &[Def] = &[
     text::LOWER,
     text::UPPER,
     text::STRIP,
+    text::LSTRIP,
+    text::RSTRIP,
     list::JOIN,
     text::REPLACE,
     text::SUB,
@@ -83,6 +85,7 @@ pub(crate) const FUNCS: &[Def] = &[
     list::ENTITIES,
     map::MAP,
     list::NONEMPTY,
+    list::MOST_FREQUENT,
     lookup::LOOKUP,
 ];
 

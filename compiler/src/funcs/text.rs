@@ -53,6 +53,20 @@ pub(super) const STRIP: Def = simple(
     |_, v, cx| Ok(V::Text(text_of(&v, cx)?.trim().to_string())),
 );
 
+pub(super) const LSTRIP: Def = simple(
+    "lstrip",
+    "text | lstrip",
+    |_| Ok((Func::Lstrip, Type::Text)),
+    |_, v, cx| Ok(V::Text(text_of(&v, cx)?.trim_start().to_string())),
+);
+
+pub(super) const RSTRIP: Def = simple(
+    "rstrip",
+    "text | rstrip",
+    |_| Ok((Func::Rstrip, Type::Text)),
+    |_, v, cx| Ok(V::Text(text_of(&v, cx)?.trim_end().to_string())),
+);
+
 pub(super) const REPLACE: Def = simple(
     "replace",
     "text | replace('from', 'to')",
