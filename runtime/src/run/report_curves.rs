@@ -51,7 +51,7 @@ pub(super) fn curves(dir: &Path) -> Result<String> {
                 }
             }
             MetricsLine::ValidLoss(v) => {
-                add(&mut stage.valid_loss, "mean", v.step, v.valid_loss_mean);
+                add(&mut stage.valid_loss, "mean over tasks", v.step, v.valid_loss_mean);
                 for (task, x) in &v.valid_loss {
                     add(&mut stage.valid_loss, task, v.step, *x);
                 }
@@ -128,11 +128,11 @@ fn series(lines: &Lines) -> (Vec<Series>, bool) {
             })
             .collect(),
     };
-    // A mean line ("all tasks", "mean") comes first; the selection score has none.
+    // A mean line ("all tasks", "mean over tasks") comes first; the selection score has none.
     let has_mean = lines
         .keys()
         .next()
-        .is_some_and(|k| k == "all tasks" || k == "mean");
+        .is_some_and(|k| k == "all tasks" || k == "mean over tasks");
     let tasks = lines.len() - usize::from(has_mean);
     if tasks > MAX_LINES && has_mean {
         return (lines.iter().take(1).map(to_series).collect(), false);
