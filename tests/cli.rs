@@ -442,10 +442,15 @@ fn plan_takes_set_overrides_and_shows_their_mistakes_in_the_argument() {
     ]);
     assert_eq!(code, 0, "{stderr}");
     assert!(
-        table.contains("--set train.lr=rsqrt(peak=0.005,warmup=1000)\n--set finetune.train.steps=7\n"),
+        table.contains(
+            "--set train.lr=rsqrt(peak=0.005,warmup=1000)\n--set finetune.train.steps=7\n"
+        ),
         "{table}"
     );
-    assert!(table.contains("stage finetune (finetune) from stage pretrain: 2 tasks, 7 steps"), "{table}");
+    assert!(
+        table.contains("stage finetune (finetune) from stage pretrain: 2 tasks, 7 steps"),
+        "{table}"
+    );
     let (_, json, _) = exc(&["plan", file, "--format", "json", "--set", "c4.ratio=4"]);
     let plan = exc_compiler::plan::Plan::from_json(&json).unwrap();
     assert_eq!(plan.overrides, ["c4.ratio=4"]);

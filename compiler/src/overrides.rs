@@ -23,7 +23,11 @@ use crate::source::{SourceMap, Span, Spanned};
 use std::path::PathBuf;
 
 /// The blocks a `--set` may reach, with their keys.
-const BLOCKS: &[(&str, &[&str])] = &[("train", TRAIN_KEYS), ("c4", C4_KEYS), ("model", MODEL_KEYS)];
+const BLOCKS: &[(&str, &[&str])] = &[
+    ("train", TRAIN_KEYS),
+    ("c4", C4_KEYS),
+    ("model", MODEL_KEYS),
+];
 
 const FORM_HELP: &str =
     "write `--set BLOCK.KEY=VALUE` (BLOCK: train, c4 or model; `STAGE.train.KEY=VALUE` for one \
@@ -45,7 +49,11 @@ pub struct Override {
 
 /// Parses every `--set` argument into a source of its own in `sources`
 /// (`--set #1`, …); the ones that do not parse are reported and left out.
-pub fn parse(sources: &mut SourceMap, args: &[String], diags: &mut Vec<Diagnostic>) -> Vec<Override> {
+pub fn parse(
+    sources: &mut SourceMap,
+    args: &[String],
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Override> {
     let mut out = Vec::new();
     for (i, arg) in args.iter().enumerate() {
         let text = arg.trim().to_string();
@@ -102,19 +110,34 @@ pub fn parse(sources: &mut SourceMap, args: &[String], diags: &mut Vec<Diagnosti
 
 /// The dot-separated names of `path` (at the start of `file`), each an
 /// identifier; reported and `None` otherwise.
-fn path_names(path: &str, file: crate::source::FileId, diags: &mut Vec<Diagnostic>) -> Option<Vec<Name>> {
+fn path_names(
+    path: &str,
+    file: crate::source::FileId,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Vec<Name>> {
     let mut names = Vec::new();
     let mut start = 0;
     for part in path.split('.') {
         let span = Span::new(file, start, start + part.len());
-        let ident = part.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        let ident = part
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !ident {
-            let shown = if part.is_empty() { "an empty name".to_string() } else { format!("`{part}`") };
+            let shown = if part.is_empty() {
+                "an empty name".to_string()
+            } else {
+                format!("`{part}`")
+            };
             diags.push(
-                Diagnostic::error("exc::set::form", format!("{shown} is not a block or setting name"), Span::new(file, start, start + part.len().max(1)))
-                    .label("expected a name")
-                    .help(FORM_HELP),
+                Diagnostic::error(
+                    "exc::set::form",
+                    format!("{shown} is not a block or setting name"),
+                    Span::new(file, start, start + part.len().max(1)),
+                )
+                .label("expected a name")
+                .help(FORM_HELP),
             );
             return None;
         }
@@ -126,7 +149,9 @@ fn path_names(path: &str, file: crate::source::FileId, diags: &mut Vec<Diagnosti
 
 /// A stage's name as lowering names it: its own, else its kind.
 fn stage_name(s: &crate::ast::StageDecl) -> &str {
-    s.name.as_ref().map_or(s.kind.node.as_str(), |n| n.node.as_str())
+    s.name
+        .as_ref()
+        .map_or(s.kind.node.as_str(), |n| n.node.as_str())
 }
 
 /// Appends the overrides to mixture `m`'s `entries` (see the module doc).
@@ -172,7 +197,12 @@ pub fn apply(
 }
 
 /// Whether the override's stage, block and key exist (reported if not).
-fn known(o: &Override, m: &MixtureDecl, entries: &[Spanned<MixEntry>], diags: &mut Vec<Diagnostic>) -> bool {
+fn known(
+    o: &Override,
+    m: &MixtureDecl,
+    entries: &[Spanned<MixEntry>],
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
     let stages: Vec<&crate::ast::StageDecl> = entries
         .iter()
         .filter_map(|e| match &e.node {
@@ -185,15 +215,22 @@ fn known(o: &Override, m: &MixtureDecl, entries: &[Spanned<MixEntry>], diags: &m
         // `pretrain.steps`: a stage named where a block belongs.
         let stage = stages.iter().any(|s| stage_name(s) == block);
         let help = if stage {
-            format!("a stage's settings are in its blocks: `{block}.train.{}=…`", o.setting.key.node)
+            format!(
+                "a stage's settings are in its blocks: `{block}.train.{}=…`",
+                o.setting.key.node
+            )
         } else {
             suggestion(block, BLOCKS.iter().map(|(b, _)| *b))
                 .unwrap_or_else(|| "the blocks are `train`, `c4` and `model`".into())
         };
         diags.push(
-            Diagnostic::error("exc::set::unknown_block", format!("`{block}` is not a block of a mixture"), o.block.span)
-                .label("unknown block")
-                .help(help),
+            Diagnostic::error(
+                "exc::set::unknown_block",
+                format!("`{block}` is not a block of a mixture"),
+                o.block.span,
+            )
+            .label("unknown block")
+            .help(help),
         );
         return false;
     };
@@ -202,15 +239,22 @@ fn known(o: &Override, m: &MixtureDecl, entries: &[Spanned<MixEntry>], diags: &m
             let names: Vec<&str> = stages.iter().map(|s| stage_name(s)).collect();
             let help = suggestion(&name.node, names.iter().copied()).unwrap_or_else(|| {
                 if names.is_empty() {
-                    format!("mixture `{}` declares no stages: leave out `{}.`", m.name.node, name.node)
+                    format!(
+                        "mixture `{}` declares no stages: leave out `{}.`",
+                        m.name.node, name.node
+                    )
                 } else {
                     format!("the stages of `{}` are: {}", m.name.node, names.join(", "))
                 }
             });
             diags.push(
-                Diagnostic::error("exc::set::unknown_stage", format!("mixture `{}` has no stage `{}`", m.name.node, name.node), name.span)
-                    .label("unknown stage")
-                    .help(help),
+                Diagnostic::error(
+                    "exc::set::unknown_stage",
+                    format!("mixture `{}` has no stage `{}`", m.name.node, name.node),
+                    name.span,
+                )
+                .label("unknown stage")
+                .help(help),
             );
             return false;
         };
@@ -222,10 +266,14 @@ fn known(o: &Override, m: &MixtureDecl, entries: &[Spanned<MixEntry>], diags: &m
         };
         if let Some(why) = why {
             diags.push(
-                Diagnostic::error("exc::set::wrong_stage", format!("stage `{}` has no `{block}` settings", name.node), o.block.span)
-                    .label(format!("a {} stage", stage.kind.node))
-                    .related(stage.kind.span, "declared here")
-                    .help(why),
+                Diagnostic::error(
+                    "exc::set::wrong_stage",
+                    format!("stage `{}` has no `{block}` settings", name.node),
+                    o.block.span,
+                )
+                .label(format!("a {} stage", stage.kind.node))
+                .related(stage.kind.span, "declared here")
+                .help(why),
             );
             return false;
         }
@@ -233,11 +281,17 @@ fn known(o: &Override, m: &MixtureDecl, entries: &[Spanned<MixEntry>], diags: &m
     let key = &o.setting.key;
     if !keys.contains(&key.node.as_str()) {
         diags.push(
-            Diagnostic::error("exc::check::unknown_setting", format!("`{}` is not a setting of `{block}`", key.node), key.span)
-                .label("unknown setting")
-                .help(suggestion(&key.node, keys.iter().copied()).unwrap_or_else(|| {
+            Diagnostic::error(
+                "exc::check::unknown_setting",
+                format!("`{}` is not a setting of `{block}`", key.node),
+                key.span,
+            )
+            .label("unknown setting")
+            .help(
+                suggestion(&key.node, keys.iter().copied()).unwrap_or_else(|| {
                     format!("the settings of `{block}` are: {}", keys.join(", "))
-                })),
+                }),
+            ),
         );
         return false;
     }

@@ -94,7 +94,11 @@ pub fn parse_setting_value(
     cx.nesting(&pairs)?;
     let at = Span::new(file, offset, offset + text.len());
     let Some(v) = pairs.next().and_then(|p| p.into_inner().next()) else {
-        return Err(Diagnostic::error("exc::syntax::unexpected", "expected a value", at));
+        return Err(Diagnostic::error(
+            "exc::syntax::unexpected",
+            "expected a value",
+            at,
+        ));
     };
     Ok(if v.as_rule() == Rule::call_value {
         SettingValue::Call(cx.call(v))

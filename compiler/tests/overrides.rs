@@ -54,7 +54,7 @@ fn error(sets: &[&str]) -> (&'static str, String, String, String, String) {
     )
 }
 
-fn stage<'a>(p: &'a Plan, kind: StageKind) -> &'a exc_compiler::plan::StagePlan {
+fn stage(p: &Plan, kind: StageKind) -> &exc_compiler::plan::StagePlan {
     p.runs[0].stages.iter().find(|s| s.kind == kind).unwrap()
 }
 
@@ -68,20 +68,33 @@ fn a_block_override_reaches_every_stage_over_their_own_settings() {
         assert_eq!(lr.options["warmup"], serde_json::json!(1000));
     }
     // Settings it does not name keep the file's values.
-    assert_eq!(stage(&p, StageKind::Finetune).train.as_ref().unwrap().steps, 50);
+    assert_eq!(
+        stage(&p, StageKind::Finetune).train.as_ref().unwrap().steps,
+        50
+    );
 }
 
 #[test]
 fn a_stage_override_reaches_that_stage_only() {
     let p = plan(&["finetune.train.steps=7"]);
-    assert_eq!(stage(&p, StageKind::Finetune).train.as_ref().unwrap().steps, 7);
-    assert_eq!(stage(&p, StageKind::Pretrain).train.as_ref().unwrap().steps, 100);
+    assert_eq!(
+        stage(&p, StageKind::Finetune).train.as_ref().unwrap().steps,
+        7
+    );
+    assert_eq!(
+        stage(&p, StageKind::Pretrain).train.as_ref().unwrap().steps,
+        100
+    );
 }
 
 #[test]
 fn model_and_c4_overrides_change_the_plan() {
     let file = plan(&[]);
-    let p = plan(&["model.dropout_rate=0", "c4.ratio=4", "model.feed_forward_proj=relu"]);
+    let p = plan(&[
+        "model.dropout_rate=0",
+        "c4.ratio=4",
+        "model.feed_forward_proj=relu",
+    ]);
     let config = p.model.config.as_ref().unwrap();
     assert_eq!(config.dropout_rate, 0.0);
     assert_eq!(config.feed_forward_proj, "relu");
@@ -148,10 +161,16 @@ fn an_unknown_key_block_or_stage_suggests_the_nearest() {
     assert_eq!((at.as_str(), text.as_str()), ("--set #1:1:7", "stpes"));
     let (code, _, help, _, text) = error(&["trian.steps=5"]);
     assert_eq!(code, "exc::set::unknown_block");
-    assert_eq!((help.as_str(), text.as_str()), ("did you mean `train`?", "trian"));
+    assert_eq!(
+        (help.as_str(), text.as_str()),
+        ("did you mean `train`?", "trian")
+    );
     let (code, _, help, _, _) = error(&["pretrain.steps=5"]);
     assert_eq!(code, "exc::set::unknown_block");
-    assert_eq!(help, "a stage's settings are in its blocks: `pretrain.train.steps=…`");
+    assert_eq!(
+        help,
+        "a stage's settings are in its blocks: `pretrain.train.steps=…`"
+    );
     let (code, message, help, _, _) = error(&["fintune.train.steps=5"]);
     assert_eq!(code, "exc::set::unknown_stage");
     assert_eq!(message, "mixture `staged` has no stage `fintune`");
@@ -179,7 +198,8 @@ fn a_named_model_becomes_a_custom_one_of_that_base() {
     let dir = std::env::temp_dir().join(format!("exc-overrides-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mixture = dir.join("m.exmix");
-    let tasks = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/common/tasks.task");
+    let tasks =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/common/tasks.task");
     std::fs::write(
         &mixture,
         format!(

@@ -246,7 +246,10 @@ fn a_set_override_is_trained_recorded_and_held_on_resume() {
         e.contains("`--set train.lr=constant(0.5)` cannot be given with `--resume`"),
         "{e}"
     );
-    assert!(e.contains("recorded `--set train.lr=constant(0.002)`, `--set model.dropout_rate=0`"), "{e}");
+    assert!(
+        e.contains("recorded `--set train.lr=constant(0.002)`, `--set model.dropout_rate=0`"),
+        "{e}"
+    );
     again(&["train.lr=constant(0.002)", "model.dropout_rate=0"]).unwrap();
     let _ = std::fs::remove_dir_all(&out);
 }

@@ -1031,7 +1031,10 @@ mod tests {
         assert!(!md.contains("against seed"), "{md}");
         // Ticks at each value of the parameter, and an accuracy axis that
         // stays within 0 to 100.
-        assert!(svg.contains("class=\"x-tick\" x=\"64.0\" y=\"286\" text-anchor=\"middle\">128</text>"), "{svg}");
+        assert!(
+            svg.contains("class=\"x-tick\" x=\"64.0\" y=\"286\" text-anchor=\"middle\">128</text>"),
+            "{svg}"
+        );
         assert!(md.contains("One line per value of `batch`."), "{md}");
         let _ = std::fs::remove_dir_all(&root);
     }

@@ -51,7 +51,12 @@ pub(super) fn curves(dir: &Path) -> Result<String> {
                 }
             }
             MetricsLine::ValidLoss(v) => {
-                add(&mut stage.valid_loss, "mean over tasks", v.step, v.valid_loss_mean);
+                add(
+                    &mut stage.valid_loss,
+                    "mean over tasks",
+                    v.step,
+                    v.valid_loss_mean,
+                );
                 for (task, x) in &v.valid_loss {
                     add(&mut stage.valid_loss, task, v.step, *x);
                 }
@@ -70,9 +75,27 @@ pub(super) fn curves(dir: &Path) -> Result<String> {
     for (name, s) in &stages {
         let score_title = format!("validation score per task ({})", s.split);
         let kinds = [
-            ("loss", "training loss", "loss per target token", &s.loss, Some(0.0)),
-            ("valid_loss", "validation loss", "loss per target token", &s.valid_loss, Some(0.0)),
-            ("valid_score", score_title.as_str(), "mean of the task's metrics", &s.valid_score, None),
+            (
+                "loss",
+                "training loss",
+                "loss per target token",
+                &s.loss,
+                Some(0.0),
+            ),
+            (
+                "valid_loss",
+                "validation loss",
+                "loss per target token",
+                &s.valid_loss,
+                Some(0.0),
+            ),
+            (
+                "valid_score",
+                score_title.as_str(),
+                "mean of the task's metrics",
+                &s.valid_score,
+                None,
+            ),
         ];
         for (file, what, y_label, lines, y_min) in kinds {
             let (series, all) = series(lines);
@@ -141,7 +164,11 @@ fn series(lines: &Lines) -> (Vec<Series>, bool) {
         return (Vec::new(), false);
     }
     // One task's own line would repeat the mean's: draw the mean alone.
-    let take = if has_mean && tasks == 1 { 1 } else { lines.len() };
+    let take = if has_mean && tasks == 1 {
+        1
+    } else {
+        lines.len()
+    };
     (lines.iter().take(take).map(to_series).collect(), true)
 }
 
@@ -158,13 +185,17 @@ mod tests {
         let mut lines = Vec::new();
         for step in [2, 4, 6, 4, 6] {
             // Steps 4 and 6 again: a resume after step 2's checkpoint.
-            lines.push(serde_json::json!({"stage": "pretrain", "step": step, "loss": 10.0 / step as f64,
+            lines.push(
+                serde_json::json!({"stage": "pretrain", "step": step, "loss": 10.0 / step as f64,
                 "lr": 0.01, "tokens_per_s": 1.0, "data_wait": 0.0, "tokens": 1,
-                "task_loss": {"a": 1.0, "b": 2.0}}));
+                "task_loss": {"a": 1.0, "b": 2.0}}),
+            );
         }
         for step in [3, 6] {
-            lines.push(serde_json::json!({"stage": "ft", "step": step, "split": "validation",
-                "valid_score": {"a": 50.0 + step as f64, "b": 40.0}}));
+            lines.push(
+                serde_json::json!({"stage": "ft", "step": step, "split": "validation",
+                "valid_score": {"a": 50.0 + step as f64, "b": 40.0}}),
+            );
         }
         let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
         std::fs::write(d.join("metrics.jsonl"), text.join("\n")).unwrap();
@@ -180,7 +211,10 @@ mod tests {
         let svg = std::fs::read_to_string(d.join("plots/pretrain-loss.svg")).unwrap();
         // All tasks, a and b; each step once.
         assert_eq!(svg.matches("<polyline").count(), 3, "{svg}");
-        assert!(svg.contains(">a</text>") && svg.contains(">all tasks</text>"), "{svg}");
+        assert!(
+            svg.contains(">a</text>") && svg.contains(">all tasks</text>"),
+            "{svg}"
+        );
         assert_eq!(svg.matches("<title>all tasks, ").count(), 3, "{svg}");
         assert!(svg.contains(">step</text>"), "{svg}");
         let svg = std::fs::read_to_string(d.join("plots/ft-valid_score.svg")).unwrap();

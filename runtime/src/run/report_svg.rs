@@ -358,13 +358,20 @@ mod tests {
     fn every_sweep_value_has_a_tick_and_the_score_axis_round_ones() {
         let s = Series {
             label: String::new(),
-            points: vec![point(0.0, 52.0, 1.0), point(1.0, 61.0, 2.0), point(2.0, 58.0, 1.5)],
+            points: vec![
+                point(0.0, 52.0, 1.0),
+                point(1.0, 61.0, 2.0),
+                point(2.0, 58.0, 1.5),
+            ],
         };
         let svg = line_plot(&[s], &frame(Some(0.0), Some(100.0)));
         assert_eq!(ticks(&svg, "x-tick"), ["0", "1", "2"]);
         assert_eq!(ticks(&svg, "y-tick"), ["50", "55", "60", "65"]);
         assert!(svg.contains(">accuracy</text>"), "{svg}");
-        assert!(svg.contains(">glue_rte/validation/accuracy</text>"), "{svg}");
+        assert!(
+            svg.contains(">glue_rte/validation/accuracy</text>"),
+            "{svg}"
+        );
     }
 
     #[test]
@@ -372,7 +379,11 @@ mod tests {
         // An accuracy of 2 ± 6 over seeds: the band would reach -4.
         let s = Series {
             label: "x".into(),
-            points: vec![point(0.0, 2.0, 6.0), point(1.0, 1.0, 3.0), point(2.0, 97.0, 6.0)],
+            points: vec![
+                point(0.0, 2.0, 6.0),
+                point(1.0, 1.0, 3.0),
+                point(2.0, 97.0, 6.0),
+            ],
         };
         let svg = line_plot(&[s], &frame(Some(0.0), Some(100.0)));
         let y = ticks(&svg, "y-tick");
@@ -380,7 +391,13 @@ mod tests {
         assert_eq!(y.last().map(String::as_str), Some("100"), "{y:?}");
         // Every corner of the band lies inside the plot area.
         let band = svg.split("class=\"band\"").nth(1).unwrap();
-        let points = band.split("points=\"").nth(1).unwrap().split('"').next().unwrap();
+        let points = band
+            .split("points=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
         for p in points.split(' ') {
             let (_, y) = p.split_once(',').unwrap();
             let y: f64 = y.parse().unwrap();
@@ -392,7 +409,10 @@ mod tests {
             points: vec![point(0.0, 2.0, 6.0), point(1.0, 1.0, 3.0)],
         };
         let svg = line_plot(&[s], &frame(None, None));
-        assert_eq!(ticks(&svg, "y-tick").first().map(String::as_str), Some("-5"));
+        assert_eq!(
+            ticks(&svg, "y-tick").first().map(String::as_str),
+            Some("-5")
+        );
     }
 
     #[test]
@@ -419,7 +439,10 @@ mod tests {
 
     #[test]
     fn tick_values_read_as_written() {
-        assert_eq!(nice_ticks(0.0, 1.0), [0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]);
+        assert_eq!(
+            nice_ticks(0.0, 1.0),
+            [0.0, 0.2, 0.4, 0.6000000000000001, 0.8, 1.0]
+        );
         assert_eq!(tick_text(0.6000000000000001), "0.6");
         assert_eq!(tick_text(1e-4), "1e-4");
         assert_eq!(tick_text(-2.5), "-2.5");
