@@ -428,3 +428,44 @@ fn a_gzip_cut_in_half_is_one_error_after_its_rows() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn plan_takes_set_overrides_and_shows_their_mistakes_in_the_argument() {
+    let file = "tests/fixtures/plans/stages.exmix";
+    let (code, table, stderr) = exc(&[
+        "plan",
+        file,
+        "--set",
+        "train.lr=rsqrt(peak=0.005,warmup=1000)",
+        "--set",
+        "finetune.train.steps=7",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        table.contains(
+            "--set train.lr=rsqrt(peak=0.005,warmup=1000)\n--set finetune.train.steps=7\n"
+        ),
+        "{table}"
+    );
+    assert!(
+        table.contains("stage finetune (finetune) from stage pretrain: 2 tasks, 7 steps"),
+        "{table}"
+    );
+    let (_, json, _) = exc(&["plan", file, "--format", "json", "--set", "c4.ratio=4"]);
+    let plan = exc_compiler::plan::Plan::from_json(&json).unwrap();
+    assert_eq!(plan.overrides, ["c4.ratio=4"]);
+    let (_, plain, _) = exc(&["plan", file, "--format", "json"]);
+    let plain = exc_compiler::plan::Plan::from_json(&plain).unwrap();
+    assert_ne!(plan.hash, plain.hash);
+    // A mistake is shown in the argument, as one in a file is in the file.
+    let (code, _, stderr) = exc(&[
+        "plan",
+        file,
+        "--set",
+        "train.stpes=5",
+        "--set",
+        "model.dropout_rate=1.5",
+    ]);
+    assert_eq!(code, 1);
+    insta::assert_snapshot!(stderr);
+}

@@ -33,6 +33,10 @@ pub struct Args {
     /// Fetch exactly the commits the mixture's lock file names
     #[arg(long)]
     locked: bool,
+    /// Override a setting of the mixture as `exc run --set` does (e.g.
+    /// `c4.ratio=4` or `train.steps=…` change the C4 shards needed)
+    #[arg(long = "set", value_name = "BLOCK.KEY=VALUE")]
+    set: Vec<String>,
 }
 
 /// What became of one want.
@@ -63,7 +67,15 @@ pub fn run(args: &Args) -> crate::Outcome {
         eprintln!("error: `--locked` reads a mixture's lock file: give one .exmix file");
         return crate::Outcome::Usage;
     }
-    let c = exc_compiler::compile(&args.paths);
+    if !args.set.is_empty() && !mixture_mode {
+        eprintln!("error: `--set` overrides a mixture's settings: give one .exmix file");
+        return crate::Outcome::Usage;
+    }
+    let sets = exc_compiler::Sets {
+        args: &args.set,
+        only: args.name.as_deref(),
+    };
+    let c = exc_compiler::compile_set(&args.paths, &sets);
     diagnostics::print(&c);
     if c.errors() > 0 {
         eprintln!("failed: {}", plural(c.errors(), "error", "errors"));

@@ -23,10 +23,19 @@ pub struct Args {
     /// Write the plan JSON here (atomically) as well
     #[arg(long, short)]
     output: Option<PathBuf>,
+    /// Override a setting of the mixture, written as in its block:
+    /// `train.lr=rsqrt(peak=0.005,warmup=1000)`, `c4.ratio=4`,
+    /// `model.dropout_rate=0`, `finetune.train.steps=500` (repeatable)
+    #[arg(long = "set", value_name = "BLOCK.KEY=VALUE")]
+    set: Vec<String>,
 }
 
 pub fn run(args: &Args) -> crate::Outcome {
-    let c = exc_compiler::compile(std::slice::from_ref(&args.mixture));
+    let sets = exc_compiler::Sets {
+        args: &args.set,
+        only: args.name.as_deref(),
+    };
+    let c = exc_compiler::compile_set(std::slice::from_ref(&args.mixture), &sets);
     diagnostics::print(&c);
     if c.errors() > 0 {
         eprintln!(
@@ -129,6 +138,9 @@ pub fn table(plan: &Plan) -> String {
         plan.file,
         plan.hash.get(..12).unwrap_or("")
     );
+    for o in &plan.overrides {
+        let _ = writeln!(out, "--set {o}");
+    }
     let _ = writeln!(out, "{}", model_line(&plan.model));
     for run in &plan.runs {
         if plan.runs.len() > 1 {

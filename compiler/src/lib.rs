@@ -33,6 +33,7 @@ pub mod load;
 pub mod lower;
 pub mod lower_rates;
 pub mod lower_settings;
+pub mod overrides;
 pub mod plan;
 pub mod range;
 pub mod rates;
@@ -99,15 +100,40 @@ pub fn compile_with(
     paths: &[PathBuf],
     overlay: std::collections::HashMap<PathBuf, String>,
 ) -> Compilation {
+    compile_inner(paths, overlay, &Sets::default())
+}
+
+/// Settings from the command line (`--set`, see [`overrides`]) for the
+/// mixtures of the files given, or only for the one named `only`.
+#[derive(Debug, Clone, Default)]
+pub struct Sets<'a> {
+    pub args: &'a [String],
+    pub only: Option<&'a str>,
+}
+
+/// [`compile`] with the command line's `--set` overrides applied to the
+/// mixtures of `paths` (not to those of `use`d directories); each plan
+/// they reach records them in `overrides`, which changes its hash.
+pub fn compile_set(paths: &[PathBuf], sets: &Sets<'_>) -> Compilation {
+    compile_inner(paths, std::collections::HashMap::new(), sets)
+}
+
+fn compile_inner(
+    paths: &[PathBuf],
+    overlay: std::collections::HashMap<PathBuf, String>,
+    sets: &Sets<'_>,
+) -> Compilation {
     let root = paths
         .first()
         .map_or_else(|| PathBuf::from("."), |p| load::find_root(p));
     let mut diags = Vec::new();
     let mut loaded = Loaded::new(root);
     loaded.overlay = overlay;
+    let mut given = Vec::new();
     for p in paths {
-        loaded.load_path(p, None, &mut diags);
+        given.extend(loaded.load_path(p, None, &mut diags));
     }
+    let sets_parsed = overrides::parse(&mut loaded.sources, sets.args, &mut diags);
     // Mixtures name where their tasks come from; default to the project's tasks/.
     let mut uses: Vec<(PathBuf, Option<source::Span>)> = Vec::new();
     for (id, file) in &loaded.files {
@@ -166,15 +192,25 @@ pub fn compile_with(
     }
     let mut plans = Vec::new();
     for (id, m) in &mixtures {
-        let Some(entries) = mixture_entries(m, &mixtures, &mut diags) else {
+        let Some(mut entries) = mixture_entries(m, &mixtures, &mut diags) else {
             continue;
         };
+        let overridden = !sets.args.is_empty()
+            && given.contains(id)
+            && sets.only.is_none_or(|n| n == m.name.node);
+        if overridden {
+            overrides::apply(&sets_parsed, m, &mut entries, &mut diags);
+        }
         let input = lower::MixtureInput {
             decl: m,
             file: loaded.relative(*id),
             entries,
         };
-        if let Some(plan) = lower::lower(&input, &tasks, &mut diags) {
+        if let Some(mut plan) = lower::lower(&input, &tasks, &mut diags) {
+            if overridden {
+                plan.overrides = overrides::texts(&sets_parsed);
+                plan = plan.seal();
+            }
             plans.push(plan);
         }
     }

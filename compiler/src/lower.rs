@@ -115,6 +115,7 @@ pub fn lower(
                 .filter_map(|n| tasks.get(n).map(|t| (n.clone(), t.clone())))
                 .collect(),
             runs,
+            overrides: Vec::new(),
         }
         .seal(),
     )

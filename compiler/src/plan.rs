@@ -40,6 +40,13 @@ pub struct Plan {
     pub tasks: IndexMap<String, Task>,
     /// One run per point of the sweep grid (one run when there is no sweep).
     pub runs: Vec<RunPlan>,
+    /// The command line's `--set` arguments the plan was made with, as given
+    /// (`train.lr=rsqrt(peak=0.005)`); their values are already in the plan.
+    /// A record only (no format bump: a runtime that ignores it runs the
+    /// same plan), kept so that the hash, `config.json` and `report.md`
+    /// tell an overridden plan from the file's.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub overrides: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

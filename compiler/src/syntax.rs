@@ -68,6 +68,43 @@ pub fn parse_hole(file: FileId, offset: usize, text: &str) -> Result<TemplatePar
     }
 }
 
+/// Parse the value of one setting written on the command line (`exc run
+/// --set train.lr=VALUE`): `VALUE` as it would stand after the key in a
+/// `train { }` block, starting at byte `offset` of `file`.
+pub fn parse_setting_value(
+    file: FileId,
+    offset: usize,
+    text: &str,
+) -> Result<SettingValue, Diagnostic> {
+    let mut pairs = Grammar::parse(Rule::set_value, text).map_err(|e| {
+        let mut d = syntax_error(file, text, &e);
+        d.span = d
+            .span
+            .map(|s| Span::new(file, s.start + offset, s.end + offset));
+        d.help = Some(
+            "write the value as in the mixture's block: `train.steps=1000`, \
+             `train.lr=rsqrt(peak=0.01,warmup=1000)`, `model.feed_forward_proj=relu`"
+                .into(),
+        );
+        d
+    })?;
+    let cx = Cx { file, offset };
+    cx.nesting(&pairs)?;
+    let at = Span::new(file, offset, offset + text.len());
+    let Some(v) = pairs.next().and_then(|p| p.into_inner().next()) else {
+        return Err(Diagnostic::error(
+            "exc::syntax::unexpected",
+            "expected a value",
+            at,
+        ));
+    };
+    Ok(if v.as_rule() == Rule::call_value {
+        SettingValue::Call(cx.call(v))
+    } else {
+        SettingValue::Value(cx.value(v))
+    })
+}
+
 impl Cx {
     /// Refuse records, lists and types nested past [`MAX_NESTING`], before
     /// the recursive walks over the tree (here and in the checks) run out

@@ -116,7 +116,7 @@ fn rule_name(rule: Rule) -> Option<&'static str> {
         Rule::expr | Rule::path | Rule::zip_list => "a field path",
         Rule::zip_head => "`zip(name = list, …)`",
         Rule::hole_end => HOLE_END,
-        Rule::literal => "a value",
+        Rule::literal | Rule::set_value => "a value",
         Rule::type_expr | Rule::prim_type => "a type",
         Rule::call | Rule::call_value => "a function",
         Rule::selector | Rule::sel_glob | Rule::sel_keyed => "a task selector",

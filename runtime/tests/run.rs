@@ -195,6 +195,65 @@ fn short_run_writes_a_complete_run_directory() {
     let _ = std::fs::remove_dir_all(&out);
 }
 
+#[test]
+fn a_set_override_is_trained_recorded_and_held_on_resume() {
+    let _guard = serial();
+    let out = tmp("set");
+    let set = vec![
+        "train.lr=constant(0.002)".to_string(),
+        "model.dropout_rate=0".to_string(),
+    ];
+    run::run(&RunArgs {
+        set: set.clone(),
+        ..args(&out, 2)
+    })
+    .unwrap();
+    // Trained with it: the logged learning rate is the override's.
+    let lr: Vec<f64> = std::fs::read_to_string(out.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v.get("lr")?.as_f64())
+        .collect();
+    assert_eq!(lr, [0.002]);
+    let plan = exc_compiler::plan::Plan::from_json(
+        &std::fs::read_to_string(out.join("plan.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(plan.overrides, set);
+    assert_eq!(
+        read_json(&out.join("config.json"))["overrides"],
+        serde_json::json!(set)
+    );
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        report.contains(
+            "Settings overridden on the command line (in the plan, not in \
+             `examples/quickstart/quickstart.exmix`): `--set train.lr=constant(0.002)`, \
+             `--set model.dropout_rate=0`."
+        ),
+        "{report}"
+    );
+    // A resume may repeat the run's overrides, never change them.
+    let again = |set: &[&str]| {
+        run::run(&RunArgs {
+            set: set.iter().map(|s| s.to_string()).collect(),
+            ..resume(&out)
+        })
+    };
+    let e = again(&["train.lr=constant(0.5)"]).unwrap_err().to_string();
+    assert!(
+        e.contains("`--set train.lr=constant(0.5)` cannot be given with `--resume`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("recorded `--set train.lr=constant(0.002)`, `--set model.dropout_rate=0`"),
+        "{e}"
+    );
+    again(&["train.lr=constant(0.002)", "model.dropout_rate=0"]).unwrap();
+    let _ = std::fs::remove_dir_all(&out);
+}
+
 /// Run in a child process so that it can die as `kill -9` would.
 #[test]
 fn child_process_entry() {

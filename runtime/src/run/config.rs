@@ -16,7 +16,8 @@
 //! - taken for this process only: `--quiet` and the hidden `--stop-after`;
 //! - refused unless it repeats what the run recorded, since it would change
 //!   what the run trains or how it selects and scores: the mixture file,
-//!   `--name`, `--out`, `--steps`, `--eval-limit` and `--kernels`.
+//!   `--name`, `--out`, `--steps`, `--set` (all of them, in order, as the
+//!   frozen plan's `overrides` recorded them), `--eval-limit` and `--kernels`.
 //!
 //! Configs of older runs recorded `data_dir`, `tokenizer` and
 //! `mixture_file` as given, relative to a directory they did not record;
@@ -100,6 +101,7 @@ pub fn fresh(
         started_in: Some(cwd),
         device,
         steps_override: args.steps,
+        overrides: args.set.iter().map(|s| s.trim().to_string()).collect(),
         eval_limit: args.eval_limit,
         log_every: args.log_every.unwrap_or(LOG_EVERY),
         kernels: args.kernels.unwrap_or_default(),
@@ -168,6 +170,26 @@ pub fn refuse_changes(args: &RunArgs, rec: &Resolved, dir: &Path, plan: &Plan) -
                 "`--resume` names the run directory",
             );
         }
+    }
+    let set: Vec<String> = args.set.iter().map(|s| s.trim().to_string()).collect();
+    if !set.is_empty() && set != plan.overrides {
+        let shown = |v: &[String]| {
+            v.iter()
+                .map(|s| format!("`--set {s}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return refuse(
+            "--set",
+            set.join(" --set "),
+            if plan.overrides.is_empty() {
+                "no `--set`".into()
+            } else {
+                shown(&plan.overrides)
+            },
+            "a resumed run continues its frozen plan: a setting changed half-way would \
+             leave a run that neither plan describes",
+        );
     }
     if args.steps.is_some() && args.steps != rec.steps_override {
         return refuse(

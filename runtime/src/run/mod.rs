@@ -29,6 +29,7 @@ pub mod lock;
 mod progress;
 pub mod provenance;
 pub mod report;
+mod report_curves;
 mod report_grid;
 mod report_svg;
 pub mod runfiles;
@@ -64,7 +65,7 @@ pub const QUICKSTART: &str = "examples/quickstart/quickstart.exmix";
     after_help = "With --resume DIR the run continues its frozen plan and the settings \
 in DIR/config.json, from any directory. --data-dir and --tokenizer say where the data and the \
 tokenizer are now (the tokenizer must be the same file); --device and --log-every may change; \
---steps, --eval-limit, --kernels, --name, --out and MIXTURE are refused unless they repeat what \
+--steps, --set, --eval-limit, --kernels, --name, --out and MIXTURE are refused unless they repeat what \
 the run recorded. A run that already finished is left as it is."
 )]
 pub struct RunArgs {
@@ -97,6 +98,13 @@ pub struct RunArgs {
     /// Refused with --resume unless it repeats the run's.
     #[arg(long)]
     pub steps: Option<u64>,
+    /// Override a setting of the mixture, written as in its block
+    /// (repeatable): `train.lr=rsqrt(peak=0.005,warmup=1000)`, `c4.ratio=4`,
+    /// `model.dropout_rate=0`, `finetune.train.steps=500`. Checked as the
+    /// file's own value; the plan records it (and is re-hashed). Refused
+    /// with --resume unless it repeats the run's.
+    #[arg(long = "set", value_name = "BLOCK.KEY=VALUE")]
+    pub set: Vec<String>,
     /// Score at most this many examples per task and split. Refused with
     /// --resume unless it repeats the run's.
     #[arg(long)]
@@ -158,20 +166,16 @@ fn precisions(run: &RunPlan, device: Device) -> indexmap::IndexMap<String, Strin
     out
 }
 
-fn compile_plan(path: &Path, name: Option<&str>) -> Result<Plan> {
-    let c = exc_compiler::compile(&[path.to_path_buf()]);
-    // One line per diagnostic: the CLI's fancy rendering lives in the binary.
+fn compile_plan(path: &Path, name: Option<&str>, set: &[String]) -> Result<Plan> {
+    let sets = exc_compiler::Sets {
+        args: set,
+        only: name,
+    };
+    let c = exc_compiler::compile_set(&[path.to_path_buf()], &sets);
+    // Rendered as `exc check` renders them, with the excerpt: a `--set`
+    // argument's mistake is shown in the argument.
     for d in &c.diagnostics {
-        let sev = if d.is_error() { "error" } else { "warning" };
-        eprintln!(
-            "{sev}: {} [{}] {}",
-            d.message,
-            d.code,
-            d.location(&c.loaded.sources)
-        );
-        if let Some(h) = &d.help {
-            eprintln!("  help: {h}");
-        }
+        eprintln!("{:?}", d.to_report(&c.loaded.sources));
     }
     if c.errors() > 0 {
         return Err(Error::Input(format!(
@@ -395,7 +399,7 @@ fn start(
         .mixture
         .clone()
         .unwrap_or_else(|| PathBuf::from(QUICKSTART));
-    let mut plan = compile_plan(&mixture, args.name.as_deref())?;
+    let mut plan = compile_plan(&mixture, args.name.as_deref(), &args.set)?;
     if let Some(steps) = args.steps {
         for s in plan.runs.iter_mut().flat_map(|r| r.stages.iter_mut()) {
             if let Some(t) = s.train.as_mut() {

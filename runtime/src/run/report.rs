@@ -163,6 +163,19 @@ pub fn write_run_report(dir: &Path) -> Result<()> {
     let mut md = String::new();
     let _ = writeln!(md, "# Run `{}` of mixture `{}`\n", r.name, plan.mixture);
     let _ = writeln!(md, "Plan hash `{}`.\n", plan.hash);
+    let overrides: Vec<String> = plan
+        .overrides
+        .iter()
+        .map(|o| format!("`--set {o}`"))
+        .collect();
+    if !overrides.is_empty() {
+        let _ = writeln!(
+            md,
+            "Settings overridden on the command line (in the plan, not in `{}`): {}.\n",
+            plan.file,
+            overrides.join(", ")
+        );
+    }
     if !r.params.is_empty() {
         let p: Vec<String> = r.params.iter().map(|(k, v)| format!("{k} = {v}")).collect();
         let _ = writeln!(md, "Sweep point: {}.\n", p.join(", "));
@@ -234,6 +247,7 @@ pub fn write_run_report(dir: &Path) -> Result<()> {
          `n/a` is a score that is undefined (e.g. a correlation of constant predictions). \
          Predictions are in `eval/<task>/<split>.predictions.jsonl`; per-step numbers in `metrics.jsonl`."
     );
+    md.push_str(&super::report_curves::curves(dir)?);
     crate::checkpoint::write_atomic(&dir.join("report.md"), md.as_bytes())
 }
 
@@ -486,7 +500,9 @@ fn varying(runs: &[RunScores]) -> Vec<String> {
 fn plots(runs: &[RunScores], keys: &[String], out: &Path) -> Result<String> {
     let varying = varying(runs);
     let mut md = String::new();
-    for p in &varying {
+    // A seed is averaged over, never an axis: a score against the seed
+    // draws noise as if it were a trend.
+    for p in varying.iter().filter(|p| !is_seed(p)) {
         let (seeds, others): (Vec<&String>, Vec<&String>) =
             varying.iter().filter(|o| *o != p).partition(|o| is_seed(o));
         for k in keys {
@@ -495,13 +511,32 @@ fn plots(runs: &[RunScores], keys: &[String], out: &Path) -> Result<String> {
                 continue;
             }
             let file = format!("{}-{}.svg", p, k.replace('/', "-"));
-            let svg = super::report_svg::line_plot(&series, p, k);
+            let (y_min, y_max) = score_range(k);
+            let frame = super::report_svg::Frame {
+                title: k,
+                x_label: p,
+                y_label: k.rsplit('/').next().unwrap_or(k),
+                y_min,
+                y_max,
+            };
+            let svg = super::report_svg::line_plot(&series, &frame);
             crate::checkpoint::write_atomic(&out.join(&file), svg.as_bytes())?;
             let _ = writeln!(md, "\n![{k} against {p}]({file})");
             md.push_str(&plot_note(&others, &seeds));
         }
     }
     Ok(md)
+}
+
+/// The values score `key` (`task/split/metric`) can take: T5 scales
+/// scores to 0-100, and correlations reach down to -100. A band of one
+/// standard deviation is drawn within them.
+fn score_range(key: &str) -> (Option<f64>, Option<f64>) {
+    let metric = key.rsplit('/').next().unwrap_or(key);
+    let signed = ["corrcoef", "pearson", "spearman", "matthews", "mcc"]
+        .iter()
+        .any(|w| metric.contains(w));
+    (Some(if signed { -100.0 } else { 0.0 }), Some(100.0))
 }
 
 /// What a plot's lines and points are, when there is more than one line or
@@ -658,6 +693,7 @@ mod tests {
             started_in: None,
             device: "cpu".into(),
             steps_override: None,
+            overrides: Vec::new(),
             eval_limit: None,
             log_every: 10,
             kernels: Default::default(),
@@ -800,8 +836,14 @@ mod tests {
         // Row nli, column qa: the qa tasks' mean when co-trained with nli;
         // with two families each column's AVG∖diag is its one off-diagonal
         // cell, so neither row gains.
-        assert!(md.contains("as the paper's Table 2: $a x $b"), "{md}");
-        assert!(md.contains("| $a \\ $b | nli | qa | Δavg |"), "{md}");
+        assert!(
+            md.contains("as the paper's Table 2, by `a` (rows) and `b` (columns)"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| a (rows) / b (columns) | nli | qa | Δavg |"),
+            "{md}"
+        );
         assert!(md.contains("| nli | 65.00 | 50.00 | +0.0% |"), "{md}");
         assert!(md.contains("| qa | 68.00 | 40.00 | +0.0% |"), "{md}");
         assert!(md.contains("| AVG∖diag | 68.00 | 50.00 | |"), "{md}");
@@ -973,7 +1015,7 @@ mod tests {
         let md = summary(&root);
         // tasks 30, batch 128: seeds 1 and 2 give 5.28 and 6.28.
         assert!(
-            md.contains("### Mean score over all tasks: $tasks x $batch"),
+            md.contains("### Mean score over all tasks, by `tasks` (rows) and `batch` (columns)"),
             "{md}"
         );
         assert!(md.contains("| 30 | 5.78 (n=2) | 9.62 (n=2) |"), "{md}");
@@ -1007,11 +1049,15 @@ mod tests {
         assert_eq!(svg.matches("<polygon").count(), 2, "{svg}");
         let svg = std::fs::read_to_string(root.join("batch-n1-validation-accuracy.svg")).unwrap();
         assert!(svg.contains(">tasks=55</text>"), "{svg}");
-        // Against the seed itself: a line per tasks and batch, no band.
-        let svg = std::fs::read_to_string(root.join("seed-n1-validation-accuracy.svg")).unwrap();
-        assert_eq!(svg.matches("<polyline").count(), 4, "{svg}");
-        assert!(svg.contains(">tasks=30, batch=128</text>"), "{svg}");
-        assert!(!svg.contains("<polygon"), "{svg}");
+        // Never against the seed itself: it is averaged over.
+        assert!(!root.join("seed-n1-validation-accuracy.svg").exists());
+        assert!(!md.contains("against seed"), "{md}");
+        // Ticks at each value of the parameter, and an accuracy axis that
+        // stays within 0 to 100.
+        assert!(
+            svg.contains("class=\"x-tick\" x=\"64.0\" y=\"286\" text-anchor=\"middle\">128</text>"),
+            "{svg}"
+        );
         assert!(md.contains("One line per value of `batch`."), "{md}");
         let _ = std::fs::remove_dir_all(&root);
     }

@@ -176,7 +176,7 @@ pub(super) fn mean_table(g: &Grid, families: usize) -> String {
         "Mean score on the column's tasks (over all tasks where the column's value \
          is not a family of the run's plan)"
     };
-    let mut t = format!("\n### {title}: ${} x ${}\n\n", g.a, g.b);
+    let mut t = format!("\n### {title}, by {}\n\n", axes(g));
     t.push_str(&header(g, &g.cols, false));
     for x in &g.rows {
         let _ = write!(t, "| {x} |");
@@ -188,8 +188,15 @@ pub(super) fn mean_table(g: &Grid, families: usize) -> String {
     t
 }
 
+/// Which parameter the rows and the columns range over, for a title.
+fn axes(g: &Grid) -> String {
+    format!("`{}` (rows) and `{}` (columns)", g.a, g.b)
+}
+
+/// The header row: its corner names the two parameters (as `ratio (rows)
+/// / seed (columns)`: a `$` would start a formula where markdown has them).
 pub(super) fn header(g: &Grid, cols: &[String], delta: bool) -> String {
-    let mut t = format!("| ${} \\ ${} |", g.a, g.b);
+    let mut t = format!("| {} (rows) / {} (columns) |", g.a, g.b);
     for c in cols {
         let _ = write!(t, " {c} |");
     }
@@ -218,8 +225,8 @@ pub(super) fn transfer_table(g: &Grid) -> String {
         .collect();
     let (avg, delta) = transfer(&means);
     let mut t = format!(
-        "\n### Transfer between task families, as the paper's Table 2: ${} x ${}\n\n",
-        g.a, g.b
+        "\n### Transfer between task families, as the paper's Table 2, by {}\n\n",
+        axes(g)
     );
     t.push_str(&header(g, order, true));
     for ((x, row), d) in order.iter().zip(&cells).zip(&delta) {

@@ -36,6 +36,9 @@ pub struct Resolved {
     pub started_in: Option<PathBuf>,
     pub device: String,
     pub steps_override: Option<u64>,
+    /// The `--set` arguments the plan was made with (the plan records them too).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
     pub eval_limit: Option<usize>,
     pub log_every: u64,
     /// Absent in configs of older runs, which resumed with `auto`.
