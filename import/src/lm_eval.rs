@@ -64,19 +64,7 @@ pub fn task(cfg: &Mapping, file: &str, fields: Option<&IndexMap<String, Ty>>) ->
     let fields = fields.or(guessed.as_ref());
     let fs = fields.unwrap_or(&empty);
     let name = task_name(&[s(cfg, "task").unwrap_or("lm_eval_task")]);
-    let mut source = format!("source hf \"{}\"", s(cfg, "dataset_path").unwrap_or("TODO"));
-    if let Some(c) = s(cfg, "dataset_name") {
-        source.push_str(&format!(" config \"{c}\""));
-    }
-    let splits: Vec<String> = [
-        ("train", "training_split"),
-        ("validation", "validation_split"),
-        ("test", "test_split"),
-    ]
-    .iter()
-    .filter_map(|(ours, key)| s(cfg, key).map(|v| format!("{ours} = \"{v}\"")))
-    .collect();
-    source.push_str(&format!(" {{ {} }}", splits.join(", ")));
+    let source = source_line(cfg);
 
     let choices: Option<Vec<String>> =
         cfg.get("doc_to_choice")
@@ -130,6 +118,48 @@ pub fn task(cfg: &Mapping, file: &str, fields: Option<&IndexMap<String, Ty>>) ->
             })
         })
     };
+    let (metrics, metric_todos) = metrics_of(cfg);
+    let original = ["doc_to_text", "doc_to_target", "doc_to_choice"]
+        .iter()
+        .filter_map(|k| cfg.get(*k).map(|v| format!("{k}: {}", yaml_line(v))))
+        .collect::<Vec<_>>()
+        .join("\n");
+    TaskSpec {
+        name,
+        provenance: vec![format!(
+            "Imported by `exc import lm-eval` from lm-evaluation-harness's `{file}`."
+        )],
+        original,
+        source,
+        fields: fields.cloned(),
+        guessed: guessed.is_some(),
+        prompt,
+        metrics,
+        metric_todos,
+    }
+}
+
+/// The task's `source hf` line: the YAML's dataset, config and splits.
+fn source_line(cfg: &Mapping) -> String {
+    let mut source = format!("source hf \"{}\"", s(cfg, "dataset_path").unwrap_or("TODO"));
+    if let Some(c) = s(cfg, "dataset_name") {
+        source.push_str(&format!(" config \"{c}\""));
+    }
+    let splits: Vec<String> = [
+        ("train", "training_split"),
+        ("validation", "validation_split"),
+        ("test", "test_split"),
+    ]
+    .iter()
+    .filter_map(|(ours, key)| s(cfg, key).map(|v| format!("{ours} = \"{v}\"")))
+    .collect();
+    source.push_str(&format!(" {{ {} }}", splits.join(", ")));
+    source
+}
+
+/// The exc metrics of the YAML's `metric_list`, and a TODO for each metric
+/// or option exc has no counterpart for.
+fn metrics_of(cfg: &Mapping) -> (Vec<String>, Vec<String>) {
     let mut metrics = Vec::new();
     let mut metric_todos = Vec::new();
     for m in cfg
@@ -158,24 +188,7 @@ pub fn task(cfg: &Mapping, file: &str, fields: Option<&IndexMap<String, Ty>>) ->
             None => {}
         }
     }
-    let original = ["doc_to_text", "doc_to_target", "doc_to_choice"]
-        .iter()
-        .filter_map(|k| cfg.get(*k).map(|v| format!("{k}: {}", yaml_line(v))))
-        .collect::<Vec<_>>()
-        .join("\n");
-    TaskSpec {
-        name,
-        provenance: vec![format!(
-            "Imported by `exc import lm-eval` from lm-evaluation-harness's `{file}`."
-        )],
-        original,
-        source,
-        fields: fields.cloned(),
-        guessed: guessed.is_some(),
-        prompt,
-        metrics,
-        metric_todos,
-    }
+    (metrics, metric_todos)
 }
 
 /// Without rows: the fields `doc_to_text` and `doc_to_target` read (a

@@ -31,6 +31,7 @@ pub mod provenance;
 pub mod report;
 mod report_curves;
 mod report_grid;
+mod report_runs;
 mod report_svg;
 pub mod runfiles;
 pub mod tensorboard;

@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use super::report::{fmt, mean, param_names, task_scores, RunScores};
+use super::report_runs::{fmt, mean, param_names, task_scores, RunScores};
 
 /// Whether `value` is a task family of the run's plan.
 pub(super) fn is_family(r: &RunScores, value: &str) -> bool {
