@@ -550,9 +550,7 @@ fn checkpoint_under(dir: &Path) -> PathBuf {
         }
     }
     found.sort();
-    found
-        .pop()
-        .unwrap_or_else(|| panic!("no checkpoint under {}", dir.display()))
+    found.pop().expect("a checkpoint under the run directory")
 }
 
 fn run_args<'a>(name: &'a str, out: &'a str) -> Vec<&'a str> {
