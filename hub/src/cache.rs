@@ -43,6 +43,17 @@ impl RepoId {
         format!("{prefix}--{}", self.id.replace('/', "--"))
     }
 
+    /// The repo a cache folder holds: the inverse of [`RepoId::folder`].
+    pub fn from_folder(folder: &str) -> Option<Self> {
+        if let Some(id) = folder.strip_prefix("datasets--") {
+            Some(RepoId::dataset(&id.replace("--", "/")))
+        } else {
+            folder
+                .strip_prefix("models--")
+                .map(|id| RepoId::model(&id.replace("--", "/")))
+        }
+    }
+
     /// The repo's page on the hub (where gated terms are accepted).
     pub fn page(&self, endpoint: &str) -> String {
         match self.kind {
@@ -223,6 +234,13 @@ mod tests {
             RepoId::model("google/t5-v1_1-small").folder(),
             "models--google--t5-v1_1-small"
         );
+        for r in [
+            RepoId::dataset("nyu-mll/glue"),
+            RepoId::model("google/t5-v1_1-small"),
+        ] {
+            assert_eq!(RepoId::from_folder(&r.folder()), Some(r));
+        }
+        assert_eq!(RepoId::from_folder("blobs"), None);
         assert_eq!(
             RepoId::dataset("a/b").page("https://huggingface.co"),
             "https://huggingface.co/datasets/a/b"

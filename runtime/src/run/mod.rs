@@ -554,10 +554,14 @@ fn record_hub_commits(plan: &Plan, roots: &DataRoots, base: &Resolved, root: &Pa
         return Ok(());
     };
     let lock_path = exc_hub::lock::LockFile::path_for(mixture);
-    // An unreadable lock is `exc fetch --locked`'s to refuse; a run reads
-    // what the cache holds either way.
-    let Ok(lock) = exc_hub::lock::LockFile::read(&lock_path) else {
-        return Ok(());
+    // A run reads what the cache holds either way; a lock it cannot read
+    // is said, not passed over (`exc fetch --locked` refuses it).
+    let lock = match exc_hub::lock::LockFile::read(&lock_path) {
+        Ok(lock) => lock,
+        Err(e) => {
+            eprintln!("warning: the run's hub commits are not compared with the lock: {e}");
+            return Ok(());
+        }
     };
     // As the user would type them: relative to where exc runs.
     let here = std::env::current_dir().unwrap_or_default();

@@ -42,13 +42,7 @@ pub fn commit_of(path: &Path) -> Option<(RepoId, String, PathBuf)> {
     let at = parts.iter().rposition(|p| *p == "snapshots")?;
     let folder = parts.get(at.checked_sub(1)?)?;
     let commit = parts.get(at + 1)?;
-    let repo = if let Some(id) = folder.strip_prefix("datasets--") {
-        RepoId::dataset(&id.replace("--", "/"))
-    } else if let Some(id) = folder.strip_prefix("models--") {
-        RepoId::model(&id.replace("--", "/"))
-    } else {
-        return None;
-    };
+    let repo = RepoId::from_folder(folder)?;
     let repo_dir: PathBuf = path
         .ancestors()
         .nth(parts.len() - at)
