@@ -55,7 +55,12 @@ pub fn run(args: &Args) -> crate::Outcome {
         if c.errors() > 0 {
             return diagnostics::outcome(&c);
         }
-        let tasks: Vec<_> = c.tasks.values().filter(|t| !t.is_abstract).collect();
+        let tasks: Vec<_> = c
+            .tasks
+            .values()
+            .map(|t| &**t)
+            .filter(|t| !t.is_abstract)
+            .collect();
         let fetch = format!(
             "exc fetch {}",
             args.paths
@@ -83,5 +88,9 @@ pub fn run(args: &Args) -> crate::Outcome {
             plural(tasks.len(), "task", "tasks")
         );
     }
-    diagnostics::outcome(&c)
+    let outcome = diagnostics::outcome(&c);
+    // The process exits next: freeing every plan of the catalog one by one
+    // was a tenth of `exc check`'s time, for memory the exit returns anyway.
+    std::mem::forget(c);
+    outcome
 }

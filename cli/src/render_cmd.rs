@@ -67,6 +67,7 @@ pub fn run(args: &Args) -> crate::Outcome {
     let chosen: Vec<&Task> = c
         .tasks
         .values()
+        .map(|t| &**t)
         .filter(|t| !t.is_abstract && exc_compiler::lower::glob(&args.task, &t.name))
         .collect();
     if chosen.is_empty() {

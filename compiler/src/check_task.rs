@@ -45,12 +45,18 @@ pub fn check_task_text(text: &str, file: &str) -> (IndexMap<String, Task>, Vec<D
         })
         .collect();
     let mut diags = Vec::new();
-    let tasks = check_tasks(&decls, &mut diags);
+    let tasks = check_tasks(&decls, &mut diags)
+        .into_iter()
+        .map(|(name, t)| (name, std::sync::Arc::unwrap_or_clone(t)))
+        .collect();
     (tasks, diags)
 }
 
 /// Check all task declarations. Returns the tasks that checked cleanly.
-pub fn check_tasks(decls: &[Declared<'_>], diags: &mut Vec<Diagnostic>) -> IndexMap<String, Task> {
+pub fn check_tasks(
+    decls: &[Declared<'_>],
+    diags: &mut Vec<Diagnostic>,
+) -> IndexMap<String, std::sync::Arc<Task>> {
     let mut by_name: IndexMap<&str, &Declared<'_>> = IndexMap::new();
     for d in decls {
         let name = d.decl.name.node.as_str();
@@ -84,7 +90,7 @@ pub fn check_tasks(decls: &[Declared<'_>], diags: &mut Vec<Diagnostic>) -> Index
         let task = build(d, &entries, diags);
         if diags[before..].iter().all(|x| !x.is_error()) {
             if let Some(task) = task {
-                out.insert((*name).to_string(), task);
+                out.insert((*name).to_string(), std::sync::Arc::new(task));
             }
         }
     }

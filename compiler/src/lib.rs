@@ -63,7 +63,7 @@ use std::path::{Path, PathBuf};
 pub struct Compilation {
     pub loaded: Loaded,
     /// Tasks that checked cleanly, by name (abstract ones included).
-    pub tasks: IndexMap<String, Task>,
+    pub tasks: IndexMap<String, std::sync::Arc<Task>>,
     /// Number of task declarations read, including ones with errors.
     pub task_count: usize,
     pub mixture_count: usize,
@@ -184,6 +184,8 @@ fn compile_inner(
     let task_count = decls.len();
     let mut tasks = check_task::check_tasks(&decls, &mut diags);
     for t in tasks.values_mut() {
+        // Each task is still held once here (plans share it afterwards).
+        let t = std::sync::Arc::make_mut(t);
         for (name, span) in &t.field_spans {
             let (line, col) = loaded.sources.line_col(span.file, span.start);
             let at = format!("{}:{line}:{col}", loaded.relative(span.file));

@@ -3,6 +3,8 @@
 //! and C4 shares, reads training and model settings (`lower_settings`), and
 //! orders the stages.
 
+use std::sync::Arc;
+
 use crate::ast::{
     self, MixEntry, MixtureDecl, ModelDecl, RatesDecl, Selector, Setting, SettingValue, Value,
 };
@@ -26,7 +28,7 @@ pub struct MixtureInput<'a> {
 /// Lower one mixture. `None` when any error was found (all are in `diags`).
 pub fn lower(
     m: &MixtureInput<'_>,
-    tasks: &IndexMap<String, Task>,
+    tasks: &IndexMap<String, Arc<Task>>,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Plan> {
     let before = diags.len();
@@ -44,6 +46,7 @@ pub fn lower(
     let mut runs = Vec::new();
     let mut run_diags: Vec<Diagnostic> = Vec::new();
     let mut model = None;
+    let mut selections = Vec::new();
     for point in &grid {
         let mut entries = m.entries.clone();
         substitute(&mut entries, point, &mut used, &mut run_diags);
@@ -51,6 +54,7 @@ pub fn lower(
             tasks,
             diags: Vec::new(),
             decl: m.decl,
+            selections: &mut selections,
         };
         let stages = cx.stages(&entries);
         // Each point's own model: a sweep may change it (`d_model $d`). The
@@ -112,7 +116,7 @@ pub fn lower(
             model: model?,
             tasks: used_tasks
                 .into_iter()
-                .filter_map(|n| tasks.get(n).map(|t| (n.clone(), t.clone())))
+                .filter_map(|n| tasks.get(n).map(|t| (n.clone(), Arc::clone(t))))
                 .collect(),
             runs,
             overrides: Vec::new(),
@@ -382,9 +386,23 @@ fn substitute(
 }
 
 pub(crate) struct Cx<'a> {
-    pub(crate) tasks: &'a IndexMap<String, Task>,
+    pub(crate) tasks: &'a IndexMap<String, Arc<Task>>,
     pub(crate) diags: Vec<Diagnostic>,
     pub(crate) decl: &'a MixtureDecl,
+    /// Selections already made at earlier sweep points of this mixture.
+    pub(crate) selections: &'a mut Vec<Selection>,
+}
+
+/// What a stage's `select` and `exclude` entries (after substitution)
+/// chose, before any `subset`, and what choosing reported (`None`: there
+/// was no `select`). The sweep points of a mixture with a long `exclude`
+/// list (18 random subsets in the paper's experiments) made the same
+/// choice once per point and stage, most of `exc check`'s time over the
+/// catalog; a point whose entries are equal reuses it.
+pub(crate) struct Selection {
+    entries: Vec<Spanned<MixEntry>>,
+    names: Option<Vec<String>>,
+    diags: Vec<Diagnostic>,
 }
 
 /// Entries in force for a stage: the mixture's, then the stage's own on top.
@@ -621,9 +639,41 @@ impl Cx<'_> {
         }
     }
 
-    fn select(&mut self, eff: &[&Spanned<MixEntry>], at: Span) -> Vec<String> {
-        let universe: Vec<&Task> = self.tasks.values().filter(|t| !t.is_abstract).collect();
-        let errors_before = self.diags.len();
+    fn chosen(&mut self, eff: &[&Spanned<MixEntry>], at: Span) -> Option<Vec<String>> {
+        let entries: Vec<Spanned<MixEntry>> = eff
+            .iter()
+            .filter(|e| matches!(e.node, MixEntry::Select(_) | MixEntry::Exclude(_)))
+            .map(|e| (*e).clone())
+            .collect();
+        // Without a `select` the error points at the stage: not shared.
+        if !entries
+            .iter()
+            .any(|e| matches!(e.node, MixEntry::Select(_)))
+        {
+            return self.chosen_anew(eff, at);
+        }
+        if let Some(done) = self.selections.iter().find(|s| s.entries == entries) {
+            self.diags.extend(done.diags.iter().cloned());
+            return done.names.clone();
+        }
+        let before = self.diags.len();
+        let names = self.chosen_anew(eff, at);
+        let diags = self.diags[before..].to_vec();
+        self.selections.push(Selection {
+            entries,
+            names: names.clone(),
+            diags,
+        });
+        names
+    }
+
+    fn chosen_anew(&mut self, eff: &[&Spanned<MixEntry>], at: Span) -> Option<Vec<String>> {
+        let universe: Vec<&Task> = self
+            .tasks
+            .values()
+            .map(|t| &**t)
+            .filter(|t| !t.is_abstract)
+            .collect();
         let mut chosen: IndexSet<String> = IndexSet::new();
         let mut any_select = false;
         for e in eff {
@@ -645,7 +695,7 @@ impl Cx<'_> {
                 .label("no `select`")
                 .help("add e.g. `select collection glue, family nli, squad_*`"),
             );
-            return Vec::new();
+            return None;
         }
         for e in eff {
             if let MixEntry::Exclude(sels) = &e.node {
@@ -658,6 +708,14 @@ impl Cx<'_> {
         }
         let mut names: Vec<String> = chosen.into_iter().collect();
         names.sort();
+        Some(names)
+    }
+
+    fn select(&mut self, eff: &[&Spanned<MixEntry>], at: Span) -> Vec<String> {
+        let errors_before = self.diags.len();
+        let Some(mut names) = self.chosen(eff, at) else {
+            return Vec::new();
+        };
         if let Some((count, seed, span)) = eff.iter().rev().find_map(|e| match &e.node {
             MixEntry::Subset { count, seed } => Some((count, seed, e.span)),
             _ => None,
@@ -717,37 +775,39 @@ impl Cx<'_> {
         // The names to suggest from are gathered only when nothing matched:
         // a mixture with a long `exclude` list over a hundred tasks, swept
         // 64 times (Table 2), would otherwise copy every name per selector.
-        let attr = |t: &Task, is_coll: bool| {
+        fn attr(t: &Task, is_coll: bool) -> Option<&str> {
             if is_coll {
-                t.collection.clone()
+                t.collection.as_deref()
             } else {
-                t.family.clone()
+                t.family.as_deref()
             }
-        };
-        let (hits, what): (Vec<String>, String) = match &s.node {
-            Selector::Glob(g) => (
-                universe
-                    .iter()
-                    .filter(|t| glob(g, &t.name))
-                    .map(|t| t.name.clone())
-                    .collect(),
-                format!("no task matches `{g}`"),
-            ),
+        }
+        let hits: Vec<String> = match &s.node {
+            // A plain name is looked up, not matched against every task: the
+            // 64 points of Table 2 exclude 65 names each.
+            Selector::Glob(g) if !g.contains(['*', '?']) => self
+                .tasks
+                .get(g)
+                .filter(|t| !t.is_abstract)
+                .map(|t| t.name.clone())
+                .into_iter()
+                .collect(),
+            Selector::Glob(g) => universe
+                .iter()
+                .filter(|t| glob(g, &t.name))
+                .map(|t| t.name.clone())
+                .collect(),
             Selector::Collection(v) | Selector::Family(v) => {
                 let is_coll = matches!(s.node, Selector::Collection(_));
                 let want = match v {
                     Value::Word(w) | Value::Str(w) => w.clone(),
                     other => show(other),
                 };
-                let word = if is_coll { "collection" } else { "family" };
-                (
-                    universe
-                        .iter()
-                        .filter(|t| attr(t, is_coll).as_deref() == Some(want.as_str()))
-                        .map(|t| t.name.clone())
-                        .collect(),
-                    format!("no task is in {word} `{want}`"),
-                )
+                universe
+                    .iter()
+                    .filter(|t| attr(t, is_coll) == Some(want.as_str()))
+                    .map(|t| t.name.clone())
+                    .collect()
             }
             Selector::Var(_) => return Vec::new(),
         };
@@ -760,6 +820,7 @@ impl Cx<'_> {
                         .filter_map(|t| attr(t, is_coll))
                         .collect::<IndexSet<_>>()
                         .into_iter()
+                        .map(str::to_string)
                         .collect()
                 }
                 _ => universe.iter().map(|t| t.name.clone()).collect(),
@@ -770,6 +831,21 @@ impl Cx<'_> {
                 Selector::Glob(g) => g.clone(),
                 Selector::Collection(v) | Selector::Family(v) => show(v),
                 Selector::Var(v) => v.clone(),
+            };
+            let what = match &s.node {
+                Selector::Collection(v) | Selector::Family(v) => {
+                    let kind = if matches!(s.node, Selector::Collection(_)) {
+                        "collection"
+                    } else {
+                        "family"
+                    };
+                    let want = match v {
+                        Value::Word(w) | Value::Str(w) => w.clone(),
+                        other => show(other),
+                    };
+                    format!("no task is in {kind} `{want}`")
+                }
+                _ => format!("no task matches `{word}`"),
             };
             let code = if matches!(&s.node, Selector::Glob(g) if !g.contains(['*', '?'])) {
                 "exc::check::unknown_task"
@@ -806,17 +882,26 @@ pub fn glob(pattern: &str, name: &str) -> bool {
     if !bytes.contains(&b'*') && !bytes.contains(&b'?') {
         return pattern == name;
     }
+    if pattern.is_ascii() && name.is_ascii() {
+        return wildcard(bytes, name.as_bytes(), b'*', b'?');
+    }
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
+    wildcard(&p, &n, '*', '?')
+}
+
+/// `glob` over units: bytes when both sides are ASCII (no allocation),
+/// characters otherwise (`?` is one character, not one byte).
+fn wildcard<T: Copy + Eq>(p: &[T], n: &[T], any: T, one: T) -> bool {
     let (mut pi, mut ni) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while let Some(&c) = n.get(ni) {
         match p.get(pi) {
-            Some('*') => {
+            Some(&q) if q == any => {
                 star = Some((pi + 1, ni));
                 pi += 1;
             }
-            Some(&q) if q == '?' || q == c => {
+            Some(&q) if q == one || q == c => {
                 pi += 1;
                 ni += 1;
             }
@@ -829,7 +914,7 @@ pub fn glob(pattern: &str, name: &str) -> bool {
             },
         }
     }
-    p.get(pi..).unwrap_or(&[]).iter().all(|c| *c == '*')
+    p.get(pi..).unwrap_or(&[]).iter().all(|c| *c == any)
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ pub struct Plan {
     pub description: Option<String>,
     pub model: ModelPlan,
     /// Every task any stage uses, in name order.
-    pub tasks: IndexMap<String, Task>,
+    pub tasks: IndexMap<String, std::sync::Arc<Task>>,
     /// One run per point of the sweep grid (one run when there is no sweep).
     pub runs: Vec<RunPlan>,
     /// The command line's `--set` arguments the plan was made with, as given
@@ -258,8 +258,13 @@ impl Plan {
     /// Fill in `hash` from the rest of the plan.
     pub fn seal(mut self) -> Self {
         self.hash = String::new();
-        let bytes = serde_json::to_vec(&self).unwrap_or_default();
-        self.hash = hex(&Sha256::digest(&bytes));
+        // Streamed into the hasher: the JSON of a mixture of a hundred tasks
+        // is never held whole (the bytes hashed are `to_vec`'s).
+        let mut hasher = HashWriter(Sha256::new());
+        if serde_json::to_writer(&mut hasher, &self).is_err() {
+            hasher = HashWriter(Sha256::new()); // as `to_vec`'s empty default
+        }
+        self.hash = hex(&hasher.0.finalize());
         self
     }
 
@@ -308,6 +313,20 @@ impl Plan {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An `io::Write` that feeds a SHA-256.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -1029,6 +1029,15 @@ task glue_rte {
                 assert!(listed.contains(&w), "`{w}` is not in `kw_word`");
             }
         }
+        // A word listed before a longer one it begins would take its place.
+        for (i, w) in listed.iter().enumerate() {
+            for longer in &listed[i + 1..] {
+                assert!(
+                    !longer.starts_with(w.as_str()),
+                    "`{w}` is listed before `{longer}`"
+                );
+            }
+        }
         for w in &listed {
             let whole = Grammar::parse(Rule::kw_word, w).map(|p| p.as_str().len());
             assert_eq!(whole.ok(), Some(w.len()), "`{w}` is not matched whole");

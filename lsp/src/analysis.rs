@@ -169,7 +169,7 @@ fn convert(d: &Diagnostic, range: Range, p: &Project, enc: Encoding) -> lsp_type
 /// Tasks that checked cleanly, by name, across projects, kept from earlier
 /// checks while a buffer does not parse (completion needs their fields).
 #[derive(Default)]
-pub struct KnownTasks(pub HashMap<String, Task>);
+pub struct KnownTasks(pub HashMap<String, std::sync::Arc<Task>>);
 
 impl KnownTasks {
     pub fn update(&mut self, projects: &[Project]) {

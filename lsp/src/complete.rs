@@ -296,7 +296,7 @@ task t {
 }"#;
         let (tasks, diags) = exc_compiler::check_task::check_task_text(text, "t.task");
         assert!(diags.is_empty(), "{diags:?}");
-        KnownTasks(tasks.into_iter().collect())
+        KnownTasks(tasks.into_iter().map(|(n, t)| (n, t.into())).collect())
     }
 
     #[test]

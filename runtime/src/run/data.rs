@@ -145,6 +145,7 @@ pub fn dropped_note(counts: &TaskRows) -> Option<String> {
 pub fn plan_task<'a>(plan: &'a Plan, name: &str) -> Result<&'a Task> {
     plan.tasks
         .get(name)
+        .map(|t| &**t)
         .ok_or_else(|| Error::Input(format!("the plan has no task `{name}`")))
 }
 

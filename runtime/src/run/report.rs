@@ -509,10 +509,10 @@ mod tests {
         plan.tasks = families
             .iter()
             .map(|(t, f)| {
-                let mut task = task.clone();
+                let mut task = (*task).clone();
                 task.name = t.to_string();
                 task.family = Some(f.to_string());
-                (t.to_string(), task)
+                (t.to_string(), task.into())
             })
             .collect();
         plan.seal()
