@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use exc_runtime::run::runfiles;
+
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -186,12 +188,12 @@ fn eval_files(out: &Path) -> Vec<(String, String)> {
     for task in ["glue_rte", "squad_v1"] {
         let d = out.join("eval").join(task);
         let preds = std::fs::read_to_string(d.join("validation.predictions.jsonl")).unwrap();
-        let mut scores: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(d.join("validation.scores.json")).unwrap(),
-        )
-        .unwrap();
-        scores["weights"] = serde_json::Value::Null;
-        v.push((preds, scores.to_string()));
+        for l in preds.lines() {
+            serde_json::from_str::<runfiles::PredictionLine>(l).unwrap();
+        }
+        let mut scores = runfiles::read_scores(&d.join("validation.scores.json")).unwrap();
+        scores.weights = None;
+        v.push((preds, serde_json::to_string(&scores).unwrap()));
     }
     v
 }

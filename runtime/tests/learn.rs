@@ -14,7 +14,7 @@
 
 use std::path::{Path, PathBuf};
 
-use exc_runtime::run::{self, RunArgs};
+use exc_runtime::run::{self, runfiles, RunArgs};
 
 /// libtorch's RNG is process-global: runs in one process take turns.
 static TORCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -215,11 +215,12 @@ fn args(dir: &Path, mixture: PathBuf, out: &str) -> RunArgs {
 
 fn score(run: &Path, task: &str, metric: &str) -> f64 {
     let p = run.join(format!("eval/{task}/validation.scores.json"));
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
-    eprintln!("{task}: {v}");
-    v["scores"][metric]
-        .as_f64()
-        .unwrap_or_else(|| panic!("{}: no {metric} in {v}", p.display()))
+    let v = runfiles::read_scores(&p).unwrap();
+    eprintln!("{task}: {:?}", v.scores);
+    v.scores
+        .get(metric)
+        .and_then(runfiles::Score::value)
+        .unwrap_or_else(|| panic!("{}: no {metric} in {:?}", p.display(), v.scores))
 }
 
 #[test]

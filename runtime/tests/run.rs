@@ -163,9 +163,15 @@ fn short_run_writes_a_complete_run_directory() {
         assert!(out
             .join(format!("eval/{t}/validation.scores.json"))
             .is_file());
-        assert!(out
-            .join(format!("eval/{t}/validation.predictions.jsonl"))
-            .is_file());
+        let preds =
+            std::fs::read_to_string(out.join(format!("eval/{t}/validation.predictions.jsonl")))
+                .unwrap();
+        let lines: Vec<runfiles::PredictionLine> = preds
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert!(!lines.is_empty(), "{t}");
+        assert!(lines.iter().all(|l| !l.references.is_empty()), "{t}");
     }
     let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
     let steps: Vec<u64> = metrics
@@ -611,7 +617,10 @@ fn miniature_pretrain_finetune_evaluate() {
         let scores = scores_of(&format!("eval/{t}/validation.scores.json"));
         assert!(scores.weights.as_deref().unwrap().ends_with(w));
         // WSC is scored by T5's wsc_simple against a record per example.
-        assert!(scores.scores["accuracy"].is_number(), "{t}: {scores:?}");
+        assert!(
+            scores.scores["accuracy"].value().is_some(),
+            "{t}: {scores:?}"
+        );
     }
     // Per-task fine-tuning: one directory and one model per task, and no
     // single set of weights to continue from.
@@ -800,13 +809,11 @@ fn an_interrupted_per_task_stage_resumes_to_the_same_models_and_choices() {
         };
         assert_eq!(best(&full), best(&cut), "{task}");
         let scores = |out: &Path| {
-            let v = read_json(&out.join(format!("eval/{task}/validation.scores.json")));
+            let v = runfiles::read_scores(&out.join(format!("eval/{task}/validation.scores.json")))
+                .unwrap();
             (
-                v["scores"].clone(),
-                v["weights"]
-                    .as_str()
-                    .unwrap()
-                    .replace(&out.display().to_string(), ""),
+                v.scores,
+                v.weights.unwrap().replace(&out.display().to_string(), ""),
             )
         };
         assert_eq!(scores(&full), scores(&cut), "{task}");
@@ -1032,11 +1039,17 @@ fn rows_dropped_by_a_filter_or_a_join_are_counted_in_the_report() {
         read_json(&straight.join("pretrain/DONE"))["data"],
         read_json(&out.join("pretrain/DONE"))["data"]
     );
-    let s = read_json(&out.join("eval/drop_t/validation.scores.json"));
+    let s = runfiles::read_scores(&out.join("eval/drop_t/validation.scores.json")).unwrap();
     assert_eq!(
-        s["rows"],
-        serde_json::json!({"rows_read": 6, "dropped_by_filter": 2, "dropped_unmatched": 1, "examples": 3}),
-        "{s}"
+        s.rows,
+        Some(runfiles::RowsRecord {
+            rows_read: 6,
+            dropped_by_filter: 2,
+            dropped_unmatched: 1,
+            examples: 3,
+            ..runfiles::RowsRecord::default()
+        }),
+        "{s:?}"
     );
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     let line = format!(

@@ -11,20 +11,16 @@ use exc_compiler::ir::{Decode, Task};
 use exc_data::source::locate::DataRoots;
 use exc_data::T5Tokenizer;
 use exc_metrics::postprocess::{self, Postprocessor};
-use indexmap::IndexMap;
 use tch::Device;
 
 use super::data::{self, data_err, EvalExample};
-use super::runfiles::{Baseline, ScoresFile};
+use super::runfiles::{Baseline, PredictionLine, Score, Scores, ScoresFile};
 use crate::decode::{self, GenerateConfig, LengthPenalty};
 use crate::error::{Error, Result};
 use crate::model::T5;
 
 /// Inputs decoded together.
 const BATCH: usize = 32;
-
-/// Scores of one metric, or why it could not be computed.
-pub type Scores = IndexMap<String, serde_json::Value>;
 
 pub struct EvalCtx<'a> {
     pub model: &'a T5,
@@ -139,7 +135,7 @@ pub fn score(
         match exc_metrics::compute(&m.name, preds, &targets, &opts) {
             Ok(r) => {
                 for (k, v) in r.scores {
-                    out.insert(k, serde_json::json!(v));
+                    out.insert(k, Score::of(v));
                 }
             }
             // A score the reference leaves undefined (a correlation of
@@ -147,13 +143,17 @@ pub fn score(
             Err(e @ exc_metrics::MetricError::Undefined(_)) => {
                 out.insert(
                     m.name.clone(),
-                    serde_json::json!({ "undefined": e.to_string() }),
+                    Score::Undefined {
+                        undefined: e.to_string(),
+                    },
                 );
             }
             Err(e) => {
                 out.insert(
                     m.name.clone(),
-                    serde_json::json!({ "error": e.to_string() }),
+                    Score::Error {
+                        error: e.to_string(),
+                    },
                 );
             }
         }
@@ -165,7 +165,7 @@ pub fn score(
 pub fn metric_errors(scores: &Scores) -> Vec<(String, String)> {
     scores
         .iter()
-        .filter_map(|(k, v)| Some((k.clone(), v.get("error")?.as_str()?.to_string())))
+        .filter_map(|(k, v)| Some((k.clone(), v.error()?.to_string())))
         .collect()
 }
 
@@ -225,13 +225,14 @@ pub fn evaluate(ctx: &EvalCtx, task: &Task, split: &str, dir: &Path) -> Result<S
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut lines = String::new();
     for (e, p) in exs.iter().zip(&raw) {
-        let mut row = serde_json::json!({
-            "input": e.input, "target": e.target, "references": e.references, "prediction": p,
-        });
-        if let Some(r) = &e.reference_record {
-            row["reference_record"] = r.clone();
-        }
-        lines.push_str(&row.to_string());
+        let row = PredictionLine {
+            input: e.input.clone(),
+            target: e.target.clone(),
+            references: e.references.clone(),
+            prediction: p.clone(),
+            reference_record: e.reference_record.clone(),
+        };
+        lines.push_str(&serde_json::to_string(&row).map_err(|e| Error::Input(e.to_string()))?);
         lines.push('\n');
     }
     crate::checkpoint::write_atomic(
@@ -272,7 +273,7 @@ mod tests {
         assert_eq!(steps, [Postprocessor::Strip, Postprocessor::Lower]);
         let preds = vec![postprocess::apply_all(&steps, "  Yes ")];
         let scores = score(&t, &steps, &preds, &[example(" YES")]);
-        assert_eq!(scores["sequence_accuracy"], 100.0);
+        assert_eq!(scores["sequence_accuracy"], Score::Value(100.0));
     }
 
     #[test]

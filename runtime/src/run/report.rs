@@ -463,6 +463,7 @@ fn task_mean_text(r: &RunScores) -> String {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::super::report_grid::*;
+    use super::super::runfiles::{Score, ScoresFile};
     use super::*;
 
     /// A fresh directory for one test's runs.
@@ -522,7 +523,7 @@ mod tests {
         root: &Path,
         params: serde_json::Value,
         metrics: &[(&str, f64)],
-        scores: &[(&str, &str, serde_json::Value)],
+        scores: &[(&str, &str, Score)],
     ) {
         let name: Vec<String> = params
             .as_object()
@@ -561,16 +562,30 @@ mod tests {
         for (task, split, v) in scores {
             let e = d.join("eval").join(task);
             std::fs::create_dir_all(&e).unwrap();
-            let s = serde_json::json!({"task": task, "split": split,
-                "scores": {"accuracy": v, "invalid_predictions": 3.0}});
-            std::fs::write(e.join(format!("{split}.scores.json")), s.to_string()).unwrap();
+            let s = ScoresFile {
+                task: task.to_string(),
+                split: split.to_string(),
+                examples: None,
+                rows: None,
+                decode: serde_json::Value::Null,
+                weights: None,
+                scores: [
+                    ("accuracy".to_string(), v.clone()),
+                    ("invalid_predictions".to_string(), Score::of(3.0)),
+                ]
+                .into_iter()
+                .collect(),
+                baseline: None,
+            };
+            let text = serde_json::to_string(&s).unwrap();
+            std::fs::write(e.join(format!("{split}.scores.json")), text).unwrap();
         }
     }
 
     fn run(root: &Path, a: &str, b: &str, scores: &[(&str, f64)]) {
         let scores: Vec<_> = scores
             .iter()
-            .map(|(t, v)| (*t, "validation", serde_json::json!(v)))
+            .map(|(t, v)| (*t, "validation", Score::of(*v)))
             .collect();
         write_run(root, serde_json::json!({"a": a, "b": b}), &[], &scores);
     }
@@ -717,7 +732,9 @@ mod tests {
         assert_eq!(family_mean(&r, "512"), Some(80.0));
 
         let root = root("undef");
-        let undefined = serde_json::json!({"undefined": "an input is constant"});
+        let undefined = Score::Undefined {
+            undefined: "an input is constant".into(),
+        };
         run(&root, "nli", "nli", &[("n1", 80.0)]);
         run(&root, "qa", "qa", &[("q1", 30.0)]);
         run(&root, "qa", "nli", &[("n1", 80.0), ("q1", 30.0)]);
@@ -726,7 +743,7 @@ mod tests {
             serde_json::json!({"a": "nli", "b": "qa"}),
             &[],
             &[
-                ("n1", "validation", serde_json::json!(80.0)),
+                ("n1", "validation", Score::of(80.0)),
                 ("q1", "validation", undefined),
             ],
         );
@@ -794,7 +811,7 @@ mod tests {
                         root,
                         serde_json::json!({"tasks": tasks, "seed": seed, "batch": batch}),
                         &[],
-                        &[("n1", "validation", serde_json::json!(y))],
+                        &[("n1", "validation", Score::of(y))],
                     );
                 }
             }
@@ -867,7 +884,7 @@ mod tests {
                 ("superglue", 0.9),
                 ("superglue", 0.5),
             ],
-            &[("n1", "validation", serde_json::json!(70.0))],
+            &[("n1", "validation", Score::of(70.0))],
         );
         let md = summary(&root);
         assert!(

@@ -34,6 +34,7 @@ pub(super) struct RunScores {
     pub(super) stage_losses: indexmap::IndexMap<String, Vec<f64>>,
 }
 
+/// A sweep parameter's value as a number, when it is one.
 pub(super) fn num(v: &serde_json::Value) -> Option<f64> {
     v.as_f64()
 }
@@ -79,9 +80,9 @@ pub(super) fn read_run(dir: &Path) -> Option<RunScores> {
                 weights.push((format!("{task}/{split}"), rel.display().to_string()));
             }
             for (k, s) in v.scores.iter().filter(|(k, _)| exc_metrics::is_headline(k)) {
-                let base = v.baseline.as_ref().and_then(|b| num(b.scores.get(k)?));
-                scores.push((format!("{task}/{split}/{k}"), num(s), base));
-                if let Some(why) = s["error"].as_str() {
+                let base = v.baseline.as_ref().and_then(|b| b.scores.get(k)?.value());
+                scores.push((format!("{task}/{split}/{k}"), s.value(), base));
+                if let Some(why) = s.error() {
                     errors.push((format!("{task}/{split}/{k}"), why.to_string()));
                 }
             }

@@ -7,7 +7,8 @@
 //! or an evaluated stage; [`TrainDone`] also for a `per_task` unit),
 //! `checkpoints/step-N/COMMIT` ([`CommitFile`]) and `state.json`
 //! ([`TrainState`]), `metrics.jsonl` ([`MetricsLine`]) and
-//! `eval/<task>/<split>.scores.json` ([`ScoresFile`]); what became of a
+//! `eval/<task>/<split>.scores.json` ([`ScoresFile`], each metric's
+//! [`Score`]) with `<split>.predictions.jsonl` ([`PredictionLine`]); what became of a
 //! task's rows ([`RowsRecord`]) is in `DONE` and `scores.json` alike.
 
 use std::collections::BTreeMap;
@@ -163,6 +164,11 @@ pub fn read_done(path: &std::path::Path) -> Result<Option<StageDone>, String> {
         .map_err(|e| format!("`{}`: {e}", path.display()))
 }
 
+/// A key that is there is `Some`, even when its value is `null`.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
 fn null_as_default<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(
     d: D,
 ) -> Result<T, D::Error> {
@@ -301,9 +307,8 @@ pub struct ScoresFile {
     /// The checkpoint directory whose predictions were scored.
     #[serde(default)]
     pub weights: Option<String>,
-    /// Per metric key: a number, `{"undefined": why}` where the reference
-    /// leaves the score undefined, or `{"error": why}`.
-    pub scores: IndexMap<String, serde_json::Value>,
+    /// Per metric key, its [`Score`].
+    pub scores: Scores,
     /// The majority-class baseline: its one prediction and its scores.
     #[serde(default)]
     pub baseline: Option<Baseline>,
@@ -312,7 +317,88 @@ pub struct ScoresFile {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Baseline {
     pub prediction: String,
-    pub scores: IndexMap<String, serde_json::Value>,
+    pub scores: Scores,
+}
+
+/// A task's scores on a split, per metric key (a metric may give several:
+/// BLEU's lengths beside its score), in the order the metrics gave them.
+pub type Scores = IndexMap<String, Score>;
+
+/// One key of [`Scores`]: a number, or why there is none. Untagged, so the
+/// file keeps the form it had when these were built with `json!`: `83.5`,
+/// `{"undefined": "…"}`, `{"error": "…"}`, and `null` for a result that
+/// is not a finite number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Score {
+    /// A finite number (made by [`Score::of`], which never puts NaN here).
+    Value(f64),
+    /// The reference implementation leaves the score undefined on these
+    /// predictions (a correlation of constant predictions): not a failure.
+    Undefined { undefined: String },
+    /// The metric could not score (a target of the wrong shape, …): the
+    /// task's metric needs fixing.
+    Error { error: String },
+    /// A result that was NaN or infinite. JSON has no such numbers: exc
+    /// wrote `null` for them before this type (`json!` of a NaN) and still
+    /// does, and reads `null` back as this. Like `Undefined`, it is no
+    /// score (`n/a` in reports, left out of selection and means).
+    NotFinite,
+}
+
+impl Score {
+    /// The score of a metric's result `v`.
+    pub fn of(v: f64) -> Self {
+        if v.is_finite() {
+            Score::Value(v)
+        } else {
+            Score::NotFinite
+        }
+    }
+
+    /// The number, when there is one (never NaN or infinite).
+    pub fn value(&self) -> Option<f64> {
+        match self {
+            Score::Value(v) if v.is_finite() => Some(*v),
+            _ => None,
+        }
+    }
+
+    /// Why the metric failed, when it did (not when merely undefined).
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            Score::Error { error } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+/// A line of `eval/<task>/<split>.predictions.jsonl` (and of those a
+/// selecting stage writes under `select/step-N/<task>/`): one example, its
+/// prediction before postprocessing, and what it was scored against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictionLine {
+    pub input: String,
+    pub target: String,
+    pub references: Vec<String>,
+    pub prediction: String,
+    /// The record a record-target metric scores against (`references
+    /// { … }` in the task), when the task has one (a `null` record reads
+    /// back as `Some(Null)`, as it was written).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub reference_record: Option<serde_json::Value>,
+}
+
+/// The stage and step every line of `metrics.jsonl` has, whatever its kind
+/// (a resume drops the lines of a stage past the step it resumes from).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct LineAt {
+    pub stage: String,
+    pub step: u64,
 }
 
 /// Reads a JSON file of a run, saying which and what is wrong with one
@@ -474,6 +560,162 @@ mod tests {
         let text = serde_json::to_string(&c).unwrap();
         assert_eq!(text, r#"{"step":3,"files":{"a":"1","b":"2"}}"#);
         assert_eq!(serde_json::from_str::<CommitFile>(&text).unwrap(), c);
+    }
+
+    /// A `scores.json` as exc wrote it before [`Score`] (its scores built
+    /// with `json!`: a number, an undefined and a failed metric, and `null`
+    /// for a NaN) reads into the types and writes back byte for byte.
+    #[test]
+    fn an_old_scores_file_reads_and_keeps_its_bytes() {
+        let old = r#"{
+  "task": "stsb",
+  "split": "validation",
+  "examples": 4,
+  "rows": {
+    "rows_read": 5,
+    "dropped_by_filter": 1,
+    "dropped_unmatched": 0,
+    "examples": 4
+  },
+  "decode": {
+    "method": "greedy"
+  },
+  "weights": "/runs/r/ft/checkpoints/step-00000040",
+  "scores": {
+    "accuracy": 75.0,
+    "pearson_corrcoef": {
+      "undefined": "an input is constant"
+    },
+    "f1": {
+      "error": "target 1: `yes` is not a class id"
+    },
+    "spearman_corrcoef": null,
+    "bleu": 12.345678901234567
+  },
+  "baseline": {
+    "prediction": "yes",
+    "scores": {
+      "accuracy": 50.0,
+      "pearson_corrcoef": {
+        "undefined": "an input is constant"
+      }
+    }
+  }
+}"#;
+        // What the `json!` writer made of each kind of result.
+        let by_json = serde_json::json!({
+            "accuracy": 75.0,
+            "pearson_corrcoef": {"undefined": "an input is constant"},
+            "f1": {"error": "target 1: `yes` is not a class id"},
+            "spearman_corrcoef": f64::NAN,
+            "bleu": 12.345678901234567,
+        });
+        let s: ScoresFile = serde_json::from_str(old).unwrap();
+        assert_eq!(
+            serde_json::to_string(&s.scores).unwrap(),
+            by_json.to_string()
+        );
+        assert_eq!(s.scores["accuracy"], Score::Value(75.0));
+        assert_eq!(s.scores["accuracy"].value(), Some(75.0));
+        assert_eq!(
+            s.scores["pearson_corrcoef"],
+            Score::Undefined {
+                undefined: "an input is constant".into()
+            }
+        );
+        assert_eq!(s.scores["pearson_corrcoef"].value(), None);
+        assert_eq!(s.scores["pearson_corrcoef"].error(), None);
+        assert_eq!(
+            s.scores["f1"].error(),
+            Some("target 1: `yes` is not a class id")
+        );
+        assert_eq!(s.scores["spearman_corrcoef"], Score::NotFinite);
+        assert_eq!(s.scores["spearman_corrcoef"].value(), None);
+        let base = s.baseline.as_ref().unwrap();
+        assert_eq!(base.scores["accuracy"].value(), Some(50.0));
+        assert_eq!(serde_json::to_string_pretty(&s).unwrap(), old);
+        // A result that is not a finite number is written `null`, as the
+        // `json!` writer wrote it, and reads back as what it is.
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let score = Score::of(v);
+            assert_eq!(score, Score::NotFinite);
+            let text = serde_json::to_string(&score).unwrap();
+            assert_eq!(text, serde_json::json!(v).to_string());
+            assert_eq!(serde_json::from_str::<Score>(&text).unwrap(), score);
+        }
+        // Files of early runs: no examples, rows, decode or weights.
+        let early: ScoresFile =
+            serde_json::from_str(r#"{"task": "t", "split": "test", "scores": {"accuracy": 100}}"#)
+                .unwrap();
+        assert_eq!(early.scores["accuracy"].value(), Some(100.0));
+        // Anything else is no score exc writes: the file is unreadable,
+        // not a score read as something it is not.
+        assert!(serde_json::from_str::<Score>(r#""75""#).is_err());
+        assert!(serde_json::from_str::<Score>(r#"{"why": "?"}"#).is_err());
+    }
+
+    /// A line of `predictions.jsonl` keeps the keys, order and bytes of the
+    /// `json!` row it replaces, with a record-target's record and without.
+    #[test]
+    fn a_prediction_line_keeps_its_bytes() {
+        let line = PredictionLine {
+            input: "question: who? context: \"Ann\" said".into(),
+            target: "Ann".into(),
+            references: vec!["Ann".into(), "ann".into()],
+            prediction: "Ann é".into(),
+            reference_record: None,
+        };
+        let old = serde_json::json!({
+            "input": line.input, "target": line.target, "references": line.references,
+            "prediction": line.prediction,
+        });
+        let text = serde_json::to_string(&line).unwrap();
+        assert_eq!(text, old.to_string());
+        assert_eq!(
+            text,
+            r#"{"input":"question: who? context: \"Ann\" said","target":"Ann","references":["Ann","ann"],"prediction":"Ann é"}"#
+        );
+        assert_eq!(serde_json::from_str::<PredictionLine>(&text).unwrap(), line);
+        let record = serde_json::json!({"idx": [0, 1], "is_correct": true});
+        let with = PredictionLine {
+            reference_record: Some(record.clone()),
+            ..line
+        };
+        let mut old = old;
+        old["reference_record"] = record;
+        let text = serde_json::to_string(&with).unwrap();
+        assert_eq!(text, old.to_string());
+        assert!(text.ends_with(r#","reference_record":{"idx":[0,1],"is_correct":true}}"#));
+        assert_eq!(serde_json::from_str::<PredictionLine>(&text).unwrap(), with);
+        // A record that is `null` stays one.
+        let null = PredictionLine {
+            reference_record: Some(serde_json::Value::Null),
+            ..with
+        };
+        let text = serde_json::to_string(&null).unwrap();
+        assert!(text.ends_with(r#","reference_record":null}"#), "{text}");
+        assert_eq!(serde_json::from_str::<PredictionLine>(&text).unwrap(), null);
+    }
+
+    /// A resume reads every line kind's stage and step, and nothing from a
+    /// line cut short.
+    #[test]
+    fn every_metrics_line_has_a_stage_and_step() {
+        for l in [
+            r#"{"stage":"ft","step":2,"split":"validation","valid_score":{"t":50.0}}"#,
+            r#"{"stage":"ft","step":2,"valid_loss_left_out":{"t":"no split"}}"#,
+            r#"{"stage":"ft","step":2,"valid_loss":{"t":1.5},"valid_loss_mean":1.5}"#,
+        ] {
+            let at: LineAt = serde_json::from_str(l).unwrap();
+            assert_eq!(
+                at,
+                LineAt {
+                    stage: "ft".into(),
+                    step: 2
+                }
+            );
+        }
+        assert!(serde_json::from_str::<LineAt>(r#"{"stage":"ft","st"#).is_err());
     }
 
     /// A `config.json` written before `kernels`, `precision`,

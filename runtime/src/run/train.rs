@@ -296,12 +296,11 @@ pub struct Select {
 /// for MRPC; B.2 ranks GEM checkpoints by the mean of BLEU and ROUGE), not
 /// their diagnostics (BLEU's lengths); every metric exc computes is
 /// higher-is-better.
-pub fn selection_score(scores: &super::eval::Scores) -> Option<f64> {
+pub fn selection_score(scores: &super::runfiles::Scores) -> Option<f64> {
     let vals: Vec<f64> = scores
         .iter()
         .filter(|(k, _)| exc_metrics::is_headline(k))
-        .filter_map(|(_, v)| v.as_f64())
-        .filter(|v| v.is_finite())
+        .filter_map(|(_, v)| v.value())
         .collect();
     (!vals.is_empty()).then(|| vals.iter().sum::<f64>() / vals.len() as f64)
 }
@@ -458,13 +457,9 @@ pub(super) fn truncate_metrics(path: &Path, stage: &str, step: u64) -> Result<()
     let keep: Vec<&str> = text
         .lines()
         .filter(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap_or_default();
-            let same = v.get("stage").and_then(|s| s.as_str()) == Some(stage);
-            let s = v
-                .get("step")
-                .and_then(serde_json::Value::as_u64)
-                .unwrap_or(0);
-            !(same && s > step)
+            // A line without a stage and step (cut by a crash) is kept.
+            let at = serde_json::from_str::<super::runfiles::LineAt>(l);
+            !matches!(at, Ok(at) if at.stage == stage && at.step > step)
         })
         .collect();
     let mut out = keep.join("\n");
