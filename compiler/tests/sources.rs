@@ -210,7 +210,10 @@ fn rows_name_the_nested_lists_of_a_json_document() {
         Some(&["data".to_string(), "paragraphs".into(), "qas".into()][..])
     );
     let json = serde_json::to_value(&s).unwrap();
-    assert_eq!(json["rows"], serde_json::json!(["data", "paragraphs", "qas"]));
+    assert_eq!(
+        json["rows"],
+        serde_json::json!(["data", "paragraphs", "qas"])
+    );
     assert_eq!(serde_json::from_value::<Source>(json).unwrap(), s);
 
     let plain = source(r#"source files json { train = "a.json" }"#, "text: text");
@@ -250,7 +253,11 @@ fn rows_belong_to_json_sources_and_name_every_step() {
         r#"task t { source files jsonl rows "data.paragraphs.qas" { train = "a.jsonl" } fields { text: text } input "{text}" target text metrics accuracy }"#,
     );
     let d = &diags[0];
-    assert!(d.message.contains("the source's format is `jsonl`"), "{}", d.message);
+    assert!(
+        d.message.contains("the source's format is `jsonl`"),
+        "{}",
+        d.message
+    );
     let help = d.help.as_deref().unwrap_or_default();
     assert!(
         help.contains(r#"source files json rows "data.paragraphs.qas""#),
@@ -270,5 +277,9 @@ fn rows_without_a_path_is_a_syntax_error() {
         r#"task t { source files json rows { train = "a.json" } fields { text: text } input "{text}" target text metrics accuracy }"#,
     );
     assert_eq!(diags.len(), 1, "{diags:?}");
-    assert!(diags[0].code.starts_with("exc::syntax"), "{}", diags[0].code);
+    assert!(
+        diags[0].code.starts_with("exc::syntax"),
+        "{}",
+        diags[0].code
+    );
 }

@@ -4,7 +4,7 @@
 //! `data` array, JSON lines saved as `.json`) unchanged, and every record
 //! the path cannot pass through an error with its file, line and place.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers may panic
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may panic (`common`'s too)
 
 mod common;
 use common::{all, fixture_data, task, tmp, write};
@@ -107,8 +107,7 @@ fn squad_v2_fields_after_the_list_reach_the_rows() {
 #[test]
 fn a_task_reads_squads_own_file() {
     let dir = tmp("jsondoc", "task");
-    let text =
-        std::fs::read_to_string(fixture_data("squad/squad_v1.1_train_sample.json")).unwrap();
+    let text = std::fs::read_to_string(fixture_data("squad/squad_v1.1_train_sample.json")).unwrap();
     write(&dir.join("squad/train-v1.1.json"), &text);
     let t = task(
         r#"task squad_doc {
@@ -168,7 +167,10 @@ fn arrays_and_data_arrays_read_as_before() {
 fn json_lines_saved_as_json_read_as_jsonl() {
     let dir = tmp("jsondoc", "lines");
     let p = dir.join("rows.json");
-    write(&p, "\n{\"text\": \"a\"}\n{\"text\": \"b\", \"data\": [1]}\n\n{\"text\": \"c\"}\n");
+    write(
+        &p,
+        "\n{\"text\": \"a\"}\n{\"text\": \"b\", \"data\": [1]}\n\n{\"text\": \"c\"}\n",
+    );
     assert_eq!(
         ok_rows(&p, None),
         [
@@ -185,8 +187,11 @@ fn json_lines_saved_as_json_read_as_jsonl() {
 
     let gz = dir.join("c4-train.00000-of-00001.json.gz");
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    std::io::Write::write_all(&mut e, b"{\"text\": \"x\"}\n{\"text\": \"y\"}\n{\"text\": \"z\"}\n")
-        .unwrap();
+    std::io::Write::write_all(
+        &mut e,
+        b"{\"text\": \"x\"}\n{\"text\": \"y\"}\n{\"text\": \"z\"}\n",
+    )
+    .unwrap();
     std::fs::write(&gz, e.finish().unwrap()).unwrap();
     let opts = ReadOptions::default();
     let mut straight = SourceFiles::new(vec![gz.clone()], opts.clone()).unwrap();
@@ -236,7 +241,11 @@ fn a_record_without_the_list_is_an_error_not_a_gap() {
 "#,
     );
     let items = read(&p, Some("data.paragraphs.qas"));
-    let got: Vec<Value> = items.iter().filter_map(|r| r.as_ref().ok()).cloned().collect();
+    let got: Vec<Value> = items
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .cloned()
+        .collect();
     assert_eq!(
         got,
         [
@@ -248,15 +257,28 @@ fn a_record_without_the_list_is_an_error_not_a_gap() {
     assert_eq!(errs.len(), 4, "{errs:?}");
     for (e, (line, what)) in errs.iter().zip([
         (3, "`data[1]` has no `paragraphs` list"),
-        (4, "`data[2].paragraphs[0].qas` is a record, not a list of records"),
-        (5, "`data[3].paragraphs[0]` is text, not a record with a `qas` list"),
-        (6, "row `data[4].paragraphs[0].qas[1]` is not a JSON object (it is a number)"),
+        (
+            4,
+            "`data[2].paragraphs[0].qas` is a record, not a list of records",
+        ),
+        (
+            5,
+            "`data[3].paragraphs[0]` is text, not a record with a `qas` list",
+        ),
+        (
+            6,
+            "row `data[4].paragraphs[0].qas[1]` is not a JSON object (it is a number)",
+        ),
     ]) {
         assert!(e.contains("doc.json"), "{e}");
         assert!(e.contains(&format!("line {line}:")), "{e}");
         assert!(e.contains(what), "{e}");
     }
-    assert!(errs[0].contains("its fields: `title`, `paragraph`"), "{}", errs[0]);
+    assert!(
+        errs[0].contains("its fields: `title`, `paragraph`"),
+        "{}",
+        errs[0]
+    );
 }
 
 #[test]
@@ -275,7 +297,11 @@ fn the_document_must_hold_the_first_list() {
     );
     write(&p, "{\"data\": 3}");
     let errs = errors(&read(&p, Some("data")));
-    assert!(errs[0].contains("`data` is a number, not a list"), "{}", errs[0]);
+    assert!(
+        errs[0].contains("`data` is a number, not a list"),
+        "{}",
+        errs[0]
+    );
     write(&p, "\"text\"");
     let errs = errors(&read(&p, Some("data")));
     assert!(errs[0].contains("the document is text"), "{}", errs[0]);
@@ -327,8 +353,8 @@ fn a_field_both_a_row_and_its_record_have_is_an_error() {
     let items = read(&p, Some("data.paras.qas"));
     let errs = errors(&items);
     assert!(
-        errs.iter().any(|e| e
-            .contains("`data[1].paras[0]` and `data[1]` both have a field `id`")),
+        errs.iter()
+            .any(|e| e.contains("`data[1].paras[0]` and `data[1]` both have a field `id`")),
         "{errs:?}"
     );
 }
@@ -353,7 +379,10 @@ fn a_broken_document_is_an_error_after_its_rows() {
     write(&p, "{\"data\": [\n{\"a\": 1}\n]}\n{\"data\": []}\n");
     let items = read(&p, None);
     let err = items.last().unwrap().as_ref().unwrap_err().to_string();
-    assert!(err.contains("line 4") && err.contains("more JSON follows"), "{err}");
+    assert!(
+        err.contains("line 4") && err.contains("more JSON follows"),
+        "{err}"
+    );
 }
 
 /// `rows` reads one document: JSON lines, or another format, refuse it.
@@ -363,8 +392,7 @@ fn rows_need_a_json_document() {
     let p = dir.join("rows.json");
     write(&p, "{\"data\": [{\"a\": 1}]}\n{\"data\": []}\n");
     let err = RowReader::open(&p, &json_opts(Some("data")))
-        .err()
-        .expect("JSON lines are refused under `rows`");
+        .expect_err("JSON lines are refused under `rows`");
     assert!(err.to_string().contains("holds JSON lines"), "{err}");
     let p = dir.join("rows.jsonl");
     write(&p, "{\"a\": 1}\n");
@@ -372,8 +400,6 @@ fn rows_need_a_json_document() {
         format: Some(Format::Jsonl),
         ..json_opts(Some("data"))
     };
-    let err = RowReader::open(&p, &opts)
-        .err()
-        .expect("JSONL is refused under `rows`");
+    let err = RowReader::open(&p, &opts).expect_err("JSONL is refused under `rows`");
     assert!(err.to_string().contains("read as jsonl"), "{err}");
 }

@@ -283,7 +283,11 @@ fn walk_document(reader: Box<dyn Read + Send>, walk: Walk) {
 fn json_error(walk: &Walk, e: serde_json::Error) -> DataError {
     use serde_json::error::Category;
     let path = walk.path.clone();
-    let line = e.line() as u64;
+    // A read error carries no place: the line the parser had reached.
+    let line = match e.line() {
+        0 => walk.line(),
+        n => n as u64,
+    };
     match e.classify() {
         Category::Io | Category::Eof => DataError::Truncated {
             path,
@@ -400,7 +404,10 @@ impl RootSeed<'_> {
 /// The top-level object's fields: `data`, when it is a list, holds the
 /// rows (streamed); otherwise the object is one row. Its other fields are
 /// kept only until `data` turns out to be a list.
-fn data_or_row<'de, A: MapAccess<'de>>(walk: &Walk, mut map: A) -> std::result::Result<(), A::Error> {
+fn data_or_row<'de, A: MapAccess<'de>>(
+    walk: &Walk,
+    mut map: A,
+) -> std::result::Result<(), A::Error> {
     let mut fields = Map::new();
     let mut streamed = false;
     while let Some(key) = map.next_key::<String>()? {
@@ -434,7 +441,10 @@ struct DataSeed<'a>(&'a Walk);
 impl<'de> DeserializeSeed<'de> for DataSeed<'_> {
     type Value = Option<Value>;
 
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Option<Value>, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Option<Value>, D::Error> {
         d.deserialize_any(self)
     }
 }
@@ -543,7 +553,10 @@ impl<'de> DeserializeSeed<'de> for ListSeed<'_> {
             Ok(None) => Ok(()),
             Ok(Some(what)) => walk.send(Err(walk.malformed(
                 line,
-                format!("`{place}` is {what}, not a list of records (`rows \"{}\"`)", walk.rows_text()),
+                format!(
+                    "`{place}` is {what}, not a list of records (`rows \"{}\"`)",
+                    walk.rows_text()
+                ),
             ))),
         }
     }
@@ -562,7 +575,10 @@ impl<'de> Visitor<'de> for ListSeed<'_> {
         Ok(None)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Self::Value, A::Error> {
         while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
         Ok(Some("a record"))
     }
@@ -722,11 +738,20 @@ fn records(
 
 /// A row at `place`: an object, with the fields of the records above it
 /// added; a field it has already is an error naming both.
-fn row(walk: &Walk, value: Value, inherited: &[Inherited], place: &str, line: u64) -> Result<Value> {
+fn row(
+    walk: &Walk,
+    value: Value,
+    inherited: &[Inherited],
+    place: &str,
+    line: u64,
+) -> Result<Value> {
     let Value::Object(mut obj) = value else {
         return Err(walk.malformed(
             line,
-            format!("row `{place}` is not a JSON object (it is {})", kind(&value)),
+            format!(
+                "row `{place}` is not a JSON object (it is {})",
+                kind(&value)
+            ),
         ));
     };
     for (k, v, owner) in inherited {
@@ -820,7 +845,10 @@ mod tests {
         let mut rows = stream(Path::new("big.json"), reader, None).unwrap();
         for i in 0..3 {
             let row = rows.next().unwrap().unwrap();
-            assert!(row["question"].as_str().unwrap().starts_with(&format!("q{i} ")));
+            assert!(row["question"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("q{i} ")));
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
         let n = read.load(Ordering::SeqCst);
@@ -866,7 +894,12 @@ mod tests {
             assert_eq!(r.as_ref().unwrap()["i"], i as u64);
         }
         let err = last.as_ref().unwrap_err();
-        assert!(matches!(err, DataError::Truncated { .. }), "{err}");
+        // One row a line, after the `[` line.
+        let at = rows.len() as u64 + 2;
+        assert!(
+            matches!(err, DataError::Truncated { line, .. } if line.abs_diff(at) <= 1),
+            "{err} (row {at})"
+        );
         assert!(err.to_string().contains("cut.json"), "{err}");
     }
 

@@ -236,9 +236,7 @@ impl RowReader {
                     opts.select.as_deref(),
                 )?)),
                 // JSON lines saved as `.json` (C4's shards): passed unparsed.
-                Some(Format::Json) if opts.rows.is_none() => {
-                    json_doc::lines_at(&file.path, skip)?
-                }
+                Some(Format::Json) if opts.rows.is_none() => json_doc::lines_at(&file.path, skip)?,
                 _ => None,
             };
             if let Some((rows, n)) = fast {
