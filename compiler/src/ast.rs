@@ -110,6 +110,8 @@ pub enum SourceDecl {
         columns: Option<Vec<Name>>,
         header: Option<bool>,
         quoting: Option<bool>,
+        /// `rows "a.b.c"`: the nested lists of a JSON document holding the rows.
+        rows: Option<Spanned<String>>,
         parts: Option<PartsDecl>,
         splits: Vec<(Name, Spanned<SplitFiles>)>,
     },

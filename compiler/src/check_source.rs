@@ -63,6 +63,7 @@ pub fn source_of(s: &ast::SourceDecl, diags: &mut Vec<Diagnostic>) -> Option<Sou
             columns,
             header,
             quoting,
+            rows,
             parts,
             splits,
         } => {
@@ -79,6 +80,7 @@ pub fn source_of(s: &ast::SourceDecl, diags: &mut Vec<Diagnostic>) -> Option<Sou
                 return None;
             };
             header_and_columns(format, columns.as_deref(), *header, diags);
+            let rows = rows.as_ref().and_then(|r| rows_path(r, fmt, diags));
             let parts_ir = parts.as_ref().and_then(|p| parts_of(p, diags));
             let field = parts_ir.as_ref().map(|p| p.field.as_str());
             let mut out = IndexMap::new();
@@ -93,6 +95,7 @@ pub fn source_of(s: &ast::SourceDecl, diags: &mut Vec<Diagnostic>) -> Option<Sou
                     .map(|c| c.iter().map(|n| n.node.clone()).collect()),
                 header: header.unwrap_or(true),
                 quoting: quoting.unwrap_or(!matches!(fmt, FileFormat::Tsv)),
+                rows,
                 parts: parts_ir,
                 splits: out,
             })
@@ -130,6 +133,50 @@ fn header_and_columns(
         ),
         _ => {}
     }
+}
+
+/// `rows "data.paragraphs.qas"`: the names of the nested lists, from the
+/// top of a JSON document down. Only `json` documents have them, and every
+/// name is a field's (no empty step).
+fn rows_path(
+    rows: &Spanned<String>,
+    fmt: FileFormat,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Vec<String>> {
+    if fmt != FileFormat::Json {
+        diags.push(
+            Diagnostic::error(
+                "exc::check::rows_format",
+                format!(
+                    "`rows` picks the rows out of a JSON document, but the source's format is `{}`",
+                    fmt_name(fmt)
+                ),
+                rows.span,
+            )
+            .label("only for `json`")
+            .help(format!(
+                "for a document such as SQuAD's `{{\"data\": [{{\"paragraphs\": [{{\"qas\": […]}}]}}]}}`, write `source files json rows \"{}\" {{ … }}`; otherwise leave `rows` out: each {} row is one {}",
+                rows.node,
+                fmt_name(fmt),
+                if fmt == FileFormat::Jsonl { "line" } else { "record of the file" }
+            )),
+        );
+        return None;
+    }
+    let steps: Vec<String> = rows.node.split('.').map(str::to_string).collect();
+    if steps.iter().any(String::is_empty) {
+        diags.push(
+            Diagnostic::error(
+                "exc::check::rows_path",
+                format!("`rows \"{}\"` has an empty step", rows.node),
+                rows.span,
+            )
+            .label("names of nested lists, separated by `.`")
+            .help("name each list from the top of the document down, e.g. `rows \"data.paragraphs.qas\"`: the document's `data` list, each record's `paragraphs` list, each of those records' `qas` list"),
+        );
+        return None;
+    }
+    Some(steps)
 }
 
 /// One split of `source files`, checked: paths stay inside the data
@@ -192,6 +239,7 @@ fn split_files(
 fn fmt_name(fmt: FileFormat) -> &'static str {
     match fmt {
         FileFormat::Jsonl => "jsonl",
+        FileFormat::Json => "json",
         FileFormat::Tsv => "tsv",
         FileFormat::Csv => "csv",
         FileFormat::Parquet => "parquet",

@@ -74,6 +74,12 @@ pub enum Source {
         columns: Option<Vec<String>>,
         header: bool,
         quoting: bool,
+        /// `rows "data.paragraphs.qas"` (`json` only): the nested lists whose
+        /// records are the rows, from the top of the document down. Absent
+        /// from the plan when not given, so other plans keep their hash; an
+        /// older exc refuses a plan with it (it knows no `json` format).
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        rows: Option<Vec<String>>,
         #[serde(skip_serializing_if = "Option::is_none", default)]
         parts: Option<Parts>,
         splits: IndexMap<String, SplitFiles>,
@@ -168,7 +174,11 @@ pub enum SplitFiles {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FileFormat {
+    /// One JSON object per line.
     Jsonl,
+    /// A whole JSON document (a top-level array, an object's `data` array,
+    /// or nested lists picked by `rows`); JSON lines saved as `.json` read too.
+    Json,
     Tsv,
     Csv,
     Parquet,
@@ -176,11 +186,12 @@ pub enum FileFormat {
 }
 
 impl FileFormat {
-    pub const NAMES: &'static [&'static str] = &["jsonl", "tsv", "csv", "parquet", "text"];
+    pub const NAMES: &'static [&'static str] = &["jsonl", "json", "tsv", "csv", "parquet", "text"];
 
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
-            "jsonl" | "json" => FileFormat::Jsonl,
+            "jsonl" => FileFormat::Jsonl,
+            "json" => FileFormat::Json,
             "tsv" => FileFormat::Tsv,
             "csv" => FileFormat::Csv,
             "parquet" => FileFormat::Parquet,

@@ -506,7 +506,8 @@ impl Cx<'_> {
         };
         let train = training.then(|| self.train(kind, eff, at));
         let supervised = 1.0 / (1.0 + ratio);
-        let total_examples = train.as_ref().map(|t| (t.steps * t.batch) as f64);
+        // In f64: a fuzzed batch near u64::MAX overflowed the product.
+        let total_examples = train.as_ref().map(|t| t.steps as f64 * t.batch as f64);
         let tasks = names
             .iter()
             .zip(shares)

@@ -492,7 +492,11 @@ fn check_accumulate(s: &Settings, batch: u64, accumulate: u64, d: &mut Vec<Diagn
         .get("accumulate")
         .map(|(v, _)| v.span())
         .unwrap_or_default();
-    let up = batch.div_ceil(accumulate) * accumulate;
+    // The next multiple up, or down where up is past u64 (a fuzzed batch).
+    let up = batch
+        .div_ceil(accumulate)
+        .checked_mul(accumulate)
+        .unwrap_or(batch - batch % accumulate);
     d.push(
         Diagnostic::error(
             "exc::check::out_of_range",

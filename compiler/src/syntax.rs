@@ -310,6 +310,7 @@ impl Cx {
         let mut columns = None;
         let mut header = None;
         let mut quoting = None;
+        let mut rows = None;
         let mut parts = None;
         let mut splits = Vec::new();
         let mut file_splits = Vec::new();
@@ -338,6 +339,8 @@ impl Cx {
                     if let Some(v) = q.into_inner().next() {
                         if v.as_rule() == Rule::ident_list {
                             columns = Some(v.into_inner().map(|i| self.name(&i)).collect());
+                        } else if v.as_rule() == Rule::string {
+                            rows = Some(self.string(v));
                         } else if opt.starts_with("header") {
                             header = Some(v.as_str() == "true");
                         } else {
@@ -378,6 +381,7 @@ impl Cx {
                 columns,
                 header,
                 quoting,
+                rows,
                 parts,
                 splits: file_splits,
             },

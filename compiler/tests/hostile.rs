@@ -338,3 +338,15 @@ fn task_globs_match_in_bounded_time_and_stack() {
     assert!(matches!(result, Ok(true)));
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
 }
+
+/// A batch past u64 with an `accumulate` that does not divide it: the
+/// help's suggested batch overflowed (found by the mutants).
+#[test]
+fn a_huge_batch_that_accumulate_does_not_divide_is_an_error() {
+    let text = "mixture m {\n  train { steps 10 batch 1184467440737095516170 accumulate 4 }\n}\n";
+    let (errors, _) = check("huge batch", "m.exmix", text.as_bytes().to_vec());
+    assert!(
+        errors.iter().any(|e| e.0 == "exc::check::out_of_range"),
+        "{errors:#?}"
+    );
+}

@@ -6,7 +6,7 @@
 
 use exc_compiler::check_task::check_task_text;
 use exc_compiler::diagnostic::Diagnostic;
-use exc_compiler::ir::{Source, SplitFiles, Task};
+use exc_compiler::ir::{FileFormat, Source, SplitFiles, Task};
 use exc_compiler::render::render_row;
 use indexmap::IndexMap;
 
@@ -191,4 +191,95 @@ fn plans_with_parts_and_columns_round_trip() {
         let back: Source = serde_json::from_str(&json).unwrap();
         assert_eq!(back, s, "{json}");
     }
+}
+
+/// `rows "a.b.c"` on a `json` source: the nested lists, in the plan; the
+/// plan of a source without it has no `rows` field (its hash unchanged).
+#[test]
+fn rows_name_the_nested_lists_of_a_json_document() {
+    let s = source(
+        r#"source files json rows "data.paragraphs.qas" { train = "squad/train-v1.1.json" }"#,
+        "text: text",
+    );
+    let Source::Files { format, rows, .. } = &s else {
+        panic!("a files source")
+    };
+    assert_eq!(*format, FileFormat::Json);
+    assert_eq!(
+        rows.as_deref(),
+        Some(&["data".to_string(), "paragraphs".into(), "qas".into()][..])
+    );
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(
+        json["rows"],
+        serde_json::json!(["data", "paragraphs", "qas"])
+    );
+    assert_eq!(serde_json::from_value::<Source>(json).unwrap(), s);
+
+    let plain = source(r#"source files json { train = "a.json" }"#, "text: text");
+    let json = serde_json::to_value(&plain).unwrap();
+    assert!(json.get("rows").is_none(), "{json}");
+    assert_eq!(json["format"], "json");
+    // Options come in any order, `rows` among them; a field may be named `rows`.
+    source(
+        r#"source files json parts p [a, b] rows "data" { train = "{p}.json" }"#,
+        "text: text, p: text, rows: int",
+    );
+}
+
+#[test]
+fn rows_belong_to_json_sources_and_name_every_step() {
+    for fmt in ["jsonl", "tsv", "csv", "parquet", "text"] {
+        assert_eq!(
+            codes(
+                &format!(r#"source files {fmt} rows "data.qas" {{ train = "a" }}"#),
+                "text: text"
+            ),
+            ["exc::check::rows_format"],
+            "{fmt}"
+        );
+    }
+    for path in ["", "data..qas", ".qas", "data."] {
+        assert_eq!(
+            codes(
+                &format!(r#"source files json rows "{path}" {{ train = "a.json" }}"#),
+                "text: text"
+            ),
+            ["exc::check::rows_path"],
+            "{path}"
+        );
+    }
+    let (_, diags) = checked(
+        r#"task t { source files jsonl rows "data.paragraphs.qas" { train = "a.jsonl" } fields { text: text } input "{text}" target text metrics accuracy }"#,
+    );
+    let d = &diags[0];
+    assert!(
+        d.message.contains("the source's format is `jsonl`"),
+        "{}",
+        d.message
+    );
+    let help = d.help.as_deref().unwrap_or_default();
+    assert!(
+        help.contains(r#"source files json rows "data.paragraphs.qas""#),
+        "{help}"
+    );
+    // The span is the path's.
+    let src = r#"task t { source files jsonl rows "data.paragraphs.qas" { train = "a.jsonl" } fields { text: text } input "{text}" target text metrics accuracy }"#;
+    let (_, diags) = checked(src);
+    let span = diags[0].span.expect("a located diagnostic");
+    assert_eq!(&src[span.start..span.end], r#""data.paragraphs.qas""#);
+}
+
+/// `rows` without its path is a syntax error.
+#[test]
+fn rows_without_a_path_is_a_syntax_error() {
+    let (_, diags) = checked(
+        r#"task t { source files json rows { train = "a.json" } fields { text: text } input "{text}" target text metrics accuracy }"#,
+    );
+    assert_eq!(diags.len(), 1, "{diags:?}");
+    assert!(
+        diags[0].code.starts_with("exc::syntax"),
+        "{}",
+        diags[0].code
+    );
 }

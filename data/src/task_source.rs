@@ -71,10 +71,12 @@ pub fn source_read_options(source: Option<&Source>) -> ReadOptions {
             columns,
             header,
             quoting,
+            rows,
             ..
         }) => ReadOptions {
             format: Some(match format {
                 FileFormat::Jsonl => Format::Jsonl,
+                FileFormat::Json => Format::Json,
                 FileFormat::Tsv => Format::Tsv,
                 FileFormat::Csv => Format::Csv,
                 FileFormat::Parquet => Format::Parquet,
@@ -83,6 +85,7 @@ pub fn source_read_options(source: Option<&Source>) -> ReadOptions {
             quoting: Some(*quoting),
             columns: columns.clone(),
             header: *header,
+            rows: rows.clone(),
             ..ReadOptions::default()
         },
         _ => ReadOptions::default(),

@@ -1,5 +1,6 @@
 //! Line-oriented readers: JSONL and text, plain or gzip (every member: C4
-//! shards and `cat a.gz b.gz` files have several), and whole JSON documents.
+//! shards and `cat a.gz b.gz` files have several). Whole JSON documents are
+//! `json_doc`'s.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
@@ -192,61 +193,6 @@ pub(super) fn text_at(
         }))
     });
     Ok((rows, passed))
-}
-
-/// Rows of a whole JSON document: a top-level array, or the `data` array of
-/// an object. If the document is neither, it is read as JSONL.
-pub(super) fn json_document(path: &Path) -> Result<Box<dyn Iterator<Item = Result<Value>> + Send>> {
-    let mut text = String::new();
-    open_maybe_gz(path)?
-        .read_to_string(&mut text)
-        .map_err(|e| DataError::io(path, e))?;
-    let doc: Value = match serde_json::from_str(&text) {
-        Ok(doc) => doc,
-        // Several objects, one per line: JSON lines saved as `.json`.
-        Err(_) if first_line_is_object(&text) => return Ok(Box::new(jsonl(path)?)),
-        Err(e) => {
-            return Err(DataError::Malformed {
-                path: path.to_path_buf(),
-                line: e.line() as u64,
-                message: format!("invalid JSON: {e}"),
-            })
-        }
-    };
-    let rows = match doc {
-        Value::Array(rows) => rows,
-        Value::Object(mut obj) => match obj.remove("data") {
-            Some(Value::Array(rows)) => rows,
-            _ => vec![Value::Object(obj)],
-        },
-        _ => {
-            return Err(DataError::Format {
-                path: path.to_path_buf(),
-                message: "expected an array of objects or an object with a `data` array".into(),
-            })
-        }
-    };
-    let path = path.to_path_buf();
-    Ok(Box::new(rows.into_iter().enumerate().map(
-        move |(i, row)| {
-            if row.is_object() {
-                Ok(row)
-            } else {
-                Err(DataError::Malformed {
-                    path: path.clone(),
-                    line: i as u64 + 1,
-                    message: "row is not a JSON object".into(),
-                })
-            }
-        },
-    )))
-}
-
-fn first_line_is_object(text: &str) -> bool {
-    text.lines()
-        .find(|l| !l.trim().is_empty())
-        .and_then(|l| serde_json::from_str::<Value>(l).ok())
-        .is_some_and(|v| v.is_object())
 }
 
 /// Rows from line-aligned files: line i of each file is its column of row

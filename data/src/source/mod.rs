@@ -2,8 +2,9 @@
 //! and C4 `c4-*.json.gz` shards.
 //!
 //! Every reader streams: it holds one row (or one parquet row group) at a
-//! time, never a whole file, except `.json` documents (`{"data": [...]}` or a
-//! top-level array), which cannot be streamed and are small in practice.
+//! time, never a whole file; a `.json` document (`{"data": [...]}`, a
+//! top-level array, or nested lists picked by `rows`) is walked by a thread
+//! of its own, which holds at most one record of the path's first list.
 //! Rows leave as `serde_json::Value` objects, the form the compiler's
 //! renderer takes. A reader counts the rows it has produced so that a
 //! pipeline can record a position and reopen a source at it ([`SourceFiles`]).
@@ -13,6 +14,7 @@
 mod cells;
 mod delimited;
 pub mod join;
+mod json_doc;
 mod lines;
 pub mod locate;
 mod parquet;
@@ -35,7 +37,8 @@ pub enum Format {
     /// One JSON object per line (optionally gzip-compressed, as C4 shards are).
     Jsonl,
     /// A whole JSON document: an array of objects, or an object whose `data`
-    /// field is one (SQuAD-style files).
+    /// field is one (SQuAD-style files), or the records of nested lists
+    /// ([`ReadOptions::rows`]); JSON lines saved as `.json` are read as JSONL.
     Json,
     /// Tab-separated values with a header row.
     Tsv,
@@ -97,6 +100,12 @@ pub struct ReadOptions {
     /// hold a number. None leaves every cell text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub types: Option<Vec<(String, exc_compiler::ir::Type)>>,
+    /// For `Format::Json`, the nested lists whose records are the rows, from
+    /// the top of the document down (`["data", "paragraphs", "qas"]`): each
+    /// row also gets the fields of the records above it. None: the
+    /// document's top-level array or `data` array holds the rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<Vec<String>>,
 }
 
 impl Default for ReadOptions {
@@ -110,6 +119,7 @@ impl Default for ReadOptions {
             text_field: "text".into(),
             select: None,
             types: None,
+            rows: None,
         }
     }
 }
@@ -184,9 +194,19 @@ impl RowReader {
                     .into(),
             })?,
         };
+        if let (Some(rows), false) = (&opts.rows, format == Format::Json) {
+            return Err(DataError::Format {
+                path: path.to_path_buf(),
+                message: format!(
+                    "`rows \"{}\"` picks rows out of JSON documents, but the file is read as {}",
+                    rows.join("."),
+                    format!("{format:?}").to_lowercase()
+                ),
+            });
+        }
         let inner: Box<dyn Iterator<Item = Result<Value>> + Send> = match format {
             Format::Jsonl => Box::new(lines::jsonl(path)?),
-            Format::Json => Box::new(lines::json_document(path)?),
+            Format::Json => json_doc::open(path, opts.rows.as_deref())?,
             Format::Text => Box::new(lines::text(path, &opts.text_field)?),
             Format::Tsv => Box::new(delimited::open(path, b'\t', opts)?),
             Format::Csv => Box::new(delimited::open(path, b',', opts)?),
@@ -215,6 +235,8 @@ impl RowReader {
                     skip,
                     opts.select.as_deref(),
                 )?)),
+                // JSON lines saved as `.json` (C4's shards): passed unparsed.
+                Some(Format::Json) if opts.rows.is_none() => json_doc::lines_at(&file.path, skip)?,
                 _ => None,
             };
             if let Some((rows, n)) = fast {
