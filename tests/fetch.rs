@@ -19,9 +19,9 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Every file under `dir`, by its path relative to it.
-fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
+/// Every file under `dir` (any depth).
+fn paths_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap() {
@@ -29,12 +29,23 @@ fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, std::fs::read(&p).unwrap());
+                out.push(p);
             }
         }
     }
     out
+}
+
+/// Every file under `dir`, by its path relative to it.
+fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    paths_under(dir)
+        .into_iter()
+        .map(|p| {
+            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            let bytes = std::fs::read(&p).unwrap();
+            (rel, bytes)
+        })
+        .collect()
 }
 
 /// The repos of tests/fixtures/hub/repos (`ORG/NAME/REVISION/...`, the
@@ -537,18 +548,11 @@ fn a_hub_model_id_is_fetched_with_the_files_exc_loads() {
 
 /// The one checkpoint directory under `dir` (the tiny runs keep one).
 fn checkpoint_under(dir: &Path) -> PathBuf {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.file_name().is_some_and(|n| n == "model.safetensors") {
-                found.push(d.clone());
-            }
-        }
-    }
+    let mut found: Vec<PathBuf> = paths_under(dir)
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == "model.safetensors"))
+        .filter_map(|p| p.parent().map(Path::to_path_buf))
+        .collect();
     found.sort();
     found.pop().expect("a checkpoint under the run directory")
 }

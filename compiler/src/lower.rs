@@ -783,84 +783,81 @@ impl Cx<'_> {
                 t.family.as_deref()
             }
         }
-        let hits: Vec<String> = match &s.node {
+        // `collection X` / `family X` (which tag, the value wanted), a plain
+        // task name, or a pattern.
+        let keyed = match &s.node {
+            Selector::Var(_) => return Vec::new(),
+            Selector::Collection(v) | Selector::Family(v) => Some((
+                matches!(s.node, Selector::Collection(_)),
+                match v {
+                    Value::Word(w) | Value::Str(w) => w.clone(),
+                    other => show(other),
+                },
+            )),
+            Selector::Glob(_) => None,
+        };
+        let hits: Vec<String> = match (&s.node, &keyed) {
+            (_, Some((is_coll, want))) => universe
+                .iter()
+                .filter(|t| attr(t, *is_coll) == Some(want.as_str()))
+                .map(|t| t.name.clone())
+                .collect(),
             // A plain name is looked up, not matched against every task: the
             // 64 points of Table 2 exclude 65 names each.
-            Selector::Glob(g) if !g.contains(['*', '?']) => self
+            (Selector::Glob(g), None) if !g.contains(['*', '?']) => self
                 .tasks
                 .get(g)
                 .filter(|t| !t.is_abstract)
                 .map(|t| t.name.clone())
                 .into_iter()
                 .collect(),
-            Selector::Glob(g) => universe
+            (Selector::Glob(g), None) => universe
                 .iter()
                 .filter(|t| glob(g, &t.name))
                 .map(|t| t.name.clone())
                 .collect(),
-            Selector::Collection(v) | Selector::Family(v) => {
-                let is_coll = matches!(s.node, Selector::Collection(_));
-                let want = match v {
-                    Value::Word(w) | Value::Str(w) => w.clone(),
-                    other => show(other),
-                };
+            // Only a glob has no `keyed`, and a variable returned above.
+            (_, None) => Vec::new(),
+        };
+        if !hits.is_empty() {
+            return hits;
+        }
+        let word = match &s.node {
+            Selector::Glob(g) => g.clone(),
+            Selector::Collection(v) | Selector::Family(v) => show(v),
+            Selector::Var(v) => v.clone(),
+        };
+        let (what, pool): (String, Vec<String>) = match &keyed {
+            Some((is_coll, want)) => (
+                format!(
+                    "no task is in {} `{want}`",
+                    if *is_coll { "collection" } else { "family" }
+                ),
                 universe
                     .iter()
-                    .filter(|t| attr(t, is_coll) == Some(want.as_str()))
-                    .map(|t| t.name.clone())
-                    .collect()
-            }
-            Selector::Var(_) => return Vec::new(),
+                    .filter_map(|t| attr(t, *is_coll))
+                    .collect::<IndexSet<_>>()
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect(),
+            ),
+            None => (
+                format!("no task matches `{word}`"),
+                universe.iter().map(|t| t.name.clone()).collect(),
+            ),
         };
-        let pool = || -> Vec<String> {
-            match &s.node {
-                Selector::Collection(_) | Selector::Family(_) => {
-                    let is_coll = matches!(s.node, Selector::Collection(_));
-                    universe
-                        .iter()
-                        .filter_map(|t| attr(t, is_coll))
-                        .collect::<IndexSet<_>>()
-                        .into_iter()
-                        .map(str::to_string)
-                        .collect()
-                }
-                _ => universe.iter().map(|t| t.name.clone()).collect(),
-            }
+        let code = if matches!(&s.node, Selector::Glob(g) if !g.contains(['*', '?'])) {
+            "exc::check::unknown_task"
+        } else {
+            "exc::check::selector_matches_nothing"
         };
-        if hits.is_empty() {
-            let word = match &s.node {
-                Selector::Glob(g) => g.clone(),
-                Selector::Collection(v) | Selector::Family(v) => show(v),
-                Selector::Var(v) => v.clone(),
-            };
-            let what = match &s.node {
-                Selector::Collection(v) | Selector::Family(v) => {
-                    let kind = if matches!(s.node, Selector::Collection(_)) {
-                        "collection"
-                    } else {
-                        "family"
-                    };
-                    let want = match v {
-                        Value::Word(w) | Value::Str(w) => w.clone(),
-                        other => show(other),
-                    };
-                    format!("no task is in {kind} `{want}`")
-                }
-                _ => format!("no task matches `{word}`"),
-            };
-            let code = if matches!(&s.node, Selector::Glob(g) if !g.contains(['*', '?'])) {
-                "exc::check::unknown_task"
-            } else {
-                "exc::check::selector_matches_nothing"
-            };
-            self.diags.push(
-                Diagnostic::error(code, what, s.span)
-                    .label("matches nothing")
-                    .help(suggestion(&word, pool().iter().map(String::as_str)).unwrap_or_else(|| {
-                        "is the task loaded? `use \"path/to/tasks\"` names where tasks come from".into()
-                    })),
-            );
-        }
+        self.diags.push(
+            Diagnostic::error(code, what, s.span)
+                .label("matches nothing")
+                .help(suggestion(&word, pool.iter().map(String::as_str)).unwrap_or_else(|| {
+                    "is the task loaded? `use \"path/to/tasks\"` names where tasks come from".into()
+                })),
+        );
         hits
     }
 }

@@ -260,11 +260,11 @@ impl Plan {
         self.hash = String::new();
         // Streamed into the hasher: the JSON of a mixture of a hundred tasks
         // is never held whole (the bytes hashed are `to_vec`'s).
-        let mut hasher = HashWriter(Sha256::new());
+        let mut hasher = Sha256::new(); // an `io::Write`
         if serde_json::to_writer(&mut hasher, &self).is_err() {
-            hasher = HashWriter(Sha256::new()); // as `to_vec`'s empty default
+            hasher = Sha256::new(); // as `to_vec`'s empty default
         }
-        self.hash = hex(&hasher.0.finalize());
+        self.hash = hex(&hasher.finalize());
         self
     }
 
@@ -313,20 +313,6 @@ impl Plan {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// An `io::Write` that feeds a SHA-256.
-struct HashWriter(Sha256);
-
-impl std::io::Write for HashWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[cfg(test)]
